@@ -1,0 +1,36 @@
+# Entry points: `make demo` runs the pipeline, `make test` runs the whole suite, `make bench` the benchmarks.
+# Everything installs from nothing into this folder: .venv (uv + Python packages), node_modules (Azurite),
+# .meltano (Meltano's own plugin venvs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): $(BIN)/python requirements-test.txt tap-customerio/pyproject.toml target-parquet-bucket/pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python \
+		-e ./tap-customerio -e "./target-parquet-bucket[all]" -r requirements-test.txt
+	touch $(STAMP)
+
+node_modules/.bin/azurite: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(STAMP) node_modules/.bin/azurite
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+test: install
+	$(BIN)/python -m pytest tests -n 2 --timeout 600
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .meltano output
