@@ -1,0 +1,218 @@
+"""Customer.io's data-warehouse export (v4 parquet files) rebuilt from the App API.
+
+Customer.io's Premium export writes `deliveries`, `metrics`, `subjects`, `outputs`, `content`, `people` and
+`attributes` files: the first sync holds all history, later syncs hold only what changed since the previous
+one. These streams give the same tables wherever the App API exposes the data (subjects and outputs, the
+workflow journeys, are not exposed), so loaders built on the export keep working.
+
+The module has two halves:
+- row builders: pure functions from API-shaped dicts (as the App API sends them: unix-second integers,
+  ids sometimes as strings) to export rows; they hold every mapping decision and are tested directly;
+- streams: the tap's own streams (messages windows, customer search + hydration, content lists) with their
+  records turned into export rows, a strict "changed after the bookmark" filter (the export's changesets
+  must not repeat rows, unlike the tap's lookback re-reads) and a `seq_num` that grows across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+import uuid
+from collections.abc import Iterator, Mapping
+
+from tap_customerio.timestamps import unix_to_iso
+
+#: Delivery types as the export names them; the App API calls SMS `twilio` and in-app `in_app`.
+DELIVERY_TYPES = {"twilio": "sms", "in_app": "in-app"}
+
+#: Keys of a message's `metrics` that are counts, not the time an event happened (reference §2.8).
+COUNT_METRICS = frozenset({"human_clicked", "prefetch_clicked", "human_opened", "prefetch_opened"})
+
+#: Events whose cause is the message's `failure_message`.
+FAILURE_METRICS = frozenset({"bounced", "dropped", "failed", "undeliverable"})
+
+#: Namespace of the name-based UUIDs used as metric `event_id`s: the same event always gets the same id.
+EVENT_ID_NAMESPACE = uuid.UUID("2deacff0-ccdc-418c-a8a4-69fcb7e456a9")
+
+Row = dict[str, t.Any]
+
+
+def as_int(value: t.Any) -> int | None:
+    """An id as an integer: the API sends some integer ids as JSON strings (reference §6.1)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    return int(value)
+
+
+def as_text(value: t.Any) -> str | None:
+    """A value as the export's STRING: strings unchanged, other JSON values as JSON text, null as null."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def as_unix(value: t.Any) -> int | None:
+    """A unix time from an integer or a digit string (attribute values are strings); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def delivery_type(api_type: str | None) -> str | None:
+    """The export's delivery type for an App API message/content `type`."""
+    return DELIVERY_TYPES.get(api_type, api_type) if api_type else None
+
+
+def delivery_row(message: Mapping[str, t.Any], workspace_id: int) -> Row:
+    """A `deliveries` row from a `/v1/messages` record.
+
+    Fields the App API does not expose are typed nulls: `subject_id` (journey path) and `trigger_id`
+    (broadcast trigger). API-triggered broadcasts have no `campaign_id` in the API; the export puts the
+    broadcast id there. `content_id` is a newsletter variant only, as in the export. Messages of forgotten
+    (deleted) people lose their person id, as the export anonymises them.
+    """
+    identifiers = message.get("customer_identifiers") or {}
+    newsletter_id = as_int(message.get("newsletter_id"))
+    return {
+        "workspace_id": workspace_id,
+        "delivery_id": message["id"],
+        "internal_customer_id": None if message.get("forgotten") else as_text(identifiers.get("cio_id")),
+        "subject_id": None,
+        "event_id": message.get("trigger_event_id") or None,
+        "delivery_type": delivery_type(message.get("type")),
+        "campaign_id": as_int(message.get("campaign_id")) or as_int(message.get("broadcast_id")),
+        "action_id": as_int(message.get("action_id")),
+        "newsletter_id": newsletter_id,
+        "content_id": as_int(message.get("content_id")) if newsletter_id is not None else None,
+        "trigger_id": None,
+        "created_at": unix_to_iso(message["created"]),
+        "transactional_message_id": as_int(message.get("transactional_message_id")),
+    }
+
+
+def metric_event_id(delivery_id: str, metric: str, timestamp: int) -> str:
+    """A stable id for one delivery event: the same (delivery, metric, time) gives the same id every run."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{delivery_id}/{metric}/{timestamp}"))
+
+
+def metric_events(message: Mapping[str, t.Any]) -> Iterator[tuple[str, int]]:
+    """`(metric, unix time)` of every event recorded in a message's `metrics`, in metric-name order."""
+    for metric, value in sorted((message.get("metrics") or {}).items()):
+        timestamp = as_unix(value)
+        if metric not in COUNT_METRICS and timestamp is not None:
+            yield metric, timestamp
+
+
+def metric_rows(message: Mapping[str, t.Any], workspace_id: int, after: int | None = None) -> Iterator[Row]:
+    """`metrics` rows for the events of one message recorded after `after` (all events when None)."""
+    for metric, timestamp in metric_events(message):
+        if after is not None and timestamp <= after:
+            continue
+        yield {
+            "workspace_id": workspace_id,
+            "event_id": metric_event_id(message["id"], metric, timestamp),
+            "delivery_id": message["id"],
+            "metric": metric,
+            "reason": (message.get("failure_message") or None) if metric in FAILURE_METRICS else None,
+            "link_id": None,
+            "link_url": None,
+            "created_at": unix_to_iso(timestamp),
+        }
+
+
+def person_identifiers(customer: Mapping[str, t.Any]) -> Mapping[str, t.Any]:
+    """`{cio_id, id, email}` of a hydrated person (the bulk endpoint sends them flat, reference §6.2)."""
+    return customer.get("identifiers") or (customer.get("customer") or {}).get("identifiers") or {}
+
+
+def last_change(customer: Mapping[str, t.Any]) -> int | None:
+    """The latest per-attribute update time of a person, i.e. when the profile last changed."""
+    times = [as_unix(value) for value in (customer.get("timestamps") or {}).values()]
+    return max((time for time in times if time is not None), default=None)
+
+
+def person_row(customer: Mapping[str, t.Any], workspace_id: int) -> Row:
+    """A `people` row from a hydrated person (`POST /v1/customers/attributes` item).
+
+    `deleted` is false: the search only returns people that exist. `suppressed` is null: the App API
+    does not say whether a person is suppressed.
+    """
+    identifiers = person_identifiers(customer)
+    attributes = customer.get("attributes") or {}
+    return {
+        "workspace_id": workspace_id,
+        "internal_customer_id": as_text(identifiers["cio_id"]),
+        "customer_id": as_text(identifiers.get("id")) or None,
+        "email": identifiers.get("email") or None,
+        "deleted": False,
+        "suppressed": None,
+        "unsubscribed": customer.get("unsubscribed"),
+        "created_at": unix_to_iso(as_unix(attributes.get("created_at"))),
+        "updated_at": unix_to_iso(last_change(customer)),
+    }
+
+
+def attribute_rows(customer: Mapping[str, t.Any], workspace_id: int, after: int | None = None) -> Iterator[Row]:
+    """`attributes` rows of one person: every current attribute when `after` is None (the initial sync),
+    else one row per attribute whose `timestamps` entry is later than `after` (a changeset).
+
+    An attribute changed twice between syncs yields one row with its current value, as in the seed's
+    12:00/12:05/12:10/12:15 example; an attribute without a timestamp can only appear in an initial sync.
+    """
+    cio_id = as_text(person_identifiers(customer)["cio_id"])
+    timestamps = customer.get("timestamps") or {}
+    for name, value in sorted((customer.get("attributes") or {}).items()):
+        changed = as_unix(timestamps.get(name))
+        if after is not None and (changed is None or changed <= after):
+            continue
+        yield {
+            "workspace_id": workspace_id,
+            "internal_customer_id": cio_id,
+            "attribute_name": name,
+            "attribute_value": as_text(value),
+            "timestamp": unix_to_iso(changed),
+        }
+
+
+#: Content kinds: the export's `content_type` → the parent id column the App API record belongs to.
+CONTENT_PARENTS = {
+    "campaign_action": "campaign_id",
+    "broadcast_action": "broadcast_id",
+    "newsletter_variant": "newsletter_id",
+    "transactional_content": "transactional_message_id",
+}
+
+
+def content_row(
+    content_type: str,
+    item: Mapping[str, t.Any],
+    parent_id: int,
+    workspace_id: int,
+    *,
+    parent_times: Mapping[str, t.Any] | None = None,
+) -> Row:
+    """A `content` row from a campaign/broadcast action, newsletter variant or transactional content.
+
+    `content_id` is the item's own id (an action id for actions, so deliveries join on
+    `action_id`/`content_id` plus `content_type`). Newsletter variants carry no timestamps in the API, so
+    the newsletter's `created`/`updated` (`parent_times`) stand in for them.
+    """
+    times = parent_times if item.get("updated") is None and parent_times else item
+    row: Row = {
+        "workspace_id": workspace_id,
+        "content_type": content_type,
+        "content_id": as_int(item["id"]),
+        **dict.fromkeys(CONTENT_PARENTS.values()),
+        CONTENT_PARENTS[content_type]: as_int(parent_id),
+        "delivery_type": delivery_type(item.get("type")),
+        "created_at": unix_to_iso(as_unix(times.get("created"))),
+        "updated_at": unix_to_iso(as_unix(times.get("updated"))),
+    }
+    for field in ("name", "language", "sending_state", "from", "reply_to", "recipient", "subject",
+                  "preheader_text", "body"):
+        row[field] = as_text(item.get(field))
+    return row
