@@ -1,0 +1,248 @@
+"""Azure Blob Storage through azure-storage-blob, configured the way Customer.io's Azure export is.
+
+Customer.io asks for a *container* SAS URL (read, add, create, write, list) plus an optional blob
+path; here that is `azure_sas_url` plus `bucket_url = azure://<container>/<blob path>`. A connection
+string works too (Azurite, account keys).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import parse_qs, urlsplit
+
+from singer_sdk import typing as th
+
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+_EXISTS_CODES = {"BlobAlreadyExists", "ConditionNotMet"}
+_DENIED_CODES = {
+    "AuthenticationFailed",
+    "AuthorizationFailure",
+    "AuthorizationPermissionMismatch",
+    "AuthorizationResourceTypeMismatch",
+    "InsufficientAccountPermissions",
+}
+_HTTP_FORBIDDEN = 403
+
+
+def _connection_string_secrets(connection_string: str) -> list[str]:
+    """The secret values inside a connection string (account key, SAS), for scrubbing."""
+    secrets = []
+    for part in connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() in {"accountkey", "sharedaccesssignature"}:
+            secrets.append(value.strip())
+    return secrets
+
+
+def _sas_secrets(sas_url: str) -> list[str]:
+    """The SAS token and its signature, for scrubbing (the signature alone is the credential)."""
+    query = urlsplit(sas_url).query
+    return [query, *parse_qs(query).get("sig", [])]
+
+
+class AzureStorage(Storage):
+    """Blobs under `azure://<container>/<blob path>`, created only if absent (`overwrite=False`).
+
+    The SDK does the heavy lifting: files above `azure_block_size_mb` are staged as blocks in
+    parallel and committed with `If-None-Match: *`, so a blob appears whole and never replaces one.
+    """
+
+    settings: t.ClassVar[tuple[th.Property, ...]] = (
+        th.Property(
+            "azure_sas_url",
+            th.StringType,
+            secret=True,
+            description="Container SAS URL (`https://<account>.blob.core.windows.net/<container>?sv=…&sig=…`) with "
+            "read, add, create, write and list permissions, as for Customer.io's Azure export. "
+            "Its container must be the one in `bucket_url` (`azure://<container>/<optional blob path>`).",
+        ),
+        th.Property(
+            "azure_connection_string",
+            th.StringType,
+            secret=True,
+            description="Storage account connection string, instead of `azure_sas_url`.",
+        ),
+        th.Property(
+            "azure_max_attempts",
+            th.IntegerType,
+            default=6,
+            description="Attempts per Azure request (exponential backoff) before an upload fails.",
+        ),
+        th.Property(
+            "azure_block_size_mb",
+            th.IntegerType,
+            default=16,
+            description="Files larger than this many MiB are uploaded as blocks of this size, then committed.",
+        ),
+    )
+
+    def __init__(self, location: BucketLocation, *, container_client: t.Any, scrubber: SecretScrubber) -> None:
+        """Use `from_config`; this takes a ready container client so nothing here knows about settings."""
+        self._location = location
+        self._container = container_client
+        self._scrubber = scrubber
+        self.display_url = location.display_url
+
+    @classmethod
+    def from_config(cls, url: str, config: Mapping[str, t.Any]) -> AzureStorage:
+        """Build from `bucket_url` and the target config (keys as in `settings`)."""
+        from azure.storage.blob import ContainerClient, ExponentialRetry
+
+        location = BucketLocation.parse(url, "azure")
+        sas_url = config.get("azure_sas_url") or ""
+        connection_string = config.get("azure_connection_string") or ""
+        scrubber = SecretScrubber(
+            [sas_url, *_sas_secrets(sas_url), connection_string, *_connection_string_secrets(connection_string)]
+        )
+        if bool(sas_url) == bool(connection_string):
+            msg = f"Azure bucket {location.display_url}: set exactly one of azure_sas_url or azure_connection_string"
+            raise ValueError(msg)
+        block_size = int(config.get("azure_block_size_mb") or 16) * MEBIBYTE
+        client_options = {
+            "retry_policy": ExponentialRetry(
+                initial_backoff=1,
+                increment_base=2,
+                retry_total=max(int(config.get("azure_max_attempts") or 6) - 1, 0),
+                random_jitter_range=1,
+            ),
+            "max_single_put_size": block_size,
+            "max_block_size": block_size,
+            "connection_timeout": 10,
+            "read_timeout": 60,
+        }
+        try:
+            if sas_url:
+                container_client = cls._sas_container_client(sas_url, location, client_options)
+            else:
+                container_client = ContainerClient.from_connection_string(
+                    connection_string, location.bucket, **client_options
+                )
+        except ValueError as error:
+            raise ValueError(scrubber.scrub(str(error))) from None
+        return cls(location, container_client=container_client, scrubber=scrubber)
+
+    @staticmethod
+    def _sas_container_client(sas_url: str, location: BucketLocation, client_options: dict[str, t.Any]) -> t.Any:
+        """A container client from a container SAS URL, refusing account SAS URLs and other containers."""
+        from azure.storage.blob import ContainerClient
+
+        where = f"Azure bucket {location.display_url}"
+        if "sig" not in parse_qs(urlsplit(sas_url).query):
+            msg = f"{where}: azure_sas_url carries no SAS token (expected …/<container>?sv=…&sig=…)"
+            raise ValueError(msg)
+        try:
+            container_client = ContainerClient.from_container_url(sas_url, **client_options)
+        except ValueError:
+            msg = f"{where}: azure_sas_url is not a container SAS URL (https://<account>.blob.core.windows.net/<container>?…)"
+            raise ValueError(msg) from None
+        if container_client.container_name != location.bucket:
+            msg = (
+                f"{where}: azure_sas_url is for container {container_client.container_name!r}, "
+                f"but bucket_url names container {location.bucket!r}"
+            )
+            raise ValueError(msg)
+        return container_client
+
+    def __repr__(self) -> str:
+        """Show where, never how (no SAS token, no key)."""
+        return f"AzureStorage({self.display_url!r})"
+
+    def put(self, key: str, source: Path) -> None:
+        """Upload `source` create-only; the SDK chunks large files into blocks and commits them atomically.
+
+        The `exists` pre-check fails fast before a large upload; `overwrite=False` (If-None-Match on
+        the final commit) is what makes it atomic.
+        """
+        full_key = self._location.object_key(key)
+        if self.exists(key):
+            raise self._exists_error(full_key)
+        with self._errors("upload", full_key), source.open("rb") as stream:
+            self._container.get_blob_client(full_key).upload_blob(
+                stream, overwrite=False, length=source.stat().st_size, max_concurrency=4
+            )
+
+    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+        """Write a small object in one request; create-only unless `overwrite`."""
+        full_key = self._location.object_key(key)
+        with self._errors("write", full_key):
+            self._container.get_blob_client(full_key).upload_blob(data, overwrite=overwrite)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """Read a small object, or None if absent."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        full_key = self._location.object_key(key)
+        with self._errors("read", full_key):
+            try:
+                return self._container.get_blob_client(full_key).download_blob().readall()
+            except ResourceNotFoundError as error:
+                if error.error_code == "BlobNotFound":
+                    return None
+                raise
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob exists at `key`."""
+        full_key = self._location.object_key(key)
+        with self._errors("check", full_key):
+            return self._container.get_blob_client(full_key).exists()
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Page through the container listing lazily, yielding names relative to the blob path."""
+        full_prefix = self._location.key_prefix(prefix)
+        with self._errors("list", full_prefix or "/"):
+            for name in self._container.list_blob_names(name_starts_with=full_prefix or None):
+                yield self._location.relative_key(name)
+
+    def _exists_error(self, full_key: str) -> ObjectExistsError:
+        return ObjectExistsError(
+            f"Azure blob azure://{self._location.bucket}/{full_key} already exists; not overwriting it"
+        )
+
+    def _errors(self, action: str, full_key: str) -> _AzureErrorTranslator:
+        return _AzureErrorTranslator(self, action, full_key)
+
+
+class _AzureErrorTranslator:
+    """Context manager turning Azure SDK errors into one-line, secret-free errors of the standard kinds.
+
+    `ObjectExistsError` for a taken name, `PermissionError` for a bad/expired SAS or key,
+    `FileNotFoundError` for a missing container, `OSError` for the rest (after the SDK's retries).
+    Raised `from None` so no SDK text (which may quote the request) reaches a traceback unscrubbed.
+    """
+
+    def __init__(self, storage: AzureStorage, action: str, full_key: str) -> None:
+        self._storage = storage
+        self._action = action
+        self._full_key = full_key
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
+        from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+
+        if error is None or not isinstance(error, AzureError):
+            return False
+        storage = self._storage
+        container = storage._location.bucket  # noqa: SLF001 - translator is part of AzureStorage
+        where = f"Azure container {container!r} ({self._action} {self._full_key})"
+        code = getattr(error, "error_code", None) or ""
+        status = error.status_code if isinstance(error, HttpResponseError) else None
+        if code in _EXISTS_CODES:
+            raise storage._exists_error(self._full_key) from None  # noqa: SLF001
+        if isinstance(error, ClientAuthenticationError) or code in _DENIED_CODES or status == _HTTP_FORBIDDEN:
+            translated: OSError = PermissionError(
+                f"{where}: access denied ({code or status}); check that azure_sas_url is a valid, unexpired "
+                "container SAS with read, add, create, write and list permissions (or the connection string)"
+            )
+        elif code == "ContainerNotFound":
+            translated = FileNotFoundError(f"{where}: the container does not exist")
+        else:
+            translated = OSError(f"{where} failed: {code or type(error).__name__}: {one_line(error)}")
+        raise type(translated)(storage._scrubber.scrub(str(translated))) from None  # noqa: SLF001

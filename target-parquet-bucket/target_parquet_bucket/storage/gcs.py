@@ -1,0 +1,235 @@
+"""Google Cloud Storage through google-cloud-storage: `gs://bucket/prefix`."""
+
+from __future__ import annotations
+
+import json
+import os
+import typing as t
+
+from singer_sdk import typing as th
+
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+#: GCS requires resumable-upload chunks to be multiples of 256 KiB.
+_CHUNK_GRANULE = 256 * 1024
+
+
+def _service_account_credentials(value: str) -> t.Any:
+    """Credentials from a service-account key given inline (JSON text) or as a file path.
+
+    Errors never quote the value: it may be the private key itself.
+    """
+    from google.oauth2 import service_account
+
+    text = value.strip()
+    try:
+        if text.startswith("{"):
+            info = json.loads(text)
+        elif os.path.isfile(text):  # noqa: PTH113 - a string setting, checked before reading
+            with open(text, encoding="utf-8") as key_file:  # noqa: PTH123
+                info = json.load(key_file)
+        else:
+            msg = "gcs_service_account_json is neither inline JSON nor the path of a readable file"
+            raise ValueError(msg)
+    except json.JSONDecodeError as error:
+        msg = f"gcs_service_account_json is not valid JSON (line {error.lineno}, column {error.colno})"
+        raise ValueError(msg) from None
+    except OSError as error:
+        msg = f"gcs_service_account_json: cannot read the key file ({type(error).__name__})"
+        raise ValueError(msg) from None
+    try:
+        return service_account.Credentials.from_service_account_info(info)
+    except (ValueError, KeyError, TypeError) as error:
+        msg = f"gcs_service_account_json is not a usable service-account key ({type(error).__name__})"
+        raise ValueError(msg) from None
+
+
+class GCSStorage(Storage):
+    """Objects under `gs://bucket/prefix`, created only if absent (`if_generation_match=0`).
+
+    Files above 8 MiB go through the library's resumable upload in `gcs_chunk_size_mb` chunks; the
+    object only appears when the last chunk is committed.
+    """
+
+    settings: t.ClassVar[tuple[th.Property, ...]] = (
+        th.Property(
+            "gcs_service_account_json",
+            th.StringType,
+            secret=True,
+            description="Service-account key: the JSON text itself or the path of the JSON key file. "
+            "Empty to use application default credentials.",
+        ),
+        th.Property("gcs_project", th.StringType, description="Google Cloud project (default: from the credentials)."),
+        th.Property(
+            "gcs_endpoint_url",
+            th.StringType,
+            description="Storage API endpoint override, e.g. an emulator at `http://127.0.0.1:9023` "
+            "(without a service-account key, requests are then anonymous). `STORAGE_EMULATOR_HOST` also works.",
+        ),
+        th.Property(
+            "gcs_retry_timeout_s",
+            th.IntegerType,
+            default=120,
+            description="How long (seconds) to keep retrying a failing GCS request (exponential backoff).",
+        ),
+        th.Property(
+            "gcs_chunk_size_mb",
+            th.IntegerType,
+            default=16,
+            description="Chunk size in MiB of resumable uploads (used for files above 8 MiB).",
+        ),
+    )
+
+    def __init__(
+        self,
+        location: BucketLocation,
+        *,
+        bucket: t.Any,
+        retry: t.Any,
+        chunk_size: int,
+        scrubber: SecretScrubber,
+    ) -> None:
+        """Use `from_config`; this takes a ready bucket handle so nothing here knows about settings."""
+        self._location = location
+        self._bucket = bucket
+        self._retry = retry
+        self._chunk_size = chunk_size
+        self._scrubber = scrubber
+        self.display_url = location.display_url
+
+    @classmethod
+    def from_config(cls, url: str, config: Mapping[str, t.Any]) -> GCSStorage:
+        """Build from `bucket_url` and the target config (keys as in `settings`)."""
+        from google.auth.exceptions import DefaultCredentialsError
+        from google.cloud import storage
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        location = BucketLocation.parse(url, "gs")
+        key_value = config.get("gcs_service_account_json") or ""
+        scrubber = SecretScrubber([key_value])
+        endpoint_url = config.get("gcs_endpoint_url") or None
+        chunk_mb = int(config.get("gcs_chunk_size_mb") or 16)
+        credentials = _service_account_credentials(key_value) if key_value else None
+        try:
+            client = storage.Client(
+                project=config.get("gcs_project") or getattr(credentials, "project_id", None),
+                credentials=credentials,
+                client_options={"api_endpoint": endpoint_url} if endpoint_url else None,
+                use_auth_w_custom_endpoint=credentials is not None,
+            )
+        except DefaultCredentialsError:
+            msg = (
+                f"GCS bucket {location.display_url}: no credentials; set gcs_service_account_json "
+                "or configure application default credentials"
+            )
+            raise PermissionError(msg) from None
+        return cls(
+            location,
+            bucket=client.bucket(location.bucket),
+            retry=DEFAULT_RETRY.with_timeout(float(config.get("gcs_retry_timeout_s") or 120)),
+            chunk_size=max(chunk_mb * MEBIBYTE // _CHUNK_GRANULE, 1) * _CHUNK_GRANULE,
+            scrubber=scrubber,
+        )
+
+    def __repr__(self) -> str:
+        """Show where, never how (no key)."""
+        return f"GCSStorage({self.display_url!r})"
+
+    def put(self, key: str, source: Path) -> None:
+        """Upload `source` create-only (generation 0 = "must not exist"), retrying transient failures.
+
+        The `exists` pre-check fails fast before a large upload and also guards emulators that ignore
+        `ifGenerationMatch` (gcp-storage-emulator does); real GCS enforces the precondition atomically.
+        """
+        full_key = self._location.object_key(key)
+        if self.exists(key):
+            raise self._exists_error(full_key)
+        blob = self._bucket.blob(full_key, chunk_size=self._chunk_size)
+        with self._errors("upload", full_key):
+            blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
+
+    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+        """Write a small object in one request; create-only unless `overwrite`."""
+        full_key = self._location.object_key(key)
+        if not overwrite and self.exists(key):
+            raise self._exists_error(full_key)
+        with self._errors("write", full_key):
+            self._bucket.blob(full_key).upload_from_string(
+                data, if_generation_match=None if overwrite else 0, retry=self._retry
+            )
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """Read a small object, or None if absent."""
+        from google.api_core.exceptions import NotFound
+
+        full_key = self._location.object_key(key)
+        with self._errors("read", full_key):
+            try:
+                return self._bucket.blob(full_key).download_as_bytes(retry=self._retry)
+            except NotFound:
+                return None
+
+    def exists(self, key: str) -> bool:
+        """Whether an object exists at `key`."""
+        full_key = self._location.object_key(key)
+        with self._errors("check", full_key):
+            return self._bucket.blob(full_key).exists(retry=self._retry)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Page through the bucket listing lazily, yielding names relative to the storage prefix."""
+        full_prefix = self._location.key_prefix(prefix)
+        with self._errors("list", full_prefix or "/"):
+            for blob in self._bucket.list_blobs(prefix=full_prefix or None, retry=self._retry):
+                yield self._location.relative_key(blob.name)
+
+    def _exists_error(self, full_key: str) -> ObjectExistsError:
+        return ObjectExistsError(f"GCS object gs://{self._location.bucket}/{full_key} already exists; not overwriting it")
+
+    def _errors(self, action: str, full_key: str) -> _GCSErrorTranslator:
+        return _GCSErrorTranslator(self, action, full_key)
+
+
+class _GCSErrorTranslator:
+    """Context manager turning google-cloud errors into one-line, secret-free errors of the standard kinds.
+
+    `ObjectExistsError` for a failed generation-0 precondition, `PermissionError` for credentials,
+    `FileNotFoundError` for a missing bucket, `OSError` for the rest (after the retry deadline).
+    """
+
+    def __init__(self, storage: GCSStorage, action: str, full_key: str) -> None:
+        self._storage = storage
+        self._action = action
+        self._full_key = full_key
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
+        import requests
+        from google.api_core import exceptions as api
+        from google.auth.exceptions import GoogleAuthError
+        from google.cloud.storage import exceptions as media
+
+        handled = (api.GoogleAPIError, GoogleAuthError, requests.RequestException, media.InvalidResponse, media.DataCorruption)
+        if error is None or not isinstance(error, handled):
+            return False
+        storage = self._storage
+        bucket = storage._location.bucket  # noqa: SLF001 - translator is part of GCSStorage
+        where = f"GCS bucket {bucket!r} ({self._action} {self._full_key})"
+        if isinstance(error, api.PreconditionFailed):
+            raise storage._exists_error(self._full_key) from None  # noqa: SLF001
+        if isinstance(error, (api.Unauthorized, api.Forbidden, GoogleAuthError)):
+            translated: OSError = PermissionError(
+                f"{where}: access denied; check gcs_service_account_json (or application default credentials) "
+                "and the bucket's IAM permissions"
+            )
+        elif isinstance(error, api.NotFound):
+            translated = FileNotFoundError(f"{where}: the bucket does not exist")
+        else:
+            translated = OSError(f"{where} failed: {one_line(error)}")
+        raise type(translated)(storage._scrubber.scrub(str(translated))) from None  # noqa: SLF001

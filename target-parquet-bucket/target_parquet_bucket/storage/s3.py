@@ -1,0 +1,261 @@
+"""S3 and S3-compatible stores (MinIO, Cloudflare R2, Yandex Object Storage, moto) through boto3."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+#: Error codes S3 answers when a conditional create loses: 412 (object exists) and 409 (a concurrent
+#: conditional write to the same key is in flight, so someone else is creating it).
+_EXISTS_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+_DENIED_CODES = {
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "403",
+}
+_MISSING_BUCKET_CODES = {"NoSuchBucket"}
+_CREATE_ONLY_OPERATIONS = ("PutObject", "CompleteMultipartUpload")
+
+
+def _require_absent(params: dict[str, t.Any], **_: t.Any) -> None:
+    """botocore hook: make every object-creating request conditional on the key being absent."""
+    params.setdefault("IfNoneMatch", "*")
+
+
+class S3Storage(Storage):
+    """Objects under `s3://bucket/prefix`, written only if absent, large files as multipart uploads.
+
+    Why two clients: boto3's transfer manager (which splits large files into parallel multipart
+    uploads) does not accept `IfNoneMatch` in its ExtraArgs. Instead of hand-writing multipart
+    uploads, a dedicated client carries a botocore `before-parameter-build` hook that adds
+    `IfNoneMatch='*'` to PutObject and CompleteMultipartUpload, so both the single-request and the
+    multipart path are create-only on the server. The plain client serves reads and the one
+    deliberate overwrite (`put_bytes(..., overwrite=True)`).
+    """
+
+    settings: t.ClassVar[tuple[th.Property, ...]] = (
+        th.Property(
+            "s3_endpoint_url",
+            th.StringType,
+            description="Endpoint of an S3-compatible store (MinIO, Cloudflare R2, Yandex Object Storage, "
+            "e.g. `https://storage.yandexcloud.net`); empty for AWS S3.",
+        ),
+        th.Property("s3_region", th.StringType, description="Bucket region, e.g. `eu-west-1`; default from the AWS config."),
+        th.Property(
+            "aws_access_key_id",
+            th.StringType,
+            secret=True,
+            description="Access key id; empty to use the standard AWS credential chain (env, profile, role).",
+        ),
+        th.Property("aws_secret_access_key", th.StringType, secret=True, description="Secret access key."),
+        th.Property("aws_session_token", th.StringType, secret=True, description="Session token of temporary credentials."),
+        th.Property("aws_profile", th.StringType, description="Named profile from `~/.aws/config` to use instead of keys."),
+        th.Property(
+            "s3_addressing_style",
+            th.StringType,
+            default="auto",
+            allowed_values=["auto", "virtual", "path"],
+            description="Bucket addressing: `path` for most self-hosted stores (MinIO), `auto` otherwise.",
+        ),
+        th.Property(
+            "s3_max_attempts",
+            th.IntegerType,
+            default=8,
+            description="Attempts per S3 request (botocore standard retry mode, exponential backoff) "
+            "before an upload fails.",
+        ),
+        th.Property(
+            "s3_part_size_mb",
+            th.IntegerType,
+            default=16,
+            description="Files larger than this many MiB are uploaded as multipart uploads of parts this size (min 5).",
+        ),
+    )
+
+    def __init__(
+        self,
+        location: BucketLocation,
+        *,
+        client: t.Any,
+        create_only_client: t.Any,
+        part_size: int,
+        scrubber: SecretScrubber,
+    ) -> None:
+        """Use `from_config`; this takes ready clients so nothing here knows about settings."""
+        self._location = location
+        self._client = client
+        self._create_only_client = create_only_client
+        self._part_size = part_size
+        self._scrubber = scrubber
+        self.display_url = location.display_url
+
+    @classmethod
+    def from_config(cls, url: str, config: Mapping[str, t.Any]) -> S3Storage:
+        """Build from `bucket_url` and the target config (keys as in `settings`)."""
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
+
+        location = BucketLocation.parse(url, "s3")
+        scrubber = SecretScrubber(
+            [config.get("aws_secret_access_key"), config.get("aws_session_token"), config.get("aws_access_key_id")]
+        )
+        part_size_mb = int(config.get("s3_part_size_mb") or 16)
+        if part_size_mb < 5:  # noqa: PLR2004 - S3's minimum part size
+            msg = f"s3_part_size_mb must be at least 5 (S3's minimum part size), got {part_size_mb}"
+            raise ValueError(msg)
+        endpoint_url = config.get("s3_endpoint_url") or None
+        client_config = Config(
+            retries={"mode": "standard", "max_attempts": int(config.get("s3_max_attempts") or 8)},
+            s3={"addressing_style": config.get("s3_addressing_style") or "auto"},
+            connect_timeout=10,
+            read_timeout=60,
+            # boto3 >= 1.36 adds CRC checksums to every upload by default; several S3-compatible
+            # stores reject or mishandle them, so with a custom endpoint send them only when required.
+            request_checksum_calculation="when_required" if endpoint_url else "when_supported",
+            response_checksum_validation="when_required" if endpoint_url else "when_supported",
+        )
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=config.get("aws_access_key_id") or None,
+                aws_secret_access_key=config.get("aws_secret_access_key") or None,
+                aws_session_token=config.get("aws_session_token") or None,
+                profile_name=config.get("aws_profile") or None,
+                region_name=config.get("s3_region") or None,
+            )
+            client = session.client("s3", endpoint_url=endpoint_url, config=client_config)
+            create_only_client = session.client("s3", endpoint_url=endpoint_url, config=client_config)
+        except (BotoCoreError, ValueError) as error:
+            msg = scrubber.scrub(f"S3 bucket {location.display_url}: cannot set up the client: {one_line(error)}")
+            raise ValueError(msg) from None
+        for operation in _CREATE_ONLY_OPERATIONS:
+            create_only_client.meta.events.register(f"before-parameter-build.s3.{operation}", _require_absent)
+        return cls(
+            location,
+            client=client,
+            create_only_client=create_only_client,
+            part_size=part_size_mb * MEBIBYTE,
+            scrubber=scrubber,
+        )
+
+    def __repr__(self) -> str:
+        """Show where, never how (no credentials)."""
+        return f"S3Storage({self.display_url!r})"
+
+    def put(self, key: str, source: Path) -> None:
+        """Upload `source` create-only; multipart (parallel parts) above `s3_part_size_mb`.
+
+        The `exists` pre-check fails fast before a large upload and also protects stores that ignore
+        `If-None-Match`; the conditional write is what makes it atomic on stores that honour it.
+        """
+        from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+        full_key = self._location.object_key(key)
+        if self.exists(key):
+            raise self._exists_error(full_key)
+        transfer_config = TransferConfig(
+            multipart_threshold=self._part_size,
+            multipart_chunksize=self._part_size,
+            preferred_transfer_client="classic",  # the CRT client would bypass the IfNoneMatch hook
+        )
+        with self._errors("upload", full_key), create_transfer_manager(self._create_only_client, transfer_config) as manager:
+            manager.upload(str(source), self._location.bucket, full_key).result()
+
+    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+        """Write a small object in one request; create-only unless `overwrite`."""
+        full_key = self._location.object_key(key)
+        client = self._client if overwrite else self._create_only_client
+        with self._errors("write", full_key):
+            client.put_object(Bucket=self._location.bucket, Key=full_key, Body=data)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """Read a small object, or None if absent."""
+        full_key = self._location.object_key(key)
+        with self._errors("read", full_key):
+            try:
+                response = self._client.get_object(Bucket=self._location.bucket, Key=full_key)
+            except self._client.exceptions.NoSuchKey:
+                return None
+            return response["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        """HEAD the object: 404 means absent (S3 sends no body on HEAD, so a missing bucket looks the same)."""
+        from botocore.exceptions import ClientError
+
+        full_key = self._location.object_key(key)
+        with self._errors("check", full_key):
+            try:
+                self._client.head_object(Bucket=self._location.bucket, Key=full_key)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                    return False
+                raise
+            return True
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Page through ListObjectsV2 lazily, yielding keys relative to the storage prefix."""
+        full_prefix = self._location.key_prefix(prefix)
+        paginator = self._client.get_paginator("list_objects_v2")
+        with self._errors("list", full_prefix or "/"):
+            for page in paginator.paginate(Bucket=self._location.bucket, Prefix=full_prefix):
+                for item in page.get("Contents", []):
+                    yield self._location.relative_key(item["Key"])
+
+    def _exists_error(self, full_key: str) -> ObjectExistsError:
+        return ObjectExistsError(f"S3 object s3://{self._location.bucket}/{full_key} already exists; not overwriting it")
+
+    def _errors(self, action: str, full_key: str) -> _S3ErrorTranslator:
+        return _S3ErrorTranslator(self, action, full_key)
+
+
+class _S3ErrorTranslator:
+    """Context manager turning boto errors into one-line, secret-free errors of the standard kinds.
+
+    `ObjectExistsError` for lost create races, `PermissionError` for credentials, `FileNotFoundError`
+    for a missing bucket, `OSError` for everything else (after botocore's retries gave up). Raised
+    `from None` so no SDK text (which may quote request details) reaches a traceback unscrubbed.
+    """
+
+    def __init__(self, storage: S3Storage, action: str, full_key: str) -> None:
+        self._storage = storage
+        self._action = action
+        self._full_key = full_key
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        if error is None or not isinstance(error, (BotoCoreError, ClientError)):
+            return False
+        storage = self._storage
+        bucket = storage._location.bucket  # noqa: SLF001 - translator is part of S3Storage
+        where = f"S3 bucket {bucket!r} ({self._action} {self._full_key})"
+        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+        if code in _EXISTS_CODES:
+            raise storage._exists_error(self._full_key) from None  # noqa: SLF001
+        if isinstance(error, NoCredentialsError):
+            translated: OSError = PermissionError(
+                f"{where}: no AWS credentials found; set aws_access_key_id/aws_secret_access_key or aws_profile, "
+                "or configure the standard AWS credential chain"
+            )
+        elif code in _DENIED_CODES:
+            translated = PermissionError(f"{where}: access denied ({code}); check the AWS credentials and bucket policy")
+        elif code in _MISSING_BUCKET_CODES:
+            translated = FileNotFoundError(f"{where}: the bucket does not exist")
+        else:
+            translated = OSError(f"{where} failed: {one_line(error)}")
+        raise type(translated)(storage._scrubber.scrub(str(translated))) from None  # noqa: SLF001
