@@ -1,0 +1,367 @@
+"""Base stream for every Customer.io App API resource.
+
+A concrete stream is data: `path`, `records_key` (the envelope holding the records), `primary_keys`,
+`replication_key`, `schema`, `paging` and `page_size`, `timestamp_fields`. Everything else lives here once:
+auth and base URL by region, the process-wide rate limiter, retries and error mapping, client-side CDC with
+a lookback window, skipping children of deleted parents, null-list handling and timestamp conversion.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import random
+import threading
+import typing as t
+from functools import cached_property
+from http import HTTPStatus
+
+import requests
+from singer_sdk.authenticators import BearerTokenAuthenticator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import PageContext
+
+from tap_customerio.pagination import CursorPaginator, OffsetPaginator
+from tap_customerio.rate_limit import RateLimiter, process_limiter
+from tap_customerio.responses import InvalidBodyError, parsed_body
+from tap_customerio.timestamps import compile_converter, iso_to_unix
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
+
+API_URLS = {"us": "https://api.customer.io/v1", "eu": "https://api-eu.customer.io/v1"}
+
+#: First retry waits about this long; each further retry doubles it (full jitter), capped below.
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 60.0
+
+
+class CustomerIOError(FatalAPIError):
+    """A failure reported to the user as one line (the CLI prints it without a traceback)."""
+
+
+class StreamForbiddenError(CustomerIOError):
+    """403: the key's scope or the workspace's plan does not cover this endpoint."""
+
+
+class ParentGoneError(CustomerIOError):
+    """404 on a child endpoint: the parent was deleted between listing it and reading its children."""
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP date), or None when absent/invalid."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+class CustomerIOStream(RESTStream[t.Any]):
+    """One App API list endpoint; subclasses declare the data, this class holds the behaviour."""
+
+    #: Top-level key of the response holding the records; a `null` value is an empty page.
+    records_key: str = ""
+    #: "none" (one response), "cursor" (`start`/`next`) or "offset" (`limit`/`offset`).
+    paging: t.Literal["none", "cursor", "offset"] = "none"
+    #: Largest `limit` the endpoint allows; None when it takes no `limit`.
+    page_size: int | None = None
+    #: Endpoints that may return an empty page with a token that is not the last one.
+    continue_on_empty_page: bool = False
+    #: Paths of unix-second fields emitted as ISO 8601 (see `timestamps.py`).
+    timestamp_fields: tuple[str, ...] = ()
+    #: Constant query parameters.
+    extra_params: t.ClassVar[dict[str, t.Any]] = {}
+    #: Key under which a parent passes its `id` to child streams (e.g. "campaign_id").
+    child_context_key: str | None = None
+    #: `start_date` bounds event streams (messages, activities); entity streams emit all entities once.
+    start_date_applies: bool = False
+    #: The server cannot filter by time, so INCREMENTAL filters records against the bookmark here.
+    client_side_cdc: bool = True
+
+    is_sorted = False
+
+    # --- configuration -------------------------------------------------------------------------
+
+    @property
+    def url_base(self) -> str:
+        """`api_url` if set (simulator, proxy), else the region's host."""
+        return (self.config.get("api_url") or API_URLS[self.config.get("region", "us")]).rstrip("/")
+
+    @cached_property
+    def authenticator(self) -> BearerTokenAuthenticator:
+        """Bearer auth with the App API key (the key only ever travels in this header)."""
+        return BearerTokenAuthenticator(token=self.config["app_api_key"])
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """JSON in, JSON out."""
+        return {"Accept": "application/json"}
+
+    @property
+    def timeout(self) -> int:
+        """Seconds before a request counts as timed out (and is retried)."""
+        return int(self.config.get("request_timeout", 60))
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The process-wide request pacer."""
+        return process_limiter(float(self.config.get("max_requests_per_second", 10)))
+
+    _sessions = threading.local()
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """One session per thread: hydration and child prefetch run requests from worker threads."""
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._sessions.session = session
+        return session
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """`limit` at the endpoint's maximum, the page token, and constant parameters."""
+        params: dict[str, t.Any] = dict(self.extra_params)
+        if self.page_size:
+            params["limit"] = self.page_size
+        if self.paging == "cursor" and next_page_token:
+            params["start"] = next_page_token
+        elif self.paging == "offset":
+            params["offset"] = next_page_token or 0
+        return params
+
+    def get_new_paginator(self) -> BaseAPIPaginator | None:
+        """The paginator matching `paging`."""
+        if self.paging == "cursor":
+            return CursorPaginator(self.path, continue_on_empty_page=self.continue_on_empty_page)
+        if self.paging == "offset":
+            return OffsetPaginator(self.page_size or 100, self.records_key)
+        return None
+
+    def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        """Wait for a slot of the shared budget before every attempt, retries included.
+
+        Overridden (rather than wrapping `request_records`) because this is the function singer-sdk's
+        backoff decorator calls once per attempt.
+        """
+        self.limiter.acquire()
+        return super()._request(prepared_request, context)
+
+    def send(self, method: str, path: str, *, params: dict | None = None, json: t.Any = None) -> dict:
+        """One request outside the paginated flow (hydration, probes), with the same pacing and retries."""
+        prepared = self.build_prepared_request(
+            method=method,
+            url=f"{self.url_base}{path}",
+            params=params or {},
+            headers=self.http_headers,
+            json=json,
+        )
+        response = self.request_decorator(self._request)(prepared, None)
+        return parsed_body(response)
+
+    # --- errors and retries ----------------------------------------------------------------------
+
+    def _endpoint(self, response: requests.Response) -> str:
+        return f"{response.request.method} {requests.utils.urlparse(response.url).path}"
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Map statuses to retry / skip / fail, and decode the body so truncated JSON is retried too."""
+        status = response.status_code
+        endpoint = self._endpoint(response)
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            wait = retry_after_seconds(response)
+            if wait is not None:
+                self.limiter.pause(wait)
+            msg = f"{endpoint} returned HTTP 429 (rate limited)"
+            raise RetriableAPIError(msg, response)
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            msg = f"{endpoint} returned HTTP {status}"
+            raise RetriableAPIError(msg, response)
+        if status == HTTPStatus.UNAUTHORIZED:
+            region = self.config.get("region", "us")
+            msg = (
+                f"API key invalid or belongs to the other region (region={region}): "
+                f"HTTP 401 from {endpoint}"
+            )
+            raise CustomerIOError(msg)
+        if status == HTTPStatus.FORBIDDEN:
+            msg = f"HTTP 403 from {endpoint}: the API key has no access to stream '{self.name}'"
+            raise StreamForbiddenError(msg)
+        if status == HTTPStatus.NOT_FOUND and self.parent_stream_type is not None:
+            msg = f"HTTP 404 from {endpoint}: parent of '{self.name}' no longer exists"
+            raise ParentGoneError(msg)
+        if status >= HTTPStatus.BAD_REQUEST:
+            msg = f"{endpoint} returned HTTP {status}: {self._error_detail(response)}"
+            raise CustomerIOError(msg)
+        try:
+            parsed_body(response)
+        except InvalidBodyError as exc:
+            msg = f"{endpoint} returned an unreadable body: {exc}"
+            raise RetriableAPIError(msg, response) from exc
+
+    @staticmethod
+    def _error_detail(response: requests.Response) -> str:
+        """The API's own error text from either documented error shape (reference §3)."""
+        try:
+            body = parsed_body(response)
+        except InvalidBodyError:
+            return response.reason or "no detail"
+        errors = body.get("errors") or (body.get("meta") or {}).get("errors") or []
+        details = [str(e.get("detail", e)) if isinstance(e, dict) else str(e) for e in errors]
+        meta_error = (body.get("meta") or {}).get("error")
+        return "; ".join(details) or (str(meta_error) if meta_error else response.reason or "no detail")
+
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        """`Retry-After` when the server sends one, else exponential backoff with full jitter."""
+
+        def waits() -> t.Generator[float, t.Any, None]:
+            attempt = 0
+            exc = yield 0.0
+            while True:
+                response = getattr(exc, "response", None)
+                hinted = retry_after_seconds(response) if response is not None else None
+                if hinted is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+                    exc = yield hinted
+                else:
+                    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+                    exc = yield random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not crypto)
+                attempt += 1
+
+        return waits()
+
+    def backoff_jitter(self, value: float) -> float:
+        """Jitter is applied by the wait generator (and must not shorten a `Retry-After`)."""
+        return value
+
+    def backoff_max_tries(self) -> int:
+        """Attempts per request before giving up."""
+        return int(self.config.get("max_retries", 8)) + 1
+
+    def backoff_handler(self, details: t.Any) -> None:
+        """Log each retry as one line without request arguments (they carry the auth header)."""
+        exc = details.get("exception")
+        self.logger.warning(
+            "Retrying %s in %.2fs (attempt %d): %s",
+            self.name,
+            details.get("wait", 0.0),
+            details.get("tries", 0),
+            exc if isinstance(exc, RetriableAPIError) else type(exc).__name__,
+        )
+
+    # --- records -------------------------------------------------------------------------------
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """Records under `records_key`; the API sends `null` for empty lists."""
+        return parsed_body(response).get(self.records_key) or []
+
+    def request_records(self, context: Context | None) -> Iterable[dict]:
+        """Paginated records; a 403 skips the stream, a 404 on a child skips that parent."""
+        try:
+            yield from super().request_records(context)
+        except StreamForbiddenError as exc:
+            self.logger.warning("Skipping stream '%s': %s", self.name, exc)
+        except ParentGoneError as exc:
+            self.logger.info("Skipping %s for %s: %s", self.name, dict(context or {}), exc)
+
+    def get_child_context(self, record: dict, context: Context | None) -> dict:
+        """Children are keyed by this record's `id` under `child_context_key`."""
+        return {self.child_context_key: record["id"]} if self.child_context_key else {}
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Add the parent keys from the context and convert unix timestamps."""
+        for key, value in (context or {}).items():
+            row.setdefault(key, value)
+        self._convert_timestamps(row)
+        return row
+
+    @cached_property
+    def _convert_timestamps(self) -> t.Callable[[t.Any], None]:
+        return compile_converter(self.timestamp_fields)
+
+    # --- incremental replication -----------------------------------------------------------------
+
+    @property
+    def incremental(self) -> bool:
+        """True when this run replicates the stream incrementally (catalog metadata can switch it off)."""
+        return bool(self.replication_key) and self.replication_method == REPLICATION_INCREMENTAL
+
+    def lookback_seconds(self) -> int:
+        """Re-read window before the bookmark: lists are not ordered by change time, so an edit made
+        while a list was being read can carry a timestamp below the saved bookmark."""
+        return int(self.config.get("lookback_window_minutes", 60)) * 60
+
+    def saved_bookmark_unix(self, context: Context | None) -> int | None:
+        """The bookmark an earlier run saved for this stream/partition, in unix seconds."""
+        state = self.get_context_state(context)
+        if state.get("replication_key") != self.replication_key:
+            return None
+        value = state.get("replication_key_value")
+        return iso_to_unix(value) if value else None
+
+    def start_date_unix(self) -> int | None:
+        """`start_date` in unix seconds where it applies (event streams), else None."""
+        value = self.config.get("start_date") if self.start_date_applies else None
+        return iso_to_unix(value) if value else None
+
+    def cdc_threshold(self, context: Context | None) -> int | None:
+        """Records changed before this unix time were emitted by an earlier run (or predate `start_date`)."""
+        if not (self.incremental and self.client_side_cdc):
+            return None
+        bookmark = self.saved_bookmark_unix(context)
+        if bookmark is not None:
+            return bookmark - self.lookback_seconds()
+        return self.start_date_unix()
+
+    def get_replication_key_signpost(self, context: Context | None) -> datetime.datetime | None:
+        """Cap the bookmark at the sync start: records stamped in the future must be read again."""
+        if not self.incremental:
+            return None
+        return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Records changed since the bookmark minus lookback (all records in FULL_TABLE mode).
+
+        Children of an unchanged parent are still synced: Customer.io does not document that a parent's
+        `updated` moves when one of its children changes.
+        """
+        threshold = self.cdc_threshold(context)
+        key = self.replication_key
+        for record in self.request_records(context):
+            value = record.get(key) if threshold is not None else None
+            if value is None or value >= threshold:
+                yield record
+            elif self.child_streams:
+                for child_context in self.generate_child_contexts(record, context):
+                    self._sync_children(child_context)
+
+    def probe_access(self) -> bool:
+        """One cheap request to learn whether the key may read this stream (False on 403)."""
+        request = self.get_http_request(page=PageContext(stream_context=None, next_page_token=None))
+        if self.page_size:
+            request.params["limit"] = 1
+        try:
+            prepared = self.build_prepared_request(
+                method=request.method,
+                url=request.url,
+                params=request.encode_params(),
+                headers=request.headers,
+                json=request.data,
+            )
+            self.request_decorator(self._request)(prepared, None)
+        except StreamForbiddenError as exc:
+            self.logger.warning("Leaving stream '%s' out of the catalog: %s", self.name, exc)
+            return False
+        return True
+

@@ -1,0 +1,20 @@
+"""Metric time series flattened to one row per entity, period and metric (reference §2.3)."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+
+def metric_row(entity_key: str) -> dict:
+    """Row schema keyed by (`entity_key`, `period`, `period_start`, `metric`)."""
+    return th.PropertiesList(
+        th.Property(entity_key, th.IntegerType, required=True),
+        th.Property("period", th.StringType, required=True),
+        th.Property("period_start", th.DateTimeType, required=True),
+        th.Property("metric", th.StringType, required=True),
+        th.Property("value", th.IntegerType),
+    ).to_dict()
+
+
+CAMPAIGN_METRIC = metric_row("campaign_id")
+NEWSLETTER_METRIC = metric_row("newsletter_id")
