@@ -1,0 +1,232 @@
+"""JSON Schema → Arrow columns.
+
+Types come from the stream's declared schema, never from the values in a batch, so every file of a
+stream has the same columns and types even when a column is null in every row (a known failure of
+value-inferring targets). Anything we cannot type faithfully becomes a string, and a schemaless
+object never becomes an empty struct (parquet cannot store a struct without children).
+"""
+
+from __future__ import annotations
+
+import enum
+import typing as t
+from dataclasses import dataclass
+
+import msgspec
+import pyarrow as pa
+
+TIMESTAMP_UTC = pa.timestamp("us", tz="UTC")
+
+#: Metadata columns singer-sdk adds to the sink schema when `add_record_metadata` is on. Their
+#: values come from the RECORD message and the batch, not from the record itself.
+SDC_FROM_MESSAGE = frozenset(
+    {
+        "_sdc_extracted_at",
+        "_sdc_received_at",
+        "_sdc_batched_at",
+        "_sdc_sequence",
+        "_sdc_table_version",
+        "_sdc_sync_started_at",
+    }
+)
+
+#: Field metadata marking a string column that holds JSON text (objects, arrays), so the jsonl
+#: writer can embed it back as JSON instead of as a quoted string.
+JSON_TEXT_METADATA = {b"json": b"true"}
+
+
+class Kind(enum.Enum):
+    """How a column's values are decoded and converted."""
+
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    STRING = "string"
+    DATETIME = "date-time"
+    DATE = "date"
+    JSON = "json"  # object/array kept as its JSON text
+    UNION = "union"  # several or unknown types: strings as-is, anything else as JSON text
+    NATIVE = "native"  # object/array as a native struct/list
+
+
+@dataclass(frozen=True)
+class Column:
+    """One top-level column of a stream."""
+
+    name: str
+    kind: Kind
+    arrow_type: pa.DataType
+    nullable: bool
+    native_normalize: t.Callable[[t.Any], t.Any] | None = None
+
+    @property
+    def decode_type(self) -> t.Any:  # noqa: ANN401
+        """The msgspec type a value of this column is decoded into (validation happens here)."""
+        base: t.Any = {
+            Kind.INTEGER: int,
+            Kind.NUMBER: float,
+            Kind.BOOLEAN: bool,
+            Kind.STRING: str,
+            Kind.DATETIME: str,
+            Kind.DATE: str,
+        }.get(self.kind)
+        if base is None:
+            # Raw keeps objects/arrays/unions as their JSON bytes: no Python objects are built.
+            return t.Any if self.kind is Kind.NATIVE else msgspec.Raw
+        return base | None if self.nullable else base
+
+    def arrow_field(self) -> pa.Field:
+        """The Arrow field, marked when it carries JSON text."""
+        metadata = JSON_TEXT_METADATA if self.kind is Kind.JSON else None
+        return pa.field(self.name, self.arrow_type, nullable=self.nullable, metadata=metadata)
+
+
+def _declared_types(prop: t.Mapping[str, t.Any]) -> tuple[set[str], set[str | None], bool]:
+    """Collect (types, string formats, declared) over `type` and every `anyOf`/`oneOf` branch."""
+    types: set[str] = set()
+    formats: set[str | None] = set()
+    declared = False
+    branches = [prop, *prop.get("anyOf", []), *prop.get("oneOf", [])]
+    for branch in branches:
+        raw = branch.get("type")
+        if raw is None:
+            continue
+        declared = True
+        branch_types = {raw} if isinstance(raw, str) else set(raw)
+        types |= branch_types
+        if "string" in branch_types:
+            formats.add(branch.get("format"))
+    if prop.get("anyOf") or prop.get("oneOf"):
+        # An anyOf branch without `type` (e.g. {"$ref": ...} or {}) accepts anything.
+        for branch in [*prop.get("anyOf", []), *prop.get("oneOf", [])]:
+            if "type" not in branch:
+                declared = False
+    return types, formats, declared
+
+
+def _scalar_kind(types: set[str], formats: set[str | None]) -> Kind | None:
+    """The kind for a non-null type set, or None when the set is not a single scalar type."""
+    if types == {"integer"}:
+        return Kind.INTEGER
+    if types in ({"number"}, {"integer", "number"}):  # every integer is a number
+        return Kind.NUMBER
+    if types == {"boolean"}:
+        return Kind.BOOLEAN
+    if types == {"string"}:
+        if formats == {"date-time"}:
+            return Kind.DATETIME
+        if formats == {"date"}:
+            return Kind.DATE
+        return Kind.STRING
+    return None
+
+
+def _is_nullable(types: set[str], declared: bool, required: bool) -> bool:
+    return not (declared and required and "null" not in types)
+
+
+def _json_string(value: t.Any) -> t.Any:  # noqa: ANN401
+    """Leaves of a native struct that have no faithful Arrow type are stored as JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return msgspec.json.encode(value).decode()
+
+
+def _identity(value: t.Any) -> t.Any:  # noqa: ANN401
+    return value
+
+
+def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[t.Any], t.Any]]:
+    """Arrow type and value normaliser for a value nested inside a native struct/list.
+
+    Nested date-times stay strings: parsing them would need a per-value pass over nested data,
+    and the top-level columns are where warehouses expect typed timestamps.
+    """
+    types, formats, declared = _declared_types(prop)
+    types.discard("null")
+    kind = _scalar_kind(types, formats) if declared else None
+    if kind in {Kind.DATETIME, Kind.DATE}:
+        kind = Kind.STRING
+    if kind is not None:
+        arrow = {
+            Kind.INTEGER: pa.int64(),
+            Kind.NUMBER: pa.float64(),
+            Kind.BOOLEAN: pa.bool_(),
+            Kind.STRING: pa.string(),
+        }[kind]
+        return arrow, (_json_string if kind is Kind.STRING else _identity)
+    if types == {"object"} and prop.get("properties"):
+        children = {name: _native_type(sub) for name, sub in prop["properties"].items()}
+        struct = pa.struct([pa.field(name, child[0]) for name, child in children.items()])
+
+        def normalize_object(value: t.Any) -> t.Any:  # noqa: ANN401
+            if not isinstance(value, dict):
+                return None if value is None else _raise_not(value, "an object")
+            return {name: norm(value.get(name)) for name, (_, norm) in children.items()}
+
+        return struct, normalize_object
+    if types == {"array"} and isinstance(prop.get("items"), dict) and prop["items"]:
+        item_type, item_norm = _native_type(prop["items"])
+
+        def normalize_array(value: t.Any) -> t.Any:  # noqa: ANN401
+            if not isinstance(value, list):
+                return None if value is None else _raise_not(value, "an array")
+            return [item_norm(item) for item in value]
+
+        return pa.list_(item_type), normalize_array
+    return pa.string(), _json_string
+
+
+def _raise_not(value: t.Any, expected: str) -> t.NoReturn:  # noqa: ANN401
+    msg = f"expected {expected}, got {type(value).__name__} {msgspec.json.encode(value)[:80]!r}"
+    raise TypeError(msg)
+
+
+def column_for(
+    name: str,
+    prop: t.Mapping[str, t.Any],
+    *,
+    required: bool,
+    native_nested: bool,
+) -> Column:
+    """Type one top-level property."""
+    types, formats, declared = _declared_types(prop)
+    nullable = _is_nullable(types, declared, required)
+    types.discard("null")
+    scalar = _scalar_kind(types, formats) if declared else None
+    if scalar is not None:
+        arrow = {
+            Kind.INTEGER: pa.int64(),
+            Kind.NUMBER: pa.float64(),
+            Kind.BOOLEAN: pa.bool_(),
+            Kind.STRING: pa.string(),
+            Kind.DATETIME: TIMESTAMP_UTC,
+            Kind.DATE: pa.date32(),
+        }[scalar]
+        return Column(name, scalar, arrow, nullable)
+    if declared and types in ({"object"}, {"array"}):
+        if native_nested:
+            arrow, normalize = _native_type(prop)
+            if arrow != pa.string():
+                return Column(name, Kind.NATIVE, arrow, nullable, normalize)
+        return Column(name, Kind.JSON, pa.string(), nullable)
+    # Unions of several types, and properties without any declared type.
+    return Column(name, Kind.UNION, pa.string(), nullable=True)
+
+
+def columns_for_schema(
+    schema: t.Mapping[str, t.Any],
+    *,
+    native_nested: bool = False,
+) -> list[Column]:
+    """Every declared top-level property, in schema order, typed."""
+    required = set(schema.get("required") or [])
+    return [
+        column_for(name, prop or {}, required=name in required, native_nested=native_nested)
+        for name, prop in (schema.get("properties") or {}).items()
+    ]
+
+
+def arrow_schema(columns: t.Sequence[Column]) -> pa.Schema:
+    """The Arrow schema every file of the stream (for this SCHEMA message) is written with."""
+    return pa.schema([column.arrow_field() for column in columns])

@@ -1,0 +1,89 @@
+"""The Singer message reader: RECORD lines bypass per-record parsing.
+
+singer-sdk's readers turn every line into a dict (floats as Decimal) before the target sees it.
+For RECORD lines that is most of the cost, so this reader only peeks at `type` and `stream`
+(msgspec skips the rest without building objects) and hands the raw bytes to the target, which
+decodes them per batch. SCHEMA, STATE, ACTIVATE_VERSION and BATCH lines take the SDK path.
+"""
+
+from __future__ import annotations
+
+import decimal
+import sys
+import typing as t
+from collections import Counter, defaultdict
+
+import msgspec
+from singer_sdk.singerlib.encoding.base import GenericSingerReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+RawRecordHandler = t.Callable[[str, bytes, int], None]
+
+
+class Envelope(msgspec.Struct):
+    """The two fields every routing decision needs."""
+
+    type: str
+    stream: str | None = None
+
+
+_envelope = msgspec.json.Decoder(Envelope)
+# Non-RECORD messages keep the SDK's Decimal floats so STATE values round-trip exactly.
+_message = msgspec.json.Decoder(dict, float_hook=decimal.Decimal)
+
+
+def _excerpt(line: bytes) -> str:
+    return repr(line[:120])
+
+
+class FastSingerReader(GenericSingerReader[bytes]):
+    """Reads bytes; RECORD lines go to `raw_record_handler` when one is set."""
+
+    def __init__(self) -> None:
+        """No handler until the target decides the fast path applies (no stream maps)."""
+        super().__init__()
+        self.raw_record_handler: RawRecordHandler | None = None
+
+    @property
+    def default_input(self) -> t.IO[bytes]:
+        """Standard input, as bytes: no text decoding of lines we never look into."""
+        return sys.stdin.buffer
+
+    def deserialize_json(self, line: bytes) -> dict:
+        """Full parse for non-RECORD lines (and RECORD lines on the SDK path)."""
+        try:
+            return _message.decode(line)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            msg = f"input is not valid JSON ({exc}): {_excerpt(line)}"
+            raise InvalidInputLine(msg) from None
+
+    def process_lines(
+        self,
+        file_input: t.IO[t.Any] | None,
+        callbacks: dict[str, t.Callable[[dict], None]],
+    ) -> t.Counter[str]:
+        """Route every line; errors name the input line number."""
+        stats: dict[str, int] = defaultdict(int)
+        handler = self.raw_record_handler
+        for number, raw in enumerate(file_input or self.default_input, start=1):
+            line = raw.encode() if isinstance(raw, str) else raw
+            if not line.strip():
+                continue
+            self._current_message = line
+            try:
+                envelope = _envelope.decode(line)
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                msg = f"input line {number}: not a valid Singer message ({exc}): {_excerpt(line)}"
+                raise InvalidInputLine(msg) from None
+            kind = envelope.type
+            if kind == "RECORD" and handler is not None:
+                if envelope.stream is None:
+                    msg = f"input line {number}: RECORD without 'stream': {_excerpt(line)}"
+                    raise InvalidInputLine(msg)
+                handler(envelope.stream, line, number)
+            elif callback := callbacks.get(kind):
+                callback(self.deserialize_json(line))
+            else:
+                self._process_unknown_message({"type": kind})
+            stats[kind] += 1
+        return Counter(**stats)

@@ -1,0 +1,217 @@
+"""The sink: buffers raw RECORD lines of one stream, decodes them per batch into Arrow and streams
+the rows into the stream's open files, rolling them at the size/row limits."""
+
+from __future__ import annotations
+
+import array
+import datetime
+import typing as t
+from urllib.parse import quote
+
+import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
+from singer_sdk.exceptions import MissingKeyPropertiesError
+from singer_sdk.sinks import BatchSink
+
+from target_parquet_bucket.arrow_schema import columns_for_schema
+from target_parquet_bucket.decoding import BatchDecoder, RecordError
+from target_parquet_bucket.naming import safe_segment
+from target_parquet_bucket.writers import FileWriter, open_writer
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from singer_sdk.target_base import Target
+
+    from target_parquet_bucket.bucket import Bucket
+
+MEBIBYTE = 1024 * 1024
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+class InvalidRecordError(Exception):
+    """A RECORD that does not match its stream's schema (one line: stream, input line, reason)."""
+
+
+def _encode_fallback(value: t.Any) -> t.Any:  # noqa: ANN401
+    """The SDK path hands us dates and Decimals; msgspec handles the rest natively."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+_fallback_encoder = msgspec.json.Encoder(enc_hook=_encode_fallback, decimal_format="number")
+
+
+class ParquetBucketSink(BatchSink):
+    """One stream under one SCHEMA message; a schema change gives a new sink and new files."""
+
+    #: Records decoded per batch: large enough for msgspec/Arrow to work in bulk, small enough that
+    #: the decoded Python objects stay a few tens of MB. Row groups are assembled from several.
+    MAX_SIZE_DEFAULT = 20_000
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        """Type the columns from the schema once, and validate the stream name for keys."""
+        super().__init__(target, stream_name, schema, key_properties)
+        self._target = target
+        self.bucket: Bucket = target.bucket  # type: ignore[attr-defined]
+        self.file_stream = safe_segment(stream_name, what="stream name")
+        self.columns = columns_for_schema(self.schema, native_nested=bool(self.config.get("native_nested")))
+        self.decoder = BatchDecoder(
+            self.columns,
+            key_properties=self.key_properties,
+            sync_started_at=self.sync_started_at,
+        )
+        self._lines: list[bytes] = []
+        self._line_numbers = array.array("q")
+        self._buffered_bytes = 0
+        self._max_buffer_bytes = int(self.config.get("batch_size_mb") or 64) * MEBIBYTE
+        self._writers: dict[str, FileWriter] = {}
+        self._partition_field = self._resolve_partition_field()
+
+    # Buffering ------------------------------------------------------------------------------
+
+    def append_raw(self, line: bytes, line_number: int) -> None:
+        """Fast path: keep the RECORD line as bytes; it is decoded with its batch."""
+        self._lines.append(line)
+        self._line_numbers.append(line_number)
+        self._buffered_bytes += len(line)
+        self.tally_record_read()
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """SDK path (stream maps / flattening): re-encode the transformed record as a line."""
+        _ = context
+        message = {
+            "record": record,
+            "time_extracted": record.get("_sdc_extracted_at"),
+            "version": record.get("_sdc_table_version"),
+        }
+        line = bytes(_fallback_encoder.encode(message))
+        self._lines.append(line)
+        self._line_numbers.append(0)
+        self._buffered_bytes += len(line)
+
+    @property
+    def is_full(self) -> bool:
+        """Full by record count (`batch_size_rows`) or by buffered bytes (wide records)."""
+        return self.current_size >= self.max_size or self._buffered_bytes >= self._max_buffer_bytes
+
+    # Draining -------------------------------------------------------------------------------
+
+    def process_batch(self, context: dict) -> None:
+        """Decode the buffered lines at once and stream the rows into the open file(s)."""
+        _ = context
+        lines, numbers = self._lines, self._line_numbers
+        self._lines, self._line_numbers, self._buffered_bytes = [], array.array("q"), 0
+        if not lines:
+            return
+        try:
+            batch, versions = self.decoder.decode(lines)
+        except RecordError as exc:
+            raise self._located(exc, numbers) from None
+        self.record_counter_metric.increment(len(lines))
+        for partition, part in self._partitions(batch):
+            writer = self._writers.get(partition)
+            if writer is None:
+                writer = self._open_writer()
+                self._writers[partition] = writer
+                self.bucket.track(self)
+            writer.write(part)
+            writer.table_versions |= versions
+            if self._is_complete(writer):
+                self._upload(partition)
+
+    def _located(self, error: RecordError, numbers: array.array) -> Exception:
+        line = numbers[error.index] if error.index is not None and error.index < len(numbers) else 0
+        where = f"input line {line}" if line else "a record"
+        message = f"stream '{self.stream_name}', {where}: {error.message}"
+        if error.missing_key is not None and error.missing_key in self.key_properties:
+            return MissingKeyPropertiesError(message)
+        return InvalidRecordError(message)
+
+    def _open_writer(self) -> FileWriter:
+        return open_writer(
+            self.config.get("format") or "parquet",
+            self.decoder.schema,
+            self.bucket.temp_path,
+            compression=self.config.get("compression") or "snappy",
+            row_group_rows=int(self.config.get("row_group_rows") or 100_000),
+        )
+
+    def _is_complete(self, writer: FileWriter) -> bool:
+        max_rows = int(self.config.get("max_file_rows") or 0)
+        max_bytes = int(self.config.get("max_file_size_mb") or 100) * MEBIBYTE
+        return writer.size_bytes >= max_bytes or (max_rows > 0 and writer.rows >= max_rows)
+
+    def _upload(self, partition: str) -> None:
+        writer = self._writers.pop(partition)
+        entry = self.bucket.upload(self.file_stream, writer, partition=partition)
+        self.logger.info("Uploaded %s (%d rows)", entry.key, entry.rows)
+        if not self._writers:
+            self.bucket.untrack(self)
+
+    def commit(self) -> None:
+        """Close and upload every open file of this sink (before STATE, at the end, on versions)."""
+        for partition in list(self._writers):
+            self._upload(partition)
+
+    def clean_up(self) -> None:
+        """End of input: the last files become visible."""
+        self.commit()
+        super().clean_up()
+
+    def activate_version(self, new_version: int) -> None:
+        """Full-table stream finished writing `new_version`.
+
+        Buffered records are written and the open files uploaded, then
+        `_meta/activate_version/<stream>/<version>.json` lists the files holding that version, so
+        a loader can make exactly those rows the table's contents. Nothing is deleted.
+        """
+        self._target.drain_one(self)
+        self.commit()
+        key = self.bucket.write_activated_version(self.file_stream, new_version)
+        self.logger.info("ACTIVATE_VERSION %s for '%s' recorded in %s", new_version, self.stream_name, key)
+
+    # Partitioning ---------------------------------------------------------------------------
+
+    def _resolve_partition_field(self) -> str | None:
+        field = self.config.get("partition_by")
+        if not field:
+            return None
+        if field not in {c.name for c in self.columns}:
+            self.logger.warning(
+                "partition_by: stream '%s' has no field '%s'; its files are not partitioned",
+                self.stream_name,
+                field,
+            )
+            return None
+        return field
+
+    def _partitions(self, batch: pa.RecordBatch) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """Split a batch into Hive-style folders: `dt=<load date>/` and/or `<field>=<value>/`."""
+        prefix = ""
+        if self.config.get("partition_by_load_date"):
+            prefix = f"dt={datetime.datetime.now(tz=datetime.timezone.utc):%Y-%m-%d}/"
+        if self._partition_field is None:
+            yield prefix, batch
+            return
+        values = _partition_values(batch.column(self._partition_field))
+        folder = safe_segment(self._partition_field, what="partition_by field")
+        for value in pc.unique(values).to_pylist():
+            part = batch.filter(pc.equal(values, value))
+            # quote() escapes "/" and "%": a value can never add folders or climb out of one.
+            yield f"{prefix}{folder}={quote(value, safe='')}/", part
+
+
+def _partition_values(column: pa.Array) -> pa.Array:
+    """Partition value per row as text: dates for date/timestamp columns, else the value."""
+    if pa.types.is_timestamp(column.type):
+        text = pc.strftime(column, format="%Y-%m-%d")
+    else:
+        text = column.cast(pa.string())
+    return pc.fill_null(text, HIVE_NULL)

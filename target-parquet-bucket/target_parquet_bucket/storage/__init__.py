@@ -1,0 +1,53 @@
+"""Pick the bucket backend from `bucket_url`; backends are imported lazily so a user of one
+cloud does not need the SDKs of the others installed."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlsplit
+
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+
+if t.TYPE_CHECKING:
+    from singer_sdk import typing as th
+
+__all__ = ["ObjectExistsError", "Storage", "backend_settings", "open_storage"]
+
+DEFAULT_BUCKET_URL = "./output"
+
+
+def open_storage(config: t.Mapping[str, t.Any]) -> Storage:
+    """Return the `Storage` for `config["bucket_url"]` (a local folder by default)."""
+    url = str(config.get("bucket_url") or DEFAULT_BUCKET_URL)
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "s3":
+        from target_parquet_bucket.storage.s3 import S3Storage  # noqa: PLC0415
+
+        return S3Storage.from_config(url, config)
+    if scheme == "azure":
+        from target_parquet_bucket.storage.azure import AzureStorage  # noqa: PLC0415
+
+        return AzureStorage.from_config(url, config)
+    if scheme == "gs":
+        from target_parquet_bucket.storage.gcs import GCSStorage  # noqa: PLC0415
+
+        return GCSStorage.from_config(url, config)
+    if scheme in {"", "file"} or len(scheme) == 1:  # one letter: a Windows drive, e.g. C:\out
+        from target_parquet_bucket.storage.local import LocalStorage  # noqa: PLC0415
+
+        return LocalStorage.from_url(url)
+    msg = f"bucket_url: unsupported scheme '{scheme}://' (use a path, file://, s3://, azure:// or gs://)"
+    raise ValueError(msg)
+
+
+def backend_settings() -> list[th.Property]:
+    """Every backend's own settings, for the target's config schema and `--about`.
+
+    The backend modules import their cloud SDKs only inside `from_config`, so importing them
+    here to read their `settings` stays cheap.
+    """
+    from target_parquet_bucket.storage.azure import AzureStorage  # noqa: PLC0415
+    from target_parquet_bucket.storage.gcs import GCSStorage  # noqa: PLC0415
+    from target_parquet_bucket.storage.s3 import S3Storage  # noqa: PLC0415
+
+    return [*S3Storage.settings, *AzureStorage.settings, *GCSStorage.settings]

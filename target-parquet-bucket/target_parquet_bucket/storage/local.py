@@ -1,0 +1,97 @@
+"""A local folder used as a bucket: the default backend, and the one tests read back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import typing as t
+import uuid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class LocalStorage(Storage):
+    """Objects are files under `root`; keys use `/` whatever the OS."""
+
+    def __init__(self, root: Path) -> None:
+        """Keep the absolute root so every key can be checked to stay inside it."""
+        self.root = root.expanduser().resolve()
+        self.display_url = self.root.as_uri()
+
+    @classmethod
+    def from_url(cls, url: str) -> LocalStorage:
+        """Accept `file:///abs/path`, `file://./rel` and plain paths."""
+        if url.startswith("file://"):
+            parts = urlsplit(url)
+            return cls(Path(unquote(parts.netloc + parts.path)))
+        return cls(Path(url))
+
+    def _path(self, key: str) -> Path:
+        """Map a key to a path, refusing any key that would leave the root (`..`, absolute)."""
+        path = (self.root / key).resolve()
+        if path == self.root or self.root not in path.parents:
+            msg = f"object key '{key}' escapes the bucket root {self.display_url}"
+            raise ValueError(msg)
+        return path
+
+    def _temp_beside(self, path: Path) -> Path:
+        """A hidden temporary name in the destination folder, so the final step is a rename or link
+        within one filesystem (atomic), never a copy that readers could observe half-done."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+
+    def _publish(self, temp: Path, path: Path, *, overwrite: bool, key: str) -> None:
+        try:
+            if overwrite:
+                os.replace(temp, path)
+                return
+            try:
+                os.link(temp, path)  # fails atomically if `path` exists: never overwrite
+            except FileExistsError:
+                msg = f"object '{key}' already exists in {self.display_url}; refusing to overwrite it"
+                raise ObjectExistsError(msg) from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def put(self, key: str, source: Path) -> None:
+        """Copy `source` next to its destination, then link it into place only if absent."""
+        path = self._path(key)
+        if path.exists():
+            msg = f"object '{key}' already exists in {self.display_url}; refusing to overwrite it"
+            raise ObjectExistsError(msg)
+        temp = self._temp_beside(path)
+        shutil.copyfile(source, temp)
+        self._publish(temp, path, overwrite=False, key=key)
+
+    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+        """Write through a temporary file so a crash never leaves a truncated marker."""
+        path = self._path(key)
+        temp = self._temp_beside(path)
+        temp.write_bytes(data)
+        self._publish(temp, path, overwrite=overwrite, key=key)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """Read a small object, or None when it does not exist."""
+        path = self._path(key)
+        return path.read_bytes() if path.is_file() else None
+
+    def exists(self, key: str) -> bool:
+        """Whether an object (file) or a folder occupies `key`."""
+        return self._path(key).exists()
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Every file key starting with `prefix`, skipping our own in-flight temporary files."""
+        if not self.root.is_dir():
+            return
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            for name in filenames:
+                if name.startswith(".") and name.endswith(".tmp"):
+                    continue
+                key = (Path(dirpath) / name).relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    yield key

@@ -1,0 +1,223 @@
+"""target-parquet-bucket: any Singer stream as typed parquet/csv/jsonl files in a bucket.
+
+singer-sdk runs the CLI, settings, SCHEMA/STATE/ACTIVATE_VERSION handling, sinks and drains.
+RECORD lines skip its per-record path (see `reader.py`) unless stream maps or flattening are
+configured, in which case the standard SDK path is used (correct, slower).
+
+STATE is written only after every open file is closed and uploaded, so an emitted state never
+covers a record that is not in a complete file in the bucket.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+import msgspec
+from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.target_base import Target
+
+from target_parquet_bucket.bucket import Bucket
+from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer
+from target_parquet_bucket.reader import FastSingerReader
+from target_parquet_bucket.sinks import ParquetBucketSink
+from target_parquet_bucket.storage import DEFAULT_BUCKET_URL, backend_settings, open_storage
+from target_parquet_bucket.writers import COMPRESSIONS, FORMATS, file_extension
+
+if t.TYPE_CHECKING:
+    from pathlib import PurePath
+
+    from singer_sdk.plugin_base import _ConfigInput
+
+# Decimal-safe (STATE floats arrive as Decimal and are written back as exact numbers).
+_state_encoder = msgspec.json.Encoder(decimal_format="number")
+
+SETTINGS = th.PropertiesList(
+    th.Property(
+        "bucket_url",
+        th.StringType,
+        default=DEFAULT_BUCKET_URL,
+        description=(
+            "Where files go: a local folder (path or `file://`), `s3://bucket/prefix`, "
+            "`azure://container/path` or `gs://bucket/prefix`."
+        ),
+    ),
+    th.Property(
+        "format",
+        th.StringType,
+        default="parquet",
+        allowed_values=list(FORMATS),
+        description="File format: `parquet`, `csv` or `jsonl`.",
+    ),
+    th.Property(
+        "compression",
+        th.StringType,
+        default="snappy",
+        allowed_values=list(COMPRESSIONS),
+        description=(
+            "Parquet codec (`snappy`, `zstd`, `gzip`, `none`). For csv/jsonl, `gzip`/`zstd` compress "
+            "the whole file (`.csv.gz`, `.jsonl.zst`); `snappy`/`none` leave it uncompressed."
+        ),
+    ),
+    th.Property(
+        "file_name_template",
+        th.StringType,
+        default=DEFAULT_TEMPLATE,
+        description=(
+            "Object name relative to the bucket prefix. Tokens: `{stream}`, `{version}`, "
+            "`{workspace_id}`, `{sequence}` (required), `{date}`, `{timestamp}`, `{format}`. "
+            "The default is Customer.io's export naming."
+        ),
+    ),
+    th.Property(
+        "workspace_id",
+        th.StringType,
+        default="0",
+        description="Customer.io workspace id, for the `{workspace_id}` token (`0` when unknown).",
+    ),
+    th.Property(
+        "version",
+        th.StringType,
+        default="4",
+        description="Export schema version, for the `{version}` token (Customer.io's current is 4).",
+    ),
+    th.Property(
+        "partition_by",
+        th.StringType,
+        description=(
+            "Record field for Hive-style folders `<field>=<value>/` (dates of date-time fields, e.g. "
+            "`created_at=2026-11-22/`). Streams without the field are not partitioned."
+        ),
+    ),
+    th.Property(
+        "partition_by_load_date",
+        th.BooleanType,
+        default=False,
+        description="Put files in a `dt=<UTC load date>/` folder.",
+    ),
+    th.Property(
+        "native_nested",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Write objects/arrays whose schema declares properties/items as native parquet "
+            "structs/lists instead of JSON strings (the default, as Customer.io does)."
+        ),
+    ),
+    th.Property(
+        "max_file_size_mb",
+        th.IntegerType,
+        default=100,
+        description="Roll to a new file once a file reaches about this size.",
+    ),
+    th.Property(
+        "max_file_rows",
+        th.IntegerType,
+        default=0,
+        description="Roll to a new file after this many rows (0: no row limit).",
+    ),
+    th.Property(
+        "row_group_rows",
+        th.IntegerType,
+        default=100_000,
+        description="Rows per parquet row group (memory holds about one row group per open file).",
+    ),
+    th.Property(
+        "batch_size_mb",
+        th.IntegerType,
+        default=64,
+        description="Decode a stream's buffered records once they reach this many MB (or `batch_size_rows`).",
+    ),
+    th.Property(
+        "temp_dir",
+        th.StringType,
+        description="Local folder for files being written (default: the system temp folder).",
+    ),
+    *backend_settings(),
+)
+
+
+class TargetParquetBucket(Target):
+    """Singer target writing streams as files into a local folder, S3, Azure Blob or GCS."""
+
+    name = "target-parquet-bucket"
+    config_jsonschema = SETTINGS.to_dict()
+    default_sink_class = ParquetBucketSink
+    message_reader_class = FastSingerReader
+    capabilities: t.ClassVar = [*Target.capabilities, PluginCapabilities.ACTIVATE_VERSION]
+
+    def __init__(
+        self,
+        *,
+        config: dict | PurePath | str | list[PurePath | str] | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        setup_mapper: bool = True,
+        message_reader: FastSingerReader | None = None,
+    ) -> None:
+        """Open the bucket and switch RECORD lines to the columnar path when no maps apply."""
+        super().__init__(
+            config=config,
+            parse_env_config=parse_env_config,
+            validate_config=validate_config,
+            setup_mapper=setup_mapper,
+            message_reader=message_reader,
+        )
+        file_format = self.config.get("format") or "parquet"
+        namer = FileNamer(
+            self.config.get("file_name_template") or DEFAULT_TEMPLATE,
+            workspace_id=str(self.config.get("workspace_id") or "0"),
+            version=str(self.config.get("version") or "4"),
+            extension=file_extension(file_format, self.config.get("compression") or "snappy"),
+        )
+        self.bucket = Bucket(open_storage(self.config), namer, temp_dir=self.config.get("temp_dir"))
+        if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
+            self.message_reader.raw_record_handler = self._process_raw_record
+
+    def _needs_sdk_record_path(self) -> bool:
+        """Stream maps and flattening transform records one by one; only the SDK path does that."""
+        return bool(self.config.get("stream_maps")) or bool(self.config.get("flattening_enabled"))
+
+    def _process_raw_record(self, stream: str, line: bytes, line_number: int) -> None:
+        """Columnar path for one RECORD line: buffer it in its sink, drain when full."""
+        sink = self._sinks_active.get(stream)
+        if sink is None:
+            self._assert_sink_exists(stream)  # raises RecordsWithoutSchemaException
+        t.cast("ParquetBucketSink", sink).append_raw(line, line_number)
+        if sink.is_full:  # type: ignore[union-attr]
+            self.drain_one(sink)  # type: ignore[arg-type]
+        self._handle_max_record_age()
+
+    def _write_state_message(self, state: dict) -> None:
+        """Upload every open file first; if that fails the exception stops the state line."""
+        self.bucket.commit_all()
+        line = _state_encoder.encode(state).decode()
+        self.logger.debug("Emitting completed target state %s", line)
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
+
+    def process_endofpipe(self) -> None:
+        """Drain and upload everything (also when no STATE was ever received)."""
+        super().process_endofpipe()
+        self.bucket.commit_all()
+        self.bucket.close()
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        file_input: t.IO[str] | None = None,
+    ) -> None:
+        """Run the target; any failure ends it with one error line and exit code 1."""
+        try:
+            super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
+        except Exception as exc:  # noqa: BLE001 - the CLI boundary: report, never a traceback
+            cls.logger.debug("Target failed", exc_info=exc)
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            sys.stderr.write(f"{cls.name}: error: {type(exc).__name__}: {message}\n")
+            sys.stderr.flush()
+            sys.exit(1)

@@ -1,0 +1,202 @@
+"""File writers: parquet, csv, jsonl into a local temporary file, uploaded only once closed.
+
+Parquet row groups are streamed: record batches are buffered only up to one row group and then
+written, so memory is bounded by the row group size, not by the file or the stream.
+"""
+
+from __future__ import annotations
+
+import abc
+import typing as t
+import uuid
+from pathlib import Path
+
+import msgspec
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from target_parquet_bucket.arrow_schema import JSON_TEXT_METADATA
+
+FORMATS = ("parquet", "csv", "jsonl")
+COMPRESSIONS = ("snappy", "zstd", "gzip", "none")
+#: csv/jsonl files are compressed as a whole; snappy is a parquet page codec, so it means "none" here.
+_STREAM_CODECS = {"gzip": ("gzip", ".gz"), "zstd": ("zstd", ".zst")}
+
+
+def file_extension(file_format: str, compression: str) -> str:
+    """The `{format}` token: `parquet`, or `csv`/`jsonl` plus `.gz`/`.zst` when compressed whole."""
+    if file_format == "parquet":
+        return "parquet"
+    return file_format + _STREAM_CODECS.get(compression, ("", ""))[1]
+
+
+class FileWriter(abc.ABC):
+    """One output file being written locally."""
+
+    def __init__(self, schema: pa.Schema, directory: Path, compression: str) -> None:
+        """Open a uniquely named temporary file in `directory`."""
+        self.schema = schema
+        self.compression = compression
+        self.path = directory / f"{uuid.uuid4().hex}.part"
+        self.rows = 0
+        self.table_versions: set[int] = set()
+
+    @abc.abstractmethod
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append rows (the batch has exactly `schema`)."""
+
+    @property
+    @abc.abstractmethod
+    def size_bytes(self) -> int:
+        """Approximate size of the finished file so far, for rolling."""
+
+    @abc.abstractmethod
+    def close(self) -> Path:
+        """Finish the file (parquet footer, compression trailer) and return its path."""
+
+    def discard(self) -> None:
+        """Forget a file that will not be uploaded (e.g. after an error)."""
+        self.path.unlink(missing_ok=True)
+
+
+class ParquetFileWriter(FileWriter):
+    """Streams row groups of about `row_group_rows` rows."""
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        directory: Path,
+        compression: str,
+        *,
+        row_group_rows: int,
+    ) -> None:
+        """Open the pyarrow ParquetWriter right away; nothing is kept but one row group."""
+        super().__init__(schema, directory, compression)
+        self.row_group_rows = row_group_rows
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._writer = pq.ParquetWriter(
+            self.path,
+            schema,
+            compression=None if compression == "none" else compression,
+            write_statistics=True,
+        )
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Buffer until a full row group is available, then write it."""
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        if self._pending_rows >= self.row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending_rows:
+            return
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        self._writer.write_table(table, row_group_size=max(self._pending_rows, 1))
+        self._pending = []
+        self._pending_rows = 0
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes on disk plus a guess for the buffered row group (parquet compresses ~4x)."""
+        pending = sum(b.nbytes for b in self._pending) // 4
+        return (self.path.stat().st_size if self.path.exists() else 0) + pending
+
+    def close(self) -> Path:
+        """Write the last row group and the footer."""
+        self._flush()
+        self._writer.close()
+        return self.path
+
+
+class _StreamFileWriter(FileWriter):
+    """csv/jsonl: a byte stream, optionally compressed as a whole."""
+
+    def __init__(self, schema: pa.Schema, directory: Path, compression: str) -> None:
+        """Open the (compressed) output stream."""
+        super().__init__(schema, directory, compression)
+        self._raw = pa.OSFile(str(self.path), "wb")
+        codec = _STREAM_CODECS.get(compression)
+        self._sink: pa.NativeFile = (
+            pa.CompressedOutputStream(self._raw, codec[0]) if codec else self._raw
+        )
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes written so far (compressed when the codec has flushed)."""
+        return self._raw.tell()
+
+    def close(self) -> Path:
+        """Flush the codec and close the file."""
+        self._finish()
+        if self._sink is not self._raw:
+            self._sink.close()
+        self._raw.close()
+        return self.path
+
+    def _finish(self) -> None:
+        """Hook for format trailers."""
+
+
+class CsvFileWriter(_StreamFileWriter):
+    """CSV with a header row; objects/arrays are JSON text, as in Customer.io's csv export."""
+
+    def __init__(self, schema: pa.Schema, directory: Path, compression: str) -> None:
+        """Open Arrow's CSV writer on the output stream."""
+        super().__init__(schema, directory, compression)
+        self._writer = pacsv.CSVWriter(self._sink, schema)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append rows."""
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+
+    def _finish(self) -> None:
+        self._writer.close()
+
+
+class JsonlFileWriter(_StreamFileWriter):
+    """One JSON object per line; objects/arrays are written as JSON again, not as strings."""
+
+    _encoder = msgspec.json.Encoder()
+
+    def __init__(self, schema: pa.Schema, directory: Path, compression: str) -> None:
+        """Remember which columns carry JSON text to embed it raw."""
+        super().__init__(schema, directory, compression)
+        self._json_columns = [
+            field.name for field in schema if (field.metadata or {}) == JSON_TEXT_METADATA
+        ]
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Encode the rows with msgspec (timestamps as RFC 3339) and append them."""
+        rows: list[dict[str, t.Any]] = batch.to_pylist()
+        for row in rows:
+            for name in self._json_columns:
+                value = row[name]
+                if value is not None:
+                    row[name] = msgspec.Raw(value.encode())
+        buffer = bytearray()
+        for row in rows:
+            buffer += self._encoder.encode(row)
+            buffer += b"\n"
+        self._sink.write(bytes(buffer))
+        self.rows += batch.num_rows
+
+
+def open_writer(
+    file_format: str,
+    schema: pa.Schema,
+    directory: Path,
+    *,
+    compression: str,
+    row_group_rows: int,
+) -> FileWriter:
+    """A new writer of `file_format` with `schema` in `directory`."""
+    if file_format == "parquet":
+        return ParquetFileWriter(schema, directory, compression, row_group_rows=row_group_rows)
+    if file_format == "csv":
+        return CsvFileWriter(schema, directory, compression)
+    return JsonlFileWriter(schema, directory, compression)
