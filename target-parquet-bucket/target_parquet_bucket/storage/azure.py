@@ -8,7 +8,7 @@ string works too (Azurite, account keys).
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from singer_sdk import typing as th
 
@@ -41,9 +41,10 @@ def _connection_string_secrets(connection_string: str) -> list[str]:
 
 
 def _sas_secrets(sas_url: str) -> list[str]:
-    """The SAS token and its signature, for scrubbing (the signature alone is the credential)."""
+    """The SAS token and its signature, raw and URL-encoded, for scrubbing (the signature is the credential)."""
     query = urlsplit(sas_url).query
-    return [query, *parse_qs(query).get("sig", [])]
+    signatures = parse_qs(query).get("sig", [])
+    return [query, *signatures, *(quote(sig, safe="") for sig in signatures)]
 
 
 class AzureStorage(Storage):
@@ -116,15 +117,16 @@ class AzureStorage(Storage):
             "connection_timeout": 10,
             "read_timeout": 60,
         }
-        try:
-            if sas_url:
-                container_client = cls._sas_container_client(sas_url, location, client_options)
-            else:
+        if sas_url:
+            container_client = cls._sas_container_client(sas_url, location, client_options)
+        else:
+            try:
                 container_client = ContainerClient.from_connection_string(
                     connection_string, location.bucket, **client_options
                 )
-        except ValueError as error:
-            raise ValueError(scrubber.scrub(str(error))) from None
+            except ValueError as error:
+                msg = f"Azure bucket {location.display_url}: azure_connection_string is unusable: {one_line(error)}"
+                raise ValueError(scrubber.scrub(msg)) from None
         return cls(location, container_client=container_client, scrubber=scrubber)
 
     @staticmethod
