@@ -23,6 +23,7 @@ from tap_customerio.streams import (
     transactional,
     workspace,
 )
+from tap_customerio.streams.export import EXPORT_STREAM_TYPES
 
 if t.TYPE_CHECKING:
     from tap_customerio.client import CustomerIOStream
@@ -55,6 +56,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     workspace.WorkspacesStream,
     workspace.ObjectTypesStream,
     workspace.EspSuppressionStream,
+    *EXPORT_STREAM_TYPES,
 )
 
 #: Failures reported as one line with exit code 1 instead of a traceback.

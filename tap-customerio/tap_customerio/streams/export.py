@@ -16,11 +16,22 @@ The module has two halves:
 from __future__ import annotations
 
 import json
+import time
 import typing as t
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
 
-from tap_customerio.timestamps import unix_to_iso
+from singer_sdk import SchemaDirectory, StreamSchema
+
+from tap_customerio import schemas
+from tap_customerio.client import CustomerIOError, CustomerIOStream
+from tap_customerio.streams.messages import MessagesStream
+from tap_customerio.streams.people import CustomersStream
+from tap_customerio.timestamps import iso_to_unix, unix_to_iso
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 #: Delivery types as the export names them; the App API calls SMS `twilio` and in-app `in_app`.
 DELIVERY_TYPES = {"twilio": "sms", "in_app": "in-app"}
@@ -156,15 +167,28 @@ def person_row(customer: Mapping[str, t.Any], workspace_id: int) -> Row:
     }
 
 
+def first_seen(customer: Mapping[str, t.Any]) -> int | None:
+    """When a person was created: the `created_at` attribute, else the earliest attribute timestamp."""
+    created = as_unix((customer.get("attributes") or {}).get("created_at"))
+    if created is not None:
+        return created
+    times = [as_unix(value) for value in (customer.get("timestamps") or {}).values()]
+    return min((time for time in times if time is not None), default=None)
+
+
 def attribute_rows(customer: Mapping[str, t.Any], workspace_id: int, after: int | None = None) -> Iterator[Row]:
-    """`attributes` rows of one person: every current attribute when `after` is None (the initial sync),
-    else one row per attribute whose `timestamps` entry is later than `after` (a changeset).
+    """`attributes` rows of one person: every current attribute when `after` is None (the initial sync)
+    or the person was created after `after`, else one row per attribute whose `timestamps` entry is later
+    than `after` (a changeset).
 
     An attribute changed twice between syncs yields one row with its current value, as in the seed's
-    12:00/12:05/12:10/12:15 example; an attribute without a timestamp can only appear in an initial sync.
+    12:00/12:05/12:10/12:15 example; an attribute without a timestamp can only appear in an initial sync
+    or with a new person.
     """
     cio_id = as_text(person_identifiers(customer)["cio_id"])
     timestamps = customer.get("timestamps") or {}
+    if after is not None and (first_seen(customer) or 0) > after:
+        after = None
     for name, value in sorted((customer.get("attributes") or {}).items()):
         changed = as_unix(timestamps.get(name))
         if after is not None and (changed is None or changed <= after):
@@ -187,6 +211,11 @@ CONTENT_PARENTS = {
 }
 
 
+def content_times(item: Mapping[str, t.Any], parent_times: Mapping[str, t.Any] | None) -> Mapping[str, t.Any]:
+    """The `created`/`updated` of a content item, or of its parent when the item has none (variants)."""
+    return parent_times if item.get("updated") is None and parent_times else item
+
+
 def content_row(
     content_type: str,
     item: Mapping[str, t.Any],
@@ -201,7 +230,7 @@ def content_row(
     `action_id`/`content_id` plus `content_type`). Newsletter variants carry no timestamps in the API, so
     the newsletter's `created`/`updated` (`parent_times`) stand in for them.
     """
-    times = parent_times if item.get("updated") is None and parent_times else item
+    times = content_times(item, parent_times)
     row: Row = {
         "workspace_id": workspace_id,
         "content_type": content_type,
@@ -216,3 +245,183 @@ def content_row(
                   "preheader_text", "body"):
         row[field] = as_text(item.get(field))
     return row
+
+
+# --- streams -------------------------------------------------------------------------------------------
+
+EXPORT_SCHEMAS = SchemaDirectory(schemas)
+
+#: Stream-state key holding the last `seq_num` handed out (next to the SDK's bookmark keys).
+SEQ_NUM_STATE_KEY = "seq_num"
+
+
+class ExportStream(CustomerIOStream):
+    """Behaviour shared by the export streams; a subclass builds rows in `get_records` from its source.
+
+    Changesets: `changed_after()` is the bookmark of the previous run of *this* stream (None on a first
+    run, after a cleared state, or in FULL_TABLE mode), so a stream deselected and selected again catches
+    up from its own bookmark and a stream never synced starts with full history. Rows at or before the
+    bookmark were exported before and are left out: no lookback re-reads into the changeset, because the
+    export's loaders append changesets and a repeated row would be a duplicate.
+    """
+
+    @cached_property
+    def workspace_id(self) -> int:
+        """The `workspace_id` setting, else the only workspace `/v1/workspaces` shows this key."""
+        configured = self.config.get("workspace_id")
+        if configured not in (None, ""):
+            return int(configured)
+        workspaces = self.send("GET", "/workspaces").get("workspaces") or []
+        if len(workspaces) != 1:
+            msg = (
+                f"stream '{self.name}' needs the workspace_id setting: the API key sees "
+                f"{len(workspaces)} workspaces"
+            )
+            raise CustomerIOError(msg)
+        return int(workspaces[0]["id"])
+
+    def changed_after(self) -> int | None:
+        """Unix time up to which this stream's rows were exported by an earlier run (None: everything)."""
+        return self.saved_bookmark_unix(None) if self.incremental else None
+
+    @cached_property
+    def _seq_num_floor(self) -> int:
+        """Microseconds since the epoch at the start of the run: keeps `seq_num` growing across runs
+        even when the state that holds the last one was cleared."""
+        return time.time_ns() // 1000
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Stamp the row's `seq_num`: one more than the last one of this stream, kept in its state."""
+        state = self.stream_state
+        seq_num = max(int(state.get(SEQ_NUM_STATE_KEY, 0)), self._seq_num_floor) + 1
+        state[SEQ_NUM_STATE_KEY] = seq_num
+        row["seq_num"] = seq_num
+        return row
+
+
+class DeliveriesStream(ExportStream, MessagesStream):
+    """`deliveries`: one row per message, read in the `messages` stream's windows from the bookmark."""
+
+    name = "deliveries"
+    primary_keys = ("delivery_id",)
+    replication_key = "created_at"
+    schema = StreamSchema(EXPORT_SCHEMAS, key="export_deliveries")
+
+    def lookback_seconds(self) -> int:
+        """No re-read: a delivery row never changes after creation, and earlier ones were exported."""
+        return 0
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Deliveries created after the bookmark."""
+        after, workspace_id = self.changed_after(), self.workspace_id
+        for message in super().get_records(context):
+            if after is None or message["created"] > after:
+                yield delivery_row(message, workspace_id)
+
+
+class MetricsStream(ExportStream, MessagesStream):
+    """`metrics`: one row per event in a message's `metrics`, for events after the bookmark.
+
+    Events land after a delivery is created, so windows start `messages_lookback_days` before the
+    bookmark (the `messages` stream's lookback); events on older deliveries are out of reach. The bookmark
+    after a window is the newest event seen, but never later than the window's end: later windows can
+    only add events after their own start, so an interrupted run resumes without losing events.
+    """
+
+    name = "metrics"
+    primary_keys = ("event_id",)
+    replication_key = "created_at"
+    schema = StreamSchema(EXPORT_SCHEMAS, key="export_metrics")
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Events after the bookmark, window by window."""
+        after, workspace_id = self.changed_after(), self.workspace_id
+        newest: int | None = None
+        for start_ts, end_ts in self.windows():
+            for message in self.request_records({"start_ts": start_ts, "end_ts": end_ts}):
+                for row in metric_rows(message, workspace_id, after):
+                    newest = max(newest or 0, iso_to_unix(row["created_at"]))
+                    yield row
+            self.hold_bookmark(newest, end_ts)
+            self.commit_window()
+
+    def hold_bookmark(self, newest: int | None, window_end: int) -> None:
+        """Set the progress marker to the newest event emitted so far, capped at the window's end."""
+        if newest is None or not self.incremental:
+            return
+        markers = self.get_context_state(None).setdefault("progress_markers", {})
+        markers.update(replication_key=self.replication_key,
+                       replication_key_value=unix_to_iso(min(newest, window_end)))
+
+
+class PeopleStream(ExportStream, CustomersStream):
+    """`people`: one row per person whose attributes changed after the bookmark (all on a first run)."""
+
+    name = "people"
+    primary_keys = ("internal_customer_id",)
+    replication_key = "updated_at"
+    schema = StreamSchema(EXPORT_SCHEMAS, key="export_people")
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """People from the search + hydration of the `customers` stream."""
+        after, workspace_id = self.changed_after(), self.workspace_id
+        for customer in super().get_records(context):
+            changed = last_change(customer)
+            if after is None or (changed is not None and changed > after):
+                yield person_row(customer, workspace_id)
+
+
+class AttributesStream(ExportStream, CustomersStream):
+    """`attributes`: every person's current attributes first, then one row per changed attribute."""
+
+    name = "attributes"
+    primary_keys = ("internal_customer_id", "attribute_name")
+    replication_key = "timestamp"
+    schema = StreamSchema(EXPORT_SCHEMAS, key="export_attributes")
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Attribute rows of every person from the `customers` stream's search + hydration."""
+        after, workspace_id = self.changed_after(), self.workspace_id
+        for customer in super().get_records(context):
+            yield from attribute_rows(customer, workspace_id, after)
+
+
+#: (`content_type`, parent stream, child stream): the tap's streams whose records make up `content`.
+CONTENT_SOURCES = (
+    ("campaign_action", "campaigns", "campaign_actions"),
+    ("broadcast_action", "broadcasts", "broadcast_actions"),
+    ("newsletter_variant", "newsletters", "newsletter_variants"),
+    ("transactional_content", "transactional_messages", "transactional_contents"),
+)
+
+
+class ContentStream(ExportStream):
+    """`content`: the message contents of four child endpoints in one table.
+
+    The lists are read through the tap's own parent and child streams (their paths, paging, 404 skipping
+    for deleted parents and 403 skipping), without touching their state.
+    """
+
+    name = "content"
+    primary_keys = ("content_type", "content_id")
+    replication_key = "updated_at"
+    schema = StreamSchema(EXPORT_SCHEMAS, key="export_content")
+
+    def probe_access(self) -> bool:
+        """Each source list is probed as its own stream; a forbidden one is skipped when read."""
+        return True
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Contents changed after the bookmark, one source after the other."""
+        after, workspace_id = self.changed_after(), self.workspace_id
+        for content_type, parent_name, child_name in CONTENT_SOURCES:
+            parents, children = self._tap.streams[parent_name], self._tap.streams[child_name]
+            for parent in parents.request_records(None):
+                for item in children.request_records(parents.get_child_context(parent, None)):
+                    changed = as_unix(content_times(item, parent).get("updated"))
+                    if after is None or (changed is not None and changed > after):
+                        yield content_row(content_type, item, parent["id"], workspace_id, parent_times=parent)
+
+
+#: The export streams, in the order the tap registers them.
+EXPORT_STREAM_TYPES = (DeliveriesStream, MetricsStream, PeopleStream, AttributesStream, ContentStream)
