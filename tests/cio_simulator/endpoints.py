@@ -1,0 +1,548 @@
+"""The App API v1 surface: one handler per endpoint of the reference's quick map (section 2), plus the
+single-record reads a client may use. Handlers return the response body for a 200 or raise `ApiError`.
+
+Documented choices where the reference is silent: newsletters and sender identities default to 10 per page
+(max 100), `sort` defaults to `asc`; sender identities without `hidden` list the visible ones; messages use a
+180-day "6 months" (strictest reading); activity `type` filters and message filters other than the window
+are answered by scanning, so they are slow at large scales (no client in this project relies on them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import weakref
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import metrics
+from .dataset import DAY, SUPPRESSION_TYPES, Dataset
+from .determinism import Record
+from .protocol import (ApiError, Request, decode_cursor, decode_numeric_cursor, encode_cursor,
+                       encode_numeric_cursor, next_token, not_found)
+
+SIX_MONTHS = 180 * DAY
+TWELVE_MONTHS = 365 * DAY
+ACTIONS_PER_PAGE = 10
+Handler = Callable[[Request, Dataset], Any]
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    """Register a handler; `{name}` in the pattern matches one numeric path segment, `{name:s}` any segment."""
+    regex = re.sub(r"\{(\w+):s\}", r"(?P<\1>[^/]+)", pattern)
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[0-9]+)", regex)
+
+    def register(handler: Handler) -> Handler:
+        ROUTES.append((method, re.compile(f"^/v1{regex}/?$"), handler))
+        return handler
+
+    return register
+
+
+def dispatch(request: Request, data: Dataset) -> Any:
+    """Find the route for a request and run it; unknown paths and methods are 404 like the live API."""
+    for method, regex, handler in ROUTES:
+        match = regex.match(request.path)
+        if match and method == request.method:
+            request.params = match.groupdict()
+            return handler(request, data)
+    raise not_found(f"{request.method} {request.path}")
+
+
+def find(items: Sequence[Record], key: str, value: Any, what: str) -> Record:
+    for item in items:
+        if item[key] == value:
+            return item
+    raise not_found(f"{what} {value}")
+
+
+def cursor_page(items: Sequence[Any], request: Request, page_size: int) -> tuple[list[Any], str]:
+    offset = decode_cursor(request.query.get("start"))
+    return list(items[offset:offset + page_size]), next_token(offset, page_size, len(items))
+
+
+def or_null(items: list[Any]) -> list[Any] | None:
+    """Live quirk (reference 6.9): empty collections come back as `null` on these endpoints."""
+    return items or None
+
+
+# -- campaigns ------------------------------------------------------------------------------------------------
+
+@route("GET", "/campaigns")
+def list_campaigns(request: Request, data: Dataset) -> Any:
+    return {"campaigns": data.campaigns}
+
+
+@route("GET", "/campaigns/{campaign_id}")
+def get_campaign(request: Request, data: Dataset) -> Any:
+    return {"campaign": find(data.campaigns, "id", request.int_param("campaign_id"), "campaign")}
+
+
+def campaign_actions(request: Request, data: Dataset) -> list[Record]:
+    campaign_id = request.int_param("campaign_id")
+    if campaign_id not in data.campaign_actions:
+        raise not_found(f"campaign {campaign_id}")
+    return data.campaign_actions[campaign_id]
+
+
+@route("GET", "/campaigns/{campaign_id}/actions")
+def list_campaign_actions(request: Request, data: Dataset) -> Any:
+    page, token = cursor_page(campaign_actions(request, data), request, ACTIONS_PER_PAGE)
+    return {"actions": page, "next": token}
+
+
+@route("GET", "/campaigns/{campaign_id}/actions/{action_id}")
+def get_campaign_action(request: Request, data: Dataset) -> Any:
+    return {"action": find(campaign_actions(request, data), "id", request.params["action_id"], "action")}
+
+
+@route("GET", "/campaigns/{campaign_id}/metrics")
+def campaign_metrics(request: Request, data: Dataset) -> Any:
+    campaign = get_campaign(request, data)["campaign"]
+    return metrics.metrics_response(request, data.seed, f"campaign{campaign['id']}", campaign["created"],
+                                    data.now, accepts_v2=True)
+
+
+@route("GET", "/campaigns/{campaign_id}/actions/{action_id}/metrics")
+def campaign_action_metrics(request: Request, data: Dataset) -> Any:
+    action = get_campaign_action(request, data)["action"]
+    return metrics.metrics_response(request, data.seed, f"action{action['id']}", action["created"], data.now,
+                                    accepts_v2=True)
+
+
+@route("GET", "/campaigns/{campaign_id}/messages")
+def campaign_messages(request: Request, data: Dataset) -> Any:
+    campaign = get_campaign(request, data)["campaign"]
+    return list_messages(request, data, parent=("campaign_id", campaign["id"]), cap=TWELVE_MONTHS)
+
+
+# -- broadcasts -----------------------------------------------------------------------------------------------
+
+@route("GET", "/broadcasts")
+def list_broadcasts(request: Request, data: Dataset) -> Any:
+    return {"broadcasts": data.broadcasts}
+
+
+@route("GET", "/broadcasts/{broadcast_id}")
+def get_broadcast(request: Request, data: Dataset) -> Any:
+    return {"broadcast": find(data.broadcasts, "id", request.int_param("broadcast_id"), "broadcast")}
+
+
+@route("GET", "/broadcasts/{broadcast_id}/actions")
+def list_broadcast_actions(request: Request, data: Dataset) -> Any:
+    """Paginated with `next` like the live API (reference 2.5), although the spec documents no cursor."""
+    get_broadcast(request, data)
+    page, token = cursor_page(data.broadcast_actions[request.int_param("broadcast_id")], request,
+                              ACTIONS_PER_PAGE)
+    return {"actions": page, "next": token}
+
+
+@route("GET", "/broadcasts/{broadcast_id}/triggers")
+def list_broadcast_triggers(request: Request, data: Dataset) -> Any:
+    get_broadcast(request, data)
+    return {"triggers": data.broadcast_triggers[request.int_param("broadcast_id")]}
+
+
+@route("GET", "/broadcasts/{broadcast_id}/metrics")
+def broadcast_metrics(request: Request, data: Dataset) -> Any:
+    broadcast = get_broadcast(request, data)["broadcast"]
+    return metrics.metrics_response(request, data.seed, f"broadcast{broadcast['id']}", broadcast["created"],
+                                    data.now, accepts_v2=False, months_max=121)
+
+
+@route("GET", "/broadcasts/{broadcast_id}/messages")
+def broadcast_messages(request: Request, data: Dataset) -> Any:
+    broadcast = get_broadcast(request, data)["broadcast"]
+    return list_messages(request, data, parent=("broadcast_id", broadcast["id"]))
+
+
+# -- newsletters ----------------------------------------------------------------------------------------------
+
+@route("GET", "/newsletters")
+def list_newsletters(request: Request, data: Dataset) -> Any:
+    limit = request.limit(default=10, maximum=100)
+    ordered = data.newsletters if request.choice("sort", ("asc", "desc"), "asc") == "asc" \
+        else data.newsletters[::-1]
+    page, token = cursor_page(ordered, request, limit)
+    return {"newsletters": page, "next": token}
+
+
+@route("GET", "/newsletters/{newsletter_id}")
+def get_newsletter(request: Request, data: Dataset) -> Any:
+    return {"newsletter": find(data.newsletters, "id", request.int_param("newsletter_id"), "newsletter")}
+
+
+@route("GET", "/newsletters/{newsletter_id}/contents")
+def list_newsletter_contents(request: Request, data: Dataset) -> Any:
+    get_newsletter(request, data)
+    return {"contents": data.newsletter_contents[request.int_param("newsletter_id")]}
+
+
+@route("GET", "/newsletters/{newsletter_id}/contents/{content_id}")
+def get_newsletter_content(request: Request, data: Dataset) -> Any:
+    contents = list_newsletter_contents(request, data)["contents"]
+    return {"content": find(contents, "id", request.int_param("content_id"), "content")}
+
+
+@route("GET", "/newsletters/{newsletter_id}/test_groups")
+def list_newsletter_test_groups(request: Request, data: Dataset) -> Any:
+    get_newsletter(request, data)
+    return {"test_groups": data.newsletter_test_groups[request.int_param("newsletter_id")]}
+
+
+@route("GET", "/newsletters/{newsletter_id}/metrics")
+def newsletter_metrics(request: Request, data: Dataset) -> Any:
+    newsletter = get_newsletter(request, data)["newsletter"]
+    return metrics.metrics_response(request, data.seed, f"newsletter{newsletter['id']}", newsletter["created"],
+                                    data.now, accepts_v2=False, months_max=121)
+
+
+@route("GET", "/newsletters/{newsletter_id}/messages")
+def newsletter_messages(request: Request, data: Dataset) -> Any:
+    newsletter = get_newsletter(request, data)["newsletter"]
+    return list_messages(request, data, parent=("newsletter_id", newsletter["id"]))
+
+
+# -- messages -------------------------------------------------------------------------------------------------
+
+def message_window(request: Request, now: int, cap: int) -> tuple[int, int]:
+    """The reference's window rules, verbatim: at most `cap` (6 months) ending at `end_ts` (default now);
+    without `start_ts` the full `cap` before `end_ts`. Both bounds are inclusive."""
+    start_ts, end_ts = request.int_query("start_ts"), request.int_query("end_ts")
+    end = now if end_ts is None else end_ts
+    start = end - cap if start_ts is None else max(start_ts, end - cap)
+    if start > end:
+        raise ApiError(400, "start_ts must not be after end_ts")
+    return start, end
+
+
+MESSAGE_FILTERS = ("type", "metric", "campaign_id", "newsletter_id", "action_id", "broadcast_id")
+
+
+@route("GET", "/messages")
+def list_messages(request: Request, data: Dataset, parent: tuple[str, int] | None = None,
+                  cap: int = SIX_MONTHS) -> Any:
+    """Deliveries newest first within the window; `next` is `""` after the last page, `messages` null if none."""
+    limit = request.limit(default=50, maximum=1000)
+    start, end = message_window(request, data.now, cap)
+    newest_first = data.message_positions(start, end)[::-1]
+    offset = decode_cursor(request.query.get("start"))
+    request.bool_query("drafts", False)  # validated; the simulated workspace has no drafted deliveries
+    wanted = {name: request.query[name] for name in MESSAGE_FILTERS if request.query.get(name)}
+    if parent:
+        wanted[parent[0]] = str(parent[1])
+    if not wanted:
+        page = [data.message(i) for i in newest_first[offset:offset + limit]]
+        return {"messages": or_null(page), "next": next_token(offset, limit, len(newest_first))}
+    matches = _scan_messages(data, newest_first, wanted, offset + limit + 1)
+    page = matches[offset:offset + limit]
+    return {"messages": or_null(page), "next": encode_cursor(offset + limit) if len(matches) > offset + limit
+            else ""}
+
+
+def _scan_messages(data: Dataset, positions: Sequence[int], wanted: dict[str, str], needed: int) -> list[Record]:
+    found = []
+    for position in positions:
+        message = data.message(position)
+        if all(value in message["metrics"] if name == "metric" else str(message.get(name)) == value
+               for name, value in wanted.items()):
+            found.append(message)
+            if len(found) >= needed:
+                break
+    return found
+
+
+@route("GET", "/messages/{message_id:s}")
+def get_message(request: Request, data: Dataset) -> Any:
+    position = data.message_position(request.params["message_id"])
+    if position is None:
+        raise not_found(f"message {request.params['message_id']}")
+    return {"message": data.message(position)}
+
+
+# -- customers ------------------------------------------------------------------------------------------------
+
+class SearchCache:
+    """Matches of recent search filters (by filter and data generation), so paging a 220k-person match-all
+    search does not re-evaluate the filter for every page."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._entries: OrderedDict[tuple[str, int, int], list[int]] = OrderedDict()
+        self._size = size
+
+    def get(self, data: Dataset, filter_: Any) -> list[int]:
+        key = (json.dumps(filter_, sort_keys=True), data.generation, data.people_count)
+        if key not in self._entries:
+            self._entries[key] = [i for i in data.live_people_positions() if _matches(data, filter_, i, {})]
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(key)
+        return self._entries[key]
+
+
+SEARCHES: weakref.WeakKeyDictionary[Dataset, SearchCache] = weakref.WeakKeyDictionary()
+IDENTIFIER_FIELDS = ("cio_id", "id", "email")
+
+
+def _matches(data: Dataset, node: Any, index: int, person: dict[str, Any]) -> bool:
+    """Evaluate a search filter (`and`/`or`/`not`/`segment`/`attribute` with `eq`/`exists`) for one person."""
+    if not isinstance(node, dict) or len(node) != 1:
+        raise ApiError(400, "each filter node must have exactly one of and, or, not, segment, attribute")
+    (kind, value), = node.items()
+    if kind in ("and", "or"):
+        if not isinstance(value, list) or not value:
+            raise ApiError(400, f"{kind} must be a non-empty list")
+        results = (_matches(data, child, index, person) for child in value)
+        return all(results) if kind == "and" else any(results)
+    if kind == "not":
+        return not _matches(data, value, index, person)
+    if kind == "segment":
+        if not isinstance(value, dict) or not isinstance(value.get("id"), int):
+            raise ApiError(400, "segment filter needs an integer id")
+        find(data.segments, "id", value["id"], "segment")
+        members = data.segment_member_positions(value["id"])
+        position = bisect_left(members, index)
+        return position < len(members) and members[position] == index
+    if kind == "attribute":
+        return _attribute_matches(data, value, index, person)
+    raise ApiError(400, f"unknown filter {kind}")
+
+
+def _attribute_matches(data: Dataset, condition: Any, index: int, person: dict[str, Any]) -> bool:
+    if not isinstance(condition, dict) or "field" not in condition:
+        raise ApiError(400, "attribute filter needs a field")
+    operator, name = condition.get("operator"), condition["field"]
+    if operator not in ("eq", "exists"):
+        raise ApiError(400, "attribute operator must be eq or exists")
+    if name in IDENTIFIER_FIELDS:
+        actual = data.identifiers(index)[name]
+    else:
+        if "attributes" not in person:
+            person.update(data.person(index))
+        actual = person["attributes"].get(name)
+    return actual is not None if operator == "exists" else actual == str(condition.get("value"))
+
+
+@route("POST", "/customers")
+def search_customers(request: Request, data: Dataset) -> Any:
+    """People search: `identifiers` (use these), legacy `ids` (`""` for people without an id), `next`."""
+    if not isinstance(request.body, dict) or "filter" not in request.body:
+        raise ApiError(400, "request body must be a JSON object with a filter")
+    limit = request.limit(default=50, maximum=1000)
+    matches = SEARCHES.setdefault(data, SearchCache()).get(data, request.body["filter"])
+    page, token = cursor_page(matches, request, limit)
+    identifiers = [data.identifiers(i) for i in page]
+    return {"identifiers": or_null(identifiers), "ids": or_null([p["id"] or "" for p in identifiers]),
+            "next": token}
+
+
+@route("GET", "/customers")
+def customers_by_email(request: Request, data: Dataset) -> Any:
+    email = request.query.get("email")
+    if not email:
+        raise ApiError(400, "email is required")
+    index = data.person_index(email, "email")
+    return {"results": [] if index is None else [data.identifiers(index)]}
+
+
+ID_TYPES = ("id", "email", "cio_id")
+
+
+@route("POST", "/customers/attributes")
+def bulk_customer_attributes(request: Request, data: Dataset) -> Any:
+    """Up to 100 people by id; unknown ids are omitted; items are flat (live), not wrapped in `customer`."""
+    id_type = request.choice("id_type", ID_TYPES, "id")
+    ids = request.body.get("ids") if isinstance(request.body, dict) else None
+    if not isinstance(ids, list) or not ids:
+        raise ApiError(400, "ids must be a non-empty list")
+    if len(ids) > 100:
+        raise ApiError(400, "you can request at most 100 ids at a time")
+    indexes = (data.person_index(str(value), id_type or "id") for value in ids)
+    return {"customers": [data.person(i) for i in indexes if i is not None]}
+
+
+@route("GET", "/customers/{customer_id:s}/attributes")
+def customer_attributes(request: Request, data: Dataset) -> Any:
+    index = data.person_index(request.params["customer_id"], request.choice("id_type", ID_TYPES, "id") or "id")
+    if index is None:
+        raise not_found(f"customer {request.params['customer_id']}")
+    return {"customer": data.person(index)}
+
+
+# -- segments -------------------------------------------------------------------------------------------------
+
+@route("GET", "/segments")
+def list_segments(request: Request, data: Dataset) -> Any:
+    return {"segments": data.segments}
+
+
+@route("GET", "/segments/{segment_id}")
+def get_segment(request: Request, data: Dataset) -> Any:
+    return {"segment": find(data.segments, "id", request.int_param("segment_id"), "segment")}
+
+
+@route("GET", "/segments/{segment_id}/membership")
+def segment_membership(request: Request, data: Dataset) -> Any:
+    segment = get_segment(request, data)["segment"]
+    limit = request.limit(default=1000, maximum=30000)
+    page, token = cursor_page(data.segment_member_positions(segment["id"]), request, limit)
+    identifiers = [data.identifiers(i) for i in page]
+    return {"identifiers": or_null(identifiers), "ids": or_null([p["id"] or "" for p in identifiers]),
+            "next": token, "segment_id": segment["id"]}
+
+
+@route("GET", "/segments/{segment_id}/customer_count")
+def segment_customer_count(request: Request, data: Dataset) -> Any:
+    segment = get_segment(request, data)["segment"]
+    return {"count": len(data.segment_member_positions(segment["id"]))}
+
+
+@route("GET", "/segments/{segment_id}/used_by")
+def segment_used_by(request: Request, data: Dataset) -> Any:
+    segment_id = get_segment(request, data)["segment"]["id"]
+    newsletters = [n for n in data.newsletters if segment_id in n["recipient_segment_ids"]]
+    return {"used_by": {
+        "segment_id": segment_id,
+        "campaigns": [c["id"] for c in data.campaigns
+                      if segment_id in c.get("trigger_segment_ids", []) + c["filter_segment_ids"]],
+        "sent_newsletters": [n["id"] for n in newsletters if n["sent_at"] is not None],
+        "draft_newsletters": [n["id"] for n in newsletters if n["sent_at"] is None],
+    }}
+
+
+# -- activities -----------------------------------------------------------------------------------------------
+
+@route("GET", "/activities")
+def list_activities(request: Request, data: Dataset) -> Any:
+    """Newest first; `deleted=true` adds deleted people's activities; numeric-string cursors."""
+    limit = request.limit(default=10, maximum=100)
+    newest_first = data.activity_positions(bool(request.bool_query("deleted", False)))[::-1]
+    offset = decode_numeric_cursor(request.query.get("start"))
+    kind = request.query.get("type")
+    if kind:
+        matches = [a for a in (data.activity(i) for i in newest_first) if a["type"] == kind]
+        page = matches[offset:offset + limit]
+        total = len(matches)
+    else:
+        page = [data.activity(i) for i in newest_first[offset:offset + limit]]
+        total = len(newest_first)
+    return {"activities": page, "next": next_token(offset, limit, total, encode_numeric_cursor)}
+
+
+# -- workspace configuration ------------------------------------------------------------------------------------
+
+@route("GET", "/sender_identities")
+def list_sender_identities(request: Request, data: Dataset) -> Any:
+    hidden = bool(request.bool_query("hidden", False))
+    limit = request.limit(default=10, maximum=100)
+    chosen = [s for s in data.sender_identities if s["hidden"] == hidden]
+    if request.choice("sort", ("asc", "desc"), "asc") == "desc":
+        chosen.reverse()
+    page, token = cursor_page(chosen, request, limit)
+    return {"sender_identities": page, "next": token}
+
+
+@route("GET", "/sender_identities/{sender_id}")
+def get_sender_identity(request: Request, data: Dataset) -> Any:
+    return {"sender_identity": find(data.sender_identities, "id", request.int_param("sender_id"),
+                                    "sender identity")}
+
+
+@route("GET", "/exports")
+def list_exports(request: Request, data: Dataset) -> Any:
+    return {"exports": data.exports}
+
+
+@route("GET", "/exports/{export_id}")
+def get_export(request: Request, data: Dataset) -> Any:
+    return {"export": find(data.exports, "id", request.int_param("export_id"), "export")}
+
+
+@route("GET", "/reporting_webhooks")
+def list_reporting_webhooks(request: Request, data: Dataset) -> Any:
+    return {"reporting_webhooks": data.reporting_webhooks}
+
+
+@route("GET", "/snippets")
+def list_snippets(request: Request, data: Dataset) -> Any:
+    return {"snippets": data.snippets}
+
+
+@route("GET", "/info/ip_addresses")
+def list_ip_addresses(request: Request, data: Dataset) -> Any:
+    return {"ip_addresses": data.ip_addresses}
+
+
+@route("GET", "/collections")
+def list_collections(request: Request, data: Dataset) -> Any:
+    return {"collections": data.collections}
+
+
+@route("GET", "/subscription_topics")
+def list_subscription_topics(request: Request, data: Dataset) -> Any:
+    return {"topics": data.subscription_topics}
+
+
+@route("GET", "/workspaces")
+def list_workspaces(request: Request, data: Dataset) -> Any:
+    return {"workspaces": data.workspaces}
+
+
+@route("GET", "/object_types")
+def list_object_types(request: Request, data: Dataset) -> Any:
+    return {"types": data.object_types}
+
+
+@route("GET", "/esp/suppression/{suppression_type:s}")
+def list_suppressions(request: Request, data: Dataset) -> Any:
+    """Offset paging (`limit` default 100, max 1000); past the end the list is `null` without `category`.
+    The live `domain` parameter is accepted; every suppression belongs to the one simulated domain."""
+    kind = request.params["suppression_type"]
+    if kind not in SUPPRESSION_TYPES:
+        raise ApiError(400, f"suppression_type must be one of {', '.join(SUPPRESSION_TYPES)}")
+    limit = request.limit(default=100, maximum=1000)
+    offset = request.int_query("offset", 0)
+    assert offset is not None
+    if offset < 0:
+        raise ApiError(400, "offset must not be negative")
+    page = data.suppressions[kind][offset:offset + limit]
+    if not page:
+        return {"suppressions": None}
+    return {"category": SUPPRESSION_TYPES[kind], "suppressions": page}
+
+
+# -- transactional --------------------------------------------------------------------------------------------
+
+@route("GET", "/transactional")
+def list_transactional(request: Request, data: Dataset) -> Any:
+    return {"messages": data.transactional}
+
+
+def transactional_message(request: Request, data: Dataset) -> Record:
+    return find(data.transactional, "id", request.int_param("transactional_id"), "transactional message")
+
+
+@route("GET", "/transactional/{transactional_id}")
+def get_transactional(request: Request, data: Dataset) -> Any:
+    return {"message": transactional_message(request, data)}
+
+
+@route("GET", "/transactional/{transactional_id}/contents")
+def list_transactional_contents(request: Request, data: Dataset) -> Any:
+    return {"contents": data.transactional_contents[transactional_message(request, data)["id"]]}
+
+
+@route("GET", "/transactional/{transactional_id}/messages")
+def transactional_deliveries(request: Request, data: Dataset) -> Any:
+    transactional_id = transactional_message(request, data)["id"]
+    return list_messages(request, data, parent=("transactional_message_id", transactional_id))
+
+
+@route("GET", "/transactional/{transactional_id}/metrics")
+def transactional_metrics(request: Request, data: Dataset) -> Any:
+    message = transactional_message(request, data)
+    return metrics.metrics_response(request, data.seed, f"transactional{message['id']}", message["created_at"],
+                                    data.now, accepts_v2=False, months_max=121, keys=metrics.TRANSACTIONAL_KEYS)

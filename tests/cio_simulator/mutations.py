@@ -1,0 +1,151 @@
+"""`Dataset.mutate()`: deterministic changes between two syncs, so incremental behaviour can be tested.
+
+Every change happens strictly after the previous data clock and at or before the new one, and the returned
+summary lists exactly the records that changed, per resource, so a test can assert "the second run emits
+exactly these".
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from . import records
+from .determinism import rng_for
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
+
+MUTATION_STEP = 300
+RECENT_MESSAGES = 20 * 86400
+
+
+def apply_mutation(ds: Dataset) -> dict[str, Any]:
+    """Move the clock forward one step and apply this generation's changes; return the affected ids."""
+    ds.generation += 1
+    rng = rng_for(ds.seed, "mutate", ds.generation)
+    previous = ds.clock
+    ds.clock += MUTATION_STEP
+
+    def moment() -> int:
+        return rng.randint(previous + 1, ds.clock)
+
+    summary: dict[str, Any] = {"generation": ds.generation, "clock": ds.clock}
+    summary["messages"] = _messages(ds, rng, moment, previous)
+    summary["campaigns"] = _campaigns(ds, rng, moment)
+    summary["campaign_actions"] = _campaign_actions(ds, rng, moment)
+    summary["broadcasts"] = {"updated": _bump(rng, ds.broadcasts, 1, "updated", moment)}
+    summary["newsletters"] = _newsletters(ds, rng, moment)
+    summary["segments"] = {"updated": _bump(rng, ds.segments, 1, "updated_at", moment)}
+    summary["people"] = _people(ds, rng, moment)
+    summary["activities"] = _activities(ds, rng, previous)
+    return summary
+
+
+def _count(ds: Dataset, base: int) -> int:
+    return max(1, round(base * ds.scale))
+
+
+def _bump(rng: random.Random, items: list[dict[str, Any]], count: int, field: str, moment: Any) -> list[int]:
+    """Edit `count` records: a new name and a later change timestamp (and `deduplicate_id`, which embeds it)."""
+    chosen = rng.sample(items, min(count, len(items)))
+    for item in chosen:
+        item[field] = moment()
+        item["name"] = item["name"].removesuffix(" (edited)") + " (edited)"
+        if "deduplicate_id" in item:
+            item["deduplicate_id"] = f"{item['id']}:{item[field]}"
+    return sorted(item["id"] for item in chosen)
+
+
+def _messages(ds: Dataset, rng: random.Random, moment: Any, previous: int) -> dict[str, Any]:
+    """New deliveries after the previous newest one, and metrics (opened/clicked) landing on recent ones."""
+    first_new = len(ds._message_created)
+    for created in sorted(moment() for _ in range(_count(ds, 25))):
+        ds._message_created.append(created)
+    for index in range(first_new, len(ds._message_created)):
+        ds._message_cutoff[index] = ds.clock
+    recent = ds.message_positions(previous - RECENT_MESSAGES, previous)
+    candidates = [i for i in rng.sample(recent, min(len(recent), 300))
+                  if (m := ds.message(i))["type"] == "email" and "delivered" in m["metrics"]
+                  and "opened" not in m["metrics"]]
+    events = []
+    for index in sorted(candidates[: _count(ds, 15)]):
+        opened = moment()
+        added = {"opened": opened, "human_opened": 1, "prefetch_opened": 0}
+        events.append([ds.message_id(index), "opened", opened])
+        if rng.random() < 0.4:
+            added["clicked"] = rng.randint(opened, ds.clock)
+            events.append([ds.message_id(index), "clicked", added["clicked"]])
+        ds._message_metric_overrides.setdefault(index, {}).update(added)
+    return {"created": [ds.message_id(i) for i in range(first_new, len(ds._message_created))],
+            "metrics_added": sorted({event[0] for event in events}),
+            "metric_events": events}
+
+
+def _campaigns(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[int]]:
+    """Edit two campaigns and delete one that has actions (its children then answer 404)."""
+    updated = _bump(rng, ds.campaigns, 2, "updated", moment)
+    deletable = [c for c in ds.campaigns if c["id"] not in updated and ds.campaign_actions.get(c["id"])]
+    deleted = []
+    if deletable and len(ds.campaigns) > 3:
+        victim = rng.choice(deletable)
+        ds.campaigns.remove(victim)
+        del ds.campaign_actions[victim["id"]]
+        ds.deleted_campaign_ids.append(victim["id"])
+        deleted.append(victim["id"])
+    return {"updated": updated, "deleted": deleted}
+
+
+def _campaign_actions(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[str]]:
+    with_actions = [cid for cid, actions in ds.campaign_actions.items() if actions]
+    if not with_actions:
+        return {"updated": []}
+    actions = ds.campaign_actions[rng.choice(with_actions)]
+    changed = rng.sample(actions, min(2, len(actions)))
+    for action in changed:
+        action["updated"] = moment()
+        action["subject"] = action["subject"].removesuffix(" (v2)") + " (v2)"
+        action["deduplicate_id"] = f"{action['id']}:{action['updated']}"
+    return {"updated": sorted((a["id"] for a in changed), key=int)}
+
+
+def _newsletters(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[int]]:
+    updated = _bump(rng, ds.newsletters, 2, "updated", moment)
+    newsletter_id = max(n["id"] for n in ds.newsletters) + 1
+    content_id = max(c["id"] for contents in ds.newsletter_contents.values() for c in contents) + 1
+    content = records.newsletter_content(rng_for(ds.seed, "newsletter_content", content_id), content_id,
+                                         newsletter_id)
+    created = moment()
+    ds.newsletter_contents[newsletter_id] = [content]
+    ds.newsletter_test_groups[newsletter_id] = []
+    ds.newsletters.append(records.newsletter(rng, newsletter_id, created, created, [content_id],
+                                             [s["id"] for s in ds.segments], [1, 2, 3]))
+    ds.newsletters[-1]["sent_at"] = None
+    return {"created": [newsletter_id], "updated": updated}
+
+
+def _people(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[str]]:
+    """New people (never deleted) and attribute changes on existing ones (their `timestamps` move too)."""
+    created = []
+    for _ in range(_count(ds, 3)):
+        index = ds._people_count
+        ds._person_created[index] = moment()
+        ds._people_count += 1
+        ds._live_people.append(index)
+        created.append(ds.identifiers(index)["cio_id"])
+    updated = []
+    for index in sorted(rng.sample(list(ds._live_people[: ds._initial_people]), _count(ds, 5))):
+        changes = ds._person_changes.setdefault(index, {})
+        changes["plan"] = (rng.choice(("pro", "enterprise", "churned")) + f"-g{ds.generation}", moment())
+        changes["last_mutation"] = (str(ds.generation), moment())
+        updated.append(ds.identifiers(index)["cio_id"])
+    return {"created": created, "updated": updated}
+
+
+def _activities(ds: Dataset, rng: random.Random, previous: int) -> dict[str, list[str]]:
+    first_new = len(ds._activity_times)
+    for timestamp in sorted(rng.randint(previous + 1, ds.clock) for _ in range(_count(ds, 10))):
+        ds._activity_times.append(timestamp)
+        ds._activity_people.append(rng.choice(ds._live_people))
+        ds._live_activities.append(len(ds._activity_times) - 1)
+    return {"created": [ds.activity(j)["id"] for j in range(first_new, len(ds._activity_times))]}
