@@ -8,12 +8,14 @@ a lookback window, skipping children of deleted parents, null-list handling and 
 
 from __future__ import annotations
 
+import collections
 import datetime
 import email.utils
 import random
 import threading
 import typing as t
 from functools import cached_property
+from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 
 import requests
@@ -23,6 +25,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
+from tap_customerio.concurrency import worker_pool
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.rate_limit import RateLimiter, process_limiter
 from tap_customerio.responses import InvalidBodyError, parsed_body
@@ -70,6 +73,8 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 class CustomerIOStream(RESTStream[t.Any]):
     """One App API list endpoint; subclasses declare the data, this class holds the behaviour."""
 
+    #: Endpoint below the base URL; `{key}` placeholders are filled from the context.
+    path: str = ""
     #: Top-level key of the response holding the records; a `null` value is an empty page.
     records_key: str = ""
     #: "none" (one response), "cursor" (`start`/`next`) or "offset" (`limit`/`offset`).
@@ -156,6 +161,46 @@ class CustomerIOStream(RESTStream[t.Any]):
         Overridden (rather than wrapping `request_records`) because this is the function singer-sdk's
         backoff decorator calls once per attempt.
         """
+        prefetched = self._prefetched.pop(prepared_request.url, None)
+        if prefetched is not None:
+            return prefetched.result()
+        return self._request_paced(prepared_request, context)
+
+    @cached_property
+    def _prefetched(self) -> dict[str, Future[requests.Response]]:
+        """First pages requested ahead by the parent stream, by URL (see `prefetch_first_page`)."""
+        return {}
+
+    @property
+    def workers(self) -> ThreadPoolExecutor:
+        """The shared worker threads."""
+        return worker_pool(int(self.config.get("max_concurrency", 4)))
+
+    def first_page_request(self, context: Context | None, *, limit: int | None = None) -> requests.PreparedRequest:
+        """The request for the first page of `context`, exactly as the paginated flow would send it."""
+        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
+        if limit is not None:
+            request.params["limit"] = limit
+        return self.build_prepared_request(
+            method=request.method,
+            url=request.url,
+            params=request.encode_params(),
+            headers=request.headers,
+            json=request.data,
+        )
+
+    def prefetch_first_page(self, context: Context) -> None:
+        """Start fetching this child's first page for `context` on a worker thread.
+
+        `_request` hands the response to the paginated flow when it asks for the same URL, so the SDK's
+        child sync keeps its order and state handling while latency overlaps.
+        """
+        prepared = self.first_page_request(context)
+        fetch = self.request_decorator(self._request_paced)
+        self._prefetched[prepared.url] = self.workers.submit(fetch, prepared, context)
+
+    def _request_paced(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        """A paced request that never consults the prefetched responses (used by the prefetch itself)."""
         self.limiter.acquire()
         return super()._request(prepared_request, context)
 
@@ -338,7 +383,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         """
         threshold = self.cdc_threshold(context)
         key = self.replication_key
-        for record in self.request_records(context):
+        for record in self.with_children_prefetched(self.request_records(context), context):
             value = record.get(key) if threshold is not None else None
             if value is None or value >= threshold:
                 yield record
@@ -346,20 +391,29 @@ class CustomerIOStream(RESTStream[t.Any]):
                 for child_context in self.generate_child_contexts(record, context):
                     self._sync_children(child_context)
 
+    def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
+        """Pass `records` through, starting the selected children's first pages a few records ahead."""
+        children = [child for child in self.child_streams if child.selected]
+        if not children:
+            yield from records
+            return
+        ahead: collections.deque[dict] = collections.deque()
+        depth = 2 * int(self.config.get("max_concurrency", 4))
+        for record in records:
+            for child_context in self.generate_child_contexts(record, context):
+                for child in children:
+                    child.prefetch_first_page(child_context)
+            ahead.append(record)
+            if len(ahead) > depth:
+                yield ahead.popleft()
+        yield from ahead
+
     def probe_access(self) -> bool:
         """One cheap request to learn whether the key may read this stream (False on 403)."""
-        request = self.get_http_request(page=PageContext(stream_context=None, next_page_token=None))
-        if self.page_size:
-            request.params["limit"] = 1
         try:
-            prepared = self.build_prepared_request(
-                method=request.method,
-                url=request.url,
-                params=request.encode_params(),
-                headers=request.headers,
-                json=request.data,
-            )
-            self.request_decorator(self._request)(prepared, None)
+            context = (self.partitions or [None])[0]
+            prepared = self.first_page_request(context, limit=1 if self.page_size else None)
+            self.request_decorator(self._request_paced)(prepared, context)
         except StreamForbiddenError as exc:
             self.logger.warning("Leaving stream '%s' out of the catalog: %s", self.name, exc)
             return False

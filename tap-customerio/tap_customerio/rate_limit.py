@@ -11,22 +11,23 @@ import threading
 import time
 
 
+#: Slots are spaced this much wider than 1/rate: the server counts arrivals in a sliding one-second window,
+#: and a few milliseconds of scheduling jitter between two requests ten slots apart must not put eleven
+#: arrivals into one window.
+SPACING_MARGIN = 1.03
+
+
 class RateLimiter:
     """Thread-safe pacer: hands out request start slots at most `rate` per second.
 
-    Slots are spaced evenly (1/rate apart) rather than granted in bursts, because the server counts
-    arrivals per second and a burst straddling a second boundary would exceed the budget.
+    Slots are spaced evenly rather than granted in bursts, because a burst straddling a window boundary
+    would exceed the budget.
     """
 
     def __init__(self, rate: float) -> None:
         self._lock = threading.Lock()
-        self._interval = 1.0 / rate
+        self._interval = SPACING_MARGIN / rate
         self._next_slot = 0.0
-
-    @property
-    def rate(self) -> float:
-        """Requests per second this limiter allows."""
-        return 1.0 / self._interval
 
     def configure(self, rate: float) -> None:
         """Change the pace (a new tap instance in the same process may ask for another budget)."""
@@ -34,7 +35,7 @@ class RateLimiter:
             msg = f"max_requests_per_second must be positive, got {rate}"
             raise ValueError(msg)
         with self._lock:
-            self._interval = 1.0 / rate
+            self._interval = SPACING_MARGIN / rate
 
     def acquire(self) -> None:
         """Block until this caller may start one request."""

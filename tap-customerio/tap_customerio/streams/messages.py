@@ -65,7 +65,8 @@ class MessagesStream(CustomerIOStream):
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """Adds the window bounds."""
         params = super().get_url_params(context, next_page_token)
-        params["start_ts"], params["end_ts"] = context["start_ts"], context["end_ts"]
+        if context:
+            params["start_ts"], params["end_ts"] = context["start_ts"], context["end_ts"]
         return params
 
     def get_records(self, context: Context | None) -> Iterable[dict]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import collections
 import itertools
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from tap_customerio.client import CustomerIOStream
 from tap_customerio.schemas import people as schemas
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from concurrent.futures import Future
 
     from singer_sdk.helpers.types import Context
 
@@ -55,13 +55,12 @@ class CustomersStream(CustomerIOStream):
         workers = int(self.config.get("max_concurrency", 4))
         in_flight: collections.deque[Future[list[dict]]] = collections.deque()
         found = (ident["cio_id"] for ident in self.request_records(context) if ident.get("cio_id"))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cio-hydrate") as pool:
-            for batch in batched(found, HYDRATE_BATCH):
-                in_flight.append(pool.submit(self.hydrate, batch))
-                while len(in_flight) > workers * 2:
-                    yield from in_flight.popleft().result()
-            while in_flight:
+        for batch in batched(found, HYDRATE_BATCH):
+            in_flight.append(self.workers.submit(self.hydrate, batch))
+            while len(in_flight) > workers * 2:
                 yield from in_flight.popleft().result()
+        while in_flight:
+            yield from in_flight.popleft().result()
 
     def hydrate(self, cio_ids: list[str]) -> list[dict]:
         """Attributes and devices of up to 100 people; people deleted since the search are omitted."""

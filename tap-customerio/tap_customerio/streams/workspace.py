@@ -46,7 +46,7 @@ class SenderIdentitiesStream(CustomerIOStream):
 
     def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """Adds the `hidden` filter of the partition."""
-        return {**super().get_url_params(context, next_page_token), "hidden": (context or {})["hidden"]}
+        return {**super().get_url_params(context, next_page_token), "hidden": (context or {}).get("hidden")}
 
 
 class ReportingWebhooksStream(CustomerIOStream):
