@@ -271,7 +271,7 @@ class ExportStream(CustomerIOStream):
         configured = self.config.get("workspace_id")
         if configured not in (None, ""):
             return int(configured)
-        workspaces = self.send("GET", "/workspaces").get("workspaces") or []
+        workspaces = list(self._tap.streams["workspaces"].request_records(None))
         if len(workspaces) != 1:
             msg = (
                 f"stream '{self.name}' needs the workspace_id setting: the API key sees "
@@ -403,6 +403,7 @@ class ContentStream(ExportStream):
     """
 
     name = "content"
+    path = ""  # reads through its source streams, never from a path of its own
     primary_keys = ("content_type", "content_id")
     replication_key = "updated_at"
     schema = StreamSchema(EXPORT_SCHEMAS, key="export_content")
