@@ -102,18 +102,23 @@ class BatchDecoder:
 
     def _decode_messages(self, lines: t.Sequence[bytes]) -> list[t.Any]:
         try:
-            return self._decoder.decode(b"[" + b",".join(lines) + b"]")
+            messages = self._decoder.decode(b"[" + b",".join(lines) + b"]")
         except msgspec.ValidationError as exc:
             raise self._record_error(str(exc)) from None
         except (msgspec.DecodeError, UnicodeDecodeError):
             return self._decode_one_by_one(lines)
+        if len(messages) != len(lines):
+            # A line holding more than one JSON value ("{...}, {...}") joins into a valid array
+            # of the wrong length: find it line by line rather than misnumbering records.
+            return self._decode_one_by_one(lines)
+        return messages
 
     def _decode_one_by_one(self, lines: t.Sequence[bytes]) -> list[t.Any]:
         """Slow path, only after a batch failed without saying where: find the bad line."""
         decoded = []
         for index, line in enumerate(lines):
             try:
-                decoded.extend(self._decoder.decode(b"[" + line + b"]"))
+                one = self._decoder.decode(b"[" + line + b"]")
             except msgspec.ValidationError as exc:
                 error = self._record_error(str(exc))
                 raise RecordError(index, error.message, missing_key=error.missing_key) from None
@@ -121,6 +126,9 @@ class BatchDecoder:
                 raise RecordError(index, "text is not valid UTF-8") from None
             except msgspec.DecodeError as exc:
                 raise RecordError(index, f"invalid JSON: {exc}") from None
+            if len(one) != 1:
+                raise RecordError(index, "line holds more than one JSON value")
+            decoded.extend(one)
         return decoded
 
     def _record_error(self, text: str) -> RecordError:
@@ -194,7 +202,7 @@ def _to_arrow(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     if kind is Kind.DATE:
         return _dates(pa.array(data, pa.string()))
     if kind is Kind.JSON:
-        raw = pa.array([memoryview(v) for v in data], pa.binary())
+        raw = pa.array([bytes(v) for v in data], pa.binary())
         return _json_text(raw)
     if kind is Kind.UNION:
         return pa.array([_union_text(v) for v in data], pa.string())

@@ -32,6 +32,26 @@ _envelope = msgspec.json.Decoder(Envelope)
 _message = msgspec.json.Decoder(dict, float_hook=decimal.Decimal)
 
 
+#: How singer-sdk (json.dumps / msgspec) starts RECORD lines. For these the stream name is sliced
+#: out without parsing; the line is still fully parsed, with its line number, when its batch is
+#: decoded, so nothing malformed gets through (see decoding.BatchDecoder).
+_RECORD_PREFIXES = (b'{"type": "RECORD", "stream": "', b'{"type":"RECORD","stream":"')
+
+
+def _peek_record_stream(line: bytes) -> str | None:
+    """The stream of a RECORD line in the SDK's canonical layout, else None (then: full peek)."""
+    for prefix in _RECORD_PREFIXES:
+        if line.startswith(prefix):
+            end = line.find(b'"', len(prefix))
+            name = line[len(prefix) : end]
+            if end > 0 and b"\\" not in name:
+                try:
+                    return name.decode()
+                except UnicodeDecodeError:
+                    return None
+    return None
+
+
 def _excerpt(line: bytes) -> str:
     return repr(line[:120])
 
@@ -70,6 +90,10 @@ class FastSingerReader(GenericSingerReader[bytes]):
             if not line.strip():
                 continue
             self._current_message = line
+            if handler is not None and (stream := _peek_record_stream(line)) is not None:
+                handler(stream, line, number)
+                stats["RECORD"] += 1
+                continue
             try:
                 envelope = _envelope.decode(line)
             except (msgspec.DecodeError, UnicodeDecodeError) as exc:

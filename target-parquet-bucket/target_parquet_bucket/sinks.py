@@ -71,17 +71,19 @@ class ParquetBucketSink(BatchSink):
         self._line_numbers = array.array("q")
         self._buffered_bytes = 0
         self._max_buffer_bytes = int(self.config.get("batch_size_mb") or 64) * MEBIBYTE
+        self._max_rows = self.max_size
         self._writers: dict[str, FileWriter] = {}
         self._partition_field = self._resolve_partition_field()
 
     # Buffering ------------------------------------------------------------------------------
 
-    def append_raw(self, line: bytes, line_number: int) -> None:
-        """Fast path: keep the RECORD line as bytes; it is decoded with its batch."""
+    def append_raw(self, line: bytes, line_number: int) -> bool:
+        """Fast path: keep the RECORD line as bytes (decoded with its batch); True when full."""
         self._lines.append(line)
         self._line_numbers.append(line_number)
         self._buffered_bytes += len(line)
         self.tally_record_read()
+        return len(self._lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
 
     def process_record(self, record: dict, context: dict) -> None:
         """SDK path (stream maps / flattening): re-encode the transformed record as a line."""
