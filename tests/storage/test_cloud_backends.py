@@ -99,6 +99,18 @@ def test_s3_server_refuses_overwrite_even_when_the_existence_check_raced(
     assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+def test_s3_create_refused_by_an_identical_object_counts_as_done(s3_service: S3Service, tmp_path: Path) -> None:
+    """A retried upload whose first attempt succeeded (response lost) meets its own object: not a collision."""
+    bucket = s3_service.create_bucket()
+    (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
+    S3Storage.from_config(f"s3://{bucket}", s3_config(s3_service)).put("k.parquet", tmp_path / "f")
+    racing = S3WithoutPrecheck.from_config(f"s3://{bucket}", s3_config(s3_service))
+
+    racing.put("k.parquet", tmp_path / "f")
+
+    assert racing.get_bytes("k.parquet") == (tmp_path / "f").read_bytes()
+
+
 def test_s3_missing_bucket_is_a_one_line_error_naming_backend_and_bucket(s3_service: S3Service, tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"x")
     storage = S3Storage.from_config("s3://no-such-bucket-here/p", s3_config(s3_service))
@@ -170,6 +182,19 @@ def test_azure_server_refuses_overwrite_even_when_the_existence_check_raced(
         racing.put("k.parquet", tmp_path / "second")
 
     assert racing.get_bytes("k.parquet") == b"first"
+
+
+def test_azure_create_refused_by_an_identical_blob_counts_as_done(azurite_service: AzuriteService, tmp_path: Path) -> None:
+    """A retried upload whose first attempt succeeded (response lost) meets its own blob: not a collision."""
+    container = azurite_service.create_container()
+    config = {"azure_sas_url": azurite_service.container_sas_url(container), "azure_block_size_mb": 4}
+    (tmp_path / "f").write_bytes(os.urandom(10 * MIB))
+    AzureStorage.from_config(f"azure://{container}", config).put("k.parquet", tmp_path / "f")
+    racing = AzureWithoutPrecheck.from_config(f"azure://{container}", config)
+
+    racing.put("k.parquet", tmp_path / "f")
+
+    assert racing.get_bytes("k.parquet") == (tmp_path / "f").read_bytes()
 
 
 def test_azure_blob_path_from_bucket_url_prefixes_every_blob(azurite_service: AzuriteService, tmp_path: Path) -> None:

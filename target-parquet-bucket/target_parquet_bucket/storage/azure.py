@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from singer_sdk import typing as th
 
 from target_parquet_bucket.storage.base import ObjectExistsError, Storage
-from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line
+from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line, same_content
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -164,10 +164,18 @@ class AzureStorage(Storage):
         full_key = self._location.object_key(key)
         if self.exists(key):
             raise self._exists_error(full_key)
-        with self._errors("upload", full_key), source.open("rb") as stream:
-            self._container.get_blob_client(full_key).upload_blob(
-                stream, overwrite=False, length=source.stat().st_size, max_concurrency=4
-            )
+        blob = self._container.get_blob_client(full_key)
+        try:
+            with self._errors("upload", full_key), source.open("rb") as stream:
+                blob.upload_blob(stream, overwrite=False, length=source.stat().st_size, max_concurrency=4)
+        except ObjectExistsError:
+            if not self._holds_copy_of(blob, full_key, source):
+                raise
+
+    def _holds_copy_of(self, blob: t.Any, full_key: str, source: Path) -> bool:
+        """Whether the blob is `source` itself (a retried upload meeting its own lost success)."""
+        with self._errors("verify", full_key):
+            return same_content(source, blob.get_blob_properties().size, lambda: blob.download_blob().chunks())
 
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
         """Write a small object in one request; create-only unless `overwrite`."""

@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import typing as th
 
 from target_parquet_bucket.storage.base import ObjectExistsError, Storage
-from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line
+from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line, same_content
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -150,8 +150,24 @@ class GCSStorage(Storage):
         if self.exists(key):
             raise self._exists_error(full_key)
         blob = self._bucket.blob(full_key, chunk_size=self._chunk_size)
-        with self._errors("upload", full_key):
-            blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
+        try:
+            with self._errors("upload", full_key):
+                blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
+        except ObjectExistsError:
+            if not self._holds_copy_of(blob, full_key, source):
+                raise
+
+    def _holds_copy_of(self, blob: t.Any, full_key: str, source: Path) -> bool:
+        """Whether the object is `source` itself (a retried upload meeting its own lost success)."""
+        with self._errors("verify", full_key):
+            blob.reload(retry=self._retry)
+
+            def chunks() -> Iterator[bytes]:
+                with blob.open("rb", chunk_size=self._chunk_size, retry=self._retry) as stream:
+                    while chunk := stream.read(MEBIBYTE):
+                        yield chunk
+
+            return same_content(source, blob.size, chunks)
 
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
         """Write a small object in one request; create-only unless `overwrite`."""

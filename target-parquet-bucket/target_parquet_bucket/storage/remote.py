@@ -8,11 +8,13 @@ before it reaches a log line.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import typing as t
 from urllib.parse import urlsplit
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
 
 MEBIBYTE = 1024 * 1024
 REDACTED = "***"
@@ -88,3 +90,21 @@ def one_line(error: BaseException, limit: int = 300) -> str:
     """A short single-line description of an SDK error, for wrapping into our own message."""
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def same_content(source: Path, stored_size: int, stored_chunks: Callable[[], Iterable[bytes]]) -> bool:
+    """Whether a stored object is byte-for-byte `source` (size first, then a streamed SHA-256).
+
+    Used when a create-only upload is refused: an SDK retry can collide with its own earlier attempt
+    whose success response was lost in transit. That object is ours, so the upload succeeded.
+    """
+    if stored_size != source.stat().st_size:
+        return False
+    stored = hashlib.sha256()
+    for chunk in stored_chunks():
+        stored.update(chunk)
+    local = hashlib.sha256()
+    with source.open("rb") as stream:
+        while chunk := stream.read(MEBIBYTE):
+            local.update(chunk)
+    return stored.digest() == local.digest()

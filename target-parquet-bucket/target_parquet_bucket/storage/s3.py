@@ -7,7 +7,7 @@ import typing as t
 from singer_sdk import typing as th
 
 from target_parquet_bucket.storage.base import ObjectExistsError, Storage
-from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line
+from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line, same_content
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -170,8 +170,21 @@ class S3Storage(Storage):
             multipart_chunksize=self._part_size,
             preferred_transfer_client="classic",  # the CRT client would bypass the IfNoneMatch hook
         )
-        with self._errors("upload", full_key), create_transfer_manager(self._create_only_client, transfer_config) as manager:
-            manager.upload(str(source), self._location.bucket, full_key).result()
+        try:
+            with self._errors("upload", full_key), create_transfer_manager(self._create_only_client, transfer_config) as tm:
+                tm.upload(str(source), self._location.bucket, full_key).result()
+        except ObjectExistsError:
+            if not self._holds_copy_of(full_key, source):
+                raise
+
+    def _holds_copy_of(self, full_key: str, source: Path) -> bool:
+        """Whether the object at `full_key` is `source` itself (a retried upload meeting its own success)."""
+        bucket = self._location.bucket
+        with self._errors("verify", full_key):
+            size = self._client.head_object(Bucket=bucket, Key=full_key)["ContentLength"]
+            return same_content(
+                source, size, lambda: self._client.get_object(Bucket=bucket, Key=full_key)["Body"].iter_chunks(MEBIBYTE)
+            )
 
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
         """Write a small object in one request; create-only unless `overwrite`."""
