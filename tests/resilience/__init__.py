@@ -1,0 +1,1 @@
+"""Resilience tests: crashes, faults, bad input and secrets, run against the real plugins as processes."""
