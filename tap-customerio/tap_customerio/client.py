@@ -39,8 +39,7 @@ if t.TYPE_CHECKING:
 
 API_URLS = {"us": "https://api.customer.io/v1", "eu": "https://api-eu.customer.io/v1"}
 
-#: First retry waits about this long; each further retry doubles it (full jitter), capped below.
-BACKOFF_BASE_SECONDS = 0.5
+#: Longest wait between two attempts when the server gives no `Retry-After`.
 BACKOFF_CAP_SECONDS = 60.0
 
 
@@ -271,6 +270,8 @@ class CustomerIOStream(RESTStream[t.Any]):
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         """`Retry-After` when the server sends one, else exponential backoff with full jitter."""
 
+        base = float(self.config.get("retry_backoff_seconds", 0.5))
+
         def waits() -> t.Generator[float, t.Any, None]:
             attempt = 0
             exc = yield 0.0
@@ -280,7 +281,7 @@ class CustomerIOStream(RESTStream[t.Any]):
                 if hinted is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
                     exc = yield hinted
                 else:
-                    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+                    ceiling = min(BACKOFF_CAP_SECONDS, base * 2**attempt)
                     exc = yield random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not crypto)
                 attempt += 1
 
@@ -344,7 +345,8 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def lookback_seconds(self) -> int:
         """Re-read window before the bookmark: lists are not ordered by change time, so an edit made
-        while a list was being read can carry a timestamp below the saved bookmark."""
+        while a list was being read can carry a timestamp at or below the saved bookmark. With 0, only
+        records changed strictly after the bookmark are emitted again."""
         return int(self.config.get("lookback_window_minutes", 60)) * 60
 
     def saved_bookmark_unix(self, context: Context | None) -> int | None:
@@ -361,13 +363,15 @@ class CustomerIOStream(RESTStream[t.Any]):
         return iso_to_unix(value) if value else None
 
     def cdc_threshold(self, context: Context | None) -> int | None:
-        """Records changed before this unix time were emitted by an earlier run (or predate `start_date`)."""
+        """Records changed at or before this unix time were emitted by an earlier run (or predate
+        `start_date`); None when every record is wanted."""
         if not (self.incremental and self.client_side_cdc):
             return None
         bookmark = self.saved_bookmark_unix(context)
         if bookmark is not None:
             return bookmark - self.lookback_seconds()
-        return self.start_date_unix()
+        start = self.start_date_unix()
+        return None if start is None else start - 1
 
     def get_replication_key_signpost(self, context: Context | None) -> datetime.datetime | None:
         """Cap the bookmark at the sync start: records stamped in the future must be read again."""
@@ -385,7 +389,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         key = self.replication_key
         for record in self.with_children_prefetched(self.request_records(context), context):
             value = record.get(key) if threshold is not None else None
-            if value is None or value >= threshold:
+            if value is None or value > threshold:
                 yield record
             elif self.child_streams:
                 for child_context in self.generate_child_contexts(record, context):

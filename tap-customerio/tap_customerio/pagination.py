@@ -68,20 +68,20 @@ class OffsetPaginator(SDKOffsetPaginator):
 
 
 class NewestFirstCursorPaginator(CursorPaginator):
-    """Cursor paging over a newest-first list that stops after the first page reaching `stop_below`.
+    """Cursor paging over a newest-first list that stops after the first page reaching `stop_at`.
 
     Used by activities: everything older than the bookmark minus lookback was read by an earlier run.
     """
 
-    def __init__(self, endpoint: str, *, records_key: str, time_key: str, stop_below: int | None) -> None:
+    def __init__(self, endpoint: str, *, records_key: str, time_key: str, stop_at: int | None) -> None:
         super().__init__(endpoint)
         self._records_key = records_key
         self._time_key = time_key
-        self._stop_below = stop_below
+        self._stop_at = stop_at
 
     def has_more(self, response: requests.Response) -> bool:
-        """No more pages once a record older than `stop_below` has been seen."""
-        if self._stop_below is None:
+        """No more pages once a record at or before `stop_at` has been seen."""
+        if self._stop_at is None:
             return True
         records = parsed_body(response).get(self._records_key) or []
-        return all((row.get(self._time_key) or 0) >= self._stop_below for row in records)
+        return all((row.get(self._time_key) or 0) > self._stop_at for row in records)

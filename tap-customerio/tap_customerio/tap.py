@@ -157,6 +157,12 @@ class TapCustomerIO(Tap):
             description="Retries per request after 429, 5xx, timeouts, dropped connections or unreadable bodies.",
         ),
         th.Property(
+            "retry_backoff_seconds",
+            th.NumberType,
+            default=0.5,
+            description="Wait before the first retry when the server sends no `Retry-After`; doubles per retry (with jitter, at most 60 s).",
+        ),
+        th.Property(
             "request_timeout",
             th.IntegerType,
             default=60,

@@ -43,5 +43,5 @@ class ActivitiesStream(CustomerIOStream):
             self.path,
             records_key=self.records_key,
             time_key=self.replication_key,
-            stop_below=self.cdc_threshold(None),
+            stop_at=self.cdc_threshold(None),
         )

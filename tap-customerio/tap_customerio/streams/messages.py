@@ -53,7 +53,7 @@ class MessagesStream(CustomerIOStream):
         now = int(time.time())
         bookmark = self.saved_bookmark_unix(None) if self.incremental else None
         if bookmark is not None:
-            start = bookmark - self.lookback_seconds()
+            start = bookmark - self.lookback_seconds() + 1  # deliveries created after bookmark - lookback
         else:
             start = self.start_date_unix() or now - DEFAULT_HISTORY_DAYS * DAY
         step = int(self.config.get("messages_window_days", 30)) * DAY
