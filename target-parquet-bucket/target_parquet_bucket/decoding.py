@@ -202,11 +202,19 @@ def _to_arrow(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     if kind is Kind.DATE:
         return _dates(pa.array(data, pa.string()))
     if kind is Kind.JSON:
-        raw = pa.array([bytes(v) for v in data], pa.binary())
+        raw = pa.array([_compact(bytes(v)) for v in data], pa.binary())
         return _json_text(raw)
     if kind is Kind.UNION:
         return pa.array([_union_text(v) for v in data], pa.string())
     return _native(column, data)
+
+
+def _compact(text: bytes) -> bytes:
+    """Objects/arrays are stored as compact JSON whatever the tap's spacing, so equal values are
+    equal strings; the check skips the rewrite for the (usual) already compact values."""
+    if b" " in text or b"\n" in text or b"\t" in text or b"\r" in text:
+        return msgspec.json.format(text, indent=-1)
+    return text
 
 
 def _json_text(raw: pa.Array) -> pa.Array:
@@ -235,7 +243,7 @@ def _union_text(raw: msgspec.Raw) -> str | None:
         return None
     if data[:1] == b'"':
         return msgspec.json.decode(data, type=str)
-    return data.decode()
+    return _compact(data).decode()
 
 
 def _timestamps(strings: pa.Array) -> pa.Array:
