@@ -339,7 +339,7 @@ class MetricsStream(ExportStream, MessagesStream):
         newest: int | None = None
         for start_ts, end_ts in self.windows():
             for message in self.request_records({"start_ts": start_ts, "end_ts": end_ts}):
-                for row in metric_rows(message, workspace_id, None):
+                for row in metric_rows(message, workspace_id, after):
                     newest = max(newest or 0, iso_to_unix(row["created_at"]))
                     yield row
             self.hold_bookmark(newest, end_ts)
