@@ -19,8 +19,6 @@ from tap_customerio.tap import TapCustomerIO
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib import Message
 
-EXPORT_STREAMS = ("deliveries", "metrics", "people", "attributes", "content")
-
 
 class CollectingWriter(SimpleSingerWriter):
     """Keeps RECORD and STATE messages in memory instead of writing them to stdout."""
@@ -37,7 +35,6 @@ class CollectingWriter(SimpleSingerWriter):
         elif isinstance(message, StateMessage):
             self.states.append(copy.deepcopy(message.value))
 
-
 @dataclass
 class Run:
     """What one sync emitted: records per stream and the final state."""
@@ -48,7 +45,6 @@ class Run:
     def keys(self, stream: str, *fields: str) -> list[tuple]:
         """The given fields of every record of `stream`, in emission order."""
         return [tuple(record[name] for name in fields) for record in self.records.get(stream, [])]
-
 
 def sync(config: dict, streams: t.Iterable[str], state: dict | None = None) -> Run:
     """One full sync of `streams` (every other stream deselected), resuming from `state`."""

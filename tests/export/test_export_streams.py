@@ -6,20 +6,16 @@ returns, so "the second run holds only the changes" is checked against exactly w
 
 from __future__ import annotations
 
-import datetime
 import typing as t
 
 import pytest
-from tap_runs import EXPORT_STREAMS, Run, sync
+from export.expectations import EXPORT_STREAMS, SEED, expected_changes, history_start, initial_export, row_keys
+from export.tap_runs import Run, sync
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
     from cio_simulator import Simulator
-
-DAY = 86400
-#: Seed whose data keeps every timestamp at or before the simulator's clock (see `test_export_pipeline.py`).
-SEED = 7
 
 
 @pytest.fixture
@@ -30,67 +26,13 @@ def sim(make_cio_sim: Callable[..., Simulator]) -> Simulator:
 
 def tap_config(sim: Simulator, **extra: t.Any) -> dict[str, t.Any]:
     """Tap settings reaching the whole simulated history; the workspace id comes from the API."""
-    start = datetime.datetime.fromtimestamp(sim.data.initial_clock - 400 * DAY, datetime.timezone.utc)
-    return {"app_api_key": sim.api_key, "api_url": sim.base_url, "start_date": start.isoformat(),
+    return {"app_api_key": sim.api_key, "api_url": sim.base_url, "start_date": history_start(sim),
             "max_requests_per_second": 1000, **extra}
-
-
-# --- what the simulated API holds --------------------------------------------------------------------------
-
-def event_keys(message: dict) -> set[tuple[str, str, str]]:
-    """(delivery, metric, time) of the events in a message's `metrics` (counts are not events)."""
-    return {(message["id"], metric, iso(at)) for metric, at in message["metrics"].items()
-            if not metric.startswith(("human_", "prefetch_"))}
-
-
-def iso(unix: int) -> str:
-    return datetime.datetime.fromtimestamp(unix, datetime.timezone.utc).isoformat()
-
-
-def all_content(sim: Simulator) -> set[tuple[str, int]]:
-    data = sim.data
-    return (
-        {("campaign_action", int(a["id"])) for actions in data.campaign_actions.values() for a in actions}
-        | {("broadcast_action", int(a["id"])) for actions in data.broadcast_actions.values() for a in actions}
-        | {("newsletter_variant", c["id"]) for contents in data.newsletter_contents.values() for c in contents}
-        | {("transactional_content", c["id"]) for contents in data.transactional_contents.values()
-           for c in contents}
-    )
-
-
-def expected_changes(sim: Simulator, summary: dict) -> dict[str, set]:
-    """The export rows one `mutate()` should produce, per stream, as the keys the tests compare."""
-    created_ids = set(summary["messages"]["created"])
-    created_messages = [m for m in sim.data.messages[-len(created_ids):] if m["id"] in created_ids]
-    people = {p["identifiers"]["cio_id"]: p for p in sim.data.people}
-    newsletters = summary["newsletters"]["created"] + summary["newsletters"]["updated"]
-    return {
-        "deliveries": {(m["id"],) for m in created_messages},
-        "metrics": {(d, m, iso(at)) for d, m, at in summary["messages"]["metric_events"]}
-        | set().union(*(event_keys(m) for m in created_messages)),
-        "people": {(cio,) for cio in summary["people"]["created"] + summary["people"]["updated"]},
-        "attributes": {(cio, name) for cio in summary["people"]["created"] for name in people[cio]["attributes"]}
-        | {(cio, name) for cio in summary["people"]["updated"] for name in ("plan", "last_mutation")},
-        "content": {("campaign_action", int(a)) for a in summary["campaign_actions"]["updated"]}
-        | {("newsletter_variant", c["id"]) for n in newsletters for c in sim.data.newsletter_contents[n]},
-    }
-
-
-#: The fields each stream's rows are compared by.
-KEYS = {
-    "deliveries": ("delivery_id",),
-    "metrics": ("delivery_id", "metric", "created_at"),
-    "people": ("internal_customer_id",),
-    "attributes": ("internal_customer_id", "attribute_name"),
-    "content": ("content_type", "content_id"),
-}
 
 
 def emitted(run: Run, stream: str) -> set[tuple]:
     """Keys of the rows `run` emitted for `stream`, failing on any row emitted twice."""
-    keys = run.keys(stream, *KEYS[stream])
-    assert len(keys) == len(set(keys)), f"{stream}: duplicate rows"
-    return set(keys)
+    return row_keys(stream, run.records.get(stream, []))
 
 
 # --- tests ------------------------------------------------------------------------------------------------
@@ -98,12 +40,9 @@ def emitted(run: Run, stream: str) -> set[tuple]:
 def test_first_sync_exports_all_history(sim: Simulator) -> None:
     run = sync(tap_config(sim), EXPORT_STREAMS)
 
-    people = list(sim.data.people)
-    assert emitted(run, "deliveries") == {(m["id"],) for m in sim.data.messages}
-    assert emitted(run, "metrics") == set().union(*(event_keys(m) for m in sim.data.messages))
-    assert emitted(run, "people") == {(p["identifiers"]["cio_id"],) for p in people}
-    assert emitted(run, "attributes") == {(p["identifiers"]["cio_id"], a) for p in people for a in p["attributes"]}
-    assert emitted(run, "content") == all_content(sim)
+    expected = initial_export(sim)
+    for stream in EXPORT_STREAMS:
+        assert emitted(run, stream) == expected[stream], stream
 
 
 def test_second_sync_holds_exactly_the_changes_since_the_first(sim: Simulator) -> None:
@@ -151,7 +90,7 @@ def test_stream_never_synced_before_starts_with_full_history(sim: Simulator) -> 
 
     second = sync(tap_config(sim), ["deliveries", "people"], first.state)
 
-    assert emitted(second, "people") == {(p["identifiers"]["cio_id"],) for p in sim.data.people}
+    assert emitted(second, "people") == initial_export(sim)["people"]
 
 
 def test_cleared_state_sends_everything_again_with_higher_seq_nums(sim: Simulator) -> None:
