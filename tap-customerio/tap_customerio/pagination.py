@@ -16,6 +16,7 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.pagination import OffsetPaginator as SDKOffsetPaginator
 
 from tap_customerio.responses import parsed_body
+from tap_customerio.timestamps import as_unix
 
 if t.TYPE_CHECKING:
     import requests
@@ -80,8 +81,11 @@ class NewestFirstCursorPaginator(CursorPaginator):
         self._stop_at = stop_at
 
     def has_more(self, response: requests.Response) -> bool:
-        """No more pages once a record at or before `stop_at` has been seen."""
+        """No more pages once a record at or before `stop_at` has been seen.
+
+        The page's records were already emitted, and their times converted to ISO strings in place.
+        """
         if self._stop_at is None:
             return True
         records = parsed_body(response).get(self._records_key) or []
-        return all((row.get(self._time_key) or 0) > self._stop_at for row in records)
+        return all((as_unix(row.get(self._time_key)) or 0) > self._stop_at for row in records)

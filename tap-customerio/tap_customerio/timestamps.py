@@ -37,6 +37,15 @@ def iso_to_unix(value: str) -> int:
     return int(parsed.timestamp())
 
 
+def as_unix(value: t.Any) -> int | None:
+    """Unix seconds from either form a record's time can have (before or after conversion)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    return iso_to_unix(value)
+
+
 def _compile(steps: list[str]) -> Converter:
     step, rest = steps[0], steps[1:]
     if step == "*":
