@@ -1,4 +1,4 @@
-"""Uploads through a faulty network: a fault-injecting proxy sits between the SDK and moto/Azurite.
+"""Uploads through a faulty network: a fault-injecting proxy sits between the SDK and moto/Azurite/GCS.
 
 Transient faults (5xx, throttling, connection resets) at a high rate are absorbed by the SDKs' own
 retry policies; a persistent outage ends in one clean, secret-free error and leaves no object behind.
@@ -13,13 +13,14 @@ import pytest
 
 from resilience.fault_proxy import FaultProxy
 from target_parquet_bucket.storage.azure import AzureStorage
+from target_parquet_bucket.storage.gcs import GCSStorage
 from target_parquet_bucket.storage.s3 import S3Storage
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from fixtures.storage_services import AzuriteService, S3Service
+    from fixtures.storage_services import AzuriteService, GCSService, S3Service
 
 MIB = 1024 * 1024
 AWS_SECRET = "aws-secret-7d3e"  # noqa: S105 - a known fake secret the tests look for
@@ -132,3 +133,37 @@ def test_azure_persistent_connection_resets_end_in_one_clean_error_without_the_s
     assert "\n" not in str(caught.value)
     assert "sig=" not in str(caught.value)
     assert list(azurite_service.service_client().get_container_client(container).list_blob_names()) == []
+
+
+def test_gcs_uploads_complete_intact_through_frequent_transient_faults(
+    gcs_service: GCSService, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
+) -> None:
+    bucket = gcs_service.create_bucket()
+    proxy = proxy_to(gcs_service.endpoint_url)
+    proxy.inject(0.3, TRANSIENT_FAULTS)
+    config = {"gcs_endpoint_url": proxy.url, "gcs_chunk_size_mb": 4}
+    through_faults = GCSStorage.from_config(f"gs://{bucket}/exports", config)
+    contents = files(tmp_path)
+
+    for key in contents:
+        through_faults.put(key, tmp_path / key.replace("/", "_"))
+
+    direct = gcs_service.client().bucket(bucket)
+    assert {key: direct.blob(f"exports/{key}").download_as_bytes() for key in contents} == contents
+    assert len(proxy.faults_injected()) >= 3
+
+
+def test_gcs_persistent_upload_failure_is_one_clean_error_and_leaves_no_object(
+    gcs_service: GCSService, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
+) -> None:
+    bucket = gcs_service.create_bucket()
+    proxy = proxy_to(gcs_service.endpoint_url)
+    proxy.inject(1.0, ["503"], methods=["POST", "PUT"])
+    storage = GCSStorage.from_config(f"gs://{bucket}/exports", {"gcs_endpoint_url": proxy.url, "gcs_retry_timeout_s": 2})
+    (tmp_path / "f").write_bytes(b"x" * 1024)
+
+    with pytest.raises(OSError, match=rf"GCS bucket '{bucket}' \(upload exports/a.parquet\) failed: .*503") as caught:
+        storage.put("a.parquet", tmp_path / "f")
+
+    assert "\n" not in str(caught.value)
+    assert list(gcs_service.client().list_blobs(bucket)) == []
