@@ -118,13 +118,21 @@ class ParquetBucketSink(BatchSink):
             raise self._located(exc, numbers) from None
         self.record_counter_metric.increment(len(lines))
         for partition, part in self._partitions(batch):
+            self._write_rolling(partition, part, versions)
+
+    def _write_rolling(self, partition: str, rows: pa.RecordBatch, versions: set[int | None]) -> None:
+        """Append to the partition's open file, uploading it whenever it reaches a limit; a
+        batch is split so no file exceeds `max_file_rows`."""
+        max_rows = int(self.config.get("max_file_rows") or 0)
+        while rows.num_rows:
             writer = self._writers.get(partition)
             if writer is None:
-                writer = self._open_writer()
-                self._writers[partition] = writer
+                writer = self._writers[partition] = self._open_writer()
                 self.bucket.track(self)
-            writer.write(part)
+            room = max_rows - writer.rows if max_rows else rows.num_rows
+            writer.write(rows.slice(0, room))
             writer.table_versions |= versions
+            rows = rows.slice(room)
             if self._is_complete(writer):
                 self._upload(partition)
 

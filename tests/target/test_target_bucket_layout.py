@@ -1,0 +1,204 @@
+"""Names, sequences, markers, manifests, rolling, schema changes, partitions across runs."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pyarrow as pa
+from target.target_runs import (
+    data_files,
+    read_parquet,
+    record_message,
+    run_target,
+    schema_message,
+    state_message,
+)
+
+DELIVERY = {"delivery_id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}
+METRIC = {"event_id": {"type": "string"}, "metric": {"type": "string"}}
+
+
+def two_streams(run_number: int) -> list[dict]:
+    """A run of two streams, with its own STATE."""
+    return [
+        schema_message("deliveries", DELIVERY, key_properties=["delivery_id"]),
+        schema_message("metrics", METRIC, key_properties=["event_id"]),
+        record_message("deliveries", {"delivery_id": f"d{run_number}", "created_at": "2026-11-22T10:00:00Z"}),
+        record_message("metrics", {"event_id": f"e{run_number}", "metric": "sent"}),
+        record_message("deliveries", {"delivery_id": f"d{run_number}b", "created_at": "2026-11-23T10:00:00Z"}),
+        state_message({"run": run_number}),
+    ]
+
+
+def config(bucket: Path, **extra: object) -> dict:
+    return {"bucket_url": str(bucket), "workspace_id": "42", **extra}
+
+
+def test_default_names_follow_customerio_and_sequences_increase_per_stream_across_runs(tmp_path: Path) -> None:
+    for run_number in (1, 2):
+        run = run_target(two_streams(run_number), config(tmp_path))
+        assert run.exit_code == 0, run.stderr
+        assert run.states == [{"run": run_number}]
+    assert data_files(tmp_path) == [
+        "deliveries_v4_42_1.parquet",
+        "deliveries_v4_42_2.parquet",
+        "metrics_v4_42_1.parquet",
+        "metrics_v4_42_2.parquet",
+    ]
+    assert read_parquet(tmp_path, "deliveries_v4_42_2.parquet").column("delivery_id").to_pylist() == ["d2", "d2b"]
+
+
+def test_sequence_keeps_increasing_after_a_loader_deletes_ingested_files(tmp_path: Path) -> None:
+    assert run_target(two_streams(1), config(tmp_path)).exit_code == 0
+    for key in data_files(tmp_path):
+        (tmp_path / key).unlink()
+    run = run_target(two_streams(2), config(tmp_path))
+    assert run.exit_code == 0, run.stderr
+    assert data_files(tmp_path) == ["deliveries_v4_42_2.parquet", "metrics_v4_42_2.parquet"]
+    marker = json.loads((tmp_path / "_meta/sequences/deliveries.json").read_text())
+    assert marker == {"stream": "deliveries", "last": 2}
+
+
+def test_an_existing_object_is_never_overwritten_and_no_state_is_emitted(tmp_path: Path) -> None:
+    assert run_target(two_streams(1), config(tmp_path)).exit_code == 0
+    before = (tmp_path / "deliveries_v4_42_1.parquet").read_bytes()
+    for marker in (tmp_path / "_meta/sequences").iterdir():
+        marker.unlink()  # the marker is lost: sequence 1 would be reused
+    run = run_target(two_streams(2), config(tmp_path))
+    assert run.exit_code == 1
+    assert run.states == []
+    assert len(run.error_lines) == 1
+    assert "already exists" in run.error_lines[0]
+    assert (tmp_path / "deliveries_v4_42_1.parquet").read_bytes() == before
+
+
+def test_manifest_lists_every_file_of_the_run_with_row_counts(tmp_path: Path) -> None:
+    assert run_target(two_streams(1), config(tmp_path)).exit_code == 0
+    (manifest_path,) = (tmp_path / "_meta/manifests").iterdir()
+    manifest = json.loads(manifest_path.read_text())
+    files = {(f["key"], f["stream"], f["sequence"], f["rows"]) for f in manifest["files"]}
+    assert files == {("deliveries_v4_42_1.parquet", "deliveries", 1, 2), ("metrics_v4_42_1.parquet", "metrics", 1, 1)}
+
+
+def test_template_tokens_render_dates_timestamps_and_folders(tmp_path: Path) -> None:
+    template = "{stream}/{date}/{stream}-{sequence}-{timestamp}.{format}"
+    run = run_target(two_streams(1), config(tmp_path, file_name_template=template, compression="zstd"))
+    assert run.exit_code == 0, run.stderr
+    today = datetime.datetime.now(tz=datetime.timezone.utc).strftime("%Y-%m-%d")
+    keys = data_files(tmp_path)
+    assert [k.rsplit("-", 1)[0] for k in keys] == [f"deliveries/{today}/deliveries-1", f"metrics/{today}/metrics-1"]
+    assert all(k.endswith("Z.parquet") for k in keys)
+
+
+def test_a_template_without_sequence_is_refused_at_start(tmp_path: Path) -> None:
+    run = run_target(two_streams(1), config(tmp_path, file_name_template="{stream}.{format}"))
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "{sequence}" in run.error_lines[0]
+    assert data_files(tmp_path) == []
+
+
+def test_files_roll_at_the_row_limit(tmp_path: Path) -> None:
+    messages = [schema_message("events", {"n": {"type": "integer"}})]
+    messages += [record_message("events", {"n": n}) for n in range(7)]
+    run = run_target(messages, config(tmp_path, max_file_rows=3))
+    assert run.exit_code == 0, run.stderr
+    keys = data_files(tmp_path)
+    assert keys == ["events_v4_42_1.parquet", "events_v4_42_2.parquet", "events_v4_42_3.parquet"]
+    assert [read_parquet(tmp_path, k).column("n").to_pylist() for k in keys] == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_rows_are_streamed_as_several_row_groups(tmp_path: Path) -> None:
+    messages = [schema_message("events", {"n": {"type": "integer"}})]
+    messages += [record_message("events", {"n": n}) for n in range(10)]
+    run = run_target(messages, config(tmp_path, batch_size_rows=2, row_group_rows=4))
+    assert run.exit_code == 0, run.stderr
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    metadata = pq.ParquetFile(tmp_path / "events_v4_42_1.parquet").metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
+
+
+def test_a_schema_change_starts_a_new_file_with_the_new_schema(tmp_path: Path) -> None:
+    messages = [
+        schema_message("people", {"id": {"type": "integer"}}),
+        record_message("people", {"id": 1}),
+        schema_message("people", {"id": {"type": "integer"}, "email": {"type": "string"}}),
+        record_message("people", {"id": 2, "email": "a@b.c"}),
+        state_message({"people": 2}),
+    ]
+    run = run_target(messages, config(tmp_path))
+    assert run.exit_code == 0, run.stderr
+    assert run.states == [{"people": 2}]
+    first = read_parquet(tmp_path, "people_v4_42_1.parquet")
+    second = read_parquet(tmp_path, "people_v4_42_2.parquet")
+    assert first.schema.names == ["id"] and first.to_pylist() == [{"id": 1}]
+    assert second.schema.names == ["id", "email"] and second.to_pylist() == [{"id": 2, "email": "a@b.c"}]
+
+
+def test_hive_partitions_by_a_date_time_field(tmp_path: Path) -> None:
+    run = run_target(two_streams(1), config(tmp_path, partition_by="created_at"))
+    assert run.exit_code == 0, run.stderr
+    assert data_files(tmp_path) == [
+        "created_at=2026-11-22/deliveries_v4_42_1.parquet",
+        "created_at=2026-11-23/deliveries_v4_42_2.parquet",
+        "metrics_v4_42_1.parquet",  # no created_at field: not partitioned
+    ]
+    table = read_parquet(tmp_path, "created_at=2026-11-23/deliveries_v4_42_2.parquet")
+    assert table.column("delivery_id").to_pylist() == ["d1b"]
+    assert table.schema.field("created_at").type == pa.timestamp("us", tz="UTC")
+
+
+def test_partition_values_cannot_create_or_climb_folders(tmp_path: Path) -> None:
+    messages = [
+        schema_message("events", {"kind": {"type": ["null", "string"]}}),
+        record_message("events", {"kind": "../../etc"}),
+        record_message("events", {"kind": None}),
+    ]
+    run = run_target(messages, config(tmp_path, partition_by="kind"))
+    assert run.exit_code == 0, run.stderr
+    assert data_files(tmp_path) == [
+        "kind=..%2F..%2Fetc/events_v4_42_1.parquet",
+        "kind=__HIVE_DEFAULT_PARTITION__/events_v4_42_2.parquet",
+    ]
+
+
+def test_hive_partitions_by_load_date(tmp_path: Path) -> None:
+    run = run_target(two_streams(1), config(tmp_path, partition_by_load_date=True))
+    assert run.exit_code == 0, run.stderr
+    today = datetime.datetime.now(tz=datetime.timezone.utc).strftime("%Y-%m-%d")
+    assert data_files(tmp_path) == [f"dt={today}/deliveries_v4_42_1.parquet", f"dt={today}/metrics_v4_42_1.parquet"]
+
+
+def test_activate_version_closes_the_files_and_records_which_files_hold_the_version(tmp_path: Path) -> None:
+    messages = [
+        schema_message("segments", {"id": {"type": "integer"}}),
+        {"type": "ACTIVATE_VERSION", "stream": "segments", "version": 100},
+        record_message("segments", {"id": 1}, version=100),
+        record_message("segments", {"id": 2}, version=100),
+        {"type": "ACTIVATE_VERSION", "stream": "segments", "version": 100},
+        record_message("segments", {"id": 3}, version=200),
+    ]
+    run = run_target(messages, config(tmp_path))
+    assert run.exit_code == 0, run.stderr
+    marker = json.loads((tmp_path / "_meta/activate_version/segments/100.json").read_text())
+    assert marker["files"] == ["segments_v4_42_1.parquet"]
+    assert read_parquet(tmp_path, "segments_v4_42_1.parquet").column("id").to_pylist() == [1, 2]
+    assert read_parquet(tmp_path, "segments_v4_42_2.parquet").column("id").to_pylist() == [3]
+
+
+def test_stream_maps_use_the_sdk_record_path_with_the_same_output(tmp_path: Path) -> None:
+    maps = {"stream_maps": {"events": {"label": "str(n * 2)", "__alias__": "events_mapped"}}}
+    messages = [
+        schema_message("events", {"n": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}}),
+        record_message("events", {"n": 2, "at": "2026-11-22T10:00:00Z"}),
+    ]
+    run = run_target(messages, config(tmp_path, **maps))
+    assert run.exit_code == 0, run.stderr
+    (key,) = data_files(tmp_path)
+    assert key == "events_mapped_v4_42_1.parquet"
+    assert read_parquet(tmp_path, key).to_pylist() == [
+        {"n": 2, "at": datetime.datetime(2026, 11, 22, 10, tzinfo=datetime.timezone.utc), "label": "4"}
+    ]
