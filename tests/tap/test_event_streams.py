@@ -1,0 +1,111 @@
+"""`messages` reads `start_ts`/`end_ts` windows and commits its bookmark per completed window;
+`activities` pages newest first and stops at the bookmark."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from cio_simulator import Simulator
+from tap_harness import catalog_for, run_tap, tap_config
+
+from tap_customerio.timestamps import iso_to_unix
+
+DAY = 86400
+
+
+def iso(unix: int) -> str:
+    return datetime.fromtimestamp(unix, timezone.utc).isoformat()
+
+
+def message_windows(sim: Simulator) -> list[tuple[int, int]]:
+    return [(int(e.query["start_ts"]), int(e.query["end_ts"])) for e in sim.request_log
+            if e.path == "/v1/messages" and e.status == 200 and "start_ts" in e.query and "start" not in e.query]
+
+
+def committed_message_bookmarks(states: list[dict]) -> list[str]:
+    return [s["bookmarks"]["messages"]["replication_key_value"] for s in states
+            if s.get("bookmarks", {}).get("messages", {}).get("replication_key_value")]
+
+
+def test_messages_are_read_in_contiguous_windows_from_start_date_to_now(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.3)
+    start = sim.data.initial_clock - 400 * DAY
+    run = run_tap(tap_config(sim, start_date=iso(start), messages_window_days=30), ["messages"])
+    windows = message_windows(sim)
+    assert windows[0][0] == start
+    assert all(end - begin < 30 * DAY for begin, end in windows)
+    assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(windows, windows[1:]))
+    assert windows[-1][1] >= sim.data.now
+    older_than_six_months = [m for m in run.records["messages"]
+                             if iso_to_unix(m["created"]) < sim.data.now - 200 * DAY]
+    assert older_than_six_months
+
+
+def test_the_messages_bookmark_advances_after_each_completed_window(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.3)
+    run = run_tap(tap_config(sim, start_date=iso(sim.data.initial_clock - 400 * DAY)), ["messages"])
+    states = [m["value"] for m in run.messages if m["type"] == "STATE"]
+    bookmarks = committed_message_bookmarks(states)
+    assert len(set(bookmarks)) > 5
+    assert bookmarks == sorted(bookmarks, key=iso_to_unix)
+    newest = max(iso_to_unix(m["created"]) for m in run.records["messages"])
+    assert iso_to_unix(bookmarks[-1]) == newest
+
+
+def test_an_interrupted_messages_sync_resumes_after_the_last_completed_window(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.3)
+    config = tap_config(sim, start_date=iso(sim.data.initial_clock - 400 * DAY))
+    first = run_tap(config, ["messages"])
+    states = [m["value"] for m in first.messages if m["type"] == "STATE"]
+    midway = next(s for s in states if len(set(committed_message_bookmarks([s]))) == 1
+                  and committed_message_bookmarks([s])[0] < committed_message_bookmarks(states)[-1]
+                  and iso_to_unix(committed_message_bookmarks([s])[0]) > sim.data.initial_clock - 200 * DAY)
+    bookmark = iso_to_unix(committed_message_bookmarks([midway])[0])
+    sim.reset_log()
+    resumed = run_tap(config, ["messages"], state=midway)
+    assert min(begin for begin, _ in message_windows(sim)) == bookmark + 1
+    expected = {m["id"] for m in sim.data.messages if m["created"] > bookmark}
+    assert {m["id"] for m in resumed.records["messages"]} == expected
+
+
+def test_messages_lookback_re_reads_deliveries_whose_metrics_may_have_changed(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.3)
+    config = tap_config(sim, start_date=iso(sim.data.initial_clock - 400 * DAY), messages_lookback_days=30)
+    first = run_tap(config, ["messages"])
+    summary = sim.mutate()
+    second = run_tap(config, ["messages"], state=first.final_state)
+    bookmark = iso_to_unix(first.final_state["bookmarks"]["messages"]["replication_key_value"])
+    emitted = {m["id"] for m in second.records["messages"]}
+    assert emitted == {m["id"] for m in sim.data.messages if m["created"] > bookmark - 30 * DAY}
+    assert set(summary["messages"]["metrics_added"]) <= emitted
+    reopened = next(m for m in second.records["messages"] if m["id"] in summary["messages"]["metrics_added"])
+    assert "opened" in reopened["metrics"]
+
+
+def test_activities_stop_paging_at_the_bookmark_on_an_incremental_run(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.5)
+    config = tap_config(sim)
+    first = run_tap(config, ["activities"])
+    first_pages = sum(1 for e in sim.request_log if e.path == "/v1/activities")
+    summary = sim.mutate()
+    catalog = catalog_for(config, ["activities"])
+    sim.reset_log()
+    second = run_tap(config, catalog=catalog, state=first.final_state)
+    assert first_pages > 3
+    assert [e.path for e in sim.request_log if e.status == 200] == ["/v1/activities"]
+    assert {a["id"] for a in second.records["activities"]} == set(summary["activities"]["created"])
+
+
+def test_include_deleted_people_asks_for_deleted_activities_and_emits_them(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.5)
+    run = run_tap(tap_config(sim, include_deleted_people=True), ["activities"])
+    assert all(e.query.get("deleted") == "true" for e in sim.request_log if e.path == "/v1/activities")
+    assert {a["id"] for a in run.records["activities"]} == {a["id"] for a in sim.data.activities}
+    assert len(sim.data.activities) > len(sim.data.activities_of_live_people)
