@@ -468,8 +468,8 @@ class Dataset:
         rng = self._rng("activity_times")
         start = self.initial_clock - ACTIVITY_HISTORY
         self._activity_times = array("q", sorted(rng.randint(start, self.initial_clock) for _ in range(count)))
-        self._activity_people = array("l", (self._rng("activity_person", j).randrange(self._initial_people)
-                                            for j in range(count)))
+        who = salt("activity_person")
+        self._activity_people = array("l", (mix(self.seed, who, j) % self._initial_people for j in range(count)))
         self._live_activities = array("l", (j for j in range(count)
                                             if not self.person_is_deleted(self._activity_people[j])))
         self.activities: Sequence[Record] = MappedRecords(lambda: range(len(self._activity_times) - 1, -1, -1),
