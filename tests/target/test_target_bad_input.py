@@ -1,0 +1,123 @@
+"""Bad input and failed uploads: one error line naming stream and input line, exit code 1, no
+STATE past data that is not in the bucket, nothing outside the bucket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from target.target_runs import (
+    data_files,
+    read_parquet,
+    record_message,
+    run_target,
+    schema_message,
+    state_message,
+)
+
+SCHEMA = schema_message(
+    "deliveries",
+    {"id": {"type": "string"}, "n": {"type": ["null", "integer"]}, "x": {"type": ["null", "number"]}},
+    key_properties=["id"],
+)
+
+
+def failing_run(tmp_path: Path, *lines: object) -> str:
+    """Run on SCHEMA + a good record + `lines` + STATE; assert a clean failure; return its error line."""
+    messages = [SCHEMA, record_message("deliveries", {"id": "ok", "n": 1}), *lines, state_message({"n": 1})]
+    run = run_target(messages, {"bucket_url": str(tmp_path)})
+    assert run.exit_code == 1
+    assert run.states == []
+    assert len(run.error_lines) == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    return run.error_lines[0]
+
+
+def test_malformed_json_names_the_input_line(tmp_path: Path) -> None:
+    error = failing_run(tmp_path, '{"type": "RECORD", "stream": "deliveries", "record": {"id": "a"')
+    assert "input line 3" in error
+
+
+@pytest.mark.parametrize(
+    ("record_json", "reason"),
+    [
+        ('{"id": "a", "n": "seven"}', "Expected `int | null`, got `str`"),
+        ('{"id": "a", "n": 92233720368547758070}', "int64"),
+        ('{"id": "a", "x": NaN}', "JSON"),
+        ('{"id": "a", "x": Infinity}', "JSON"),
+        ('{"id": "a", "x": 1e999}', "out of range"),
+    ],
+)
+def test_a_record_violating_its_schema_names_stream_line_and_field(tmp_path: Path, record_json: str, reason: str) -> None:
+    line = '{"type": "RECORD", "stream": "deliveries", "record": ' + record_json + "}"
+    error = failing_run(tmp_path, line)
+    assert reason in error
+    if "JSON" not in reason:
+        assert "stream 'deliveries', input line 3" in error
+
+
+def test_non_utf8_text_is_rejected_with_its_line(tmp_path: Path) -> None:
+    line = b'{"type": "RECORD", "stream": "deliveries", "record": {"id": "caf\xe9"}}'
+    error = failing_run(tmp_path, line)
+    assert "input line 3" in error
+    assert "UTF-8" in error or "utf-8" in error
+
+
+def test_a_record_before_its_schema_names_the_stream(tmp_path: Path) -> None:
+    error = failing_run(tmp_path, record_message("unknown_stream", {"id": 1}))
+    assert "unknown_stream" in error
+    assert "before a corresponding schema" in error
+
+
+def test_a_record_without_its_key_property_is_rejected(tmp_path: Path) -> None:
+    error = failing_run(tmp_path, record_message("deliveries", {"n": 2}))
+    assert "key property 'id' is missing" in error
+    assert "input line 3" in error
+
+
+def test_a_null_in_a_required_non_nullable_column_is_rejected_not_stored_as_zero(tmp_path: Path) -> None:
+    schema = schema_message("s", {"n": {"type": "integer"}}, required=["n"])
+    run = run_target([schema, record_message("s", {"n": None})], {"bucket_url": str(tmp_path)})
+    assert run.exit_code == 1
+    assert "stream 's', input line 2" in run.error_lines[0]
+
+
+@pytest.mark.parametrize("stream", ["../escape", "/abs/path", "a/../../b", "..", "x\\..\\y"])
+def test_stream_names_never_leave_the_bucket_prefix(tmp_path: Path, stream: str) -> None:
+    bucket = tmp_path / "bucket"
+    messages = [schema_message(stream, {"id": {"type": "integer"}}), record_message(stream, {"id": 1})]
+    run = run_target(messages, {"bucket_url": str(bucket)})
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and bucket not in p.parents]
+    assert outside == []
+    if run.exit_code == 0:
+        (key,) = data_files(bucket)
+        assert "/" not in key and not key.startswith(".")
+        assert read_parquet(bucket, key).column("id").to_pylist() == [1]
+    else:
+        assert "no characters usable" in run.error_lines[0]
+
+
+def test_a_failed_upload_exits_non_zero_without_emitting_state(tmp_path: Path) -> None:
+    (tmp_path / "deliveries").write_text("a regular file where the stream's folder must go")
+    messages = [SCHEMA, record_message("deliveries", {"id": "a"}), state_message({"bookmark": 1})]
+    config = {"bucket_url": str(tmp_path), "file_name_template": "{stream}/{sequence}.{format}"}
+    run = run_target(messages, config)
+    assert run.exit_code == 1
+    assert run.states == []
+    assert len(run.error_lines) == 1
+    assert not list((tmp_path / "_meta").rglob("manifests/*"))
+
+
+def test_state_received_before_a_failing_stream_is_not_emitted_either(tmp_path: Path) -> None:
+    (tmp_path / "b").write_text("blocks the folder of stream b")
+    messages = [
+        schema_message("a", {"id": {"type": "integer"}}),
+        record_message("a", {"id": 1}),
+        state_message({"a": 1}),
+        schema_message("b", {"id": {"type": "integer"}}),
+        record_message("b", {"id": 1}),
+        state_message({"a": 1, "b": 1}),
+    ]
+    run = run_target(messages, {"bucket_url": str(tmp_path), "file_name_template": "{stream}/{sequence}.{format}"})
+    assert run.exit_code == 1
+    assert run.states == []
