@@ -1,0 +1,78 @@
+"""Cursor loop guards and timestamp conversion, on real `requests.Response` objects and plain records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tap_customerio.pagination import CursorLoopError, CursorPaginator
+from tap_customerio.tap import STREAM_TYPES, TapCustomerIO
+from tap_customerio.timestamps import compile_converter
+
+
+def page(body: dict) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 200
+    response._content = json.dumps(body).encode()  # noqa: SLF001 (how requests stores a body)
+    return response
+
+
+def follow(paginator: CursorPaginator, bodies: list[dict]) -> list[str | None]:
+    tokens = []
+    for body in bodies:
+        paginator.advance(page(body))
+        tokens.append(paginator.current_value)
+        if paginator.finished:
+            break
+    return tokens
+
+
+def test_the_cursor_paginator_follows_next_until_it_is_empty_null_or_missing() -> None:
+    assert follow(CursorPaginator("/x"), [{"next": "MDo1"}, {"next": "MDo2MQ=="}, {"next": ""}]) == \
+        ["MDo1", "MDo2MQ==", "MDo2MQ=="]
+    assert CursorPaginator("/x").finished is False
+    for end in ({"next": None}, {}):
+        paginator = CursorPaginator("/x")
+        follow(paginator, [end])
+        assert paginator.finished
+
+
+def test_a_token_seen_before_stops_the_sync_instead_of_looping() -> None:
+    with pytest.raises(CursorLoopError, match="/v1/activities: the API returned cursor 'b' twice"):
+        follow(CursorPaginator("/v1/activities"), [{"next": "a"}, {"next": "b"}, {"next": "c"}, {"next": "b"}])
+
+
+def test_an_empty_page_with_a_token_continues_only_where_the_endpoint_does_that() -> None:
+    empty_with_token = page({"messages": None, "next": "MDoy"})
+    assert CursorPaginator("/messages", continue_on_empty_page=True).continue_if_empty(empty_with_token)
+    assert not CursorPaginator("/activities").continue_if_empty(empty_with_token)
+    assert not CursorPaginator("/messages", continue_on_empty_page=True).continue_if_empty(page({"next": ""}))
+
+
+def test_unix_seconds_become_iso_strings_at_top_level_nested_keys_maps_and_lists() -> None:
+    convert = compile_converter(("created", "metrics.opened", "timestamps.*", "devices[].last_used"))
+    record = {"created": 1552341937, "metrics": {"opened": 0, "human_opened": 3},
+              "timestamps": {"email": 1489014595, "plan": "1489014596"},
+              "devices": [{"last_used": 1700000000}, {"last_used": None}], "updated": 5}
+    convert(record)
+    assert record == {"created": "2019-03-11T22:05:37+00:00",
+                      "metrics": {"opened": "1970-01-01T00:00:00+00:00", "human_opened": 3},
+                      "timestamps": {"email": "2017-03-08T23:09:55+00:00", "plan": "2017-03-08T23:09:56+00:00"},
+                      "devices": [{"last_used": "2023-11-14T22:13:20+00:00"}, {"last_used": None}],
+                      "updated": 5}
+
+
+def test_about_in_markdown_documents_every_setting_and_every_stream() -> None:
+    tap = str(Path(sys.executable).parent / "tap-customerio")
+    about = subprocess.run([tap, "--about", "--format=markdown"], capture_output=True, text=True, check=True,
+                           timeout=120).stdout
+    for setting, schema in TapCustomerIO.config_jsonschema["properties"].items():
+        assert f"| {setting} |" in about
+        assert schema.get("description"), setting
+    for stream_type in STREAM_TYPES:
+        assert f"| `{stream_type.name}` |" in about

@@ -1,0 +1,76 @@
+"""The process-wide rate limiter keeps every stream and worker thread within `max_requests_per_second`,
+judged by arrival times in the simulator's request log (its own limiter answers 429 above 10 per second)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from cio_simulator import Simulator
+from expected import expected_keys, key_fields
+from tap_harness import TapRun, catalog_for, run_tap, tap_config
+
+STREAMS = ["campaigns", "campaign_actions", "campaign_metrics", "customers"]
+
+
+def busiest_second(sim: Simulator) -> int:
+    """Most requests that arrived within any one-second window."""
+    times = sorted(entry.time for entry in sim.request_log)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def paced_config(sim: Simulator, **overrides: Any) -> dict[str, Any]:
+    return tap_config(sim, max_requests_per_second=10, max_concurrency=4, metrics_days=2, **overrides)
+
+
+def test_concurrent_hydration_and_child_prefetch_stay_within_ten_requests_per_second(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.3, requests_per_second=10, latency=0.05)
+    config = paced_config(sim)
+    catalog = catalog_for(config, STREAMS)
+    sim.reset_log()
+    run = run_tap(config, catalog=catalog)
+    assert [e for e in sim.request_log if e.status == 429] == []
+    assert busiest_second(sim) <= 10
+    hydrations = [e for e in sim.request_log if e.path == "/v1/customers/attributes"]
+    assert len(hydrations) == -(-len(sim.data.people) // 100)
+    for stream in STREAMS:
+        assert run.keys(stream, *key_fields(stream)) == expected_keys(sim.data, stream, config)
+
+
+def test_two_taps_in_one_process_share_one_budget(make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.2, requests_per_second=10)
+    configs = [paced_config(sim), paced_config(sim)]
+    catalogs = [catalog_for(configs[0], ["campaigns", "campaign_actions"]),
+                catalog_for(configs[1], ["newsletters"])]
+    sim.reset_log()
+    runs: list[TapRun] = []
+    threads = [threading.Thread(target=lambda c=c, k=k: runs.append(run_tap(c, catalog=k)))
+               for c, k in zip(configs, catalogs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(runs) == 2
+    assert [e for e in sim.request_log if e.status == 429] == []
+    assert busiest_second(sim) <= 10
+
+
+def test_a_budget_above_the_servers_limit_is_corrected_by_429_handling_without_losing_records(
+        make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=1.0, requests_per_second=10)
+    config = tap_config(sim, max_requests_per_second=40, metrics_days=2, retry_backoff_seconds=0.05)
+    catalog = catalog_for(config, ["campaigns", "campaign_actions", "campaign_metrics"])
+    sim.reset_log()
+    run = run_tap(config, catalog=catalog)
+    throttled = [e for e in sim.request_log if e.status == 429]
+    assert throttled
+    assert {bool(e.fault) for e in throttled} == {False}
+    for stream in ["campaigns", "campaign_actions", "campaign_metrics"]:
+        assert run.keys(stream, *key_fields(stream)) == expected_keys(sim.data, stream, config)
