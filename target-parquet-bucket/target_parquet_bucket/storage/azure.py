@@ -12,11 +12,18 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from singer_sdk import typing as th
 
-from target_parquet_bucket.storage.base import ObjectExistsError, Storage
-from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line, same_content
+from target_parquet_bucket.storage.remote import (
+    MEBIBYTE,
+    BucketLocation,
+    ErrorKind,
+    ErrorPolicy,
+    RemoteStorage,
+    SecretScrubber,
+    one_line,
+)
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from pathlib import Path
 
 _EXISTS_CODES = {"BlobAlreadyExists", "ConditionNotMet"}
@@ -47,12 +54,40 @@ def _sas_secrets(sas_url: str) -> list[str]:
     return [query, *signatures, *(quote(sig, safe="") for sig in signatures)]
 
 
-class AzureStorage(Storage):
+def _sdk_errors() -> tuple[type[BaseException], ...]:
+    from azure.core.exceptions import AzureError
+
+    return (AzureError,)
+
+
+def _classify(error: BaseException) -> tuple[ErrorKind, str]:
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    code = getattr(error, "error_code", None) or ""
+    status = error.status_code if isinstance(error, HttpResponseError) else None
+    if code in _EXISTS_CODES:
+        return ErrorKind.EXISTS, code
+    if isinstance(error, ClientAuthenticationError) or code in _DENIED_CODES or status == _HTTP_FORBIDDEN:
+        return ErrorKind.DENIED, code or str(status)
+    if code == "ContainerNotFound":
+        return ErrorKind.MISSING_BUCKET, code
+    return ErrorKind.OTHER, f"{code or type(error).__name__}: {one_line(error)}"
+
+
+class AzureStorage(RemoteStorage):
     """Blobs under `azure://<container>/<blob path>`, created only if absent (`overwrite=False`).
 
     The SDK does the heavy lifting: files above `azure_block_size_mb` are staged as blocks in
     parallel and committed with `If-None-Match: *`, so a blob appears whole and never replaces one.
     """
+
+    errors = ErrorPolicy(
+        noun="Azure container",
+        sdk_errors=_sdk_errors,
+        classify=_classify,
+        denied_hint="check that azure_sas_url is a valid, unexpired container SAS with read, add, create, write "
+        "and list permissions (or the connection string)",
+    )
 
     settings: t.ClassVar[tuple[th.Property, ...]] = (
         th.Property(
@@ -85,10 +120,8 @@ class AzureStorage(Storage):
 
     def __init__(self, location: BucketLocation, *, container_client: t.Any, scrubber: SecretScrubber) -> None:
         """Use `from_config`; this takes a ready container client so nothing here knows about settings."""
-        self._location = location
+        super().__init__(location, scrubber)
         self._container = container_client
-        self._scrubber = scrubber
-        self.display_url = location.display_url
 
     @classmethod
     def from_config(cls, url: str, config: Mapping[str, t.Any]) -> AzureStorage:
@@ -151,31 +184,16 @@ class AzureStorage(Storage):
             raise ValueError(msg)
         return container_client
 
-    def __repr__(self) -> str:
-        """Show where, never how (no SAS token, no key)."""
-        return f"AzureStorage({self.display_url!r})"
+    def _upload_if_absent(self, full_key: str, source: Path) -> None:
+        """`overwrite=False` makes the single put, or the final block-list commit, create-only."""
+        with source.open("rb") as stream:
+            self._container.get_blob_client(full_key).upload_blob(
+                stream, overwrite=False, length=source.stat().st_size, max_concurrency=4
+            )
 
-    def put(self, key: str, source: Path) -> None:
-        """Upload `source` create-only; the SDK chunks large files into blocks and commits them atomically.
-
-        The `exists` pre-check fails fast before a large upload; `overwrite=False` (If-None-Match on
-        the final commit) is what makes it atomic.
-        """
-        full_key = self._location.object_key(key)
-        if self.exists(key):
-            raise self._exists_error(full_key)
+    def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
         blob = self._container.get_blob_client(full_key)
-        try:
-            with self._errors("upload", full_key), source.open("rb") as stream:
-                blob.upload_blob(stream, overwrite=False, length=source.stat().st_size, max_concurrency=4)
-        except ObjectExistsError:
-            if not self._holds_copy_of(blob, full_key, source):
-                raise
-
-    def _holds_copy_of(self, blob: t.Any, full_key: str, source: Path) -> bool:
-        """Whether the blob is `source` itself (a retried upload meeting its own lost success)."""
-        with self._errors("verify", full_key):
-            return same_content(source, blob.get_blob_properties().size, lambda: blob.download_blob().chunks())
+        return blob.get_blob_properties().size, lambda: blob.download_blob().chunks()
 
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
         """Write a small object in one request; create-only unless `overwrite`."""
@@ -208,51 +226,3 @@ class AzureStorage(Storage):
         with self._errors("list", full_prefix or "/"):
             for name in self._container.list_blob_names(name_starts_with=full_prefix or None):
                 yield self._location.relative_key(name)
-
-    def _exists_error(self, full_key: str) -> ObjectExistsError:
-        return ObjectExistsError(
-            f"Azure blob azure://{self._location.bucket}/{full_key} already exists; not overwriting it"
-        )
-
-    def _errors(self, action: str, full_key: str) -> _AzureErrorTranslator:
-        return _AzureErrorTranslator(self, action, full_key)
-
-
-class _AzureErrorTranslator:
-    """Context manager turning Azure SDK errors into one-line, secret-free errors of the standard kinds.
-
-    `ObjectExistsError` for a taken name, `PermissionError` for a bad/expired SAS or key,
-    `FileNotFoundError` for a missing container, `OSError` for the rest (after the SDK's retries).
-    Raised `from None` so no SDK text (which may quote the request) reaches a traceback unscrubbed.
-    """
-
-    def __init__(self, storage: AzureStorage, action: str, full_key: str) -> None:
-        self._storage = storage
-        self._action = action
-        self._full_key = full_key
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
-        from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
-
-        if error is None or not isinstance(error, AzureError):
-            return False
-        storage = self._storage
-        container = storage._location.bucket  # noqa: SLF001 - translator is part of AzureStorage
-        where = f"Azure container {container!r} ({self._action} {self._full_key})"
-        code = getattr(error, "error_code", None) or ""
-        status = error.status_code if isinstance(error, HttpResponseError) else None
-        if code in _EXISTS_CODES:
-            raise storage._exists_error(self._full_key) from None  # noqa: SLF001
-        if isinstance(error, ClientAuthenticationError) or code in _DENIED_CODES or status == _HTTP_FORBIDDEN:
-            translated: OSError = PermissionError(
-                f"{where}: access denied ({code or status}); check that azure_sas_url is a valid, unexpired "
-                "container SAS with read, add, create, write and list permissions (or the connection string)"
-            )
-        elif code == "ContainerNotFound":
-            translated = FileNotFoundError(f"{where}: the container does not exist")
-        else:
-            translated = OSError(f"{where} failed: {code or type(error).__name__}: {one_line(error)}")
-        raise type(translated)(storage._scrubber.scrub(str(translated))) from None  # noqa: SLF001

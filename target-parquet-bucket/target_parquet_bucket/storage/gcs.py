@@ -8,11 +8,18 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from target_parquet_bucket.storage.base import ObjectExistsError, Storage
-from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line, same_content
+from target_parquet_bucket.storage.remote import (
+    MEBIBYTE,
+    BucketLocation,
+    ErrorKind,
+    ErrorPolicy,
+    RemoteStorage,
+    SecretScrubber,
+    one_line,
+)
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from pathlib import Path
 
 #: GCS requires resumable-upload chunks to be multiples of 256 KiB.
@@ -49,12 +56,43 @@ def _service_account_credentials(value: str) -> t.Any:
         raise ValueError(msg) from None
 
 
-class GCSStorage(Storage):
+def _sdk_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+    from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
+
+    return (GoogleAPIError, GoogleAuthError, requests.RequestException, InvalidResponse, DataCorruption)
+
+
+def _classify(error: BaseException) -> tuple[ErrorKind, str]:
+    from google.api_core import exceptions as api
+    from google.auth.exceptions import GoogleAuthError
+
+    if isinstance(error, api.PreconditionFailed):
+        return ErrorKind.EXISTS, "412"
+    if isinstance(error, (api.Unauthorized, api.Forbidden, GoogleAuthError)):
+        return ErrorKind.DENIED, type(error).__name__
+    if isinstance(error, api.NotFound):
+        return ErrorKind.MISSING_BUCKET, "404"
+    return ErrorKind.OTHER, one_line(error)
+
+
+class GCSStorage(RemoteStorage):
     """Objects under `gs://bucket/prefix`, created only if absent (`if_generation_match=0`).
 
     Files above 8 MiB go through the library's resumable upload in `gcs_chunk_size_mb` chunks; the
-    object only appears when the last chunk is committed.
+    object only appears when the last chunk is committed. gcp-storage-emulator ignores
+    `ifGenerationMatch`; there, only the `exists` pre-check of `RemoteStorage.put` prevents overwrites.
     """
+
+    errors = ErrorPolicy(
+        noun="GCS bucket",
+        sdk_errors=_sdk_errors,
+        classify=_classify,
+        denied_hint="check gcs_service_account_json (or application default credentials) and the bucket's "
+        "IAM permissions",
+    )
 
     settings: t.ClassVar[tuple[th.Property, ...]] = (
         th.Property(
@@ -95,12 +133,10 @@ class GCSStorage(Storage):
         scrubber: SecretScrubber,
     ) -> None:
         """Use `from_config`; this takes a ready bucket handle so nothing here knows about settings."""
-        self._location = location
+        super().__init__(location, scrubber)
         self._bucket = bucket
         self._retry = retry
         self._chunk_size = chunk_size
-        self._scrubber = scrubber
-        self.display_url = location.display_url
 
     @classmethod
     def from_config(cls, url: str, config: Mapping[str, t.Any]) -> GCSStorage:
@@ -136,41 +172,28 @@ class GCSStorage(Storage):
             scrubber=scrubber,
         )
 
-    def __repr__(self) -> str:
-        """Show where, never how (no key)."""
-        return f"GCSStorage({self.display_url!r})"
-
-    def put(self, key: str, source: Path) -> None:
-        """Upload `source` create-only (generation 0 = "must not exist"), retrying transient failures.
-
-        The `exists` pre-check fails fast before a large upload and also guards emulators that ignore
-        `ifGenerationMatch` (gcp-storage-emulator does); real GCS enforces the precondition atomically.
-        """
-        full_key = self._location.object_key(key)
-        if self.exists(key):
-            raise self._exists_error(full_key)
+    def _upload_if_absent(self, full_key: str, source: Path) -> None:
+        """Generation 0 means "must not exist"; with it set, retrying the upload is safe."""
         blob = self._bucket.blob(full_key, chunk_size=self._chunk_size)
-        try:
-            with self._errors("upload", full_key):
-                blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
-        except ObjectExistsError:
-            if not self._holds_copy_of(blob, full_key, source):
-                raise
+        blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
 
-    def _holds_copy_of(self, blob: t.Any, full_key: str, source: Path) -> bool:
-        """Whether the object is `source` itself (a retried upload meeting its own lost success)."""
-        with self._errors("verify", full_key):
-            blob.reload(retry=self._retry)
+    def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
+        blob = self._bucket.get_blob(full_key, retry=self._retry)
+        if blob is None:  # deleted since the refusal: not ours to claim
+            return -1, tuple
 
-            def chunks() -> Iterator[bytes]:
-                with blob.open("rb", chunk_size=self._chunk_size, retry=self._retry) as stream:
-                    while chunk := stream.read(MEBIBYTE):
-                        yield chunk
+        def chunks() -> Iterator[bytes]:
+            with blob.open("rb", chunk_size=self._chunk_size, retry=self._retry) as stream:
+                while chunk := stream.read(MEBIBYTE):
+                    yield chunk
 
-            return same_content(source, blob.size, chunks)
+        return blob.size, chunks
 
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
-        """Write a small object in one request; create-only unless `overwrite`."""
+        """Write a small object in one request; create-only unless `overwrite`.
+
+        The pre-check matters only where `ifGenerationMatch` is ignored (the emulator).
+        """
         full_key = self._location.object_key(key)
         if not overwrite and self.exists(key):
             raise self._exists_error(full_key)
@@ -202,50 +225,3 @@ class GCSStorage(Storage):
         with self._errors("list", full_prefix or "/"):
             for blob in self._bucket.list_blobs(prefix=full_prefix or None, retry=self._retry):
                 yield self._location.relative_key(blob.name)
-
-    def _exists_error(self, full_key: str) -> ObjectExistsError:
-        return ObjectExistsError(f"GCS object gs://{self._location.bucket}/{full_key} already exists; not overwriting it")
-
-    def _errors(self, action: str, full_key: str) -> _GCSErrorTranslator:
-        return _GCSErrorTranslator(self, action, full_key)
-
-
-class _GCSErrorTranslator:
-    """Context manager turning google-cloud errors into one-line, secret-free errors of the standard kinds.
-
-    `ObjectExistsError` for a failed generation-0 precondition, `PermissionError` for credentials,
-    `FileNotFoundError` for a missing bucket, `OSError` for the rest (after the retry deadline).
-    """
-
-    def __init__(self, storage: GCSStorage, action: str, full_key: str) -> None:
-        self._storage = storage
-        self._action = action
-        self._full_key = full_key
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
-        import requests
-        from google.api_core import exceptions as api
-        from google.auth.exceptions import GoogleAuthError
-        from google.cloud.storage import exceptions as media
-
-        handled = (api.GoogleAPIError, GoogleAuthError, requests.RequestException, media.InvalidResponse, media.DataCorruption)
-        if error is None or not isinstance(error, handled):
-            return False
-        storage = self._storage
-        bucket = storage._location.bucket  # noqa: SLF001 - translator is part of GCSStorage
-        where = f"GCS bucket {bucket!r} ({self._action} {self._full_key})"
-        if isinstance(error, api.PreconditionFailed):
-            raise storage._exists_error(self._full_key) from None  # noqa: SLF001
-        if isinstance(error, (api.Unauthorized, api.Forbidden, GoogleAuthError)):
-            translated: OSError = PermissionError(
-                f"{where}: access denied; check gcs_service_account_json (or application default credentials) "
-                "and the bucket's IAM permissions"
-            )
-        elif isinstance(error, api.NotFound):
-            translated = FileNotFoundError(f"{where}: the bucket does not exist")
-        else:
-            translated = OSError(f"{where} failed: {one_line(error)}")
-        raise type(translated)(storage._scrubber.scrub(str(translated))) from None  # noqa: SLF001

@@ -1,19 +1,25 @@
-"""What the cloud backends (S3, Azure Blob, GCS) share: bucket URLs, object keys, and secret-free errors.
+"""What the cloud backends (S3, Azure Blob, GCS) share: bucket URLs, object keys, create-only puts
+and secret-free errors.
 
 Kept apart from `base.py` because only remote object stores need it: they all address objects as
-`<bucket>/<prefix>/<key>`, and all of them surface SDK errors whose text must be scrubbed of secrets
-before it reaches a log line.
+`<bucket>/<prefix>/<key>`, all need a conditional create plus a way to recognise their own retried
+upload, and all surface SDK errors whose text must be scrubbed of secrets before it reaches a log.
 """
 
 from __future__ import annotations
 
+import abc
+import contextlib
 import dataclasses
+import enum
 import hashlib
 import typing as t
 from urllib.parse import urlsplit
 
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
 MEBIBYTE = 1024 * 1024
@@ -108,3 +114,93 @@ def same_content(source: Path, stored_size: int, stored_chunks: Callable[[], Ite
         while chunk := stream.read(MEBIBYTE):
             local.update(chunk)
     return stored.digest() == local.digest()
+
+
+class ErrorKind(enum.Enum):
+    """What an SDK error means for the target, whatever the cloud."""
+
+    EXISTS = "exists"  # a create-only write found the key taken
+    DENIED = "denied"  # credentials missing, wrong, expired or without permission
+    MISSING_BUCKET = "missing bucket"
+    OTHER = "other"  # anything else, after the SDK's own retries gave up
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorPolicy:
+    """How one backend's SDK errors map onto the errors the target understands."""
+
+    noun: str  # how the bucket is called in messages: "S3 bucket", "Azure container", "GCS bucket"
+    sdk_errors: Callable[[], tuple[type[BaseException], ...]]  # imported lazily: SDKs are optional
+    classify: Callable[[BaseException], tuple[ErrorKind, str]]  # the kind and a short detail
+    denied_hint: str
+
+
+class RemoteStorage(Storage):
+    """What every cloud backend does the same way: create-only `put`, naming, and error translation.
+
+    Errors leave as one line without secrets: `ObjectExistsError` for a taken key, `PermissionError`
+    for credentials, `FileNotFoundError` for a missing bucket, `OSError` for the rest. They are raised
+    `from None` so SDK texts (which may quote request details) never reach a traceback unscrubbed.
+    """
+
+    errors: t.ClassVar[ErrorPolicy]
+
+    def __init__(self, location: BucketLocation, scrubber: SecretScrubber) -> None:
+        """Remember where (safe to print) and which secrets to scrub from every message."""
+        self._location = location
+        self._scrubber = scrubber
+        self.display_url = location.display_url
+
+    def __repr__(self) -> str:
+        """Show where, never how (no credentials)."""
+        return f"{type(self).__name__}({self.display_url!r})"
+
+    def put(self, key: str, source: Path) -> None:
+        """Upload `source` to `key` only if absent.
+
+        The `exists` pre-check fails fast before a large upload and guards stores that ignore
+        conditional writes; the backend's conditional write is what makes it atomic. A refusal by an
+        object identical to `source` is our own earlier attempt (an SDK retry after a lost response).
+        """
+        full_key = self._location.object_key(key)
+        if self.exists(key):
+            raise self._exists_error(full_key)
+        try:
+            with self._errors("upload", full_key):
+                self._upload_if_absent(full_key, source)
+        except ObjectExistsError:
+            with self._errors("verify", full_key):
+                size, chunks = self._stored(full_key)
+                if not same_content(source, size, chunks):
+                    raise
+
+    @abc.abstractmethod
+    def _upload_if_absent(self, full_key: str, source: Path) -> None:
+        """Upload with the store's create-only condition, chunked/multipart for large files."""
+
+    @abc.abstractmethod
+    def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
+        """The stored object's size and a way to stream its bytes."""
+
+    def _exists_error(self, full_key: str) -> ObjectExistsError:
+        url = f"{self._location.scheme}://{self._location.bucket}/{full_key}"
+        return ObjectExistsError(f"{url} already exists; not overwriting it")
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, full_key: str) -> Iterator[None]:
+        """Translate SDK errors raised inside the block (see the class docstring)."""
+        policy = self.errors
+        try:
+            yield
+        except policy.sdk_errors() as error:
+            kind, detail = policy.classify(error)
+            if kind is ErrorKind.EXISTS:
+                raise self._exists_error(full_key) from None
+            where = f"{policy.noun} {self._location.bucket!r} ({action} {full_key})"
+            if kind is ErrorKind.DENIED:
+                translated: OSError = PermissionError(f"{where}: access denied ({detail}); {policy.denied_hint}")
+            elif kind is ErrorKind.MISSING_BUCKET:
+                translated = FileNotFoundError(f"{where}: the {policy.noun.split()[-1]} does not exist")
+            else:
+                translated = OSError(f"{where} failed: {detail}")
+            raise type(translated)(self._scrubber.scrub(str(translated))) from None

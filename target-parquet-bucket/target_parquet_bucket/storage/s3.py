@@ -6,11 +6,18 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from target_parquet_bucket.storage.base import ObjectExistsError, Storage
-from target_parquet_bucket.storage.remote import MEBIBYTE, BucketLocation, SecretScrubber, one_line, same_content
+from target_parquet_bucket.storage.remote import (
+    MEBIBYTE,
+    BucketLocation,
+    ErrorKind,
+    ErrorPolicy,
+    RemoteStorage,
+    SecretScrubber,
+    one_line,
+)
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from pathlib import Path
 
 #: Error codes S3 answers when a conditional create loses: 412 (object exists) and 409 (a concurrent
@@ -34,7 +41,28 @@ def _require_absent(params: dict[str, t.Any], **_: t.Any) -> None:
     params.setdefault("IfNoneMatch", "*")
 
 
-class S3Storage(Storage):
+def _sdk_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
+def _classify(error: BaseException) -> tuple[ErrorKind, str]:
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    if isinstance(error, NoCredentialsError):
+        return ErrorKind.DENIED, "no AWS credentials found"
+    code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+    if code in _EXISTS_CODES:
+        return ErrorKind.EXISTS, code
+    if code in _DENIED_CODES:
+        return ErrorKind.DENIED, code
+    if code in _MISSING_BUCKET_CODES:
+        return ErrorKind.MISSING_BUCKET, code
+    return ErrorKind.OTHER, one_line(error)
+
+
+class S3Storage(RemoteStorage):
     """Objects under `s3://bucket/prefix`, written only if absent, large files as multipart uploads.
 
     Why two clients: boto3's transfer manager (which splits large files into parallel multipart
@@ -44,6 +72,14 @@ class S3Storage(Storage):
     multipart path are create-only on the server. The plain client serves reads and the one
     deliberate overwrite (`put_bytes(..., overwrite=True)`).
     """
+
+    errors = ErrorPolicy(
+        noun="S3 bucket",
+        sdk_errors=_sdk_errors,
+        classify=_classify,
+        denied_hint="set aws_access_key_id/aws_secret_access_key or aws_profile (or the standard AWS credential "
+        "chain) and check the bucket policy",
+    )
 
     settings: t.ClassVar[tuple[th.Property, ...]] = (
         th.Property(
@@ -94,12 +130,10 @@ class S3Storage(Storage):
         scrubber: SecretScrubber,
     ) -> None:
         """Use `from_config`; this takes ready clients so nothing here knows about settings."""
-        self._location = location
+        super().__init__(location, scrubber)
         self._client = client
         self._create_only_client = create_only_client
         self._part_size = part_size
-        self._scrubber = scrubber
-        self.display_url = location.display_url
 
     @classmethod
     def from_config(cls, url: str, config: Mapping[str, t.Any]) -> S3Storage:
@@ -150,41 +184,22 @@ class S3Storage(Storage):
             scrubber=scrubber,
         )
 
-    def __repr__(self) -> str:
-        """Show where, never how (no credentials)."""
-        return f"S3Storage({self.display_url!r})"
-
-    def put(self, key: str, source: Path) -> None:
-        """Upload `source` create-only; multipart (parallel parts) above `s3_part_size_mb`.
-
-        The `exists` pre-check fails fast before a large upload and also protects stores that ignore
-        `If-None-Match`; the conditional write is what makes it atomic on stores that honour it.
-        """
+    def _upload_if_absent(self, full_key: str, source: Path) -> None:
+        """Multipart (parallel parts) above `s3_part_size_mb`; the hooked client adds `IfNoneMatch`."""
         from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
-        full_key = self._location.object_key(key)
-        if self.exists(key):
-            raise self._exists_error(full_key)
         transfer_config = TransferConfig(
             multipart_threshold=self._part_size,
             multipart_chunksize=self._part_size,
             preferred_transfer_client="classic",  # the CRT client would bypass the IfNoneMatch hook
         )
-        try:
-            with self._errors("upload", full_key), create_transfer_manager(self._create_only_client, transfer_config) as tm:
-                tm.upload(str(source), self._location.bucket, full_key).result()
-        except ObjectExistsError:
-            if not self._holds_copy_of(full_key, source):
-                raise
+        with create_transfer_manager(self._create_only_client, transfer_config) as manager:
+            manager.upload(str(source), self._location.bucket, full_key).result()
 
-    def _holds_copy_of(self, full_key: str, source: Path) -> bool:
-        """Whether the object at `full_key` is `source` itself (a retried upload meeting its own success)."""
+    def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
         bucket = self._location.bucket
-        with self._errors("verify", full_key):
-            size = self._client.head_object(Bucket=bucket, Key=full_key)["ContentLength"]
-            return same_content(
-                source, size, lambda: self._client.get_object(Bucket=bucket, Key=full_key)["Body"].iter_chunks(MEBIBYTE)
-            )
+        size = self._client.head_object(Bucket=bucket, Key=full_key)["ContentLength"]
+        return size, lambda: self._client.get_object(Bucket=bucket, Key=full_key)["Body"].iter_chunks(MEBIBYTE)
 
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
         """Write a small object in one request; create-only unless `overwrite`."""
@@ -225,50 +240,3 @@ class S3Storage(Storage):
             for page in paginator.paginate(Bucket=self._location.bucket, Prefix=full_prefix):
                 for item in page.get("Contents", []):
                     yield self._location.relative_key(item["Key"])
-
-    def _exists_error(self, full_key: str) -> ObjectExistsError:
-        return ObjectExistsError(f"S3 object s3://{self._location.bucket}/{full_key} already exists; not overwriting it")
-
-    def _errors(self, action: str, full_key: str) -> _S3ErrorTranslator:
-        return _S3ErrorTranslator(self, action, full_key)
-
-
-class _S3ErrorTranslator:
-    """Context manager turning boto errors into one-line, secret-free errors of the standard kinds.
-
-    `ObjectExistsError` for lost create races, `PermissionError` for credentials, `FileNotFoundError`
-    for a missing bucket, `OSError` for everything else (after botocore's retries gave up). Raised
-    `from None` so no SDK text (which may quote request details) reaches a traceback unscrubbed.
-    """
-
-    def __init__(self, storage: S3Storage, action: str, full_key: str) -> None:
-        self._storage = storage
-        self._action = action
-        self._full_key = full_key
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-        if error is None or not isinstance(error, (BotoCoreError, ClientError)):
-            return False
-        storage = self._storage
-        bucket = storage._location.bucket  # noqa: SLF001 - translator is part of S3Storage
-        where = f"S3 bucket {bucket!r} ({self._action} {self._full_key})"
-        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
-        if code in _EXISTS_CODES:
-            raise storage._exists_error(self._full_key) from None  # noqa: SLF001
-        if isinstance(error, NoCredentialsError):
-            translated: OSError = PermissionError(
-                f"{where}: no AWS credentials found; set aws_access_key_id/aws_secret_access_key or aws_profile, "
-                "or configure the standard AWS credential chain"
-            )
-        elif code in _DENIED_CODES:
-            translated = PermissionError(f"{where}: access denied ({code}); check the AWS credentials and bucket policy")
-        elif code in _MISSING_BUCKET_CODES:
-            translated = FileNotFoundError(f"{where}: the bucket does not exist")
-        else:
-            translated = OSError(f"{where} failed: {one_line(error)}")
-        raise type(translated)(storage._scrubber.scrub(str(translated))) from None  # noqa: SLF001
