@@ -12,7 +12,6 @@ Small resources are plain lists of dicts. Messages, people, activities and suppr
 from __future__ import annotations
 
 import base64
-import random
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -20,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import records
-from .determinism import LazyRecords, MappedRecords, Record, mix, rng_for, salt
+from .determinism import LazyRecords, MappedRecords, Record, SplitMix, mix, rng_for, salt
 from .mutations import MUTATION_STEP, apply_mutation
 
 DAY = 86400
@@ -41,6 +40,7 @@ SEGMENT_NAMES = ("Active users", "Trialists", "Churn risk", "Empty test segment"
 ACTIVITY_TYPES = ("event", "event", "page", "attribute_change", "sent_email", "delivered_email", "opened_email",
                   "clicked_email", "profile_create", "sent_push", "opened_push", "sent_action")
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PERSON_SALT, MESSAGE_SALT, ACTIVITY_SALT = salt("person"), salt("message"), salt("activity")
 PERSON_ID_BASE = 200000
 CIO_ID_BASE = 0x3000000
 
@@ -86,10 +86,10 @@ class Dataset:
         """The API's "current time": the anchor, or the data clock once mutations pass it."""
         return max(self.anchor, self.clock)
 
-    def _rng(self, kind: str, *parts: int) -> random.Random:
+    def _rng(self, kind: str, *parts: int) -> SplitMix:
         return rng_for(self.seed, kind, *parts)
 
-    def _past(self, rng: random.Random, max_age: int, min_age: int = 0) -> int:
+    def _past(self, rng: SplitMix, max_age: int, min_age: int = 0) -> int:
         return self.initial_clock - rng.randint(min_age, max_age)
 
     # -- configuration-like resources ------------------------------------------------------------------------
@@ -132,6 +132,7 @@ class Dataset:
             self.campaigns.append(records.campaign(rng, campaign_id, created, updated, refs, segment_ids))
         self._next_action_id = next_action
         self._all_campaign_refs = {c["id"]: [a["id"] for a in c["actions"]] for c in self.campaigns}
+        self._all_campaign_ids = list(self._all_campaign_refs)
 
     def _generate_broadcasts(self, count: int) -> None:
         self.broadcasts: list[Record] = []
@@ -240,7 +241,7 @@ class Dataset:
             lambda: [i for i in range(self._people_count) if self.person_is_deleted(i)], self.person)
 
     def _person_hash(self, index: int) -> int:
-        return mix(self.seed, salt("person"), index)
+        return mix(self.seed, PERSON_SALT, index)
 
     def person_is_deleted(self, index: int) -> bool:
         return index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0
@@ -342,9 +343,10 @@ class Dataset:
         uniform, burst = scaled(1400, scale), scaled(1100, scale)
         start = self.initial_clock - MESSAGE_HISTORY
         self._blast_start = self.initial_clock - 70 * DAY
-        times = [rng.randint(start, self.initial_clock) for _ in range(uniform)]
+        span, draw = self.initial_clock - start, rng.random
+        times = [start + int(draw() * span) for _ in range(uniform)]
         # A newsletter blast: more than 1000 deliveries within one hour, many sharing the same second.
-        times += [self._blast_start + rng.randint(0, 3600) // 5 * 5 for _ in range(burst)]
+        times += [self._blast_start + int(draw() * 3600) // 5 * 5 for _ in range(burst)]
         times.sort()
         self._message_created = array("q", times)
         self._message_metric_overrides: dict[int, dict[str, int]] = {}
@@ -356,7 +358,7 @@ class Dataset:
         return range(bisect_left(self._message_created, start_ts), bisect_right(self._message_created, end_ts))
 
     def message_id(self, index: int) -> str:
-        raw = mix(self.seed, salt("message"), index).to_bytes(8, "big") + index.to_bytes(6, "big") + \
+        raw = mix(self.seed, MESSAGE_SALT, index).to_bytes(8, "big") + index.to_bytes(6, "big") + \
             self.workspace_id.to_bytes(4, "big") + mix(index, self.seed).to_bytes(8, "big")
         return base64.urlsafe_b64encode(raw).decode()
 
@@ -408,13 +410,13 @@ class Dataset:
             "transactional_message_id": parent.get("transactional_message_id"),
         }
 
-    def _message_parent(self, rng: random.Random, created: int) -> dict[str, int]:
+    def _message_parent(self, rng: SplitMix, created: int) -> dict[str, int]:
         if self._blast_start <= created <= self._blast_start + 3600:
             contents = self.newsletter_contents[self._blast_newsletter_id]
             return {"newsletter_id": self._blast_newsletter_id, "content_id": rng.choice(contents)["id"]}
         roll = rng.random()
         if roll < 0.55:
-            campaign_id = rng.choice(list(self._all_campaign_refs))
+            campaign_id = rng.choice(self._all_campaign_ids)
             action_ids = self._all_campaign_refs[campaign_id]
             return {"campaign_id": campaign_id, "action_id": rng.choice(action_ids) if action_ids else None}
         if roll < 0.75:
@@ -428,7 +430,7 @@ class Dataset:
         contents = self.transactional_contents[transactional["id"]]
         return {"transactional_message_id": transactional["id"], "content_id": rng.choice(contents)["id"]}
 
-    def _message_metrics(self, rng: random.Random, created: int, kind: str,
+    def _message_metrics(self, rng: SplitMix, created: int, kind: str,
                          cutoff: int) -> tuple[dict[str, int], str | None]:
         """The delivery timeline, cut at the clock the message was created under (later events arrive only
         through `mutate()`, so a record never changes on its own)."""
@@ -467,7 +469,8 @@ class Dataset:
     def _generate_activities(self, count: int) -> None:
         rng = self._rng("activity_times")
         start = self.initial_clock - ACTIVITY_HISTORY
-        self._activity_times = array("q", sorted(rng.randint(start, self.initial_clock) for _ in range(count)))
+        span, draw = self.initial_clock - start, rng.random
+        self._activity_times = array("q", sorted(start + int(draw() * span) for _ in range(count)))
         who = salt("activity_person")
         self._activity_people = array("l", (mix(self.seed, who, j) % self._initial_people for j in range(count)))
         self._live_activities = array("l", (j for j in range(count)
@@ -505,7 +508,7 @@ class Dataset:
         else:
             data = {}
         return {
-            "id": ulid(timestamp * 1000 + index % 1000, mix(self.seed, salt("activity"), index)),
+            "id": ulid(timestamp * 1000 + index % 1000, mix(self.seed, ACTIVITY_SALT, index)),
             "customer_id": ids["id"],
             "customer_identifiers": ids,
             "type": kind,

@@ -8,7 +8,6 @@ in memory.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
@@ -34,9 +33,49 @@ def salt(name: str) -> int:
     return int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big") ^ len(name)
 
 
-def rng_for(seed: int, kind: str, *parts: int) -> random.Random:
+class SplitMix:
+    """A small random stream (splitmix64) with the `random.Random` methods the builders use.
+
+    Hand-written because seeding `random.Random` costs ~30 µs (it fills 624 words of Mersenne state), which
+    dominated building a page of 1000 messages; this one seeds for free and draws in ~1 µs.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._state = seed & _MASK
+
+    def _next(self) -> int:
+        self._state = (self._state + _GOLDEN) & _MASK
+        value = self._state
+        value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9 & _MASK
+        value = (value ^ (value >> 27)) * 0x94D049BB133111EB & _MASK
+        return value ^ (value >> 31)
+
+    def random(self) -> float:
+        return (self._next() >> 11) * (1.0 / (1 << 53))
+
+    def randrange(self, stop: int) -> int:
+        return self._next() % stop
+
+    def randint(self, low: int, high: int) -> int:
+        return low + self._next() % (high - low + 1)
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.random()
+
+    def choice(self, items: Sequence[Any]) -> Any:
+        return items[self._next() % len(items)]
+
+    def sample(self, items: Any, count: int) -> list[Any]:
+        pool = list(items)
+        for i in range(count):
+            j = i + self._next() % (len(pool) - i)
+            pool[i], pool[j] = pool[j], pool[i]
+        return pool[:count]
+
+
+def rng_for(seed: int, kind: str, *parts: int) -> SplitMix:
     """The random stream of one record: the same (seed, kind, index) always yields the same values."""
-    return random.Random(mix(seed, salt(kind), *parts))
+    return SplitMix(mix(seed, salt(kind), *parts))
 
 
 class LazyRecords(Sequence[Record]):

@@ -317,6 +317,8 @@ def _attribute_matches(data: Dataset, condition: Any, index: int, person: dict[s
     operator, name = condition.get("operator"), condition["field"]
     if operator not in ("eq", "exists"):
         raise ApiError(400, "attribute operator must be eq or exists")
+    if name == "cio_id" and operator == "exists":
+        return True  # every person has a cio_id; this is the match-all filter clients page through
     if name in IDENTIFIER_FIELDS:
         actual = data.identifiers(index)[name]
     else:

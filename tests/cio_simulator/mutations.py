@@ -7,11 +7,10 @@ exactly these".
 
 from __future__ import annotations
 
-import random
 from typing import TYPE_CHECKING, Any
 
 from . import records
-from .determinism import rng_for
+from .determinism import SplitMix, rng_for
 
 if TYPE_CHECKING:
     from .dataset import Dataset
@@ -46,7 +45,7 @@ def _count(ds: Dataset, base: int) -> int:
     return max(1, round(base * ds.scale))
 
 
-def _bump(rng: random.Random, items: list[dict[str, Any]], count: int, field: str, moment: Any) -> list[int]:
+def _bump(rng: SplitMix, items: list[dict[str, Any]], count: int, field: str, moment: Any) -> list[int]:
     """Edit `count` records: a new name and a later change timestamp (and `deduplicate_id`, which embeds it)."""
     chosen = rng.sample(items, min(count, len(items)))
     for item in chosen:
@@ -57,7 +56,7 @@ def _bump(rng: random.Random, items: list[dict[str, Any]], count: int, field: st
     return sorted(item["id"] for item in chosen)
 
 
-def _messages(ds: Dataset, rng: random.Random, moment: Any, previous: int) -> dict[str, Any]:
+def _messages(ds: Dataset, rng: SplitMix, moment: Any, previous: int) -> dict[str, Any]:
     """New deliveries after the previous newest one, and metrics (opened/clicked) landing on recent ones."""
     first_new = len(ds._message_created)
     for created in sorted(moment() for _ in range(_count(ds, 25))):
@@ -82,7 +81,7 @@ def _messages(ds: Dataset, rng: random.Random, moment: Any, previous: int) -> di
             "metric_events": events}
 
 
-def _campaigns(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[int]]:
+def _campaigns(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[int]]:
     """Edit two campaigns and delete one that has actions (its children then answer 404)."""
     updated = _bump(rng, ds.campaigns, 2, "updated", moment)
     deletable = [c for c in ds.campaigns if c["id"] not in updated and ds.campaign_actions.get(c["id"])]
@@ -96,7 +95,7 @@ def _campaigns(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[i
     return {"updated": updated, "deleted": deleted}
 
 
-def _campaign_actions(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[str]]:
+def _campaign_actions(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
     with_actions = [cid for cid, actions in ds.campaign_actions.items() if actions]
     if not with_actions:
         return {"updated": []}
@@ -109,7 +108,7 @@ def _campaign_actions(ds: Dataset, rng: random.Random, moment: Any) -> dict[str,
     return {"updated": sorted((a["id"] for a in changed), key=int)}
 
 
-def _newsletters(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[int]]:
+def _newsletters(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[int]]:
     updated = _bump(rng, ds.newsletters, 2, "updated", moment)
     newsletter_id = max(n["id"] for n in ds.newsletters) + 1
     content_id = max(c["id"] for contents in ds.newsletter_contents.values() for c in contents) + 1
@@ -124,7 +123,7 @@ def _newsletters(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list
     return {"created": [newsletter_id], "updated": updated}
 
 
-def _people(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[str]]:
+def _people(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
     """New people (never deleted) and attribute changes on existing ones (their `timestamps` move too)."""
     created = []
     for _ in range(_count(ds, 3)):
@@ -142,7 +141,7 @@ def _people(ds: Dataset, rng: random.Random, moment: Any) -> dict[str, list[str]
     return {"created": created, "updated": updated}
 
 
-def _activities(ds: Dataset, rng: random.Random, previous: int) -> dict[str, list[str]]:
+def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str]]:
     first_new = len(ds._activity_times)
     for timestamp in sorted(rng.randint(previous + 1, ds.clock) for _ in range(_count(ds, 10))):
         ds._activity_times.append(timestamp)

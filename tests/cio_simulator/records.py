@@ -1,6 +1,6 @@
 """Builders for single records in the exact shape the App API serves them (reference sections 2.x and 6).
 
-Each builder takes its own `random.Random` so a record never depends on how many records came before it of
+Each builder takes its own random stream (`SplitMix`) so a record never depends on how many records came before it of
 another kind. Types follow the live API: unix-second integers, action ids as strings in action lists, object
 type ids as strings, nullable fields really null sometimes.
 """
@@ -8,10 +8,9 @@ type ids as strings, nullable fields really null sometimes.
 from __future__ import annotations
 
 import json
-import random
 from typing import Any
 
-from .determinism import Record
+from .determinism import Record, SplitMix
 
 WORDS = (
     "welcome onboarding trial renewal winback launch digest weekly monthly upgrade feedback survey invite "
@@ -31,11 +30,11 @@ METRIC_SERIES_KEYS = (
 ).split()
 
 
-def title(rng: random.Random, words: int = 2) -> str:
+def title(rng: SplitMix, words: int = 2) -> str:
     return " ".join(rng.choice(WORDS).capitalize() for _ in range(words))
 
 
-def campaign(rng: random.Random, campaign_id: int, created: int, updated: int, action_ids: list[tuple[int, str]],
+def campaign(rng: SplitMix, campaign_id: int, created: int, updated: int, action_ids: list[tuple[int, str]],
              segment_ids: list[int]) -> Record:
     """A campaign: the union of common fields plus the fields of its trigger type (spec `oneOf`)."""
     kind = CAMPAIGN_TYPES[campaign_id % len(CAMPAIGN_TYPES)]
@@ -79,7 +78,7 @@ def campaign(rng: random.Random, campaign_id: int, created: int, updated: int, a
     return record
 
 
-def content_fields(rng: random.Random, kind: str) -> Record:
+def content_fields(rng: SplitMix, kind: str) -> Record:
     """Message-content fields shared by campaign/broadcast actions, newsletter and transactional contents."""
     subject = f"{title(rng, 3)}!"
     fields: Record = {
@@ -104,7 +103,7 @@ def content_fields(rng: random.Random, kind: str) -> Record:
     return fields
 
 
-def action(rng: random.Random, action_id: int, parent_key: str, parent_id: int, parent_action_id: int,
+def action(rng: SplitMix, action_id: int, parent_key: str, parent_id: int, parent_action_id: int,
            created: int, updated: int) -> Record:
     """A campaign or broadcast action; `id` is a JSON string as the live API sends it (reference 6.1)."""
     kind = rng.choice(ACTION_TYPES)
@@ -123,7 +122,7 @@ def action(rng: random.Random, action_id: int, parent_key: str, parent_id: int, 
     return record
 
 
-def broadcast(rng: random.Random, broadcast_id: int, created: int, updated: int,
+def broadcast(rng: SplitMix, broadcast_id: int, created: int, updated: int,
               action_ids: list[tuple[int, str]]) -> Record:
     state = rng.choice(("running", "running", "draft"))
     return {
@@ -142,7 +141,7 @@ def broadcast(rng: random.Random, broadcast_id: int, created: int, updated: int,
     }
 
 
-def newsletter(rng: random.Random, newsletter_id: int, created: int, updated: int, content_ids: list[int],
+def newsletter(rng: SplitMix, newsletter_id: int, created: int, updated: int, content_ids: list[int],
                segment_ids: list[int], topic_ids: list[int]) -> Record:
     sent = rng.random() < 0.8
     return {
@@ -160,13 +159,13 @@ def newsletter(rng: random.Random, newsletter_id: int, created: int, updated: in
     }
 
 
-def newsletter_content(rng: random.Random, content_id: int, newsletter_id: int) -> Record:
+def newsletter_content(rng: SplitMix, content_id: int, newsletter_id: int) -> Record:
     record: Record = {"id": content_id, "newsletter_id": newsletter_id, "deduplicate_id": f"{content_id}:1"}
     record.update(content_fields(rng, "email"))
     return record
 
 
-def segment(rng: random.Random, segment_id: int, name: str, created: int, updated: int) -> Record:
+def segment(rng: SplitMix, segment_id: int, name: str, created: int, updated: int) -> Record:
     dynamic = rng.random() < 0.7
     return {
         "id": segment_id,
@@ -184,7 +183,7 @@ def segment(rng: random.Random, segment_id: int, name: str, created: int, update
     }
 
 
-def transactional(rng: random.Random, transactional_id: int, created: int, updated: int) -> Record:
+def transactional(rng: SplitMix, transactional_id: int, created: int, updated: int) -> Record:
     name = f"{title(rng, 1)} receipt"
     return {
         "id": transactional_id,
@@ -201,14 +200,14 @@ def transactional(rng: random.Random, transactional_id: int, created: int, updat
     }
 
 
-def transactional_content(rng: random.Random, content_id: int, created: int, updated: int) -> Record:
+def transactional_content(rng: SplitMix, content_id: int, created: int, updated: int) -> Record:
     record: Record = {"id": content_id}
     record.update(content_fields(rng, rng.choice(("email", "email", "push"))))
     record.update(created=created, updated=updated)
     return record
 
 
-def metric_value(rng: random.Random, key: str) -> int:
+def metric_value(rng: SplitMix, key: str) -> int:
     """One bucket of a metrics series: plausible magnitudes per metric."""
     if key in ("sent", "delivered", "attempted", "created"):
         return rng.randint(0, 500)
@@ -217,7 +216,7 @@ def metric_value(rng: random.Random, key: str) -> int:
     return rng.randint(0, 6)
 
 
-def settings_resources(rng: random.Random, workspace_id: int, anchor: int, scale: float) -> dict[str, Any]:
+def settings_resources(rng: SplitMix, workspace_id: int, anchor: int, scale: float) -> dict[str, Any]:
     """The small workspace-configuration lists (exports, webhooks, snippets, ...)."""
     def count(base: int) -> int:
         return max(1, round(base * min(scale, 5.0)))
@@ -264,7 +263,7 @@ def settings_resources(rng: random.Random, workspace_id: int, anchor: int, scale
             "ip_addresses": ip_addresses}
 
 
-def sender_identity(rng: random.Random, sender_id: int, hidden: bool) -> Record:
+def sender_identity(rng: SplitMix, sender_id: int, hidden: bool) -> Record:
     first = rng.choice(FIRST_NAMES).capitalize()
     phone = sender_id % 5 == 4
     return {
