@@ -1,4 +1,5 @@
-"""`backend`: one fresh, empty bucket per test on each storage backend, opened through its public factory.
+"""`backend`: one fresh, empty bucket per test on each storage backend, opened the way the target
+opens it (`open_storage(config)`, which dispatches on `bucket_url`).
 
 Part/block/chunk sizes are lowered so a 20 MiB file already takes the multipart/chunked path.
 """
@@ -9,6 +10,8 @@ import dataclasses
 import typing as t
 
 import pytest
+
+from target_parquet_bucket.storage import open_storage
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -25,7 +28,6 @@ class Backend:
     name: str
     root_url: str
     config: dict[str, t.Any]
-    factory: t.Callable[[str, dict[str, t.Any]], Storage]
 
     def url(self, prefix: str = "") -> str:
         """The `bucket_url` for `prefix` inside this bucket."""
@@ -33,24 +35,16 @@ class Backend:
 
     def open(self, prefix: str = "", **overrides: t.Any) -> Storage:
         """A Storage for `prefix` in this bucket, with extra settings merged over the defaults."""
-        return self.factory(self.url(prefix), {**self.config, **overrides})
+        return open_storage({**self.config, **overrides, "bucket_url": self.url(prefix)})
 
 
-def _local(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    storage = pytest.importorskip("target_parquet_bucket.storage")
-    open_storage = getattr(storage, "open_storage", None)
-    if open_storage is None:
-        pytest.skip("the local backend (storage.open_storage / storage/local.py) is not available yet")
+def _local(_request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     bucket = tmp_path / "bucket"
     bucket.mkdir()
-    return Backend(
-        "local", str(bucket), {}, lambda url, config: open_storage({**config, "bucket_url": url})
-    )
+    return Backend("local", str(bucket), {})
 
 
 def _s3(request: pytest.FixtureRequest, _tmp: Path) -> Backend:
-    from target_parquet_bucket.storage.s3 import S3Storage
-
     s3 = request.getfixturevalue("s3_service")
     config = {
         "s3_endpoint_url": s3.endpoint_url,
@@ -59,34 +53,26 @@ def _s3(request: pytest.FixtureRequest, _tmp: Path) -> Backend:
         "aws_secret_access_key": s3.secret_access_key,
         **SMALL_PARTS,
     }
-    return Backend("s3", f"s3://{s3.create_bucket()}", config, S3Storage.from_config)
+    return Backend("s3", f"s3://{s3.create_bucket()}", config)
 
 
 def _azure_sas(request: pytest.FixtureRequest, _tmp: Path) -> Backend:
-    from target_parquet_bucket.storage.azure import AzureStorage
-
     azurite = request.getfixturevalue("azurite_service")
     container = azurite.create_container()
     config = {"azure_sas_url": azurite.container_sas_url(container), **SMALL_PARTS}
-    return Backend("azure-sas", f"azure://{container}", config, AzureStorage.from_config)
+    return Backend("azure-sas", f"azure://{container}", config)
 
 
 def _azure_connection_string(request: pytest.FixtureRequest, _tmp: Path) -> Backend:
-    from target_parquet_bucket.storage.azure import AzureStorage
-
     azurite = request.getfixturevalue("azurite_service")
     config = {"azure_connection_string": azurite.connection_string, **SMALL_PARTS}
-    return Backend(
-        "azure-connection-string", f"azure://{azurite.create_container()}", config, AzureStorage.from_config
-    )
+    return Backend("azure-connection-string", f"azure://{azurite.create_container()}", config)
 
 
 def _gcs(request: pytest.FixtureRequest, _tmp: Path) -> Backend:
-    from target_parquet_bucket.storage.gcs import GCSStorage
-
     gcs = request.getfixturevalue("gcs_service")
     config = {"gcs_endpoint_url": gcs.endpoint_url, "gcs_project": gcs.project, **SMALL_PARTS}
-    return Backend("gcs", f"gs://{gcs.create_bucket()}", config, GCSStorage.from_config)
+    return Backend("gcs", f"gs://{gcs.create_bucket()}", config)
 
 
 BACKENDS = {
