@@ -38,15 +38,16 @@ _message = msgspec.json.Decoder(dict, float_hook=decimal.Decimal)
 _RECORD_PREFIXES = (b'{"type": "RECORD", "stream": "', b'{"type":"RECORD","stream":"')
 
 
-def _peek_record_stream(line: bytes) -> str | None:
-    """The stream of a RECORD line in the SDK's canonical layout, else None (then: full peek)."""
+def _peek_record_stream(line: bytes) -> tuple[str, bytes] | None:
+    """(stream, the line's prefix up to the stream name's closing quote) of a RECORD line in the
+    SDK's canonical layout, else None (then: a full parse of the envelope)."""
     for prefix in _RECORD_PREFIXES:
         if line.startswith(prefix):
             end = line.find(b'"', len(prefix))
             name = line[len(prefix) : end]
             if end > 0 and b"\\" not in name:
                 try:
-                    return name.decode()
+                    return name.decode(), line[: end + 1]
                 except UnicodeDecodeError:
                     return None
     return None
@@ -85,15 +86,24 @@ class FastSingerReader(GenericSingerReader[bytes]):
         """Route every line; errors name the input line number."""
         stats: dict[str, int] = defaultdict(int)
         handler = self.raw_record_handler
+        records = 0
+        # Lines of one stream usually come in runs: remember the last RECORD prefix seen.
+        last_prefix, last_stream = b"\0", ""
         for number, raw in enumerate(file_input or self.default_input, start=1):
             line = raw.encode() if isinstance(raw, str) else raw
-            if not line.strip():
+            if handler is not None:
+                if line.startswith(last_prefix):
+                    handler(last_stream, line, number)
+                    records += 1
+                    continue
+                if (peeked := _peek_record_stream(line)) is not None:
+                    last_stream, last_prefix = peeked
+                    handler(last_stream, line, number)
+                    records += 1
+                    continue
+            if line[:1] != b"{" and not line.strip():
                 continue
             self._current_message = line
-            if handler is not None and (stream := _peek_record_stream(line)) is not None:
-                handler(stream, line, number)
-                stats["RECORD"] += 1
-                continue
             try:
                 envelope = _envelope.decode(line)
             except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -110,4 +120,5 @@ class FastSingerReader(GenericSingerReader[bytes]):
             else:
                 self._process_unknown_message({"type": kind})
             stats[kind] += 1
+        stats["RECORD"] += records
         return Counter(**stats)

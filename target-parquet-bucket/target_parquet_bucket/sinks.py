@@ -82,7 +82,6 @@ class ParquetBucketSink(BatchSink):
         self._lines.append(line)
         self._line_numbers.append(line_number)
         self._buffered_bytes += len(line)
-        self.tally_record_read()
         return len(self._lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
 
     def process_record(self, record: dict, context: dict) -> None:
@@ -99,6 +98,11 @@ class ParquetBucketSink(BatchSink):
         self._buffered_bytes += len(line)
 
     @property
+    def current_size(self) -> int:
+        """Records waiting to be drained, whichever path buffered them."""
+        return len(self._lines)
+
+    @property
     def is_full(self) -> bool:
         """Full by record count (`batch_size_rows`) or by buffered bytes (wide records)."""
         return self.current_size >= self.max_size or self._buffered_bytes >= self._max_buffer_bytes
@@ -112,6 +116,8 @@ class ParquetBucketSink(BatchSink):
         self._lines, self._line_numbers, self._buffered_bytes = [], array.array("q"), 0
         if not lines:
             return
+        # The SDK path tallies each record as it arrives; the fast path tallies here, per batch.
+        self.tally_record_read(len(lines) - self._batch_records_read)
         try:
             batch, versions = self.decoder.decode(lines)
         except RecordError as exc:
