@@ -46,58 +46,50 @@ def as_unix(value: t.Any) -> int | None:
     return iso_to_unix(value)
 
 
-def _compile(steps: list[str]) -> Converter:
-    step, rest = steps[0], steps[1:]
-    if step == "*":
-        if rest:
-            inner = _compile(rest)
+def _compile(tree: dict[str, t.Any]) -> Converter:
+    """One converter for a trie of path steps (leaves are None), so that sibling keys such as the
+    16 `metrics.*` timestamps of a delivery are handled in one pass over their parent object."""
+    leaves = frozenset(step for step, sub in tree.items() if sub is None and step != "*" and not step.endswith("[]"))
+    every_value = "*" in tree and tree["*"] is None
+    inner: list[tuple[str, Converter]] = []
+    for step, sub in tree.items():
+        if sub is None:
+            continue
+        child = _compile(sub)
+        inner.append((step, child))
 
-            def each_value(node: t.Any) -> None:
-                if isinstance(node, dict):
-                    for value in node.values():
-                        inner(value)
+    def convert(node: t.Any) -> None:
+        if not isinstance(node, dict):
+            return
+        if every_value:
+            for key, value in node.items():
+                node[key] = unix_to_iso(value)
+        elif leaves:
+            for key in leaves.intersection(node):
+                if node[key] is not None:
+                    node[key] = unix_to_iso(node[key])
+        for step, child in inner:
+            if step == "*":
+                for value in node.values():
+                    child(value)
+            elif step.endswith("[]"):
+                items = node.get(step[:-2])
+                if isinstance(items, list):
+                    for item in items:
+                        child(item)
+            else:
+                child(node.get(step))
 
-            return each_value
-
-        def convert_values(node: t.Any) -> None:
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    node[key] = unix_to_iso(value)
-
-        return convert_values
-    if step.endswith("[]"):
-        key = step[:-2]
-        inner = _compile(rest)
-
-        def each_item(node: t.Any) -> None:
-            items = node.get(key) if isinstance(node, dict) else None
-            if isinstance(items, list):
-                for item in items:
-                    inner(item)
-
-        return each_item
-    if rest:
-        inner = _compile(rest)
-
-        def descend(node: t.Any) -> None:
-            if isinstance(node, dict):
-                inner(node.get(step))
-
-        return descend
-
-    def convert_key(node: t.Any) -> None:
-        if isinstance(node, dict) and node.get(step) is not None:
-            node[step] = unix_to_iso(node[step])
-
-    return convert_key
+    return convert
 
 
 def compile_converter(paths: t.Sequence[str]) -> Converter:
     """Return one function converting, in place, every timestamp at `paths` of a record."""
-    converters = [_compile(path.split(".")) for path in paths]
-
-    def convert(record: t.Any) -> None:
-        for converter in converters:
-            converter(record)
-
-    return convert
+    tree: dict[str, t.Any] = {}
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node = tree
+        for step in parents:
+            node = node.setdefault(step, {})
+        node[leaf] = None
+    return _compile(tree)
