@@ -208,7 +208,7 @@ class Dataset:
 
     def _generate_settings(self, config_scale: float) -> None:
         rng = self._rng("settings")
-        small = records.settings_resources(rng, self.workspace_id, self.initial_clock, config_scale)
+        small = records.settings_resources(rng, self.initial_clock, config_scale)
         self.exports: list[Record] = small["exports"]
         self.reporting_webhooks: list[Record] = small["reporting_webhooks"]
         self.snippets: list[Record] = small["snippets"]

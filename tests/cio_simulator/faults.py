@@ -14,7 +14,13 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
+API_PREFIX = "/v1"
 FAULT_KINDS = ("500", "502", "503", "429", "429_no_retry_after", "drop", "truncate", "slow")
+
+
+def api_path(path: str) -> str:
+    """`/messages` and `/v1/messages` both name the App API path `/v1/messages`."""
+    return path if path == API_PREFIX or path.startswith(API_PREFIX + "/") else API_PREFIX + path
 
 
 class FaultInjector:
@@ -27,7 +33,8 @@ class FaultInjector:
 
     def configure(self, rate: float = 0.0, kinds: Iterable[str] = FAULT_KINDS, seed: int = 1,
                   only_paths: Iterable[str] | None = None, slow_seconds: float = 1.0) -> None:
-        """Fail about `rate` of the requests whose path starts with one of `only_paths` (all if None)."""
+        """Fail about `rate` of the requests whose path starts with one of `only_paths` (all if None); paths
+        may be given with or without the `/v1` prefix."""
         kinds = tuple(kinds)
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown or not kinds:
@@ -37,7 +44,7 @@ class FaultInjector:
         with self._lock:
             self.rate = rate
             self.kinds = kinds
-            self.only_paths = tuple(only_paths) if only_paths is not None else None
+            self.only_paths = tuple(api_path(p) for p in only_paths) if only_paths is not None else None
             self.slow_seconds = slow_seconds
             self._rng = random.Random(seed)
 

@@ -216,7 +216,7 @@ def metric_value(rng: SplitMix, key: str) -> int:
     return rng.randint(0, 6)
 
 
-def settings_resources(rng: SplitMix, workspace_id: int, anchor: int, scale: float) -> dict[str, Any]:
+def settings_resources(rng: SplitMix, anchor: int, scale: float) -> dict[str, Any]:
     """The small workspace-configuration lists (exports, webhooks, snippets, ...)."""
     def count(base: int) -> int:
         return max(1, round(base * min(scale, 5.0)))

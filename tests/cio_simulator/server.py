@@ -21,11 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .dataset import Dataset
 from .endpoints import dispatch
-from .faults import FaultInjector
+from .faults import API_PREFIX, FaultInjector, api_path
 from .protocol import ApiError, Request
 from .ratelimit import SlidingWindowLimiter
 
-API_PREFIX = "/v1"
 GATEWAY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
 
@@ -57,7 +56,17 @@ def json_response(status: int, payload: Any, **headers: str) -> Response:
 
 
 class Simulator:
-    """A Customer.io App API v1 on `http://127.0.0.1:<port>/v1`, with deterministic data and injectable faults."""
+    """A Customer.io App API v1 on `http://127.0.0.1:<port>/v1`, with deterministic data and injectable faults.
+
+    - `seed`, `scale`, `anchor` (unix "now" the data is relative to; default the current hour), `workspace_id`
+      determine the data (`self.data`, a `Dataset`).
+    - `api_key`: the only accepted `Authorization: Bearer <key>`; anything else is a 401.
+    - `requests_per_second`: the per-key sliding one-second budget (0 = unlimited), settable while running;
+      `retry_after` chooses which 429s carry `Retry-After` (`alternate`, `always`, `never`).
+    - `latency`: seconds added to every response, settable while running.
+    - `forbidden_paths`: path prefixes this key may not read (403), e.g. `("/v1/exports",)`.
+    - `faults`: a `FaultInjector` (`configure(rate, kinds, seed, only_paths)`, `inject_next(*kinds)`).
+    """
 
     def __init__(self, seed: int = 7, scale: float = 1.0, api_key: str = "sim-key",
                  requests_per_second: float = 10, latency: float = 0.0, anchor: int | None = None,
@@ -66,7 +75,7 @@ class Simulator:
         self.data = Dataset(seed=seed, scale=scale, anchor=anchor, workspace_id=workspace_id)
         self.api_key = api_key
         self.latency = latency
-        self.forbidden_paths = tuple(forbidden_paths)
+        self.forbidden_paths = tuple(api_path(p).rstrip("/") for p in forbidden_paths)
         self.rate_limiter = SlidingWindowLimiter(requests_per_second, retry_after)
         self.faults = FaultInjector()
         self.request_log: list[LoggedRequest] = []
@@ -158,7 +167,7 @@ class Simulator:
         if authorization != f"Bearer {self.api_key}":
             detail = "Unauthorized request: check that the App API key is valid and belongs to this region"
             return json_response(401, ApiError(401, detail).body())
-        if any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.forbidden_paths):
+        if any(path == p or path.startswith(p + "/") for p in self.forbidden_paths):
             return json_response(403, ApiError(403, "This App API key does not have access to this resource")
                                  .body())
         admitted, retry_after = self.rate_limiter.admit(self.api_key)

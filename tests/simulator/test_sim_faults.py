@@ -70,7 +70,7 @@ def test_random_faults_are_deterministic_for_a_seed(make_cio_sim) -> None:
 
 
 def test_faults_can_be_limited_to_some_paths(api: Api, cio_sim: Simulator) -> None:
-    cio_sim.faults.configure(rate=1.0, kinds=("500",), only_paths=("/v1/messages",))
+    cio_sim.faults.configure(rate=1.0, kinds=("500",), only_paths=("/messages",))
     assert api.get("/campaigns").status_code == 200
     assert api.get("/messages").status_code == 500
     cio_sim.faults.configure(rate=0)
