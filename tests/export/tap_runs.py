@@ -37,21 +37,32 @@ class CollectingWriter(SimpleSingerWriter):
 
 @dataclass
 class Run:
-    """What one sync emitted: records per stream and the final state."""
+    """What one sync emitted: records per stream, the last state, and the error that ended it early."""
 
     records: dict[str, list[dict]]
     state: dict = field(default_factory=dict)
+    error: Exception | None = None
 
     def keys(self, stream: str, *fields: str) -> list[tuple]:
         """The given fields of every record of `stream`, in emission order."""
         return [tuple(record[name] for name in fields) for record in self.records.get(stream, [])]
 
-def sync(config: dict, streams: t.Iterable[str], state: dict | None = None) -> Run:
-    """One full sync of `streams` (every other stream deselected), resuming from `state`."""
+def sync(config: dict, streams: t.Iterable[str], state: dict | None = None, *, may_fail: bool = False) -> Run:
+    """One full sync of `streams` (every other stream deselected), resuming from `state`.
+
+    With `may_fail`, an error ending the sync is kept in the result with what was emitted before it, as a
+    pipeline would have delivered it (records, and the last state the target would have stored).
+    """
     writer = CollectingWriter()
     tap = TapCustomerIO(config=config, state=copy.deepcopy(state or {}), message_writer=writer)
     wanted = set(streams)
     for name, stream in tap.streams.items():
         stream.selected = name in wanted
-    tap.sync_all()
-    return Run(records=dict(writer.records), state=writer.states[-1] if writer.states else {})
+    error = None
+    try:
+        tap.sync_all()
+    except Exception as exc:  # noqa: BLE001 (any failure ends the run; the caller inspects it)
+        if not may_fail:
+            raise
+        error = exc
+    return Run(records=dict(writer.records), state=writer.states[-1] if writer.states else {}, error=error)
