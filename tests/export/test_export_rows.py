@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from importlib.resources import files
+
+from cio_simulator import Dataset
+from export.expectations import SEED
+from jsonschema import Draft7Validator
+from tap_customerio import schemas
 from tap_customerio.streams.export import (
     attribute_rows,
     content_row,
@@ -205,3 +212,25 @@ def test_content_rows_put_each_kind_in_one_table_with_its_parent() -> None:
     assert (variant_row["content_id"], variant_row["newsletter_id"], variant_row["campaign_id"]) == (51, 5, None)
     assert variant_row["updated_at"] == "2020-09-13T12:31:40+00:00"
     assert variant_row["sending_state"] is None
+
+
+def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> None:
+    data = Dataset(seed=SEED, scale=0.1)
+    people = list(data.people)[:50]
+    rows = {
+        "export_deliveries": [delivery_row(m, WORKSPACE) for m in data.messages],
+        "export_metrics": [row for m in data.messages for row in metric_rows(m, WORKSPACE)],
+        "export_people": [person_row(p, WORKSPACE) for p in people],
+        "export_attributes": [row for p in people for row in attribute_rows(p, WORKSPACE)],
+        "export_content": [content_row("campaign_action", a, cid, WORKSPACE)
+                           for cid, actions in data.campaign_actions.items() for a in actions]
+        + [content_row("newsletter_variant", v, n["id"], WORKSPACE, parent_times=n)
+           for n in data.newsletters for v in data.newsletter_contents[n["id"]]],
+    }
+
+    for schema_name, built in rows.items():
+        schema = json.loads((files(schemas) / f"{schema_name}.json").read_text())
+        validator = Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+        assert built, schema_name
+        for row in built:
+            validator.validate({**row, "seq_num": 1})
