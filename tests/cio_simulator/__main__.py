@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS))
     parser.add_argument("--anchor", type=int, default=None, help="unix time the data is generated relative to")
     parser.add_argument("--workspace-id", type=int, default=123456)
+    parser.add_argument("--quirks", default="", help="comma-separated: empty_pages, sticky_end")
     return parser.parse_args(argv)
 
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     simulator = Simulator(seed=args.seed, scale=args.scale, api_key=args.api_key,
                           requests_per_second=args.requests_per_second, latency=args.latency,
                           anchor=args.anchor, workspace_id=args.workspace_id, host=args.host,
-                          retry_after=args.retry_after)
+                          retry_after=args.retry_after, quirks=[q for q in args.quirks.split(",") if q])
     simulator.faults.configure(rate=args.fault_rate, kinds=args.fault_kinds.split(","), seed=args.fault_seed)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -20,8 +20,7 @@ from typing import Any
 from . import metrics
 from .dataset import DAY, SUPPRESSION_TYPES, Dataset
 from .determinism import Record
-from .protocol import (ApiError, Request, decode_cursor, decode_numeric_cursor, encode_cursor,
-                       encode_numeric_cursor, next_token, not_found)
+from .protocol import EMPTY_PAGES, STICKY_END, ApiError, Request, cursor_page, decode_cursor, not_found
 
 SIX_MONTHS = 180 * DAY
 TWELVE_MONTHS = 365 * DAY
@@ -57,11 +56,6 @@ def find(items: Sequence[Record], key: str, value: Any, what: str) -> Record:
         if item[key] == value:
             return item
     raise not_found(f"{what} {value}")
-
-
-def cursor_page(items: Sequence[Any], request: Request, page_size: int) -> tuple[list[Any], str]:
-    offset = decode_cursor(request.query.get("start"))
-    return list(items[offset:offset + page_size]), next_token(offset, page_size, len(items))
 
 
 def or_null(items: list[Any]) -> list[Any] | None:
@@ -228,28 +222,26 @@ def list_messages(request: Request, data: Dataset, parent: tuple[str, int] | Non
     """Deliveries newest first within the window; `next` is `""` after the last page, `messages` null if none."""
     limit = request.limit(default=50, maximum=1000)
     start, end = message_window(request, data.now, cap)
-    newest_first = data.message_positions(start, end)[::-1]
-    offset = decode_cursor(request.query.get("start"))
+    newest_first: Sequence[int] = data.message_positions(start, end)[::-1]
     request.bool_query("drafts", False)  # validated; the simulated workspace has no drafted deliveries
     wanted = {name: request.query[name] for name in MESSAGE_FILTERS if request.query.get(name)}
     if parent:
         wanted[parent[0]] = str(parent[1])
-    if not wanted:
-        page = [data.message(i) for i in newest_first[offset:offset + limit]]
-        return {"messages": or_null(page), "next": next_token(offset, limit, len(newest_first))}
-    matches = _scan_messages(data, newest_first, wanted, offset + limit + 1)
-    page = matches[offset:offset + limit]
-    return {"messages": or_null(page), "next": encode_cursor(offset + limit) if len(matches) > offset + limit
-            else ""}
+    if wanted:
+        offset, _ = decode_cursor(request.query.get("start"))
+        newest_first = _scan_messages(data, newest_first, wanted, offset + limit + 1)
+    positions, token = cursor_page(newest_first, request, limit, quirk=EMPTY_PAGES)
+    return {"messages": or_null([data.message(i) for i in positions]), "next": token}
 
 
-def _scan_messages(data: Dataset, positions: Sequence[int], wanted: dict[str, str], needed: int) -> list[Record]:
+def _scan_messages(data: Dataset, positions: Sequence[int], wanted: dict[str, str], needed: int) -> list[int]:
+    """Positions of the first `needed` messages matching every filter (enough to know if more remain)."""
     found = []
     for position in positions:
         message = data.message(position)
         if all(value in message["metrics"] if name == "metric" else str(message.get(name)) == value
                for name, value in wanted.items()):
-            found.append(message)
+            found.append(position)
             if len(found) >= needed:
                 break
     return found
@@ -390,7 +382,7 @@ def get_segment(request: Request, data: Dataset) -> Any:
 def segment_membership(request: Request, data: Dataset) -> Any:
     segment = get_segment(request, data)["segment"]
     limit = request.limit(default=1000, maximum=30000)
-    page, token = cursor_page(data.segment_member_positions(segment["id"]), request, limit)
+    page, token = cursor_page(data.segment_member_positions(segment["id"]), request, limit, quirk=EMPTY_PAGES)
     identifiers = [data.identifiers(i) for i in page]
     return {"identifiers": or_null(identifiers), "ids": or_null([p["id"] or "" for p in identifiers]),
             "next": token, "segment_id": segment["id"]}
@@ -422,16 +414,11 @@ def list_activities(request: Request, data: Dataset) -> Any:
     """Newest first; `deleted=true` adds deleted people's activities; numeric-string cursors."""
     limit = request.limit(default=10, maximum=100)
     newest_first = data.activity_positions(bool(request.bool_query("deleted", False)))[::-1]
-    offset = decode_numeric_cursor(request.query.get("start"))
     kind = request.query.get("type")
     if kind:
-        matches = [a for a in (data.activity(i) for i in newest_first) if a["type"] == kind]
-        page = matches[offset:offset + limit]
-        total = len(matches)
-    else:
-        page = [data.activity(i) for i in newest_first[offset:offset + limit]]
-        total = len(newest_first)
-    return {"activities": page, "next": next_token(offset, limit, total, encode_numeric_cursor)}
+        newest_first = [i for i in newest_first if data.activity(i)["type"] == kind]
+    positions, token = cursor_page(newest_first, request, limit, numeric=True, quirk=STICKY_END)
+    return {"activities": [data.activity(i) for i in positions], "next": token}
 
 
 # -- workspace configuration ------------------------------------------------------------------------------------
@@ -443,7 +430,7 @@ def list_sender_identities(request: Request, data: Dataset) -> Any:
     chosen = [s for s in data.sender_identities if s["hidden"] == hidden]
     if request.choice("sort", ("asc", "desc"), "asc") == "desc":
         chosen.reverse()
-    page, token = cursor_page(chosen, request, limit)
+    page, token = cursor_page(chosen, request, limit, quirk=STICKY_END)
     return {"sender_identities": page, "next": token}
 
 

@@ -133,7 +133,8 @@ def _people(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
         ds._live_people.append(index)
         created.append(ds.identifiers(index)["cio_id"])
     updated = []
-    for index in sorted(rng.sample(list(ds._live_people[: ds._initial_people]), _count(ds, 5))):
+    existing = [i for i in ds._live_people if i < ds._initial_people]
+    for index in sorted(rng.sample(existing, _count(ds, 5))):
         changes = ds._person_changes.setdefault(index, {})
         changes["plan"] = (rng.choice(("pro", "enterprise", "churned")) + f"-g{ds.generation}", moment())
         changes["last_mutation"] = (str(ds.generation), moment())

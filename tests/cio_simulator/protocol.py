@@ -4,16 +4,25 @@ Choices where the reference is silent (documented here once, and in the package 
 - `limit` above an endpoint's maximum is clamped to the maximum; `limit < 1` or not an integer is a 400.
 - Cursors are opaque: base64 of `0:<offset>` like the live `MDo1` tokens, or numeric strings for activities
   (live `900000000000000014`). An unknown cursor is a 400.
+
+Optional live pagination quirks (reference 1.2), off unless a simulator is built with `quirks=`:
+- `empty_pages`: on messages and segment membership, each later page is preceded by an empty page that still
+  carries a `next` token ("only an empty `next` ends a window"); its token is base64 of `1:<offset>`.
+- `sticky_end`: on activities and sender identities, the last page carries a token that yields an empty page
+  with the same token again, so only an empty-page or repeated-token guard ends the read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 ACTIVITY_CURSOR_BASE = 900_000_000_000_000_000
+EMPTY_PAGES, STICKY_END = "empty_pages", "sticky_end"
+QUIRKS = (EMPTY_PAGES, STICKY_END)
 
 
 class ApiError(Exception):
@@ -45,6 +54,7 @@ class Request:
     query: dict[str, str]
     body: Any = None
     params: dict[str, str] = field(default_factory=dict)
+    quirks: frozenset[str] = frozenset()
 
     def int_param(self, name: str) -> int:
         return int(self.params[name])
@@ -81,35 +91,48 @@ class Request:
         return value
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.b64encode(f"0:{offset}".encode()).decode()
+def encode_cursor(offset: int, detour: bool = False) -> str:
+    return base64.b64encode(f"{int(detour)}:{offset}".encode()).decode()
 
 
-def decode_cursor(token: str | None) -> int:
+def decode_cursor(token: str | None) -> tuple[int, bool]:
+    """(offset, detour) of a `start` token; a detour token serves one empty page, then continues at offset."""
     if not token:
-        return 0
+        return 0, False
     try:
-        prefix, _, offset = base64.b64decode(token, validate=True).decode().partition(":")
-        if prefix != "0" or not offset.isdigit():
+        kind, _, offset = base64.b64decode(token, validate=True).decode().partition(":")
+        if kind not in ("0", "1") or not offset.isdigit():
             raise ValueError(token)
-        return int(offset)
+        return int(offset), kind == "1"
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(400, "invalid start cursor") from None
 
 
-def encode_numeric_cursor(offset: int) -> str:
+def encode_numeric_cursor(offset: int, detour: bool = False) -> str:
     return str(ACTIVITY_CURSOR_BASE + offset)
 
 
-def decode_numeric_cursor(token: str | None) -> int:
+def decode_numeric_cursor(token: str | None) -> tuple[int, bool]:
     if not token:
-        return 0
+        return 0, False
     if not token.isdigit() or int(token) < ACTIVITY_CURSOR_BASE:
         raise ApiError(400, "invalid start cursor")
-    return int(token) - ACTIVITY_CURSOR_BASE
+    return int(token) - ACTIVITY_CURSOR_BASE, False
 
 
-def next_token(offset: int, page_size: int, total: int, encode: Any = encode_cursor) -> str:
-    """`next` for a page starting at `offset`: a token while records remain, `""` once the last one is served."""
+def cursor_page(items: Sequence[Any], request: Request, page_size: int, *, numeric: bool = False,
+                quirk: str | None = None) -> tuple[list[Any], str]:
+    """One page of `items` from the `start` cursor and its `next` (`""` once the last record was served).
+    `quirk` is the live pagination quirk this endpoint shows when the simulator enables it."""
+    encode, decode = (encode_numeric_cursor, decode_numeric_cursor) if numeric else (encode_cursor, decode_cursor)
+    offset, detour = decode(request.query.get("start"))
+    if detour:
+        return [], encode(offset)
+    enabled = quirk in request.quirks
     end = offset + page_size
-    return encode(end) if end < total else ""
+    page = list(items[offset:end])
+    if end < len(items):
+        return page, encode(end, detour=enabled and quirk == EMPTY_PAGES)
+    if enabled and quirk == STICKY_END:
+        return page, encode(min(end, max(offset, len(items))))
+    return page, ""

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .dataset import Dataset
 from .endpoints import dispatch
 from .faults import API_PREFIX, FaultInjector, api_path
-from .protocol import ApiError, Request
+from .protocol import QUIRKS, ApiError, Request
 from .ratelimit import SlidingWindowLimiter
 
 GATEWAY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
@@ -66,16 +66,21 @@ class Simulator:
     - `latency`: seconds added to every response, settable while running.
     - `forbidden_paths`: path prefixes this key may not read (403), e.g. `("/v1/exports",)`.
     - `faults`: a `FaultInjector` (`configure(rate, kinds, seed, only_paths)`, `inject_next(*kinds)`).
+    - `quirks`: optional live pagination quirks, `"empty_pages"` and/or `"sticky_end"` (see `protocol.py`).
     """
 
     def __init__(self, seed: int = 7, scale: float = 1.0, api_key: str = "sim-key",
                  requests_per_second: float = 10, latency: float = 0.0, anchor: int | None = None,
                  workspace_id: int = 123456, *, host: str = "127.0.0.1", port: int = 0,
-                 forbidden_paths: Iterable[str] = (), retry_after: str = "alternate") -> None:
+                 forbidden_paths: Iterable[str] = (), retry_after: str = "alternate",
+                 quirks: Iterable[str] = ()) -> None:
         self.data = Dataset(seed=seed, scale=scale, anchor=anchor, workspace_id=workspace_id)
         self.api_key = api_key
         self.latency = latency
         self.forbidden_paths = tuple(api_path(p).rstrip("/") for p in forbidden_paths)
+        self.quirks = frozenset(quirks)
+        if self.quirks - set(QUIRKS):
+            raise ValueError(f"quirks must be a subset of {QUIRKS}, got {sorted(self.quirks)}")
         self.rate_limiter = SlidingWindowLimiter(requests_per_second, retry_after)
         self.faults = FaultInjector()
         self.request_log: list[LoggedRequest] = []
@@ -181,7 +186,7 @@ class Simulator:
         if body is _INVALID:
             response = json_response(400, ApiError(400, "request body is not valid JSON").body())
         else:
-            response = self._dispatch(Request(method, path, query, body))
+            response = self._dispatch(Request(method, path, query, body, quirks=self.quirks))
         response.fault = fault
         return response
 

@@ -133,3 +133,35 @@ def test_empty_results_come_back_as_null_lists(api: Api) -> None:
     assert api.post("/customers", nobody).json() == {"identifiers": None, "ids": None, "next": ""}
     assert api.ok("/esp/suppression/bounces", offset=10**6) == {"suppressions": None}
     assert api.ok("/messages", start_ts=1, end_ts=2) == {"messages": None, "next": ""}
+
+
+def test_empty_pages_quirk_puts_a_token_carrying_empty_page_before_each_later_page(make_cio_sim) -> None:
+    simulator = make_cio_sim(quirks=("empty_pages",))
+    api = Api(simulator)
+    first = api.ok("/segments/1/membership")
+    detour = api.ok("/segments/1/membership", start=first["next"])
+    assert detour["identifiers"] is None and detour["next"]
+    found, pages = api.read_all("/segments/1/membership", "identifiers")
+    assert found == simulator.data.segment_members[1] and pages == 3
+    now = simulator.data.now
+    messages, pages = api.read_all("/messages", "messages", limit=1000, start_ts=now - 100 * 86400, end_ts=now)
+    expected = [m["id"] for m in simulator.data.messages if now - 100 * 86400 <= m["created"] <= now]
+    assert sorted(m["id"] for m in messages) == sorted(expected) and pages == 3
+
+
+@pytest.mark.parametrize(("path", "envelope"), [("/activities", "activities"),
+                                                ("/sender_identities", "sender_identities")])
+def test_sticky_end_quirk_repeats_the_last_token_on_empty_pages(make_cio_sim, path: str, envelope: str) -> None:
+    simulator = make_cio_sim(quirks=("sticky_end",))
+    api = Api(simulator)
+    expected = {"activities": len(simulator.data.activities_of_live_people),
+                "sender_identities": sum(not s["hidden"] for s in simulator.data.sender_identities)}[envelope]
+    token, seen = None, 0
+    while True:
+        payload = api.ok(path, limit=100, **({"start": token} if token else {}))
+        if not payload[envelope]:
+            break
+        seen += len(payload[envelope])
+        token = payload["next"]
+    assert seen == expected
+    assert payload == {envelope: [], "next": token}
