@@ -1,0 +1,98 @@
+"""Running one measured subprocess: wall time, CPU time and peak RSS of exactly that process.
+
+`os.wait4` returns the resource usage of the one child it reaps, so two runs never mix their peaks (unlike
+`RUSAGE_CHILDREN`) and no peak is missed between samples (unlike polling). One catch: Linux carries a
+process's high-water RSS across `exec`, so a child forked from this (large, baseline-holding) process
+would report our size as its peak. A tiny launcher process therefore spawns the measured program and
+reports the usage it reaps as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+KIB = 1024
+MIB = 1024 * KIB
+
+#: Run as `python -c LAUNCHER <report path> <argv...>`: spawn argv, reap it, write its usage, pass its exit code.
+LAUNCHER = """
+import json, os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.posix_spawn(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+code = os.waitstatus_to_exitcode(status)
+with open(report, "w") as out:
+    json.dump({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss}, out)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+class ProcessFailed(RuntimeError):
+    """The measured process exited non-zero; the message carries the end of its stderr."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessRun:
+    """What one process cost."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_bytes: int
+    stdout_path: Path
+    stderr_path: Path
+
+    @property
+    def peak_rss_mib(self) -> float:
+        """Peak resident set size in MiB."""
+        return self.peak_rss_bytes / MIB
+
+
+def stderr_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log file, for error messages."""
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def run_measured(
+    argv: Sequence[str],
+    *,
+    stdin_path: Path | None,
+    log_dir: Path,
+    name: str,
+    env: Mapping[str, str] | None = None,
+) -> ProcessRun:
+    """Run `argv` with stdin from a file, stdout/stderr to files in `log_dir`, and measure it."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stdout_path = log_dir / f"{name}.stdout"
+    stderr_path = log_dir / f"{name}.stderr"
+    report_path = log_dir / f"{name}.usage.json"
+    launcher = [sys.executable, "-c", LAUNCHER, str(report_path), *argv]
+    stdin = stdin_path.open("rb") if stdin_path else subprocess.DEVNULL
+    try:
+        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+            code = subprocess.run(launcher, stdin=stdin, stdout=out, stderr=err, env=dict(env or os.environ)).returncode
+    finally:
+        if stdin_path:
+            stdin.close()
+    if code != 0:
+        msg = f"{name}: {argv[0]} exited with {code}:\n{stderr_tail(stderr_path)}"
+        raise ProcessFailed(msg)
+    usage = json.loads(report_path.read_text())
+    return ProcessRun(
+        wall_s=usage["wall_s"],
+        cpu_s=usage["cpu_s"],
+        peak_rss_bytes=usage["maxrss_kib"] * KIB,  # Linux reports kilobytes
+        stdout_path=stdout_path,
+        stderr_path=stderr_path,
+    )

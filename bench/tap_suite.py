@@ -1,0 +1,226 @@
+"""Tap figures against the Customer.io simulator: budget use under latency, own CPU cost, incremental cost.
+
+The simulator runs in this process (threads); the tap is a subprocess, so its CPU seconds are its own.
+Request counts, arrival times and statuses come from the simulator's request log, i.e. what the API saw.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import json
+import math
+import sys
+import typing as t
+from pathlib import Path
+
+import msgspec
+
+from bench.process import ProcessFailed, ProcessRun, run_measured
+from bench.report import Row, failed
+from bench.services import simulator
+
+AREA = "tap"
+TAP_EXECUTABLE = Path(sys.executable).with_name("tap-customerio")
+API_KEY = "bench-app-api-key"
+WORKSPACE_ID = 123456
+BUDGET_PER_S = 10.0
+LATENCY_S = 0.15
+MIN_BUDGET_USE = 0.95
+MIN_CPU_RECORDS_PER_S = 30_000
+#: Simulator scale of the CPU run: about 50k deliveries in the tap's default 180-day reach.
+CPU_RUN_SCALE = 30.0
+UNLIMITED = 0  # simulator: no request budget
+#: Tap settings for runs where pacing must not be what limits the tap.
+UNPACED = {"max_requests_per_second": 1_000_000}
+MESSAGES_PAGE = 1000
+#: Endpoints with a server-side time filter or an early stop; every other list must be re-read in full.
+FILTERED_PATHS = ("/v1/messages", "/v1/activities")
+
+
+@dataclasses.dataclass(frozen=True)
+class TapOptions:
+    """What to measure."""
+
+    scale: float
+    seed: int
+    work_dir: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class TapRun:
+    """One tap run: its cost, its output, and the requests the simulator saw during it."""
+
+    process: ProcessRun
+    records: int
+    state: dict[str, t.Any] | None
+    requests: list[t.Any]
+
+    @property
+    def statuses(self) -> collections.Counter[int]:
+        """Responses by HTTP status."""
+        return collections.Counter(request.status for request in self.requests)
+
+    @property
+    def request_rate(self) -> float:
+        """Requests per second between the first and the last arrival."""
+        if len(self.requests) < 2:
+            return 0.0
+        span = self.requests[-1].time - self.requests[0].time
+        return (len(self.requests) - 1) / span if span > 0 else 0.0
+
+
+class _Message(msgspec.Struct):
+    type: str
+    value: t.Any = None
+
+
+def read_output(path: Path) -> tuple[int, dict[str, t.Any] | None]:
+    """RECORD lines and the last STATE value in the tap's stdout, streamed."""
+    decoder = msgspec.json.Decoder(_Message)
+    records, state = 0, None
+    with path.open("rb") as lines:
+        for line in lines:
+            message = decoder.decode(line)
+            if message.type == "RECORD":
+                records += 1
+            elif message.type == "STATE":
+                state = message.value
+    return records, state
+
+
+def tap_argv(sim: t.Any, work_dir: Path, name: str, settings: dict[str, t.Any], *, catalog: dict | None = None,
+             state: dict | None = None) -> list[str]:
+    """The tap's command line against `sim`; config, catalog and state go to files in `work_dir`."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config = {"app_api_key": API_KEY, "api_url": sim.base_url, "workspace_id": WORKSPACE_ID, **settings}
+    argv = [str(TAP_EXECUTABLE), "--config", str(_dump(work_dir / f"{name}.config.json", config))]
+    if catalog is not None:
+        argv += ["--catalog", str(_dump(work_dir / f"{name}.catalog.json", catalog))]
+    if state is not None:
+        argv += ["--state", str(_dump(work_dir / f"{name}.state.json", state))]
+    return argv
+
+
+def _dump(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def run_tap(sim: t.Any, work_dir: Path, name: str, settings: dict[str, t.Any], **files: dict | None) -> TapRun:
+    """Run a sync against `sim` and collect what it cost and emitted."""
+    first = len(sim.request_log)
+    process = run_measured(tap_argv(sim, work_dir, name, settings, **files), stdin_path=None, log_dir=work_dir, name=name)
+    records, final_state = read_output(process.stdout_path)
+    return TapRun(process, records, final_state, list(sim.request_log[first:]))
+
+
+def discover(sim: t.Any, work_dir: Path) -> dict:
+    """The catalog `tap-customerio --discover` finds against `sim`."""
+    argv = [*tap_argv(sim, work_dir, "discover", {}), "--discover"]
+    process = run_measured(argv, stdin_path=None, log_dir=work_dir, name="discover")
+    return json.loads(process.stdout_path.read_text())
+
+
+def only_stream(catalog: dict, stream: str) -> dict:
+    """The catalog with just `stream` selected."""
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if not metadata["breadcrumb"]:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] == stream
+    return catalog
+
+
+# --- the three measurements ------------------------------------------------------------------------
+
+
+def paced_rows(options: TapOptions) -> list[Row]:
+    """Every stream against a slow API with the real budget: is the budget used, are 429s avoided?"""
+    with simulator(seed=options.seed, scale=options.scale, api_key=API_KEY, requests_per_second=BUDGET_PER_S,
+                   latency=LATENCY_S, workspace_id=WORKSPACE_ID) as sim:
+        run = run_tap(sim, options.work_dir, "tap-paced", {"max_requests_per_second": BUDGET_PER_S})
+    label = f"all streams, {LATENCY_S * 1000:.0f} ms latency, {BUDGET_PER_S:.0f} req/s budget"
+    rate = run.request_rate
+    use = rate / BUDGET_PER_S
+    throttled = run.statuses[429]
+    return [
+        Row(AREA, f"{label}: requests/s", f"{rate:.2f} ({len(run.requests)} requests in {run.process.wall_s:.0f}s)"),
+        Row(AREA, "budget used", f"{use:.0%}", f"≥ {MIN_BUDGET_USE:.0%}", use >= MIN_BUDGET_USE),
+        Row(AREA, "429s received", str(throttled), "0", throttled == 0),
+        Row(AREA, "records/s (paced)", f"{run.records / run.process.wall_s:,.0f} ({run.records:,} records)"),
+    ]
+
+
+def cpu_rows(options: TapOptions) -> list[Row]:
+    """`messages` alone against an instant, unlimited API: records per CPU second of the tap itself.
+
+    Start-up (imports, catalog, settings) is a fixed cost, measured by the same sync with `start_date`
+    in the future (no window to read) and subtracted, so the figure is the per-record cost.
+    """
+    with simulator(seed=options.seed, scale=CPU_RUN_SCALE, api_key=API_KEY, requests_per_second=UNLIMITED,
+                   latency=0.0, workspace_id=WORKSPACE_ID) as sim:
+        catalog = only_stream(discover(sim, options.work_dir), "messages")
+        tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).isoformat()
+        idle = run_tap(sim, options.work_dir, "tap-cpu-idle", {**UNPACED, "start_date": tomorrow}, catalog=catalog)
+        run = run_tap(sim, options.work_dir, "tap-cpu", UNPACED, catalog=catalog)
+    work_s = run.process.cpu_s - idle.process.cpu_s
+    per_cpu_s = run.records / work_s
+    value = (
+        f"{per_cpu_s:,.0f} ({run.records:,} records in {work_s:.1f} cpu-s + {idle.process.cpu_s:.1f}s start-up; "
+        f"wall {run.records / run.process.wall_s:,.0f}/s, simulator-bound)"
+    )
+    goal = f"≥ {MIN_CPU_RECORDS_PER_S:,}"
+    return [Row(AREA, "messages, zero latency: records per tap CPU second", value, goal, per_cpu_s >= MIN_CPU_RECORDS_PER_S)]
+
+
+def forced_requests(first: TapRun, second: TapRun, sim: t.Any) -> int:
+    """Requests an incremental run with no changes cannot avoid, given what the API offers.
+
+    - lists without a server-side filter must be read again in full: as many requests as the first run
+      made to the same paths (successful ones; retries are not forced);
+    - `/v1/activities` is newest first: one page per query tells that nothing is new;
+    - `/v1/messages`: which windows to re-read for late metrics (the lookback) is the tap's choice, but
+      each window read needs only ceil(deliveries in it / 1000) pages, at least one.
+    """
+    ok = [r for r in first.requests if r.status == 200]
+    unfiltered = sum(1 for r in ok if not r.path.startswith(FILTERED_PATHS))
+    activity_queries = {
+        tuple(sorted((k, v) for k, v in r.query.items() if k != "start")) for r in ok if r.path == "/v1/activities"
+    }
+    window_reads = [
+        (int(r.query["start_ts"]), int(r.query["end_ts"]))
+        for r in second.requests
+        if r.path == "/v1/messages" and "start" not in r.query
+    ]
+    message_pages = sum(
+        max(1, math.ceil(len(sim.data.message_positions(*window)) / MESSAGES_PAGE)) for window in window_reads
+    )
+    return unfiltered + len(activity_queries) + message_pages
+
+
+def incremental_rows(options: TapOptions) -> list[Row]:
+    """A second run from the first run's state, with nothing changed in between."""
+    with simulator(seed=options.seed, scale=options.scale, api_key=API_KEY, requests_per_second=UNLIMITED,
+                   latency=0.0, workspace_id=WORKSPACE_ID) as sim:
+        first = run_tap(sim, options.work_dir, "tap-full", UNPACED)
+        second = run_tap(sim, options.work_dir, "tap-incremental", UNPACED, state=first.state)
+        forced = forced_requests(first, second, sim)
+    made = len(second.requests)
+    by_path = collections.Counter(
+        next((p for p in FILTERED_PATHS if r.path.startswith(p)), "other") for r in second.requests
+    )
+    detail = ", ".join(f"{path.removeprefix('/v1/')} {count}" for path, count in sorted(by_path.items()))
+    value = f"{made} vs {forced} forced (first run {len(first.requests)}; {detail}; {second.records:,} records)"
+    return [Row(AREA, "incremental run, no changes: requests", value, "≤ forced", made <= forced)]
+
+
+def run(options: TapOptions) -> list[Row]:
+    """Every tap figure; a failed measurement becomes a FAIL row, the others still run."""
+    rows: list[Row] = []
+    for metric, measure in (("paced run", paced_rows), ("CPU run", cpu_rows), ("incremental run", incremental_rows)):
+        try:
+            rows += measure(options)
+        except (ProcessFailed, OSError, KeyError, ValueError) as exc:
+            rows.append(failed(AREA, metric, exc))
+    return rows

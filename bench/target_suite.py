@@ -1,0 +1,150 @@
+"""Target figures: throughput ratio to pyarrow, peak memory at two or more sizes, S3 against local."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from bench import datagen, schemas
+from bench.process import ProcessFailed
+from bench.report import Row, failed
+from bench.services import moto_s3
+from bench.target_bench import Comparison, TargetRun, compare, target_local, target_s3
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+AREA = "target"
+MIN_RATIO = 0.5
+#: Inputs smaller than this are dominated by interpreter start-up; their ratio is shown, not judged.
+JUDGED_FROM_BYTES = 256 * 1024 * 1024
+MAX_RSS_MIB = 300
+MAX_RSS_GROWTH = 0.20
+MIN_S3_RATIO = 0.8
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetOptions:
+    """What to measure."""
+
+    sizes: tuple[int, ...]
+    wide_records: int
+    wide_columns: int
+    compression: str
+    repeat: int
+    seed: int
+    s3: bool
+    data_dir: Path
+    work_dir: Path
+
+
+def human(count: int) -> str:
+    """1000000 → '1M', 100000 → '100k'."""
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if count >= size and count % size == 0:
+            return f"{count // size}{unit}"
+    return str(count)
+
+
+def messages_dataset(options: TargetOptions, records: int) -> datagen.Dataset:
+    """The generated `messages` input of this size (cached)."""
+    return datagen.ensure_dataset(
+        "messages",
+        schemas.messages_schema(),
+        datagen.message_records,
+        records=records,
+        seed=options.seed,
+        data_dir=options.data_dir,
+    )
+
+
+def wide_dataset(options: TargetOptions) -> datagen.Dataset:
+    """The generated wide input (cached)."""
+    columns = options.wide_columns
+    return datagen.ensure_dataset(
+        f"wide{columns}",
+        schemas.wide_schema(columns),
+        lambda count, seed: datagen.wide_records(count, seed, columns),
+        records=options.wide_records,
+        seed=options.seed,
+        data_dir=options.data_dir,
+    )
+
+
+def _label(dataset: datagen.Dataset) -> str:
+    return f"{dataset.stream} {human(dataset.records)}"
+
+
+def comparison_rows(comparison: Comparison) -> list[Row]:
+    """Throughput of target and baseline, and their ratio (judged on large inputs only)."""
+    target = comparison.target
+    label = _label(target.dataset)
+    if not target.complete:
+        return [Row(AREA, f"{label}: rows written", f"{target.rows_written:,} of {target.dataset.records:,}", "all", False)]
+    process = target.process
+    speed = (
+        f"{target.records_per_s:,.0f} vs pyarrow {comparison.baseline_records_per_s:,.0f} "
+        f"(target wall {process.wall_s:.1f}s, cpu {process.cpu_s:.1f}s)"
+    )
+    judged = target.dataset.singer_bytes >= JUDGED_FROM_BYTES
+    ratio = Row(
+        AREA,
+        f"{label}: throughput ratio to pyarrow",
+        f"{comparison.ratio:.2f}",
+        f"≥ {MIN_RATIO}" if judged else "(start-up bound)",
+        comparison.ratio >= MIN_RATIO if judged else None,
+    )
+    return [Row(AREA, f"{label}: records/s", speed), ratio]
+
+
+def memory_rows(runs: t.Sequence[TargetRun]) -> list[Row]:
+    """Peak RSS across `messages` sizes: flat within 20% and under the cap."""
+    peaks = [run.process.peak_rss_mib for run in runs]
+    growth = peaks[-1] / peaks[0] - 1
+    value = " → ".join(f"{human(r.dataset.records)} {p:.0f} MiB" for r, p in zip(runs, peaks)) + f" ({growth:+.0%})"
+    ok = growth <= MAX_RSS_GROWTH and max(peaks) < MAX_RSS_MIB
+    return [Row(AREA, "messages: peak RSS by input size", value, f"≤ +{MAX_RSS_GROWTH:.0%}, < {MAX_RSS_MIB} MiB", ok)]
+
+
+def s3_row(dataset: datagen.Dataset, options: TargetOptions) -> Row:
+    """The same input written to moto S3 and, right before, to a local folder."""
+    metric = f"{_label(dataset)}: S3 (moto) throughput / local"
+    local = target_local(dataset, options.work_dir, options.compression, f"local-{dataset.records}")
+    with moto_s3() as s3:
+        remote = target_s3(dataset, s3, options.work_dir, options.compression, f"s3-{dataset.records}")
+    if not remote.complete:
+        return Row(AREA, metric, f"wrote {remote.rows_written:,} of {remote.dataset.records:,} rows", "all", False)
+    ratio = local.process.wall_s / remote.process.wall_s
+    value = f"{ratio:.2f} (S3 {remote.records_per_s:,.0f} rec/s, {remote.process.peak_rss_mib:.0f} MiB)"
+    return Row(AREA, metric, value, f"≥ {MIN_S3_RATIO}", ratio >= MIN_S3_RATIO)
+
+
+def run(options: TargetOptions) -> list[Row]:
+    """Every target figure; a crash of one measurement becomes a FAIL row, the others still run."""
+    rows: list[Row] = []
+    message_runs: list[TargetRun] = []
+    for size in options.sizes:
+        try:
+            comparison = compare(messages_dataset(options, size), options.work_dir, options.compression, options.repeat)
+        except ProcessFailed as exc:
+            rows.append(failed(AREA, f"messages {human(size)}", exc))
+            continue
+        rows += comparison_rows(comparison)
+        message_runs.append(comparison.target)
+    if len(message_runs) >= 2:
+        rows += memory_rows(message_runs)
+    if options.wide_records:
+        try:
+            wide = compare(wide_dataset(options), options.work_dir, options.compression, options.repeat)
+            rows += comparison_rows(wide)
+            peak = wide.target.process.peak_rss_mib
+            rows.append(Row(AREA, f"{_label(wide.target.dataset)}: peak RSS", f"{peak:.0f} MiB", f"< {MAX_RSS_MIB} MiB", peak < MAX_RSS_MIB))
+        except ProcessFailed as exc:
+            rows.append(failed(AREA, f"wide {human(options.wide_records)}", exc))
+    if options.s3 and message_runs:
+        largest = max(message_runs, key=lambda run: run.dataset.records)
+        try:
+            rows.append(s3_row(largest.dataset, options))
+        except ProcessFailed as exc:
+            rows.append(failed(AREA, "S3 (moto)", exc))
+    return rows
