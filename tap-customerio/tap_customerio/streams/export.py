@@ -15,6 +15,7 @@ The module has two halves:
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 import typing as t
@@ -417,11 +418,28 @@ class ContentStream(ExportStream):
         after, workspace_id = self.changed_after(), self.workspace_id
         for content_type, parent_name, child_name in CONTENT_SOURCES:
             parents, children = self._tap.streams[parent_name], self._tap.streams[child_name]
-            for parent in parents.request_records(None):
-                for item in children.request_records(parents.get_child_context(parent, None)):
-                    changed = as_unix(content_times(item, parent).get("updated"))
-                    if after is None or (changed is not None and changed > after):
-                        yield content_row(content_type, item, parent["id"], workspace_id, parent_times=parent)
+            for parent, item in self.children_of(parents, children):
+                changed = as_unix(content_times(item, parent).get("updated"))
+                if after is None or (changed is not None and changed > after):
+                    yield content_row(content_type, item, parent["id"], workspace_id, parent_times=parent)
+
+    def children_of(self, parents: CustomerIOStream, children: CustomerIOStream) -> Iterator[tuple[dict, dict]]:
+        """(parent, child record) pairs in parent order; each child list's first page is requested a few
+        parents ahead with the base's prefetch, so request latency overlaps as for the tap's child streams."""
+        depth = 2 * int(self.config.get("max_concurrency", 4))
+        pending: collections.deque[tuple[dict, dict]] = collections.deque()
+
+        def drain(parent: dict, child_context: dict) -> Iterator[tuple[dict, dict]]:
+            return ((parent, item) for item in children.request_records(child_context))
+
+        for parent in parents.request_records(None):
+            child_context = parents.get_child_context(parent, None)
+            children.prefetch_first_page(child_context)
+            pending.append((parent, child_context))
+            if len(pending) > depth:
+                yield from drain(*pending.popleft())
+        while pending:
+            yield from drain(*pending.popleft())
 
 
 #: The export streams, in the order the tap registers them.
