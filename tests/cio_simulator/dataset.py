@@ -67,6 +67,7 @@ class Dataset:
         self.clock = self.anchor - QUIET_PERIOD
         self.initial_clock = self.clock
         self.generation = 0
+        self._indexes: dict[str, tuple[int, dict[Any, Record]]] = {}
         config_scale = scale ** 0.5  # configuration lists grow slower than event data
         self._generate_segments(scaled(8, config_scale))
         self._generate_campaigns(scaled(12, scale))
@@ -91,6 +92,15 @@ class Dataset:
 
     def _past(self, rng: SplitMix, max_age: int, min_age: int = 0) -> int:
         return self.initial_clock - rng.randint(min_age, max_age)
+
+    def lookup(self, resource: str, record_id: Any) -> Record | None:
+        """A record of a top-level list (`campaigns`, `newsletters`, ...) by id, via an index rebuilt only when
+        a mutation may have changed the list (child endpoints look parents up on every request)."""
+        cached = self._indexes.get(resource)
+        if cached is None or cached[0] != self.generation:
+            cached = (self.generation, {record["id"]: record for record in getattr(self, resource)})
+            self._indexes[resource] = cached
+        return cached[1].get(record_id)
 
     # -- configuration-like resources ------------------------------------------------------------------------
 

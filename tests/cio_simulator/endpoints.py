@@ -51,6 +51,13 @@ def dispatch(request: Request, data: Dataset) -> Any:
     raise not_found(f"{request.method} {request.path}")
 
 
+def lookup(data: Dataset, resource: str, record_id: int, what: str) -> Record:
+    record = data.lookup(resource, record_id)
+    if record is None:
+        raise not_found(f"{what} {record_id}")
+    return record
+
+
 def find(items: Sequence[Record], key: str, value: Any, what: str) -> Record:
     for item in items:
         if item[key] == value:
@@ -72,7 +79,7 @@ def list_campaigns(request: Request, data: Dataset) -> Any:
 
 @route("GET", "/campaigns/{campaign_id}")
 def get_campaign(request: Request, data: Dataset) -> Any:
-    return {"campaign": find(data.campaigns, "id", request.int_param("campaign_id"), "campaign")}
+    return {"campaign": lookup(data, "campaigns", request.int_param("campaign_id"), "campaign")}
 
 
 def campaign_actions(request: Request, data: Dataset) -> list[Record]:
@@ -122,7 +129,7 @@ def list_broadcasts(request: Request, data: Dataset) -> Any:
 
 @route("GET", "/broadcasts/{broadcast_id}")
 def get_broadcast(request: Request, data: Dataset) -> Any:
-    return {"broadcast": find(data.broadcasts, "id", request.int_param("broadcast_id"), "broadcast")}
+    return {"broadcast": lookup(data, "broadcasts", request.int_param("broadcast_id"), "broadcast")}
 
 
 @route("GET", "/broadcasts/{broadcast_id}/actions")
@@ -166,7 +173,7 @@ def list_newsletters(request: Request, data: Dataset) -> Any:
 
 @route("GET", "/newsletters/{newsletter_id}")
 def get_newsletter(request: Request, data: Dataset) -> Any:
-    return {"newsletter": find(data.newsletters, "id", request.int_param("newsletter_id"), "newsletter")}
+    return {"newsletter": lookup(data, "newsletters", request.int_param("newsletter_id"), "newsletter")}
 
 
 @route("GET", "/newsletters/{newsletter_id}/contents")
@@ -294,7 +301,7 @@ def _matches(data: Dataset, node: Any, index: int, person: dict[str, Any]) -> bo
     if kind == "segment":
         if not isinstance(value, dict) or not isinstance(value.get("id"), int):
             raise ApiError(400, "segment filter needs an integer id")
-        find(data.segments, "id", value["id"], "segment")
+        lookup(data, "segments", value["id"], "segment")
         members = data.segment_member_positions(value["id"])
         position = bisect_left(members, index)
         return position < len(members) and members[position] == index
@@ -375,7 +382,7 @@ def list_segments(request: Request, data: Dataset) -> Any:
 
 @route("GET", "/segments/{segment_id}")
 def get_segment(request: Request, data: Dataset) -> Any:
-    return {"segment": find(data.segments, "id", request.int_param("segment_id"), "segment")}
+    return {"segment": lookup(data, "segments", request.int_param("segment_id"), "segment")}
 
 
 @route("GET", "/segments/{segment_id}/membership")
@@ -436,7 +443,7 @@ def list_sender_identities(request: Request, data: Dataset) -> Any:
 
 @route("GET", "/sender_identities/{sender_id}")
 def get_sender_identity(request: Request, data: Dataset) -> Any:
-    return {"sender_identity": find(data.sender_identities, "id", request.int_param("sender_id"),
+    return {"sender_identity": lookup(data, "sender_identities", request.int_param("sender_id"),
                                     "sender identity")}
 
 
@@ -447,7 +454,7 @@ def list_exports(request: Request, data: Dataset) -> Any:
 
 @route("GET", "/exports/{export_id}")
 def get_export(request: Request, data: Dataset) -> Any:
-    return {"export": find(data.exports, "id", request.int_param("export_id"), "export")}
+    return {"export": lookup(data, "exports", request.int_param("export_id"), "export")}
 
 
 @route("GET", "/reporting_webhooks")
@@ -511,7 +518,7 @@ def list_transactional(request: Request, data: Dataset) -> Any:
 
 
 def transactional_message(request: Request, data: Dataset) -> Record:
-    return find(data.transactional, "id", request.int_param("transactional_id"), "transactional message")
+    return lookup(data, "transactional", request.int_param("transactional_id"), "transactional message")
 
 
 @route("GET", "/transactional/{transactional_id}")
