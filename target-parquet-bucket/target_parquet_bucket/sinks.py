@@ -70,7 +70,7 @@ class ParquetBucketSink(BatchSink):
         self._lines: list[bytes] = []
         self._line_numbers = array.array("q")
         self._buffered_bytes = 0
-        self._max_buffer_bytes = int(self.config.get("batch_size_mb") or 64) * MEBIBYTE
+        self._max_buffer_bytes = int(self.config.get("batch_size_mb") or 8) * MEBIBYTE
         self._max_rows = self.max_size
         self._writers: dict[str, FileWriter] = {}
         self._partition_field = self._resolve_partition_field()

@@ -125,13 +125,16 @@ SETTINGS = th.PropertiesList(
         "row_group_rows",
         th.IntegerType,
         default=100_000,
-        description="Rows per parquet row group (memory holds about one row group per open file).",
+        description="Rows per parquet row group, at most ~48 MB of data (memory holds about one row group per open file).",
     ),
     th.Property(
         "batch_size_mb",
         th.IntegerType,
-        default=64,
-        description="Decode a stream's buffered records once they reach this many MB (or `batch_size_rows`).",
+        default=8,
+        description=(
+            "Decode a stream's buffered records once they reach this many MB (or `batch_size_rows` "
+            "records): bounds the memory used by decoding, however wide the records."
+        ),
     ),
     th.Property(
         "temp_dir",

@@ -60,8 +60,12 @@ class FileWriter(abc.ABC):
         self.path.unlink(missing_ok=True)
 
 
+#: A row group is also cut at this much buffered Arrow data, so wide rows do not multiply memory.
+ROW_GROUP_MAX_BYTES = 48 * 1024 * 1024
+
+
 class ParquetFileWriter(FileWriter):
-    """Streams row groups of about `row_group_rows` rows."""
+    """Streams row groups of about `row_group_rows` rows (or `ROW_GROUP_MAX_BYTES`)."""
 
     def __init__(
         self,
@@ -76,6 +80,7 @@ class ParquetFileWriter(FileWriter):
         self.row_group_rows = row_group_rows
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._pending_bytes = 0
         self._writer = pq.ParquetWriter(
             self.path,
             schema,
@@ -87,8 +92,9 @@ class ParquetFileWriter(FileWriter):
         """Buffer until a full row group is available, then write it."""
         self._pending.append(batch)
         self._pending_rows += batch.num_rows
+        self._pending_bytes += batch.nbytes
         self.rows += batch.num_rows
-        if self._pending_rows >= self.row_group_rows:
+        if self._pending_rows >= self.row_group_rows or self._pending_bytes >= ROW_GROUP_MAX_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -98,6 +104,7 @@ class ParquetFileWriter(FileWriter):
         self._writer.write_table(table, row_group_size=max(self._pending_rows, 1))
         self._pending = []
         self._pending_rows = 0
+        self._pending_bytes = 0
 
     @property
     def size_bytes(self) -> int:
