@@ -56,6 +56,14 @@ def test_second_sync_holds_exactly_the_changes_since_the_first(sim: Simulator) -
         assert emitted(second, stream) == expected[stream], stream
 
 
+def test_sync_without_changes_since_the_last_one_exports_nothing(sim: Simulator) -> None:
+    first = sync(tap_config(sim), EXPORT_STREAMS)
+
+    again = sync(tap_config(sim), EXPORT_STREAMS, first.state)
+
+    assert {stream: len(rows) for stream, rows in again.records.items() if rows} == {}
+
+
 def test_attribute_changed_twice_between_syncs_is_one_row_with_the_latest_value(sim: Simulator) -> None:
     first = sync(tap_config(sim), ["attributes"])
     sim.mutate()
