@@ -392,7 +392,8 @@ class Dataset:
             rng.choice(("push", "twilio", "webhook", "slack"))
         recipient = {"email": ids["email"] or "", "push": f"device-{person}", "twilio": f"+1555{person:07d}",
                      "webhook": "https://hooks.example.com/in", "slack": "#alerts"}[kind]
-        metrics, failure = self._message_metrics(rng, created, kind, self._message_cutoff.get(index, self.initial_clock))
+        cutoff = self._message_cutoff.get(index, self.initial_clock)
+        metrics, failure = self._message_metrics(rng, created, kind, cutoff)
         metrics.update(self._message_metric_overrides.get(index, {}))
         message_id = self.message_id(index)
         template = parent.get("action_id") or parent.get("content_id") or 0
