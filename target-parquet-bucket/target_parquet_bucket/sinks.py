@@ -28,6 +28,9 @@ if t.TYPE_CHECKING:
 
 MEBIBYTE = 1024 * 1024
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+#: Open files per sink when partitioning: beyond this the oldest open partition file is uploaded,
+#: so a high-cardinality `partition_by` cannot exhaust memory or file handles.
+MAX_OPEN_PARTITIONS = 32
 
 
 class InvalidRecordError(Exception):
@@ -116,6 +119,12 @@ class ParquetBucketSink(BatchSink):
         self._lines, self._line_numbers, self._buffered_bytes = [], array.array("q"), 0
         if not lines:
             return
+        if not self.columns:
+            msg = (
+                f"stream '{self.stream_name}' declares no properties in its SCHEMA, so its records "
+                "have no columns to be written; declare the properties"
+            )
+            raise InvalidRecordError(msg)
         # The SDK path tallies each record as it arrives; the fast path tallies here, per batch.
         self.tally_record_read(len(lines) - self._batch_records_read)
         try:
@@ -133,6 +142,8 @@ class ParquetBucketSink(BatchSink):
         while rows.num_rows:
             writer = self._writers.get(partition)
             if writer is None:
+                if len(self._writers) >= MAX_OPEN_PARTITIONS:
+                    self._upload(next(iter(self._writers)))
                 writer = self._writers[partition] = self._open_writer()
                 self.bucket.track(self)
             room = max_rows - writer.rows if max_rows else rows.num_rows
@@ -230,4 +241,5 @@ def _partition_values(column: pa.Array) -> pa.Array:
         text = pc.strftime(column, format="%Y-%m-%d")
     else:
         text = column.cast(pa.string())
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     return pc.fill_null(text, HIVE_NULL)

@@ -82,6 +82,13 @@ def test_a_null_in_a_required_non_nullable_column_is_rejected_not_stored_as_zero
     assert "stream 's', input line 2" in run.error_lines[0]
 
 
+def test_records_of_a_stream_without_declared_properties_are_refused_not_dropped(tmp_path: Path) -> None:
+    messages = [schema_message("bare", {}), record_message("bare", {"a": 1})]
+    run = run_target(messages, {"bucket_url": str(tmp_path)})
+    assert run.exit_code == 1
+    assert "stream 'bare' declares no properties" in run.error_lines[0]
+
+
 @pytest.mark.parametrize("stream", ["../escape", "/abs/path", "a/../../b", "..", "x\\..\\y"])
 def test_stream_names_never_leave_the_bucket_prefix(tmp_path: Path, stream: str) -> None:
     bucket = tmp_path / "bucket"

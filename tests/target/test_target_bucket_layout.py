@@ -156,6 +156,7 @@ def test_partition_values_cannot_create_or_climb_folders(tmp_path: Path) -> None
         schema_message("events", {"kind": {"type": ["null", "string"]}}),
         record_message("events", {"kind": "../../etc"}),
         record_message("events", {"kind": None}),
+        record_message("events", {"kind": ""}),
     ]
     run = run_target(messages, config(tmp_path, partition_by="kind"))
     assert run.exit_code == 0, run.stderr
@@ -163,6 +164,19 @@ def test_partition_values_cannot_create_or_climb_folders(tmp_path: Path) -> None
         "kind=..%2F..%2Fetc/events_v4_42_1.parquet",
         "kind=__HIVE_DEFAULT_PARTITION__/events_v4_42_2.parquet",
     ]
+    assert read_parquet(tmp_path, data_files(tmp_path)[1]).column("kind").to_pylist() == [None, ""]
+
+
+def test_many_partition_values_keep_a_bounded_number_of_files_open_and_lose_no_row(tmp_path: Path) -> None:
+    messages = [schema_message("events", {"user": {"type": "integer"}})]
+    messages += [record_message("events", {"user": n % 40}) for n in range(80)]
+    run = run_target(messages, config(tmp_path, partition_by="user", batch_size_rows=40))
+    assert run.exit_code == 0, run.stderr
+    keys = data_files(tmp_path)
+    rows = [row["user"] for key in keys for row in read_parquet(tmp_path, key).to_pylist()]
+    assert sorted(rows) == sorted(n % 40 for n in range(80))
+    assert all(key.startswith(f"user={read_parquet(tmp_path, key)['user'][0]}/") for key in keys)
+    assert len(keys) > 40  # the first batch's oldest partitions were closed to make room
 
 
 def test_hive_partitions_by_load_date(tmp_path: Path) -> None:
