@@ -7,27 +7,29 @@ of the budget. singer-sdk has no request pacing, hence this small module.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
-
-#: Slots are spaced this much wider than 1/rate: the server counts arrivals in a sliding one-second window,
-#: and a few milliseconds of scheduling jitter between two requests ten slots apart must not put eleven
-#: arrivals into one window.
+#: Slots are spaced this much wider than 1/rate, and any `rate` consecutive requests span at least this many
+#: seconds: the server counts arrivals in a sliding one-second window, so a little scheduling jitter must
+#: not put rate + 1 arrivals into one window.
 SPACING_MARGIN = 1.03
 
 
 class RateLimiter:
-    """Thread-safe pacer: hands out request start slots at most `rate` per second.
+    """Thread-safe pacer: at most `rate` request starts per second.
 
-    Slots are spaced evenly rather than granted in bursts, because a burst straddling a window boundary
-    would exceed the budget.
+    Two rules, both needed: slots are spaced evenly (a burst straddling a window boundary would exceed
+    the budget), and the `rate`-th previous *actual* start must be more than a second ago, because a
+    thread that wakes late (GIL, scheduler) starts later than its slot while the next one starts on time.
     """
 
     def __init__(self, rate: float) -> None:
         self._lock = threading.Lock()
         self._interval = SPACING_MARGIN / rate
         self._next_slot = 0.0
+        self._started: collections.deque[float] = collections.deque(maxlen=max(1, int(rate)))
 
     def configure(self, rate: float) -> None:
         """Change the pace (a new tap instance in the same process may ask for another budget)."""
@@ -36,16 +38,21 @@ class RateLimiter:
             raise ValueError(msg)
         with self._lock:
             self._interval = SPACING_MARGIN / rate
+            if self._started.maxlen != max(1, int(rate)):
+                self._started = collections.deque(self._started, maxlen=max(1, int(rate)))
 
     def acquire(self) -> None:
         """Block until this caller may start one request."""
         with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
+            slot = max(time.monotonic(), self._next_slot)
+            if len(self._started) == self._started.maxlen:
+                slot = max(slot, self._started[0] + SPACING_MARGIN)
             self._next_slot = slot + self._interval
         delay = slot - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        with self._lock:
+            self._started.append(time.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for `seconds` (a 429 applies to the whole workspace, not one stream)."""
