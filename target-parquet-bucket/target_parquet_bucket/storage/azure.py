@@ -7,6 +7,7 @@ string works too (Azurite, account keys).
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -71,7 +72,9 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
         return ErrorKind.DENIED, code or str(status)
     if code == "ContainerNotFound":
         return ErrorKind.MISSING_BUCKET, code
-    return ErrorKind.OTHER, f"{code or type(error).__name__}: {one_line(error)}"
+    # Storage errors append RequestId, Time, ErrorCode and the raw body on further lines: keep the first.
+    summary = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return ErrorKind.OTHER, f"{code or type(error).__name__}: {summary[:300]}"
 
 
 class AzureStorage(RemoteStorage):
@@ -128,6 +131,9 @@ class AzureStorage(RemoteStorage):
         """Build from `bucket_url` and the target config (keys as in `settings`)."""
         from azure.storage.blob import ContainerClient, ExponentialRetry
 
+        # The SDK logs every request and response with headers at INFO (SAS redacted): that would
+        # drown the target's own log, so only its warnings get through.
+        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
         location = BucketLocation.parse(url, "azure")
         sas_url = config.get("azure_sas_url") or ""
         connection_string = config.get("azure_connection_string") or ""
