@@ -143,3 +143,44 @@ def test_campaign_metrics_require_a_version(api: Api) -> None:
     response = api.get("/campaigns/1/metrics", res="days")
     assert response.status_code == 400
     assert response.json() == {"errors": [{"detail": "version is required and must be 1 or 2", "status": "400"}]}
+
+
+@pytest.mark.parametrize(("path", "envelope", "expected"), [
+    ("/campaigns/1", "campaign", lambda d: d.campaigns[0]),
+    ("/campaigns/1/actions/1001", "action", lambda d: d.campaign_actions[1][1]),
+    ("/broadcasts/13", "broadcast", lambda d: d.broadcasts[0]),
+    ("/segments/2", "segment", lambda d: d.segments[1]),
+    ("/exports/901", "export", lambda d: d.exports[1]),
+    ("/sender_identities/3", "sender_identity", lambda d: d.sender_identities[2]),
+    ("/transactional/2", "message", lambda d: d.transactional[1]),
+])
+def test_single_records_are_wrapped_in_their_singular_envelope(api: Api, cio_sim: Simulator, path: str,
+                                                               envelope: str, expected) -> None:
+    assert api.ok(path) == {envelope: expected(cio_sim.data)}
+
+
+def test_a_newsletter_variant_is_wrapped_in_content(api: Api, cio_sim: Simulator) -> None:
+    content = cio_sim.data.newsletter_contents[5][-1]
+    assert api.ok(f"/newsletters/5/contents/{content['id']}") == {"content": content}
+
+
+def test_customers_by_email_returns_identifier_results(api: Api, cio_sim: Simulator) -> None:
+    person = next(p for p in cio_sim.data.people if p["identifiers"]["email"])
+    assert api.ok("/customers", email=person["identifiers"]["email"]) == {"results": [person["identifiers"]]}
+    assert api.ok("/customers", email="nobody@example.com") == {"results": []}
+
+
+def test_segment_count_and_usage(api: Api, cio_sim: Simulator) -> None:
+    assert api.ok("/segments/1/customer_count") == {"count": len(cio_sim.data.segment_members[1])}
+    used_by = api.ok("/segments/1/used_by")["used_by"]
+    assert used_by["segment_id"] == 1 and set(used_by) == {"segment_id", "campaigns", "sent_newsletters",
+                                                           "draft_newsletters"}
+
+
+def test_metrics_repeat_exactly_and_are_zero_before_the_entity_existed(api: Api, cio_sim: Simulator) -> None:
+    created = cio_sim.data.campaigns[0]["created"]
+    query = {"version": 2, "res": "days", "start": created - 10 * 86400, "end": created + 10 * 86400}
+    series = api.ok("/campaigns/1/metrics", **query)["metric"]["series"]
+    assert series == api.ok("/campaigns/1/metrics", **query)["metric"]["series"]
+    assert all(values[:9] == [0] * 9 for values in series.values())
+    assert any(values[11:] != [0] * len(values[11:]) for values in series.values())
