@@ -57,8 +57,8 @@ def run_plugin(executable: Path, args: list[str], *, cwd: Path, env: dict[str, s
 
 def assert_one_line_error(outcome: Outcome, *words: str) -> None:
     """Non-zero exit, no traceback, and a last stderr line naming every one of `words`."""
-    assert outcome.returncode != 0, f"expected a failure, got exit 0; stderr:\n{outcome.stderr[-2000:]}"
-    assert TRACEBACK not in outcome.stderr, f"a traceback instead of a one-line error:\n{outcome.stderr[-3000:]}"
+    assert outcome.returncode != 0, f"expected a failure, got exit 0; stderr:\n{outcome.stderr[-600:]}"
+    assert TRACEBACK not in outcome.stderr, f"a traceback instead of a one-line error:\n{outcome.stderr[-600:]}"
     line = outcome.last_stderr_line.lower()
     missing = [w for w in words if w.lower() not in line]
     assert not missing, f"last stderr line does not name {missing}: {outcome.last_stderr_line!r}"
