@@ -47,14 +47,24 @@ class Run:
         """The given fields of every record of `stream`, in emission order."""
         return [tuple(record[name] for name in fields) for record in self.records.get(stream, [])]
 
-def sync(config: dict, streams: t.Iterable[str], state: dict | None = None, *, may_fail: bool = False) -> Run:
+def sync(
+    config: dict,
+    streams: t.Iterable[str],
+    state: dict | None = None,
+    *,
+    may_fail: bool = False,
+    full_table: t.Iterable[str] = (),
+) -> Run:
     """One full sync of `streams` (every other stream deselected), resuming from `state`.
 
     With `may_fail`, an error ending the sync is kept in the result with what was emitted before it, as a
     pipeline would have delivered it (records, and the last state the target would have stored).
+    Streams in `full_table` get `replication-method: FULL_TABLE` in the catalog, as Meltano's `metadata:`
+    would set it.
     """
     writer = CollectingWriter()
-    tap = TapCustomerIO(config=config, state=copy.deepcopy(state or {}), message_writer=writer)
+    tap = TapCustomerIO(config=config, state=copy.deepcopy(state or {}), message_writer=writer,
+                        catalog=catalog_with_full_table(config, set(full_table)))
     wanted = set(streams)
     for name, stream in tap.streams.items():
         stream.selected = name in wanted
@@ -66,3 +76,16 @@ def sync(config: dict, streams: t.Iterable[str], state: dict | None = None, *, m
             raise
         error = exc
     return Run(records=dict(writer.records), state=writer.states[-1] if writer.states else {}, error=error)
+
+
+def catalog_with_full_table(config: dict, full_table: set[str]) -> dict | None:
+    """The discovered catalog with `replication-method: FULL_TABLE` on the named streams (None if none)."""
+    if not full_table:
+        return None
+    catalog = TapCustomerIO(config=config).catalog_dict
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] in full_table:
+            for item in entry["metadata"]:
+                if item["breadcrumb"] == []:
+                    item["metadata"]["replication-method"] = "FULL_TABLE"
+    return catalog

@@ -64,6 +64,17 @@ def test_sync_without_changes_since_the_last_one_exports_nothing(sim: Simulator)
     assert {stream: len(rows) for stream, rows in again.records.items() if rows} == {}
 
 
+def test_full_table_replication_sends_all_history_every_run(sim: Simulator) -> None:
+    first = sync(tap_config(sim), ["content", "people"], full_table=["content", "people"])
+    sim.mutate()
+
+    second = sync(tap_config(sim), ["content", "people"], first.state, full_table=["content", "people"])
+
+    expected = initial_export(sim)
+    assert emitted(second, "content") == expected["content"]
+    assert emitted(second, "people") == expected["people"]
+
+
 def test_attribute_changed_twice_between_syncs_is_one_row_with_the_latest_value(sim: Simulator) -> None:
     first = sync(tap_config(sim), ["attributes"])
     sim.mutate()
