@@ -8,15 +8,19 @@ Everything above this layer (sinks, target) deals in local files and streams; ev
 from __future__ import annotations
 
 import datetime
+import logging
 import tempfile
 import threading
 import typing as t
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
 
 from target_parquet_bucket.naming import META_PREFIX, FileNamer, SequenceCounter
+
+logger = logging.getLogger("target-parquet-bucket")
 
 if t.TYPE_CHECKING:
     from target_parquet_bucket.storage.base import Storage
@@ -57,6 +61,8 @@ class Bucket:
         self._manifest_dirty = False
         self._lock = threading.Lock()
         self._open: dict[int, Committer] = {}
+        self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
+        self._pending: list[Future[ManifestEntry]] = []
 
     def track(self, owner: Committer) -> None:
         """Remember an owner of open files (sinks, including ones retired by a schema change)."""
@@ -69,7 +75,8 @@ class Bucket:
             self._open.pop(id(owner), None)
 
     def commit_all(self) -> None:
-        """Upload every open file of every stream, then update the manifest.
+        """Close every open file of every stream, wait until all uploads are done, then update
+        the manifest.
 
         Called before any STATE line is written: an exception here (a failed upload) propagates,
         so the state that would have covered those records is never emitted.
@@ -78,11 +85,38 @@ class Bucket:
             owners = list(self._open.values())
         for owner in owners:
             owner.commit()
+        self.wait_for_uploads()
         self.write_manifest()
 
-    def upload(self, stream: str, writer: FileWriter, *, partition: str) -> ManifestEntry:
-        """Close `writer`, reserve the stream's next sequence and put the file under its name."""
+    def upload(self, stream: str, writer: FileWriter, *, partition: str) -> None:
+        """Close `writer` and queue its upload under the stream's next sequence.
+
+        Uploads run on one background thread, in the order files were closed, so parsing goes on
+        while a file travels to the bucket; `wait_for_uploads` is the barrier before STATE.
+        """
+        self._raise_failed_upload()
         path = writer.close()
+        future = self._uploader.submit(self._put, stream, writer, path, partition)
+        with self._lock:
+            self._pending.append(future)
+
+    def wait_for_uploads(self) -> None:
+        """Block until every queued upload finished; re-raise the first failure."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def _raise_failed_upload(self) -> None:
+        """Fail fast: stop reading input as soon as an earlier upload has failed."""
+        with self._lock:
+            done = [f for f in self._pending if f.done()]
+            self._pending = [f for f in self._pending if not f.done()]
+        for future in done:
+            future.result()
+
+    def _put(self, stream: str, writer: FileWriter, path: Path, partition: str) -> ManifestEntry:
+        """Reserve the sequence, then put the file: a number is never reused, even on failure."""
         size = path.stat().st_size
         sequence = self.sequences.next(stream)
         now = datetime.datetime.now(tz=datetime.timezone.utc)
@@ -100,6 +134,7 @@ class Bucket:
         with self._lock:
             self.entries.append(entry)
             self._manifest_dirty = True
+        logger.info("Uploaded %s (%d rows)", key, entry.rows)
         return entry
 
     def write_manifest(self) -> None:
@@ -136,5 +171,6 @@ class Bucket:
         return key
 
     def close(self) -> None:
-        """Remove the local temporary folder."""
+        """Finish the upload thread and remove the local temporary folder."""
+        self._uploader.shutdown(wait=True)
         self._temp.cleanup()

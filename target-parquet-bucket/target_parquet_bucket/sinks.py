@@ -177,8 +177,7 @@ class ParquetBucketSink(BatchSink):
 
     def _upload(self, partition: str) -> None:
         writer = self._writers.pop(partition)
-        entry = self.bucket.upload(self.file_stream, writer, partition=partition)
-        self.logger.info("Uploaded %s (%d rows)", entry.key, entry.rows)
+        self.bucket.upload(self.file_stream, writer, partition=partition)
         if not self._writers:
             self.bucket.untrack(self)
 
@@ -201,6 +200,7 @@ class ParquetBucketSink(BatchSink):
         """
         self._target.drain_one(self)
         self.commit()
+        self.bucket.wait_for_uploads()
         key = self.bucket.write_activated_version(self.file_stream, new_version)
         self.logger.info("ACTIVATE_VERSION %s for '%s' recorded in %s", new_version, self.stream_name, key)
 
