@@ -26,7 +26,7 @@ class CursorLoopError(RuntimeError):
     """The API handed back a `next` token that was already followed."""
 
 
-class CursorPaginator(BaseAPIPaginator[t.Optional[str]]):
+class CursorPaginator(BaseAPIPaginator[str | None]):
     """Follows `next` → `start`, refusing repeated tokens.
 
     `continue_on_empty_page`: some endpoints (messages, segment membership) may return an empty page

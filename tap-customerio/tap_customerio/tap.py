@@ -112,13 +112,17 @@ class TapCustomerIO(Tap):
             "messages_window_days",
             th.IntegerType,
             default=30,
-            description="Width of each `start_ts`/`end_ts` window read from `/v1/messages` (the API caps a read at 6 months).",
+            description=(
+                "Width of each `start_ts`/`end_ts` window read from `/v1/messages` (the API caps a read at 6 months)."
+            ),
         ),
         th.Property(
             "messages_lookback_days",
             th.IntegerType,
             default=30,
-            description="Days before the `messages` bookmark that are read again, to pick up metrics recorded after delivery.",
+            description=(
+                "Days before the `messages` bookmark that are read again, to pick up metrics recorded after delivery."
+            ),
         ),
         th.Property(
             "activities_lookback_minutes",
@@ -160,7 +164,10 @@ class TapCustomerIO(Tap):
             "retry_backoff_seconds",
             th.NumberType,
             default=0.5,
-            description="Wait before the first retry when the server sends no `Retry-After`; doubles per retry (with jitter, at most 60 s).",
+            description=(
+                "Wait before the first retry when the server sends no `Retry-After`; "
+                "doubles per retry (with jitter, at most 60 s)."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -177,7 +184,9 @@ class TapCustomerIO(Tap):
         th.Property(
             "workspace_id",
             th.IntegerType,
-            description="Customer.io workspace id (optional); used to name exported files like Customer.io's own export.",
+            description=(
+                "Customer.io workspace id (optional); used to name exported files like Customer.io's own export."
+            ),
         ),
     ).to_dict()
 

@@ -36,7 +36,7 @@ def test_messages_are_read_in_contiguous_windows_from_start_date_to_now(
     windows = message_windows(sim)
     assert windows[0][0] == start
     assert all(end - begin < 30 * DAY for begin, end in windows)
-    assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(windows, windows[1:]))
+    assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(windows, windows[1:], strict=False))
     assert windows[-1][1] >= sim.data.now
     older_than_six_months = [m for m in run.records["messages"]
                              if iso_to_unix(m["created"]) < sim.data.now - 200 * DAY]

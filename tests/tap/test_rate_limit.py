@@ -58,7 +58,7 @@ def test_two_taps_in_one_process_share_one_budget(make_cio_sim: Callable[..., Si
     sim.reset_log()
     runs: list[TapRun] = []
     threads = [threading.Thread(target=lambda c=c, k=k: runs.append(run_tap(c, catalog=k)))
-               for c, k in zip(configs, catalogs)]
+               for c, k in zip(configs, catalogs, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
