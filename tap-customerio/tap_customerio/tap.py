@@ -152,7 +152,10 @@ class TapCustomerIO(Tap):
             "max_concurrency",
             th.IntegerType,
             default=4,
-            description="Worker threads for customer hydration, so request latency does not leave the budget idle.",
+            description=(
+                "Worker threads for customer hydration and child streams' first pages, "
+                "so latency does not leave the budget idle."
+            ),
         ),
         th.Property(
             "max_retries",
