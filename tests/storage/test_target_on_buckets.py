@@ -64,6 +64,7 @@ def sequences(objects: t.Iterable[str], stream: str) -> list[int]:
     return sorted(int(match.group(1)) for key in objects if (match := pattern.search(key)))
 
 
+@pytest.mark.parametrize("backend", ["local", "s3", "azure-sas", "gcs"], indirect=True)
 def test_two_runs_of_two_streams_land_complete_and_never_overwrite(backend: Backend) -> None:
     config = {**backend.config, "bucket_url": backend.url("customerio"), "workspace_id": "42"}
     first = run_target(
