@@ -159,6 +159,20 @@ class Dataset:
         return self.singer_path.stat().st_size
 
 
+class ShapeMismatch(ValueError):
+    """A generated record has fields the stream's schema does not declare (the generator is outdated)."""
+
+
+def check_shape(stream: str, schema: JsonSchema, record: Record) -> None:
+    """Fail fast if the generator and the schema (e.g. the tap's, which may evolve) disagree."""
+    declared = set(schema["properties"])
+    unknown = sorted(set(record) - declared)
+    missing = sorted(declared - set(record))
+    if unknown or missing:
+        msg = f"{stream}: generated records do not match the schema (unknown {unknown}, missing {missing})"
+        raise ShapeMismatch(msg)
+
+
 def _write(stream: str, schema: JsonSchema, rows: Iterator[Record], singer: t.BinaryIO, bare: t.BinaryIO) -> None:
     """Stream records into both files: each record is encoded once and framed as a RECORD line."""
     extracted = iso(ANCHOR_UNIX)
@@ -166,6 +180,8 @@ def _write(stream: str, schema: JsonSchema, rows: Iterator[Record], singer: t.Bi
     prefix = b'{"type":"RECORD","stream":' + _ENCODE(stream) + b',"record":'
     suffix = b',"time_extracted":' + _ENCODE(extracted) + b"}\n"
     for count, record in enumerate(rows, start=1):
+        if count == 1:
+            check_shape(stream, schema, record)
         body = _ENCODE(record)
         singer.write(prefix + body + suffix)
         bare.write(body + b"\n")

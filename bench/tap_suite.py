@@ -11,13 +11,14 @@ import dataclasses
 import datetime
 import json
 import math
+import re
 import sys
 import typing as t
 from pathlib import Path
 
 import msgspec
 
-from bench.process import ProcessFailed, ProcessRun, run_measured
+from bench.process import ProcessFailed, ProcessRun, run_measured, warm_up
 from bench.report import Row, failed
 from bench.services import simulator
 
@@ -135,6 +136,23 @@ def only_stream(catalog: dict, stream: str) -> dict:
 # --- the three measurements ------------------------------------------------------------------------
 
 
+def endpoint_rates(run: TapRun, *, slowest: int = 4) -> str:
+    """Where the budget idles: request rate per endpoint (ids folded) over the time it was being read.
+
+    A request's time runs until the next request of any endpoint arrives, so an endpoint paged one
+    request at a time shows about 1 / latency, one read by several workers up to the budget.
+    """
+    spent: dict[str, float] = collections.defaultdict(float)
+    counts: collections.Counter[str] = collections.Counter()
+    for request, following in zip(run.requests, run.requests[1:]):
+        endpoint = re.sub(r"/\d+(?=/|$)", "/{id}", request.path.removeprefix("/v1"))
+        spent[endpoint] += following.time - request.time
+        counts[endpoint] += 1
+    busy = [(endpoint, counts[endpoint] / seconds) for endpoint, seconds in spent.items() if counts[endpoint] >= 5]
+    busy.sort(key=lambda item: item[1])
+    return ", ".join(f"{endpoint} {rate:.1f}/s ({counts[endpoint]} req)" for endpoint, rate in busy[:slowest])
+
+
 def paced_rows(options: TapOptions) -> list[Row]:
     """Every stream against a slow API with the real budget: is the budget used, are 429s avoided?"""
     with simulator(seed=options.seed, scale=options.scale, api_key=API_KEY, requests_per_second=BUDGET_PER_S,
@@ -149,6 +167,7 @@ def paced_rows(options: TapOptions) -> list[Row]:
         Row(AREA, "budget used", f"{use:.0%}", f"≥ {MIN_BUDGET_USE:.0%}", use >= MIN_BUDGET_USE),
         Row(AREA, "429s received", str(throttled), "0", throttled == 0),
         Row(AREA, "records/s (paced)", f"{run.records / run.process.wall_s:,.0f} ({run.records:,} records)"),
+        Row(AREA, "slowest endpoints (paced)", endpoint_rates(run)),
     ]
 
 
@@ -218,6 +237,7 @@ def incremental_rows(options: TapOptions) -> list[Row]:
 def run(options: TapOptions) -> list[Row]:
     """Every tap figure; a failed measurement becomes a FAIL row, the others still run."""
     rows: list[Row] = []
+    warm_up([str(TAP_EXECUTABLE), "--about"])
     for metric, measure in (("paced run", paced_rows), ("CPU run", cpu_rows), ("incremental run", incremental_rows)):
         try:
             rows += measure(options)

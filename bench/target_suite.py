@@ -21,6 +21,7 @@ JUDGED_FROM_BYTES = 256 * 1024 * 1024
 MAX_RSS_MIB = 300
 MAX_RSS_GROWTH = 0.20
 MIN_S3_RATIO = 0.8
+WARM_UP_RECORDS = 1_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,10 +124,11 @@ def run(options: TargetOptions) -> list[Row]:
     """Every target figure; a crash of one measurement becomes a FAIL row, the others still run."""
     rows: list[Row] = []
     message_runs: list[TargetRun] = []
+    target_local(messages_dataset(options, WARM_UP_RECORDS), options.work_dir, options.compression, "warm-up")
     for size in options.sizes:
         try:
             comparison = compare(messages_dataset(options, size), options.work_dir, options.compression, options.repeat)
-        except ProcessFailed as exc:
+        except (ProcessFailed, datagen.ShapeMismatch) as exc:
             rows.append(failed(AREA, f"messages {human(size)}", exc))
             continue
         rows += comparison_rows(comparison)
@@ -139,12 +141,12 @@ def run(options: TargetOptions) -> list[Row]:
             rows += comparison_rows(wide)
             peak = wide.target.process.peak_rss_mib
             rows.append(Row(AREA, f"{_label(wide.target.dataset)}: peak RSS", f"{peak:.0f} MiB", f"< {MAX_RSS_MIB} MiB", peak < MAX_RSS_MIB))
-        except ProcessFailed as exc:
+        except (ProcessFailed, datagen.ShapeMismatch) as exc:
             rows.append(failed(AREA, f"wide {human(options.wide_records)}", exc))
     if options.s3 and message_runs:
         largest = max(message_runs, key=lambda run: run.dataset.records)
         try:
             rows.append(s3_row(largest.dataset, options))
-        except ProcessFailed as exc:
+        except (ProcessFailed, datagen.ShapeMismatch) as exc:
             rows.append(failed(AREA, "S3 (moto)", exc))
     return rows
