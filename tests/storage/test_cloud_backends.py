@@ -99,6 +99,21 @@ def test_s3_server_refuses_overwrite_even_when_the_existence_check_raced(
     assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+def test_s3_without_conditional_writes_only_the_existence_check_guards(s3_service: S3Service, tmp_path: Path) -> None:
+    """The escape hatch for stores that reject If-None-Match: a raced check is then not caught by the server."""
+    bucket = s3_service.create_bucket()
+    (tmp_path / "first").write_bytes(b"first")
+    (tmp_path / "second").write_bytes(b"second")
+    config = s3_config(s3_service, s3_conditional_writes=False)
+    S3Storage.from_config(f"s3://{bucket}", config).put("k.parquet", tmp_path / "first")
+
+    with pytest.raises(ObjectExistsError):
+        S3Storage.from_config(f"s3://{bucket}", config).put("k.parquet", tmp_path / "second")
+    S3WithoutPrecheck.from_config(f"s3://{bucket}", config).put("k.parquet", tmp_path / "second")
+
+    assert s3_service.client().get_object(Bucket=bucket, Key="k.parquet")["Body"].read() == b"second"
+
+
 def test_s3_create_refused_by_an_identical_object_counts_as_done(s3_service: S3Service, tmp_path: Path) -> None:
     """A retried upload whose first attempt succeeded (response lost) meets its own object: not a collision."""
     bucket = s3_service.create_bucket()

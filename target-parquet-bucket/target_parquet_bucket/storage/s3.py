@@ -59,6 +59,8 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
         return ErrorKind.DENIED, code
     if code in _MISSING_BUCKET_CODES:
         return ErrorKind.MISSING_BUCKET, code
+    if code == "NotImplemented":
+        return ErrorKind.OTHER, f"{one_line(error)} (if this store rejects If-None-Match, set s3_conditional_writes to false)"
     return ErrorKind.OTHER, one_line(error)
 
 
@@ -104,6 +106,14 @@ class S3Storage(RemoteStorage):
             default="auto",
             allowed_values=["auto", "virtual", "path"],
             description="Bucket addressing: `path` for most self-hosted stores (MinIO), `auto` otherwise.",
+        ),
+        th.Property(
+            "s3_conditional_writes",
+            th.BooleanType,
+            default=True,
+            description="Send `If-None-Match: *` so the store itself refuses to overwrite an object. Turn off only "
+            "for S3-compatible stores that reject it; an existence check before each upload still guards "
+            "against overwrites, but not against a concurrent writer.",
         ),
         th.Property(
             "s3_max_attempts",
@@ -174,8 +184,9 @@ class S3Storage(RemoteStorage):
         except (BotoCoreError, ValueError) as error:
             msg = scrubber.scrub(f"S3 bucket {location.display_url}: cannot set up the client: {one_line(error)}")
             raise ValueError(msg) from None
-        for operation in _CREATE_ONLY_OPERATIONS:
-            create_only_client.meta.events.register(f"before-parameter-build.s3.{operation}", _require_absent)
+        if config.get("s3_conditional_writes") is not False:
+            for operation in _CREATE_ONLY_OPERATIONS:
+                create_only_client.meta.events.register(f"before-parameter-build.s3.{operation}", _require_absent)
         return cls(
             location,
             client=client,
