@@ -427,7 +427,7 @@ class CustomerIOStream(RESTStream[t.Any]):
             yield from records
             return
         ahead: collections.deque[dict] = collections.deque()
-        depth = 2 * int(self.config.get("max_concurrency", 4))
+        depth = 4 * int(self.config.get("max_concurrency", 4))
         for record in records:
             for child_context in self.generate_child_contexts(record, context):
                 for child in children:
