@@ -27,6 +27,7 @@ from target_parquet_bucket.writers import COMPRESSIONS, FORMATS, file_extension
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
+    from types import FrameType
 
     from singer_sdk.plugin_base import _ConfigInput
 
@@ -203,6 +204,18 @@ class TargetParquetBucket(Target):
         self.logger.debug("Emitting completed target state %s", line)
         sys.stdout.write(f"{line}\n")
         sys.stdout.flush()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """Stop on SIGTERM/SIGINT without draining and without STATE.
+
+        singer-sdk drains and emits STATE from the signal handler, but the signal may arrive in
+        the middle of a batch whose records are then in neither a file nor the buffer, and that
+        STATE would cover them (meltano/sdk#3775). Files already uploaded stay complete; the next
+        run resumes from the last STATE actually emitted.
+        """
+        _ = frame
+        self.logger.warning("Received signal %d: stopping without emitting STATE for unwritten records", signum)
+        raise SystemExit(128 + signum)
 
     def process_endofpipe(self) -> None:
         """Drain and upload everything (also when no STATE was ever received)."""

@@ -3,15 +3,20 @@ STATE past data that is not in the bucket, nothing outside the bucket."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from target.target_runs import (
+    TARGET_EXECUTABLE,
     data_files,
     read_parquet,
     record_message,
     run_target,
     schema_message,
+    singer_lines,
     state_message,
 )
 
@@ -128,3 +133,25 @@ def test_state_received_before_a_failing_stream_is_not_emitted_either(tmp_path: 
     run = run_target(messages, {"bucket_url": str(tmp_path), "file_name_template": "{stream}/{sequence}.{format}"})
     assert run.exit_code == 1
     assert run.states == []
+
+
+def test_sigterm_stops_the_target_without_a_state_for_unwritten_records(tmp_path: Path) -> None:
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({"bucket_url": str(tmp_path / "bucket"), "batch_size_rows": 1}))
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [str(TARGET_EXECUTABLE), "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stderr is not None
+    process.stdin.write(singer_lines([SCHEMA, record_message("deliveries", {"id": "a"}), state_message({"n": 1})]))
+    process.stdin.flush()
+    for line in process.stderr:  # the record has been drained into an open file
+        if b"batch_processing_time" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert stdout == b""
+    assert data_files(tmp_path / "bucket") == []
