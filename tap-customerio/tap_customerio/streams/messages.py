@@ -70,9 +70,19 @@ class MessagesStream(CustomerIOStream):
         return params
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """Every delivery of every window; the bookmark is committed after each window."""
-        for start_ts, end_ts in self.windows():
-            yield from self.request_records({"start_ts": start_ts, "end_ts": end_ts})
+        """Every delivery of every window; the bookmark is committed after each window.
+
+        Windows are independent, so the first pages of the next `max_concurrency` windows are fetched on
+        worker threads while the current one is paged through.
+        """
+        windows = [{"start_ts": start_ts, "end_ts": end_ts} for start_ts, end_ts in self.windows()]
+        ahead = int(self.config.get("max_concurrency", 4))
+        prefetched = 1
+        for index, window in enumerate(windows):
+            for upcoming in windows[max(prefetched, index + 1) : index + 1 + ahead]:
+                self.prefetch_first_page(upcoming)
+            prefetched = max(prefetched, index + 1 + ahead)
+            yield from self.request_records(window)
             self.commit_window()
 
     def commit_window(self) -> None:
