@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from target.target_runs import (
     data_files,
     read_parquet,
@@ -115,8 +117,6 @@ def test_rows_are_streamed_as_several_row_groups(tmp_path: Path) -> None:
     messages += [record_message("events", {"n": n}) for n in range(10)]
     run = run_target(messages, config(tmp_path, batch_size_rows=2, row_group_rows=4))
     assert run.exit_code == 0, run.stderr
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
     metadata = pq.ParquetFile(tmp_path / "events_v4_42_1.parquet").metadata
     assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
 
@@ -216,3 +216,23 @@ def test_stream_maps_use_the_sdk_record_path_with_the_same_output(tmp_path: Path
     assert read_parquet(tmp_path, key).to_pylist() == [
         {"n": 2, "at": datetime.datetime(2026, 11, 22, 10, tzinfo=datetime.timezone.utc), "label": "4"}
     ]
+
+
+@pytest.mark.parametrize(("compression", "codec"), [("snappy", "SNAPPY"), ("zstd", "ZSTD"), ("gzip", "GZIP"), ("none", "UNCOMPRESSED")])
+def test_the_configured_parquet_codec_is_the_one_written(tmp_path: Path, compression: str, codec: str) -> None:
+    run = run_target(two_streams(1), config(tmp_path, compression=compression))
+    assert run.exit_code == 0, run.stderr
+    metadata = pq.ParquetFile(tmp_path / "deliveries_v4_42_1.parquet").metadata
+    assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {codec}
+
+
+@pytest.mark.parametrize(("file_format", "compression", "name"), [("csv", "gzip", "metrics_v4_42_1.csv.gz"), ("jsonl", "zstd", "metrics_v4_42_1.jsonl.zst")])
+def test_csv_and_jsonl_are_compressed_whole_with_a_matching_extension(
+    tmp_path: Path, file_format: str, compression: str, name: str
+) -> None:
+    run = run_target(two_streams(1), config(tmp_path, format=file_format, compression=compression))
+    assert run.exit_code == 0, run.stderr
+    assert name in data_files(tmp_path)
+    with pa.CompressedInputStream(pa.OSFile(str(tmp_path / name)), compression) as stream:
+        text = stream.read().decode()
+    assert "e1" in text and "sent" in text
