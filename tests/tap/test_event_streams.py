@@ -21,7 +21,8 @@ def iso(unix: int) -> str:
 def message_windows(sim: Simulator) -> list[tuple[int, int]]:
     """The windows requested (first pages only), oldest first (next windows are fetched ahead)."""
     return sorted((int(e.query["start_ts"]), int(e.query["end_ts"])) for e in sim.request_log
-            if e.path == "/v1/messages" and e.status == 200 and "start_ts" in e.query and "start" not in e.query]
+                  if e.path == "/v1/messages" and e.status == 200 and "start_ts" in e.query
+                  and "start" not in e.query)
 
 
 def committed_message_bookmarks(states: list[dict]) -> list[str]:
