@@ -236,3 +236,21 @@ def test_csv_and_jsonl_are_compressed_whole_with_a_matching_extension(
     with pa.CompressedInputStream(pa.OSFile(str(tmp_path / name)), compression) as stream:
         text = stream.read().decode()
     assert "e1" in text and "sent" in text
+
+
+def test_files_roll_at_the_size_limit(tmp_path: Path) -> None:
+    import hashlib  # noqa: PLC0415
+
+    def digest(n: int, salt: str) -> str:
+        return hashlib.sha256(f"{salt}{n}".encode()).hexdigest()
+
+    messages = [schema_message("blobs", {"n": {"type": "integer"}, "a": {"type": "string"}, "b": {"type": "string"}})]
+    messages += [record_message("blobs", {"n": n, "a": digest(n, "a"), "b": digest(n, "b")}) for n in range(40_000)]
+    run = run_target(messages, config(tmp_path, max_file_size_mb=1, batch_size_rows=1000, row_group_rows=1000))
+    assert run.exit_code == 0, run.stderr
+    keys = data_files(tmp_path)
+    assert len(keys) >= 3
+    sizes = [(tmp_path / key).stat().st_size for key in keys]
+    assert all(size < 1.5 * 1024 * 1024 for size in sizes)
+    numbers = [n for key in keys for n in read_parquet(tmp_path, key).column("n").to_pylist()]
+    assert numbers == list(range(40_000))
