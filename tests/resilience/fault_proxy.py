@@ -36,7 +36,10 @@ ERROR_BODIES: dict[str, tuple[str, bytes]] = {
     "429": ("application/json", b'{"errors":[{"detail":"rate limited (injected)","status":"429"}]}'),
 }
 
-FAULT_KINDS = (*ERROR_BODIES, "reset", "slow")
+#: `reset`: the connection drops before the request reaches the service. `lost_answer`: the service
+#: handles the request, then the connection drops before the answer arrives (the client cannot tell
+#: whether its write happened). `slow`: the answer comes `slow_seconds` late.
+FAULT_KINDS = (*ERROR_BODIES, "reset", "lost_answer", "slow")
 
 
 @dataclasses.dataclass
@@ -197,6 +200,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             return
         status, headers, answer = self._forward(body)
         self.owner._record(self.command, self.path, fault or f"forwarded:{status}")
+        if fault == "lost_answer":
+            self._reset()
+            return
         self._respond(status, headers, answer)
 
     def _read_body(self) -> bytes:

@@ -47,11 +47,12 @@ class Outcome:
 
 def run_plugin(executable: Path, args: list[str], *, cwd: Path, env: dict[str, str],
                stdin: bytes = b"") -> Outcome:
-    """Run a plugin to completion with `stdin` as its input."""
+    """Run a plugin to completion with `stdin` as its input; its stderr is also kept in `cwd` for post-mortems."""
     result = subprocess.run(
         [str(executable), *args], input=stdin, cwd=cwd, env=env,
         capture_output=True, timeout=RUN_TIMEOUT_S, check=False,
     )
+    (cwd / f"{executable.name}.stderr").write_bytes(result.stderr)
     return Outcome(result.returncode, result.stdout, result.stderr.decode("utf-8", "replace"))
 
 
