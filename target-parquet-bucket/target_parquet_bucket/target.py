@@ -197,6 +197,15 @@ class TargetParquetBucket(Target):
         if not line_number % _AGE_CHECK_EVERY:
             self._handle_max_record_age()
 
+    def _process_schema_message(self, message_dict: dict) -> None:
+        """On a schema change, finish the old schema's file right away, so sequences follow the
+        input order (the SDK would drain the retired sink only at the next full drain)."""
+        previous = self._sinks_active.get(message_dict.get("stream", ""))
+        super()._process_schema_message(message_dict)
+        if previous is not None and previous in self._sinks_to_clear:
+            self.drain_one(previous)
+            t.cast("ParquetBucketSink", previous).commit()
+
     def _write_state_message(self, state: dict) -> None:
         """Upload every open file first; if that fails the exception stops the state line."""
         self.bucket.commit_all()

@@ -254,3 +254,18 @@ def test_files_roll_at_the_size_limit(tmp_path: Path) -> None:
     assert all(size < 1.5 * 1024 * 1024 for size in sizes)
     numbers = [n for key in keys for n in read_parquet(tmp_path, key).column("n").to_pylist()]
     assert numbers == list(range(40_000))
+
+
+def test_files_of_an_old_schema_get_lower_sequences_than_files_of_the_new_one(tmp_path: Path) -> None:
+    messages = [
+        schema_message("people", {"id": {"type": "integer"}}),
+        record_message("people", {"id": 1}),
+        schema_message("people", {"id": {"type": "integer"}, "email": {"type": "string"}}),
+        record_message("people", {"id": 2, "email": "a@b.c"}),
+        record_message("people", {"id": 3, "email": "d@e.f"}),
+    ]
+    # The new schema's records fill a whole file before the old schema's sink is drained.
+    run = run_target(messages, config(tmp_path, batch_size_rows=2, max_file_rows=2))
+    assert run.exit_code == 0, run.stderr
+    assert read_parquet(tmp_path, "people_v4_42_1.parquet").column("id").to_pylist() == [1]
+    assert read_parquet(tmp_path, "people_v4_42_2.parquet").column("id").to_pylist() == [2, 3]
