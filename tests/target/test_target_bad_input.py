@@ -61,6 +61,16 @@ def test_a_record_violating_its_schema_names_stream_line_and_field(tmp_path: Pat
         assert "stream 'deliveries', input line 3" in error
 
 
+@pytest.mark.parametrize("value", ["0000000000004651", "yesterday", "2026-13-45T00:00:00Z"])
+def test_an_unparseable_date_time_names_stream_line_column_and_value(tmp_path: Path, value: str) -> None:
+    schema = schema_message("events", {"at": {"type": ["null", "string"], "format": "date-time"}})
+    messages = [schema, record_message("events", {"at": "2026-11-22T10:00:00Z"}), record_message("events", {"at": value})]
+    run = run_target(messages, {"bucket_url": str(tmp_path)})
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert f"stream 'events', input line 3: column 'at': '{value}' is not an ISO-8601 date-time" in run.error_lines[0]
+
+
 def test_non_utf8_text_is_rejected_with_its_line(tmp_path: Path) -> None:
     line = b'{"type": "RECORD", "stream": "deliveries", "record": {"id": "caf\xe9"}}'
     error = failing_run(tmp_path, line)
