@@ -75,16 +75,14 @@ class BatchDecoder:
                 fields.append((attr, column.decode_type, None))
         rename = {f"f{i}": c.name for i, c in enumerate(record_columns)}
         record_type = msgspec.defstruct("Record", fields, rename=rename, kw_only=True, gc=False)
-        message_type = msgspec.defstruct(
-            "RecordMessage",
-            [
-                ("record", record_type),
-                ("time_extracted", str | None, None),
-                ("version", int | None, None),
-            ],
-            kw_only=True,
-            gc=False,
-        )
+        message_fields: list[tuple[str, t.Any] | tuple[str, t.Any, t.Any]] = [
+            ("record", record_type),
+            ("version", int | None, None),
+        ]
+        if any(c.name == "_sdc_extracted_at" for c in self.columns):
+            # Only decoded when asked for: one string object per record otherwise wasted.
+            message_fields.append(("time_extracted", str | None, None))
+        message_type = msgspec.defstruct("RecordMessage", message_fields, kw_only=True, gc=False)
         self._decoder = msgspec.json.Decoder(list[message_type])
         self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
         self._keys = keys
