@@ -30,8 +30,8 @@ BUDGET_PER_S = 10.0
 LATENCY_S = 0.15
 MIN_BUDGET_USE = 0.95
 MIN_CPU_RECORDS_PER_S = 30_000
-#: Simulator scale of the CPU run: about 50k deliveries in the tap's default 180-day reach.
-CPU_RUN_SCALE = 30.0
+#: Simulator scale of the CPU run: about 100k deliveries in the tap's default 180-day reach.
+CPU_RUN_SCALE = 60.0
 UNLIMITED = 0  # simulator: no request budget
 #: Tap settings for runs where pacing must not be what limits the tap.
 UNPACED = {"max_requests_per_second": 1_000_000}
