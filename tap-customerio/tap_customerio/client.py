@@ -30,7 +30,7 @@ from tap_customerio.concurrency import worker_pool
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.rate_limit import RateLimiter, process_limiter
 from tap_customerio.responses import InvalidBodyError, parsed_body
-from tap_customerio.timestamps import compile_converter, iso_to_unix
+from tap_customerio.timestamps import InvalidTimestampError, compile_converter, iso_to_unix
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -209,7 +209,13 @@ class CustomerIOStream(RESTStream[t.Any]):
         return super()._request(prepared_request, context)
 
     def send(self, method: str, path: str, *, params: dict | None = None, json: t.Any = None) -> dict:
-        """One request outside the paginated flow (hydration, probes), with the same pacing and retries."""
+        """The JSON body of one request outside the paginated flow, with the same pacing and retries."""
+        return parsed_body(self.send_request(method, path, params=params, json=json))
+
+    def send_request(
+        self, method: str, path: str, *, params: dict | None = None, json: t.Any = None
+    ) -> requests.Response:
+        """One validated response outside the paginated flow (hydration, lookups)."""
         prepared = self.build_prepared_request(
             method=method,
             url=f"{self.url_base}{path}",
@@ -217,8 +223,7 @@ class CustomerIOStream(RESTStream[t.Any]):
             headers=self.http_headers,
             json=json,
         )
-        response = self.request_decorator(self._request)(prepared, None)
-        return parsed_body(response)
+        return self.request_decorator(self._request)(prepared, None)
 
     # --- errors and retries ----------------------------------------------------------------------
 
@@ -272,6 +277,23 @@ class CustomerIOStream(RESTStream[t.Any]):
         meta_error = (body.get("meta") or {}).get("error")
         return "; ".join(details) or (str(meta_error) if meta_error else response.reason or "no detail")
 
+    def request_decorator(self, func: t.Callable) -> t.Callable:
+        """singer-sdk's retrying decorator, plus one clear error naming the endpoint once retries run out."""
+        retrying = super().request_decorator(func)
+
+        def call(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            try:
+                return retrying(prepared, context)
+            except RetriableAPIError as exc:
+                msg = f"{exc} (gave up after {self.backoff_max_tries()} attempts)"
+                raise CustomerIOError(msg) from exc
+            except (requests.exceptions.RequestException, ConnectionResetError) as exc:
+                endpoint = f"{prepared.method} {requests.utils.urlparse(prepared.url).path}"
+                msg = f"{endpoint} failed: {type(exc).__name__} (gave up after {self.backoff_max_tries()} attempts)"
+                raise CustomerIOError(msg) from exc
+
+        return call
+
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         """`Retry-After` when the server sends one, else exponential backoff with full jitter."""
 
@@ -315,7 +337,19 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Records under `records_key`; the API sends `null` for empty lists."""
-        return parsed_body(response).get(self.records_key) or []
+        return self.records_in(response, self.records_key)
+
+    def records_in(self, response: requests.Response, key: str) -> list:
+        """The list under `key` (`null` is an empty list); a body without `key` is an error, since
+        treating an unexpected envelope as "no records" would silently lose data."""
+        body = parsed_body(response)
+        if key not in body:
+            msg = (
+                f"stream '{self.name}': {self._endpoint(response)} answered without '{key}' "
+                f"(keys: {', '.join(sorted(body)) or 'none'})"
+            )
+            raise CustomerIOError(msg)
+        return body[key] or []
 
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """Paginated records; a 403 skips the stream, a 404 on a child skips that parent."""
@@ -339,7 +373,12 @@ class CustomerIOStream(RESTStream[t.Any]):
             self._warn_undeclared(undeclared)
             for key in undeclared:
                 del row[key]
-        self._convert_timestamps(row)
+        try:
+            self._convert_timestamps(row)
+        except InvalidTimestampError as exc:
+            keys = {key: row.get(key) for key in self.primary_keys}
+            msg = f"stream '{self.name}': record {keys}: {exc}"
+            raise CustomerIOError(msg) from None
         return row
 
     @cached_property

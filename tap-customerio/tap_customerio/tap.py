@@ -8,10 +8,11 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk import typing as th
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib import Catalog
 
 from tap_customerio.pagination import CursorLoopError
+from tap_customerio.timestamps import iso_to_unix
 from tap_customerio.streams import (
     activities,
     broadcasts,
@@ -193,13 +194,26 @@ class TapCustomerIO(Tap):
         ),
     ).to_dict()
 
+    #: The catalog depends on the config (streams the key gets 403 for are left out), so `--discover`
+    #: validates the config too instead of failing later on a missing key.
+    dynamic_catalog = True
+
     def __init__(self, *, catalog: t.Any = None, **kwargs: t.Any) -> None:
         """Accepts the catalog with Meltano's `replication-method` metadata translated (see below)."""
         super().__init__(catalog=with_forced_replication_methods(catalog), **kwargs)
+        check_start_date(self.config.get("start_date"))
 
     def discover_streams(self) -> list[CustomerIOStream]:
         """Every stream of the App API."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+    def run_discovery(self) -> str:
+        """Discovery probes the API, so its failures (wrong key, API down) also end in one line and exit 1."""
+        try:
+            return super().run_discovery()
+        except USER_FACING_ERRORS as exc:
+            self.logger.error("tap-customerio failed: %s", one_line(exc))  # noqa: TRY400 (no traceback)
+            sys.exit(1)
 
     @property
     def catalog_dict(self) -> dict:
@@ -229,14 +243,32 @@ class TapCustomerIO(Tap):
 
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
-        """Run a sync; API failures end the process with one line on stderr and exit code 1."""
+        """Run a sync; config and API failures end the process with one line on stderr and exit code 1."""
         try:
             super().invoke(*args, **kwargs)
+        except ConfigValidationError as exc:
+            cls.logger.error("tap-customerio failed: invalid config: %s", "; ".join(exc.errors) or exc)  # noqa: TRY400
+            sys.exit(1)
         except USER_FACING_ERRORS as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            cls.logger.error("tap-customerio failed: %s", message)  # noqa: TRY400 (one line, no traceback)
+            cls.logger.error("tap-customerio failed: %s", one_line(exc))  # noqa: TRY400 (one line, no traceback)
             sys.exit(1)
 
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def check_start_date(value: str | None) -> None:
+    """`start_date` must be an ISO 8601 date or date-time (singer-sdk does not check JSON schema formats)."""
+    if value is None:
+        return
+    try:
+        iso_to_unix(value)
+    except (TypeError, ValueError):
+        msg = f"start_date {value!r} is not an ISO 8601 date-time (e.g. 2024-01-31T00:00:00Z)"
+        raise ConfigValidationError(msg, errors=[msg]) from None
 
 
 def with_forced_replication_methods(catalog: t.Any) -> t.Any:

@@ -18,15 +18,23 @@ Converter = t.Callable[[t.Any], None]
 _UTC = datetime.timezone.utc
 
 
-def unix_to_iso(value: t.Any) -> t.Any:
-    """Return `value` as an ISO 8601 UTC string if it is a unix time; leave anything else untouched."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
+class InvalidTimestampError(ValueError):
+    """A field declared as a unix time holds something else."""
+
+    def __init__(self, field: str, value: t.Any) -> None:
+        super().__init__(f"field '{field}' is not a unix timestamp: {value!r}")
+        self.field = field
+
+
+def unix_to_iso(value: t.Any, field: str = "value") -> str | None:
+    """`value` (unix seconds, as a number or a string of digits) as an ISO 8601 UTC string."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.datetime.fromtimestamp(value, _UTC).isoformat()
     if isinstance(value, str) and value.isdigit():
         return datetime.datetime.fromtimestamp(int(value), _UTC).isoformat()
-    return value
+    raise InvalidTimestampError(field, value)
 
 
 def iso_to_unix(value: str) -> int:
@@ -63,11 +71,10 @@ def _compile(tree: dict[str, t.Any]) -> Converter:
             return
         if every_value:
             for key, value in node.items():
-                node[key] = unix_to_iso(value)
+                node[key] = unix_to_iso(value, key)
         elif leaves:
             for key in leaves.intersection(node):
-                if node[key] is not None:
-                    node[key] = unix_to_iso(node[key])
+                node[key] = unix_to_iso(node[key], key)
         for step, child in inner:
             if step == "*":
                 for value in node.values():

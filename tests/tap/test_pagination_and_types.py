@@ -1,4 +1,5 @@
-"""Cursor loop guards and timestamp conversion, on real `requests.Response` objects and plain records."""
+"""Cursor loop guards, envelopes, timestamp conversion and config checks, on real `requests.Response`
+objects and plain records."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.pagination import CursorLoopError, CursorPaginator
 from tap_customerio.tap import STREAM_TYPES, TapCustomerIO
 from tap_customerio.timestamps import compile_converter
@@ -76,3 +80,39 @@ def test_about_in_markdown_documents_every_setting_and_every_stream() -> None:
         assert schema.get("description"), setting
     for stream_type in STREAM_TYPES:
         assert f"| `{stream_type.name}` |" in about
+
+
+def campaigns_stream() -> CustomerIOStream:
+    return TapCustomerIO(config={"app_api_key": "k", "api_url": "http://127.0.0.1:9/v1"}).streams["campaigns"]
+
+
+def answered(body: dict) -> requests.Response:
+    response = page(body)
+    response.request = requests.Request("GET", "http://127.0.0.1:9/v1/campaigns").prepare()
+    response.url = response.request.url
+    return response
+
+
+def test_a_null_list_is_an_empty_page_but_a_missing_envelope_is_an_error_naming_the_stream() -> None:
+    stream = campaigns_stream()
+    assert list(stream.parse_response(answered({"campaigns": None}))) == []
+    with pytest.raises(CustomerIOError, match=r"stream 'campaigns': GET /v1/campaigns answered without "
+                                              r"'campaigns' \(keys: data\)"):
+        stream.parse_response(answered({"data": [{"id": 1}]}))
+
+
+def test_a_timestamp_field_holding_something_else_fails_naming_stream_record_and_field() -> None:
+    with pytest.raises(CustomerIOError, match=r"stream 'campaigns': record \{'id': 77\}: field 'created' is not "
+                                              r"a unix timestamp: 'last tuesday'"):
+        campaigns_stream().post_process({"id": 77, "created": "last tuesday", "updated": 1700000000})
+
+
+def test_properties_missing_from_the_schema_are_dropped_not_emitted() -> None:
+    record = campaigns_stream().post_process({"id": 1, "updated": 1700000000, "brand_new_field": "x"})
+    assert record == {"id": 1, "updated": "2023-11-14T22:13:20+00:00"}
+
+
+@pytest.mark.parametrize("start_date", ["yesterday", "2026-13-45", "1700000000"])
+def test_a_start_date_that_is_not_iso_8601_is_a_config_error_naming_the_setting(start_date: str) -> None:
+    with pytest.raises(ConfigValidationError, match="start_date"):
+        TapCustomerIO(config={"app_api_key": "k", "start_date": start_date})

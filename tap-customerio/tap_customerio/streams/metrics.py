@@ -13,7 +13,6 @@ import typing as t
 from functools import cached_property
 
 from tap_customerio.client import CustomerIOStream
-from tap_customerio.responses import parsed_body
 from tap_customerio.schemas import metrics as schemas
 from tap_customerio.streams.campaigns import CampaignsStream
 from tap_customerio.streams.newsletters import NewslettersStream
@@ -50,7 +49,7 @@ class DailyMetricsStream(CustomerIOStream):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """One row per (day, metric) of the series."""
-        series = (parsed_body(response).get("metric") or {}).get("series") or {}
+        series = (self.records_in(response, "metric") or {}).get("series") or {}
         return [
             {"period": "days", "period_start": self.first_day + index * DAY, "metric": metric, "value": value}
             for metric, values in series.items()

@@ -64,8 +64,9 @@ class CustomersStream(CustomerIOStream):
 
     def hydrate(self, cio_ids: list[str]) -> list[dict]:
         """Attributes and devices of up to 100 people; people deleted since the search are omitted."""
-        body = self.send("POST", "/customers/attributes", params={"id_type": "cio_id"}, json={"ids": cio_ids})
-        return [self.person_record(item) for item in body.get("customers") or []]
+        response = self.send_request("POST", "/customers/attributes", params={"id_type": "cio_id"},
+                                     json={"ids": cio_ids})
+        return [self.person_record(item) for item in self.records_in(response, "customers")]
 
     @staticmethod
     def person_record(item: dict) -> dict:
