@@ -52,7 +52,8 @@ def run_plugin(executable: Path, args: list[str], *, cwd: Path, env: dict[str, s
         [str(executable), *args], input=stdin, cwd=cwd, env=env,
         capture_output=True, timeout=RUN_TIMEOUT_S, check=False,
     )
-    (cwd / f"{executable.name}.stderr").write_bytes(result.stderr)
+    runs = len(list(cwd.glob(f"{executable.name}.*.stderr")))
+    (cwd / f"{executable.name}.{runs + 1}.stderr").write_bytes(result.stderr)
     return Outcome(result.returncode, result.stdout, result.stderr.decode("utf-8", "replace"))
 
 
