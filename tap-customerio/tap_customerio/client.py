@@ -14,14 +14,14 @@ import email.utils
 import random
 import threading
 import typing as t
-from functools import cached_property
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cached_property
 from http import HTTPStatus
 
 import requests
+from singer_sdk import singerlib as singer
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from singer_sdk import singerlib as singer
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
@@ -87,8 +87,6 @@ class CustomerIOStream(RESTStream[t.Any]):
     continue_on_empty_page: bool = False
     #: Paths of unix-second fields emitted as ISO 8601 (see `timestamps.py`).
     timestamp_fields: tuple[str, ...] = ()
-    #: Constant query parameters.
-    extra_params: t.ClassVar[dict[str, t.Any]] = {}
     #: Key under which a parent passes its `id` to child streams (e.g. "campaign_id").
     child_context_key: str | None = None
     #: `start_date` bounds event streams (messages, activities); entity streams emit all entities once.
@@ -143,8 +141,8 @@ class CustomerIOStream(RESTStream[t.Any]):
     # --- requests ------------------------------------------------------------------------------
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        """`limit` at the endpoint's maximum, the page token, and constant parameters."""
-        params: dict[str, t.Any] = dict(self.extra_params)
+        """`limit` at the endpoint's maximum and the page token."""
+        params: dict[str, t.Any] = {}
         if self.page_size:
             params["limit"] = self.page_size
         if self.paging == "cursor" and next_page_token:
@@ -162,10 +160,10 @@ class CustomerIOStream(RESTStream[t.Any]):
         return None
 
     def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        """Wait for a slot of the shared budget before every attempt, retries included.
+        """One attempt: the response fetched ahead for this URL if there is one, else a paced request.
 
         Overridden (rather than wrapping `request_records`) because this is the function singer-sdk's
-        backoff decorator calls once per attempt.
+        backoff decorator calls once per attempt, so every retry waits for its own slot of the budget.
         """
         prefetched = self._prefetched.pop(prepared_request.url, None)
         if prefetched is not None:

@@ -6,13 +6,12 @@ import sys
 import typing as t
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib import Catalog
 
 from tap_customerio.pagination import CursorLoopError
-from tap_customerio.timestamps import iso_to_unix
 from tap_customerio.streams import (
     activities,
     broadcasts,
@@ -26,6 +25,7 @@ from tap_customerio.streams import (
     workspace,
 )
 from tap_customerio.streams.export import EXPORT_STREAM_TYPES
+from tap_customerio.timestamps import iso_to_unix
 
 if t.TYPE_CHECKING:
     from tap_customerio.client import CustomerIOStream

@@ -6,8 +6,8 @@ from __future__ import annotations
 import typing as t
 
 from tap_customerio.client import CustomerIOStream
-from tap_customerio.schemas import workspace as schemas
 from tap_customerio.responses import parsed_body
+from tap_customerio.schemas import workspace as schemas
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
