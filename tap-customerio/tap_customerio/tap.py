@@ -102,7 +102,7 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "lookback_window_minutes",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=60,
             description=(
                 "Client-side CDC re-emits records changed up to this many minutes before the bookmark, "
@@ -111,15 +111,16 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "messages_window_days",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=180),
             default=30,
             description=(
-                "Width of each `start_ts`/`end_ts` window read from `/v1/messages` (the API caps a read at 6 months)."
+                "Width of each `start_ts`/`end_ts` window read from `/v1/messages`, at most 180 "
+                "(the API silently caps a read at 6 months)."
             ),
         ),
         th.Property(
             "messages_lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=30,
             description=(
                 "Days before the `messages` bookmark that are read again, to pick up metrics recorded after delivery."
@@ -127,7 +128,7 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "activities_lookback_minutes",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=60,
             description="Minutes before the `activities` bookmark at which paging (newest first) stops.",
         ),
@@ -139,19 +140,19 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "metrics_days",
-            th.IntegerType,
+            th.IntegerType(minimum=2, maximum=3650),
             default=30,
             description="Days of daily metrics read per campaign and newsletter (newsletter metrics allow at most 45).",
         ),
         th.Property(
             "max_requests_per_second",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=10,
             description="Request budget shared by every stream and thread of the process (the App API allows 10/s).",
         ),
         th.Property(
             "max_concurrency",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=32),
             default=4,
             description=(
                 "Worker threads for customer hydration and child streams' first pages, "
@@ -160,13 +161,13 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=8,
             description="Retries per request after 429, 5xx, timeouts, dropped connections or unreadable bodies.",
         ),
         th.Property(
             "retry_backoff_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0),
             default=0.5,
             description=(
                 "Wait before the first retry when the server sends no `Retry-After`; "
@@ -175,7 +176,7 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "request_timeout",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=60,
             description="Seconds to wait for a response before retrying the request.",
         ),

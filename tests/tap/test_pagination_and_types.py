@@ -116,3 +116,9 @@ def test_properties_missing_from_the_schema_are_dropped_not_emitted() -> None:
 def test_a_start_date_that_is_not_iso_8601_is_a_config_error_naming_the_setting(start_date: str) -> None:
     with pytest.raises(ConfigValidationError, match="start_date"):
         TapCustomerIO(config={"app_api_key": "k", "start_date": start_date})
+
+
+def test_a_messages_window_wider_than_the_apis_six_month_cap_is_a_config_error() -> None:
+    with pytest.raises(ConfigValidationError) as failure:
+        TapCustomerIO(config={"app_api_key": "k", "messages_window_days": 365})
+    assert "messages_window_days" in "; ".join(failure.value.errors)
