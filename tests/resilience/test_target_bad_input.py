@@ -103,6 +103,17 @@ def test_malformed_json_line_fails_naming_the_line(workdir: Path, env: dict[str,
     assert_nothing_past_last_good_state(outcome, bucket, {1, 2})
 
 
+def test_input_cut_mid_line_by_a_killed_tap_fails_without_state_for_it(
+    workdir: Path, env: dict[str, str], bucket: Path
+) -> None:
+    stdin = singer_input(*good_prefix()) + b'{"type": "RECORD", "stream": "users", "record": {"id": 3, "name": "ba'
+
+    outcome = run_target(workdir, env, bucket, stdin)
+
+    assert_one_line_error(outcome, "line 5")
+    assert_nothing_past_last_good_state(outcome, bucket, {1, 2})
+
+
 def test_record_before_its_schema_fails_naming_the_stream(workdir: Path, env: dict[str, str], bucket: Path) -> None:
     stdin = singer_input(*good_prefix(), record("orders", id=9), *good_suffix())
 
