@@ -16,6 +16,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import os
 import random
 import typing as t
 from pathlib import Path
@@ -149,7 +150,7 @@ class Dataset:
 
     stream: str
     records: int
-    schema: JsonSchema
+    schema: JsonSchema = dataclasses.field(repr=False)
     singer_path: Path
     records_path: Path
 
@@ -199,19 +200,24 @@ def ensure_dataset(
     records: int,
     seed: int,
     data_dir: Path,
+    bare_records: bool = True,
 ) -> Dataset:
-    """Return the cached dataset for these parameters, generating it first if needed."""
+    """Return the cached dataset for these parameters, generating it first if needed.
+
+    Without `bare_records` only the Singer file is written (sizes measured without the baseline).
+    """
     digest = hashlib.sha256(json.dumps([schema, GENERATOR_VERSION], sort_keys=True).encode()).hexdigest()[:10]
     base = data_dir / f"{stream}-{records}-seed{seed}-{digest}"
     dataset = Dataset(stream, records, schema, base.with_suffix(".singer.jsonl"), base.with_suffix(".records.jsonl"))
-    if dataset.singer_path.exists() and dataset.records_path.exists():
+    if dataset.singer_path.exists() and (dataset.records_path.exists() or not bare_records):
         return dataset
     data_dir.mkdir(parents=True, exist_ok=True)
     singer_tmp = dataset.singer_path.with_suffix(".partial")
-    records_tmp = dataset.records_path.with_suffix(".partial")
+    records_tmp = dataset.records_path.with_suffix(".partial") if bare_records else Path(os.devnull)
     buffer = 8 * 1024 * 1024
     with singer_tmp.open("wb", buffering=buffer) as singer, records_tmp.open("wb", buffering=buffer) as bare:
         _write(stream, schema, make_rows(records, seed), singer, bare)
-    records_tmp.rename(dataset.records_path)
+    if bare_records:
+        records_tmp.rename(dataset.records_path)
     singer_tmp.rename(dataset.singer_path)
     return dataset

@@ -65,11 +65,12 @@ class TapRun:
 
     @property
     def request_rate(self) -> float:
-        """Requests per second between the first and the last arrival."""
+        """Admitted requests per second between the first and the last arrival (429s use no budget)."""
         if len(self.requests) < 2:
             return 0.0
         span = self.requests[-1].time - self.requests[0].time
-        return (len(self.requests) - 1) / span if span > 0 else 0.0
+        admitted = sum(1 for request in self.requests if request.status != 429)
+        return (admitted - 1) / span if span > 0 else 0.0
 
 
 class _Message(msgspec.Struct):

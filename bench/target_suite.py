@@ -58,6 +58,7 @@ def messages_dataset(options: TargetOptions, records: int) -> datagen.Dataset:
         records=records,
         seed=options.seed,
         data_dir=options.data_dir,
+        bare_records=records <= BASELINE_MAX_RECORDS,
     )
 
 
