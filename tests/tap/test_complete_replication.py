@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 from cio_simulator import FAULT_KINDS, Simulator
-from expected import EXPECTED, expected_keys, key_fields
+from tap_expected import EXPECTED, expected_keys, key_fields
 from tap_harness import TapRun, run_tap, tap_config
 
 from tap_customerio.tap import STREAM_TYPES

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cio_simulator import Simulator
-from expected import expected_keys, key_fields
+from tap_expected import expected_keys, key_fields
 from tap_harness import TapRun, catalog_for, run_tap, tap_config
 
 from tap_customerio.timestamps import iso_to_unix

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cio_simulator import Simulator
-from expected import expected_keys, key_fields
+from tap_expected import expected_keys, key_fields
 from tap_harness import TapRun, catalog_for, run_tap, tap_config
 
 STREAMS = ["campaigns", "campaign_actions", "campaign_metrics", "customers"]
