@@ -39,8 +39,10 @@ def bookmark(state: t.Any) -> int | None:
 class ResumingPipeline:
     """Runs the pipeline again and again from the last emitted state, auditing the bucket after each run."""
 
-    def __init__(self, sim: t.Any, workdir: Path, bucket: Path, env: dict[str, str], *,
-                 max_file_rows: int = 20_000, **tap_overrides: t.Any) -> None:
+    def __init__(self, sim: t.Any, workdir: Path, bucket: bucket_audit.Bucket, env: dict[str, str], *,
+                 max_file_rows: int = 20_000, bucket_settings: dict[str, t.Any] | None = None,
+                 **tap_overrides: t.Any) -> None:
+        """`bucket` is a local folder, or a view of a cloud bucket that `bucket_settings` point the target at."""
         self.workdir, self.bucket, self.env = workdir, bucket, env
         self.deliveries = Deliveries(sim)
         tap_settings = {
@@ -50,7 +52,7 @@ class ResumingPipeline:
         self.tap_settings = tap_settings
         self.tap_config = write_json(workdir / "tap_config.json", tap_settings)
         self.target_config = write_json(workdir / "target_config.json", {
-            "bucket_url": str(bucket), "workspace_id": "123456", "add_record_metadata": True,
+            **(bucket_settings or {"bucket_url": str(bucket)}), "workspace_id": "123456", "add_record_metadata": True,
             "max_file_rows": max_file_rows, "batch_size_rows": min(5_000, max_file_rows),
         })
         self.catalog = discover_catalog(self.tap_config, workdir, {"messages"}, env)

@@ -11,6 +11,8 @@ would. After every run, and at the end, the bucket is audited:
 - in the end every delivery the API exposes is in the bucket, and a delivery appears twice only when
   an interrupted run wrote it after its last emitted state; the later copy has the larger
   `_sdc_sequence`, so keeping the largest `_sdc_sequence` per `id` removes every duplicate.
+A smaller variant writes to S3 (moto server) with many small files, so kills land mid-upload; SIGTERM
+must commit complete files together with their state, or nothing.
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ def sim(make_cio_sim: t.Callable[..., t.Any]) -> t.Any:
     return make_cio_sim(seed=SEED, scale=SCALE, api_key=API_KEY, requests_per_second=10_000)
 
 
-def kill_schedule(seed: int, count: int) -> list[Interruption]:
+def kill_schedule(seed: int, count: int, most_lines: int = 30_000) -> list[Interruption]:
     """Alternating victims, each killed after a random number of lines (enough to pass a few windows)."""
     rng = random.Random(seed)
     return [
-        Interruption("target" if n % 2 == 0 else "tap", rng.randint(2_000, 30_000), signal.SIGKILL)
+        Interruption("target" if n % 2 == 0 else "tap", rng.randint(2_000, most_lines), signal.SIGKILL)
         for n in range(count)
     ]
 
@@ -68,6 +70,25 @@ def test_killing_tap_or_target_anywhere_loses_no_delivery_and_duplicates_only_un
     missing = set(pipeline.deliveries.created) - set(ids)
     assert not missing, f"{len(missing)} deliveries the API exposes never reached the bucket"
     assert_duplicates_only_from_interrupted_runs(pipeline, table)
+
+
+def test_killing_the_target_mid_upload_to_s3_leaves_only_whole_objects_and_resumes_completely(
+    make_cio_sim: t.Callable[..., t.Any], s3_service: t.Any, workdir: Path, env: dict[str, str]
+) -> None:
+    small = make_cio_sim(seed=SEED, scale=8, api_key=API_KEY, requests_per_second=10_000)
+    name = s3_service.create_bucket()
+    bucket = bucket_audit.S3Prefix(s3_service.client(), name, "cio")
+    pipeline = ResumingPipeline(small, workdir, bucket, env, max_file_rows=1_000, bucket_settings={
+        "bucket_url": f"s3://{name}/cio", "s3_endpoint_url": s3_service.endpoint_url, "s3_region": s3_service.region,
+        "aws_access_key_id": s3_service.access_key_id, "aws_secret_access_key": s3_service.secret_access_key})
+
+    for interruption in kill_schedule(SEED + 1, 4, most_lines=15_000):
+        pipeline.run(interruption)
+    final = pipeline.run()
+
+    assert final.target_returncode == 0, final.target_stderr[-2000:]
+    present = set(bucket_audit.column_values(bucket, bucket_audit.data_files(bucket), "id"))
+    assert set(pipeline.deliveries.created) <= present
 
 
 @pytest.mark.parametrize("victim", ["target", "tap"])
