@@ -134,14 +134,16 @@ class FaultProxy:
         """The exchanges that were sabotaged."""
         return [e for e in self.log if e.outcome in FAULT_KINDS]
 
-    def _choose_fault(self, method: str, path: str) -> str | None:
+    def choose_fault(self, method: str, path: str) -> str | None:
+        """One seeded draw per matching request: the fault to inject, or None to forward it."""
         with self._lock:
             plan = self.plan
             if not plan.matches(method, path) or self._random.random() >= plan.rate:
                 return None
             return self._random.choice(plan.kinds)
 
-    def _record(self, method: str, path: str, outcome: str) -> None:
+    def record(self, method: str, path: str, outcome: str) -> None:
+        """Remember what was done with a request (thread-safe: requests are served concurrently)."""
         with self._lock:
             self.log.append(Exchange(method, path, outcome))
 
@@ -180,18 +182,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         for override in self.owner.overrides:
             if override.path.search(self.path):
-                self.owner._record(self.command, self.path, f"override:{override.status}")
+                self.owner.record(self.command, self.path, f"override:{override.status}")
                 self._respond(override.status, [("Content-Type", override.content_type)], override.body)
                 return
-        fault = self.owner._choose_fault(self.command, self.path)
+        fault = self.owner.choose_fault(self.command, self.path)
         if fault == "reset":
-            self.owner._record(self.command, self.path, fault)
+            self.owner.record(self.command, self.path, fault)
             self._reset()
             return
         if fault == "slow":
             time.sleep(self.owner.plan.slow_seconds)
         elif fault is not None:
-            self.owner._record(self.command, self.path, fault)
+            self.owner.record(self.command, self.path, fault)
             content_type, error_body = ERROR_BODIES[fault]
             headers = [("Content-Type", content_type)]
             if fault == "429":
@@ -199,7 +201,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._respond(int(fault), headers, error_body)
             return
         status, headers, answer = self._forward(body)
-        self.owner._record(self.command, self.path, fault or f"forwarded:{status}")
+        self.owner.record(self.command, self.path, fault or f"forwarded:{status}")
         if fault == "lost_answer":
             self._reset()
             return
