@@ -1,7 +1,7 @@
-"""Killing the pipeline anywhere loses nothing: tap | target on 200,000 deliveries.
+"""Killing the pipeline anywhere loses nothing: tap | target on 300,000 deliveries.
 
-The `messages` stream of a simulated workspace (200,000 deliveries over 13 months, including a newsletter
-blast of 88,000 deliveries within one hour) is replicated by the real tap piped into the real target,
+The `messages` stream of a simulated workspace (300,000 deliveries over 13 months, including a newsletter
+blast of 132,000 deliveries within one hour) is replicated by the real tap piped into the real target,
 writing to a local bucket. A seeded schedule kills the target (SIGKILL) or the tap (SIGKILL) after a
 random number of lines; each run resumes from the last STATE the target emitted, exactly as Meltano
 would. After every run, and at the end, the bucket is audited:
@@ -32,8 +32,8 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
 SEED = 20261123
-SCALE = 80  # 2,500 deliveries per unit of scale: 200,000
-INTERRUPTIONS = 8
+SCALE = 120  # 2,500 deliveries per unit of scale: 300,000
+INTERRUPTIONS = 12
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def sim(make_cio_sim: t.Callable[..., t.Any]) -> t.Any:
     return make_cio_sim(seed=SEED, scale=SCALE, api_key=API_KEY, requests_per_second=10_000)
 
 
-def kill_schedule(seed: int, count: int, most_lines: int = 30_000) -> list[Interruption]:
+def kill_schedule(seed: int, count: int, most_lines: int = 60_000) -> list[Interruption]:
     """Alternating victims, each killed after a random number of lines (enough to pass a few windows)."""
     rng = random.Random(seed)
     return [
