@@ -100,8 +100,9 @@ def run_pipeline(
     interruption: Interruption | None = None,
 ) -> PipelineRun:
     """Run tap | target to completion (or interruption) and report what happened."""
-    tap_err = (workdir / "tap.stderr").open("w+b")
-    target_err = (workdir / "target.stderr").open("w+b")
+    run = len(list(workdir.glob("target.*.stderr"))) + 1  # numbered, kept for post-mortems
+    tap_err = (workdir / f"tap.{run}.stderr").open("w+b")
+    target_err = (workdir / f"target.{run}.stderr").open("w+b")
     tap = subprocess.Popen([str(TAP), *tap_args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=tap_err)
     target = subprocess.Popen(
         [str(TARGET), *target_args], cwd=workdir, env=env,
