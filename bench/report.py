@@ -7,9 +7,10 @@ import datetime
 import os
 import platform
 import typing as t
+from pathlib import Path
 
-if t.TYPE_CHECKING:
-    from pathlib import Path
+#: Where results are saved (gitignored), next to the generated inputs in `data/`.
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclasses.dataclass(frozen=True)
