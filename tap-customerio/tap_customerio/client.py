@@ -93,6 +93,8 @@ class CustomerIOStream(RESTStream[t.Any]):
     start_date_applies: bool = False
     #: The server cannot filter by time, so INCREMENTAL filters records against the bookmark here.
     client_side_cdc: bool = True
+    #: The first page does not depend on the sync's state or clock, so the tap may fetch it ahead.
+    prefetch_on_start: bool = True
 
     is_sorted = False
     #: Records are decoded API JSON (only JSON-native types) whose timestamps `post_process` already
@@ -193,11 +195,11 @@ class CustomerIOStream(RESTStream[t.Any]):
             json=request.data,
         )
 
-    def prefetch_first_page(self, context: Context) -> None:
-        """Start fetching this child's first page for `context` on a worker thread.
+    def prefetch_first_page(self, context: Context | None) -> None:
+        """Start fetching the first page for `context` on a worker thread.
 
         `_request` hands the response to the paginated flow when it asks for the same URL, so the SDK's
-        child sync keeps its order and state handling while latency overlaps.
+        sync keeps its order and state handling while latency overlaps.
         """
         prepared = self.first_page_request(context)
         fetch = self.request_decorator(self._request_paced)

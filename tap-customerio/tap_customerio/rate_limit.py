@@ -14,7 +14,7 @@ import time
 #: Slots are spaced this much wider than 1/rate, and any `rate` consecutive requests span at least this many
 #: seconds: the server counts arrivals in a sliding one-second window, so a little scheduling jitter must
 #: not put rate + 1 arrivals into one window.
-SPACING_MARGIN = 1.03
+SPACING_MARGIN = 1.015
 
 
 class RateLimiter:

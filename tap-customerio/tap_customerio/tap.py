@@ -208,6 +208,20 @@ class TapCustomerIO(Tap):
         """Every stream of the App API."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
+    def sync_all(self) -> None:
+        """Start the first pages of every selected top-level stream on the worker threads, then sync.
+
+        singer-sdk syncs one stream after another; most App API lists are a single request, so without
+        this each of them would leave the budget idle for one round trip. (Overrides a method the SDK marks
+        final for type checkers; the SDK's sync itself runs unchanged.)
+        """
+        for stream in self.streams.values():
+            if stream.parent_stream_type is None and stream.selected and stream.prefetch_on_start \
+                    and type(stream) not in EXPORT_STREAM_TYPES:
+                for context in stream.partitions or [None]:
+                    stream.prefetch_first_page(context)
+        super().sync_all()
+
     def run_discovery(self) -> str:
         """Discovery probes the API, so its failures (wrong key, API down) also end in one line and exit 1."""
         try:

@@ -41,6 +41,8 @@ class MessagesStream(CustomerIOStream):
     replication_key = "created"
     start_date_applies = True
     client_side_cdc = False
+    #: The first window ends "now", so only `get_records` can fetch windows ahead.
+    prefetch_on_start = False
     schema = schemas.MESSAGE
     timestamp_fields = schemas.MESSAGE_TIMESTAMP_FIELDS
 
@@ -49,7 +51,23 @@ class MessagesStream(CustomerIOStream):
         return int(self.config.get("messages_lookback_days", 30)) * DAY
 
     def windows(self) -> Iterator[tuple[int, int]]:
-        """Inclusive (start_ts, end_ts) pairs from the starting point up to now, oldest first."""
+        """Inclusive (start_ts, end_ts) pairs from the starting point up to now, oldest first.
+
+        Windows are independent, so while the caller pages through one window the first pages of the next
+        `max_concurrency` windows are already being fetched on worker threads (the caller must request each
+        window it is given, with the context `{"start_ts": ..., "end_ts": ...}`).
+        """
+        bounds = list(self.window_bounds())
+        ahead = int(self.config.get("max_concurrency", 4))
+        fetched = 1
+        for index, window in enumerate(bounds):
+            for start_ts, end_ts in bounds[max(fetched, index + 1) : index + 1 + ahead]:
+                self.prefetch_first_page({"start_ts": start_ts, "end_ts": end_ts})
+            fetched = max(fetched, index + 1 + ahead)
+            yield window
+
+    def window_bounds(self) -> Iterator[tuple[int, int]]:
+        """The windows, without fetching anything."""
         now = int(time.time())
         bookmark = self.saved_bookmark_unix(None) if self.incremental else None
         if bookmark is not None:
@@ -70,19 +88,9 @@ class MessagesStream(CustomerIOStream):
         return params
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """Every delivery of every window; the bookmark is committed after each window.
-
-        Windows are independent, so the first pages of the next `max_concurrency` windows are fetched on
-        worker threads while the current one is paged through.
-        """
-        windows = [{"start_ts": start_ts, "end_ts": end_ts} for start_ts, end_ts in self.windows()]
-        ahead = int(self.config.get("max_concurrency", 4))
-        prefetched = 1
-        for index, window in enumerate(windows):
-            for upcoming in windows[max(prefetched, index + 1) : index + 1 + ahead]:
-                self.prefetch_first_page(upcoming)
-            prefetched = max(prefetched, index + 1 + ahead)
-            yield from self.request_records(window)
+        """Every delivery of every window; the bookmark is committed after each window."""
+        for start_ts, end_ts in self.windows():
+            yield from self.request_records({"start_ts": start_ts, "end_ts": end_ts})
             self.commit_window()
 
     def commit_window(self) -> None:
