@@ -6,7 +6,9 @@ so the assertions allow one request of it (at most 9 in any second) and the serv
 
 from __future__ import annotations
 
+import json
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -80,3 +82,19 @@ def test_a_budget_above_the_servers_limit_is_corrected_by_429_handling_without_l
     assert {bool(e.fault) for e in throttled} == {False}
     for stream in ["campaigns", "campaign_actions", "campaign_metrics"]:
         assert run.keys(stream, *key_fields(stream)) == expected_keys(sim.data, stream, config)
+
+
+def test_requests_fetched_ahead_are_used_and_never_sent_twice(make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.3)
+    config = tap_config(sim, metrics_days=2, start_date="2020-01-01T00:00:00Z")
+    streams = ["activities", "campaigns", "campaign_actions", "campaign_metrics", "customers", "eps_suppression",
+               "exports", "messages", "newsletters", "newsletter_variants", "segments", "segment_memberships",
+               "sender_identities", "snippets", "topics", "workspaces"]
+    catalog = catalog_for(config, streams)
+    sim.reset_log()
+    run = run_tap(config, catalog=catalog)
+    sent = Counter((e.method, e.path, tuple(sorted(e.query.items())), json.dumps(e.body, sort_keys=True))
+                   for e in sim.request_log)
+    assert [request for request, times in sent.items() if times > 1] == []
+    for stream in streams:
+        assert run.keys(stream, *key_fields(stream)) == expected_keys(sim.data, stream, config), stream
