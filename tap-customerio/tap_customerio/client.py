@@ -299,7 +299,7 @@ class CustomerIOStream(RESTStream[t.Any]):
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         """`Retry-After` when the server sends one, else exponential backoff with full jitter."""
 
-        base = float(self.config.get("retry_backoff_seconds", 0.5))
+        base = int(self.config.get("retry_backoff_ms", 500)) / 1000
 
         def waits() -> t.Generator[float, t.Any, None]:
             attempt = 0

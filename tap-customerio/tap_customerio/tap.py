@@ -146,7 +146,7 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "max_requests_per_second",
-            th.NumberType(exclusive_minimum=0),
+            th.IntegerType(minimum=1),
             default=10,
             description="Request budget shared by every stream and thread of the process (the App API allows 10/s).",
         ),
@@ -166,11 +166,11 @@ class TapCustomerIO(Tap):
             description="Retries per request after 429, 5xx, timeouts, dropped connections or unreadable bodies.",
         ),
         th.Property(
-            "retry_backoff_seconds",
-            th.NumberType(minimum=0),
-            default=0.5,
+            "retry_backoff_ms",
+            th.IntegerType(minimum=0),
+            default=500,
             description=(
-                "Wait before the first retry when the server sends no `Retry-After`; "
+                "Milliseconds to wait before the first retry when the server sends no `Retry-After`; "
                 "doubles per retry (with jitter, at most 60 s)."
             ),
         ),

@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:
 
 ALL_FAULTS = ("500", "502", "503", "429", "429_no_retry_after", "drop", "truncate", "slow")
 #: Fast retries and a timeout shorter than a "slow" answer, so faults cost seconds, not minutes.
-IMPATIENT = {"retry_backoff_seconds": 0.1, "request_timeout": 2, "max_retries": 8}
+IMPATIENT = {"retry_backoff_ms": 100, "request_timeout": 2, "max_retries": 8}
 #: Columns that differ between any two runs by design: when a row was extracted or loaded.
 RUN_DEPENDENT = ("seq_num", "_sdc_")
 

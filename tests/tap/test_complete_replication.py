@@ -21,7 +21,7 @@ from tap_customerio.tap import STREAM_TYPES
 
 OWN_STREAMS = sorted(EXPECTED)
 FAULTY_CONFIG = {"start_date": "2020-01-01T00:00:00Z", "metrics_days": 3, "request_timeout": 1,
-                 "retry_backoff_seconds": 0.02, "max_retries": 12}
+                 "retry_backoff_ms": 20, "max_retries": 12}
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ def test_a_key_of_the_wrong_region_fails_with_one_line_and_exit_code_1(
 def test_requests_that_keep_failing_end_the_run_with_the_endpoint_and_status(
         tmp_path: Path, make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(api_key=SECRET)
-    config = tap_config(sim, app_api_key=SECRET, max_retries=2, retry_backoff_seconds=0.01)
+    config = tap_config(sim, app_api_key=SECRET, max_retries=2, retry_backoff_ms=10)
     catalog = catalog_for(config, ["campaigns"])
     sim.faults.configure(rate=1.0, kinds=("503",), only_paths=["/v1/campaigns"])
     result = run_cli(tmp_path, config, catalog=catalog)
@@ -65,7 +65,7 @@ def test_requests_that_keep_failing_end_the_run_with_the_endpoint_and_status(
 def test_the_key_never_appears_in_output_or_logs_of_a_run_with_retries(
         tmp_path: Path, make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(api_key=SECRET, scale=0.2)
-    config = tap_config(sim, app_api_key=SECRET, retry_backoff_seconds=0.01, request_timeout=1)
+    config = tap_config(sim, app_api_key=SECRET, retry_backoff_ms=10, request_timeout=1)
     catalog = catalog_for(config, ["campaigns", "campaign_actions", "customers", "messages"])
     sim.faults.configure(rate=0.3, seed=9, slow_seconds=1.5)
     result = run_cli(tmp_path, config, catalog=catalog)

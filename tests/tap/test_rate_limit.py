@@ -73,7 +73,7 @@ def test_two_taps_in_one_process_share_one_budget(make_cio_sim: Callable[..., Si
 def test_a_budget_above_the_servers_limit_is_corrected_by_429_handling_without_losing_records(
         make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=1.0, requests_per_second=10)
-    config = tap_config(sim, max_requests_per_second=40, metrics_days=2, retry_backoff_seconds=0.05)
+    config = tap_config(sim, max_requests_per_second=40, metrics_days=2, retry_backoff_ms=50)
     catalog = catalog_for(config, ["campaigns", "campaign_actions", "campaign_metrics"])
     sim.reset_log()
     run = run_tap(config, catalog=catalog)
