@@ -64,3 +64,9 @@ def test_plugins_install_from_the_repo_with_uv() -> None:
     project = yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())
     assert project["venv"]["backend"] == "uv"
     assert {p["pip_url"].split("[")[0] for p in plugins()} == {"-e ./tap-customerio", "-e ./target-parquet-bucket"}
+
+
+@pytest.mark.parametrize("plugin", plugins(), ids=lambda p: p["name"])
+def test_no_setting_is_a_decimal_because_meltano_cannot_pass_one_to_a_plugin(plugin: dict) -> None:
+    """Meltano 4.4 parses `kind: decimal` values into `Decimal` and then fails to write the plugin's config JSON."""
+    assert [s["name"] for s in plugin["settings"] if s["kind"] == "decimal"] == []
