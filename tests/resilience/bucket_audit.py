@@ -65,6 +65,19 @@ class S3Prefix:
         return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
 
 
+class AzurePrefix:
+    """Blobs under `prefix/` in an Azure container, read with a client that bypasses any proxy."""
+
+    def __init__(self, container: t.Any, prefix: str) -> None:
+        self.container, self.prefix = container, prefix.rstrip("/") + "/"
+
+    def keys(self) -> list[str]:
+        return sorted(b.name[len(self.prefix):] for b in self.container.list_blobs(name_starts_with=self.prefix))
+
+    def read(self, key: str) -> bytes:
+        return self.container.download_blob(self.prefix + key).readall()
+
+
 Bucket = t.Union[Path, BucketView]
 
 

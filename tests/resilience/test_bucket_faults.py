@@ -9,13 +9,12 @@ bypassing the proxy.
 
 from __future__ import annotations
 
-import io
 import json
 import typing as t
 
-import pyarrow.parquet as pq
 import pytest
 
+from resilience import bucket_audit
 from resilience.fault_proxy import FaultProxy
 from resilience.outcome import Outcome, assert_one_line_error, run_plugin
 from resilience.pipeline import TARGET, write_json
@@ -45,39 +44,10 @@ def singer_input() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-class BucketReader(t.Protocol):
-    def objects(self) -> dict[str, bytes]: ...
-
-
-class S3Reader:
-    """Every object under the prefix, read from moto directly."""
-
-    def __init__(self, client: t.Any, bucket: str, prefix: str) -> None:
-        self.client, self.bucket, self.prefix = client, bucket, prefix
-
-    def objects(self) -> dict[str, bytes]:
-        found = {}
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for item in page.get("Contents", []):
-                found[item["Key"]] = self.client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-        return found
-
-
-class AzureReader:
-    """Every blob under the prefix, read from Azurite directly."""
-
-    def __init__(self, container: t.Any, prefix: str) -> None:
-        self.container, self.prefix = container, prefix
-
-    def objects(self) -> dict[str, bytes]:
-        return {b.name: self.container.download_blob(b.name).readall()
-                for b in self.container.list_blobs(name_starts_with=self.prefix)}
-
-
 class Destination(t.NamedTuple):
     proxy: FaultProxy
     settings: dict[str, t.Any]
-    reader: BucketReader
+    bucket: bucket_audit.BucketView
 
 
 @pytest.fixture(params=["s3", "azure"])
@@ -85,20 +55,20 @@ def destination(request: pytest.FixtureRequest) -> Iterator[Destination]:
     """A fresh bucket behind a fault proxy, with the target settings that reach it through the proxy."""
     if request.param == "s3":
         s3 = request.getfixturevalue("s3_service")
-        bucket = s3.create_bucket()
+        name = s3.create_bucket()
         proxy = FaultProxy(s3.endpoint_url, seed=11).start()
-        settings = {"bucket_url": f"s3://{bucket}/sync", "s3_endpoint_url": proxy.url, "s3_region": s3.region,
+        settings = {"bucket_url": f"s3://{name}/sync", "s3_endpoint_url": proxy.url, "s3_region": s3.region,
                     "aws_access_key_id": s3.access_key_id, "aws_secret_access_key": s3.secret_access_key,
                     "s3_addressing_style": "path"}
-        reader: BucketReader = S3Reader(s3.client(), bucket, "sync/")
+        view: bucket_audit.BucketView = bucket_audit.S3Prefix(s3.client(), name, "sync")
     else:
         azurite = request.getfixturevalue("azurite_service")
         container = azurite.create_container()
         proxy = FaultProxy(azurite.blob_endpoint, seed=11).start()
         sas_url = azurite.container_sas_url(container).replace(azurite.blob_endpoint.rsplit("/", 1)[0], proxy.url)
         settings = {"bucket_url": "azure://" + container + "/sync", "azure_sas_url": sas_url}
-        reader = AzureReader(azurite.service_client().get_container_client(container), "sync/")
-    yield Destination(proxy, settings, reader)
+        view = bucket_audit.AzurePrefix(azurite.service_client().get_container_client(container), "sync")
+    yield Destination(proxy, settings, view)
     proxy.stop()
 
 
@@ -109,18 +79,17 @@ def run_target(workdir: Path, env: dict[str, str], destination: Destination, **s
     return run_plugin(TARGET, ["--config", str(config)], cwd=workdir, env=env, stdin=singer_input())
 
 
-def ids_by_stream(objects: dict[str, bytes]) -> dict[str, list[int]]:
-    """Every id in every parquet object (each must be readable), per stream."""
+def ids_by_stream(bucket: bucket_audit.BucketView) -> dict[str, list[int]]:
+    """Every id in every data file (each must be readable), per stream."""
+    bucket_audit.assert_every_file_readable(bucket)
     found: dict[str, list[int]] = {s: [] for s in STREAMS}
-    for key, body in objects.items():
-        if key.endswith(".parquet"):
-            stream = key.rsplit("/", 1)[-1].split("_v4_")[0]
-            found[stream].extend(pq.read_table(io.BytesIO(body)).column("id").to_pylist())
+    for key in bucket_audit.data_files(bucket):
+        found[key.split("_v4_")[0]].extend(bucket_audit.column_values(bucket, [key], "id"))
     return found
 
 
-def assert_states_cover_only_written_records(outcome: Outcome, objects: dict[str, bytes]) -> None:
-    written = ids_by_stream(objects)
+def assert_states_cover_only_written_records(outcome: Outcome, bucket: bucket_audit.BucketView) -> None:
+    written = ids_by_stream(bucket)
     for state in outcome.messages:
         for stream, count in state["written"].items():
             missing = set(range(1, count + 1)) - set(written[stream])
@@ -136,8 +105,7 @@ def test_transient_bucket_faults_are_retried_and_every_record_lands_once(
 
     assert outcome.returncode == 0, outcome.last_stderr_line
     assert len(destination.proxy.faults_injected()) >= 5, "the proxy hardly injected anything; the test proves nothing"
-    objects = destination.reader.objects()
-    for stream, ids in ids_by_stream(objects).items():
+    for stream, ids in ids_by_stream(destination.bucket).items():
         assert sorted(ids) == list(range(1, RECORDS_PER_STREAM + 1)), f"{stream}: records lost or duplicated"
     assert outcome.messages[-1] == {"written": {s: RECORDS_PER_STREAM for s in STREAMS}}
 
@@ -152,4 +120,4 @@ def test_persistently_failing_uploads_exit_non_zero_without_state_for_unwritten_
 
     assert_one_line_error(outcome, "events_v4_123456_3.parquet")
     assert destination.proxy.faults_injected(), "no upload was attempted through the failing path"
-    assert_states_cover_only_written_records(outcome, destination.reader.objects())
+    assert_states_cover_only_written_records(outcome, destination.bucket)
