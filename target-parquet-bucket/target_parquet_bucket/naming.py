@@ -77,6 +77,23 @@ class FileNamer:
         self.workspace_id = safe_segment(workspace_id, what="workspace_id") if workspace_id else ""
         self.version = safe_segment(version, what="version")
         self.extension = extension
+        self._streams: dict[str, str] = {}
+
+    def file_stream(self, stream: str) -> str:
+        """The safe name a stream's files carry, refusing two streams that would share one.
+
+        `a/b` and `a_b` both become `a_b`; writing both under that name would interleave two tables
+        in one sequence, so the second stream is a clear error instead.
+        """
+        safe = safe_segment(stream, what="stream name")
+        owner = self._streams.setdefault(safe, stream)
+        if owner != stream:
+            msg = (
+                f"streams '{owner}' and '{stream}' would both be written as '{safe}'; "
+                "rename one of them (e.g. with a stream map alias)"
+            )
+            raise NamingError(msg)
+        return safe
 
     def key(
         self,

@@ -63,7 +63,7 @@ class ParquetBucketSink(BatchSink):
         super().__init__(target, stream_name, schema, key_properties)
         self._target = target
         self.bucket: Bucket = target.bucket  # type: ignore[attr-defined]
-        self.file_stream = safe_segment(stream_name, what="stream name")
+        self.file_stream = self.bucket.namer.file_stream(stream_name)
         self.columns = columns_for_schema(self.schema, native_nested=bool(self.config.get("native_nested")))
         self.decoder = BatchDecoder(
             self.columns,
