@@ -15,6 +15,7 @@ import typing as t
 
 import msgspec
 from singer_sdk import typing as th
+from singer_sdk.exceptions import InvalidInputLine
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
@@ -199,7 +200,15 @@ class TargetParquetBucket(Target):
 
     def _process_schema_message(self, message_dict: dict) -> None:
         """On a schema change, finish the old schema's file right away, so sequences follow the
-        input order (the SDK would drain the retired sink only at the next full drain)."""
+        input order (the SDK would drain the retired sink only at the next full drain).
+
+        A schema without a `properties` key (`{"type": "object"}`) is rejected as the SDK does,
+        but with an error that names the stream.
+        """
+        schema = message_dict.get("schema")
+        if isinstance(schema, dict) and "properties" not in schema:
+            msg = f"stream '{message_dict.get('stream')}': SCHEMA has no 'properties'; declare the record's properties"
+            raise InvalidInputLine(msg)
         previous = self._sinks_active.get(message_dict.get("stream", ""))
         super()._process_schema_message(message_dict)
         if previous is not None and previous in self._sinks_to_clear:
