@@ -22,6 +22,7 @@ from singer_sdk.target_base import Target
 from target_parquet_bucket.bucket import Bucket
 from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer
 from target_parquet_bucket.reader import FastSingerReader
+from target_parquet_bucket.redaction import redact_logs
 from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.storage import DEFAULT_BUCKET_URL, backend_settings, open_storage
 from target_parquet_bucket.writers import COMPRESSIONS, FORMATS, file_extension
@@ -180,7 +181,9 @@ class TargetParquetBucket(Target):
             version=str(self.config.get("version") or "4"),
             extension=file_extension(file_format, self.config.get("compression") or "snappy"),
         )
-        self.bucket = Bucket(open_storage(self.config), namer, temp_dir=self.config.get("temp_dir"))
+        storage = open_storage(self.config)
+        redact_logs(storage.redact)
+        self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
         if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
             self.message_reader.raw_record_handler = self._process_raw_record
 

@@ -24,6 +24,10 @@ class Storage(abc.ABC):
     #: Where this storage points, safe to print: never carries a secret (no SAS token, no key).
     display_url: str
 
+    def redact(self, text: str) -> str:
+        """`text` without any credential of this storage (a folder has none)."""
+        return text
+
     @abc.abstractmethod
     def put(self, key: str, source: Path) -> None:
         """Upload the local file `source` to `key`, atomically and only if `key` is absent.

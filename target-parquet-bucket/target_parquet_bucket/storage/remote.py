@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import hashlib
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from target_parquet_bucket.storage.base import ObjectExistsError, Storage
 
@@ -82,14 +82,21 @@ class SecretScrubber:
     """
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
+        # URL-encoded forms too: HTTP libraries log request URLs (a SAS `sig` appears percent-encoded).
         # Longest first, so a secret containing another is removed whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        raw = {s for s in secrets if s}
+        encoded = {quote(s, safe="") for s in raw} | {quote_plus(s) for s in raw}
+        self._secrets = sorted(raw | encoded, key=len, reverse=True)
 
-    def scrub(self, text: str) -> str:
-        """`text` with every secret replaced by `***`, flattened to one line."""
+    def redact(self, text: str) -> str:
+        """`text` with every secret replaced by `***`."""
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return " ".join(text.split())
+        return text
+
+    def scrub(self, text: str) -> str:
+        """`text` redacted and flattened to one line, for error messages."""
+        return " ".join(self.redact(text).split())
 
 
 def one_line(error: BaseException, limit: int = 300) -> str:
@@ -150,6 +157,10 @@ class RemoteStorage(Storage):
         self._location = location
         self._scrubber = scrubber
         self.display_url = location.display_url
+
+    def redact(self, text: str) -> str:
+        """`text` without this backend's secrets."""
+        return self._scrubber.redact(text)
 
     def __repr__(self) -> str:
         """Show where, never how (no credentials)."""
