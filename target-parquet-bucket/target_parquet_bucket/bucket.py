@@ -63,6 +63,7 @@ class Bucket:
         self._open: dict[int, Committer] = {}
         self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
         self._pending: list[Future[ManifestEntry]] = []
+        self._upload_failed = threading.Event()
 
     def track(self, owner: Committer) -> None:
         """Remember an owner of open files (sinks, including ones retired by a schema change)."""
@@ -116,12 +117,23 @@ class Bucket:
             future.result()
 
     def _put(self, stream: str, writer: FileWriter, path: Path, partition: str) -> ManifestEntry:
-        """Reserve the sequence, then put the file: a number is never reused, even on failure."""
-        size = path.stat().st_size
-        sequence = self.sequences.next(stream)
-        now = datetime.datetime.now(tz=datetime.timezone.utc)
-        key = self.namer.key(stream, sequence, now=now, partition=partition)
-        self.storage.put(key, path)
+        """Reserve the sequence, then put the file: a number is never reused, even on failure.
+
+        After one failure the queued files are not uploaded: the run is ending with that error, and
+        a later upload finishing in the background would only hide it.
+        """
+        if self._upload_failed.is_set():
+            msg = f"{stream}: file not uploaded because an earlier upload failed"
+            raise OSError(msg)
+        try:
+            size = path.stat().st_size
+            sequence = self.sequences.next(stream)
+            now = datetime.datetime.now(tz=datetime.timezone.utc)
+            key = self.namer.key(stream, sequence, now=now, partition=partition)
+            self.storage.put(key, path)
+        except BaseException:
+            self._upload_failed.set()
+            raise
         writer.discard()
         entry = ManifestEntry(
             key=key,
