@@ -8,6 +8,7 @@ decodes them per batch. SCHEMA, STATE, ACTIVATE_VERSION and BATCH lines take the
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import sys
 import typing as t
@@ -16,6 +17,9 @@ from collections import Counter, defaultdict
 import msgspec
 from singer_sdk.singerlib.encoding.base import GenericSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+if t.TYPE_CHECKING:
+    from types import FrameType
 
 RawRecordHandler = t.Callable[[str, bytes, int], None]
 
@@ -57,6 +61,10 @@ def _excerpt(line: bytes) -> str:
     return repr(line[:120])
 
 
+class _StopReading(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a termination signal that arrives while the reader waits for the next line."""
+
+
 class FastSingerReader(GenericSingerReader[bytes]):
     """Reads bytes; RECORD lines go to `raw_record_handler` when one is set."""
 
@@ -64,6 +72,19 @@ class FastSingerReader(GenericSingerReader[bytes]):
         """No handler until the target decides the fast path applies (no stream maps)."""
         super().__init__()
         self.raw_record_handler: RawRecordHandler | None = None
+        self._stop_requested = False
+
+    def request_stop(self, frame: FrameType | None) -> None:
+        """Stop reading at a line boundary; called from a SIGTERM/SIGINT handler.
+
+        Lines already handed to the target are drained and committed with their STATE by the normal
+        end-of-input path. If the signal interrupted the line loop itself (blocked on input, or
+        between two lines), reading stops right there; anywhere deeper (decoding a batch, uploading)
+        the current line is finished first and the loop stops before the next one.
+        """
+        self._stop_requested = True
+        if frame is not None and frame.f_code is FastSingerReader._route.__code__:
+            raise _StopReading
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -83,42 +104,66 @@ class FastSingerReader(GenericSingerReader[bytes]):
         file_input: t.IO[t.Any] | None,
         callbacks: dict[str, t.Callable[[dict], None]],
     ) -> t.Counter[str]:
-        """Route every line; errors name the input line number."""
+        """Route every line until end of input or a stop request; errors name the input line number."""
         stats: dict[str, int] = defaultdict(int)
+        with contextlib.suppress(_StopReading):
+            self._route(file_input or self.default_input, callbacks, stats)
+        return Counter(**stats)
+
+    def _route(
+        self,
+        lines: t.Iterable[bytes | str],
+        callbacks: dict[str, t.Callable[[dict], None]],
+        stats: dict[str, int],
+    ) -> None:
+        """The loop over input lines (a stop signal may interrupt it between two lines)."""
         handler = self.raw_record_handler
         records = 0
         # Lines of one stream usually come in runs: remember the last RECORD prefix seen.
         last_prefix, last_stream = b"\0", ""
-        for number, raw in enumerate(file_input or self.default_input, start=1):
-            line = raw.encode() if isinstance(raw, str) else raw
-            if handler is not None:
-                if line.startswith(last_prefix):
-                    handler(last_stream, line, number)
-                    records += 1
+        try:
+            for number, raw in enumerate(lines, start=1):
+                if self._stop_requested:
+                    break
+                line = raw.encode() if isinstance(raw, str) else raw
+                if handler is not None:
+                    if line.startswith(last_prefix):
+                        handler(last_stream, line, number)
+                        records += 1
+                        continue
+                    if (peeked := _peek_record_stream(line)) is not None:
+                        last_stream, last_prefix = peeked
+                        handler(last_stream, line, number)
+                        records += 1
+                        continue
+                if line[:1] != b"{" and not line.strip():
                     continue
-                if (peeked := _peek_record_stream(line)) is not None:
-                    last_stream, last_prefix = peeked
-                    handler(last_stream, line, number)
-                    records += 1
-                    continue
-            if line[:1] != b"{" and not line.strip():
-                continue
-            self._current_message = line
-            try:
-                envelope = _envelope.decode(line)
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-                msg = f"input line {number}: not a valid Singer message ({exc}): {_excerpt(line)}"
-                raise InvalidInputLine(msg) from None
-            kind = envelope.type
-            if kind == "RECORD" and handler is not None:
-                if envelope.stream is None:
-                    msg = f"input line {number}: RECORD without 'stream': {_excerpt(line)}"
-                    raise InvalidInputLine(msg)
-                handler(envelope.stream, line, number)
-            elif callback := callbacks.get(kind):
-                callback(self.deserialize_json(line))
-            else:
-                self._process_unknown_message({"type": kind})
-            stats[kind] += 1
-        stats["RECORD"] += records
-        return Counter(**stats)
+                stats[self._route_message(line, number, callbacks, handler)] += 1
+        finally:
+            stats["RECORD"] += records
+
+    def _route_message(
+        self,
+        line: bytes,
+        number: int,
+        callbacks: dict[str, t.Callable[[dict], None]],
+        handler: RawRecordHandler | None,
+    ) -> str:
+        """A line not recognised as a canonical RECORD: parse its envelope, dispatch it, return its type."""
+        self._current_message = line
+        try:
+            envelope = _envelope.decode(line)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            msg = f"input line {number}: not a valid Singer message ({exc}): {_excerpt(line)}"
+            raise InvalidInputLine(msg) from None
+        kind = envelope.type
+        if kind == "RECORD" and handler is not None:
+            if envelope.stream is None:
+                msg = f"input line {number}: RECORD without 'stream': {_excerpt(line)}"
+                raise InvalidInputLine(msg)
+            handler(envelope.stream, line, number)
+        elif callback := callbacks.get(kind):
+            callback(self.deserialize_json(line))
+        else:
+            self._process_unknown_message({"type": kind})
+        return kind

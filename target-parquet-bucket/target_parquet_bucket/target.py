@@ -167,6 +167,7 @@ class TargetParquetBucket(Target):
         message_reader: FastSingerReader | None = None,
     ) -> None:
         """Open the bucket and switch RECORD lines to the columnar path when no maps apply."""
+        self._stopped_by_signal = 0  # set before the SDK installs the signal handlers
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
@@ -227,22 +228,26 @@ class TargetParquetBucket(Target):
         sys.stdout.flush()
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """Stop on SIGTERM/SIGINT without draining and without STATE.
+        """On SIGTERM/SIGINT, stop reading at a line boundary and end like end of input.
 
-        singer-sdk drains and emits STATE from the signal handler, but the signal may arrive in
-        the middle of a batch whose records are then in neither a file nor the buffer, and that
-        STATE would cover them (meltano/sdk#3775). Files already uploaded stay complete; the next
-        run resumes from the last STATE actually emitted.
+        singer-sdk drains and emits STATE from inside the signal handler, but the signal may arrive
+        in the middle of a batch whose records are then in neither a file nor the buffer, and that
+        STATE would cover them (meltano/sdk#3775). Stopping the reader instead lets the normal
+        end-of-input path upload every complete file and emit the STATE that covers exactly them;
+        the exit code still says the run was stopped by a signal.
         """
-        _ = frame
-        self.logger.warning("Received signal %d: stopping without emitting STATE for unwritten records", signum)
-        raise SystemExit(128 + signum)
+        self.logger.warning("Received signal %d: committing what was read, then stopping", signum)
+        self._stopped_by_signal = signum
+        if isinstance(self.message_reader, FastSingerReader):
+            self.message_reader.request_stop(frame)
 
     def process_endofpipe(self) -> None:
         """Drain and upload everything (also when no STATE was ever received)."""
         super().process_endofpipe()
         self.bucket.commit_all()
         self.bucket.close()
+        if self._stopped_by_signal:
+            raise SystemExit(128 + self._stopped_by_signal)
 
     @classmethod
     def invoke(  # type: ignore[override]

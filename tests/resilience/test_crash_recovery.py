@@ -91,15 +91,7 @@ def test_killing_the_target_mid_upload_to_s3_leaves_only_whole_objects_and_resum
     assert set(pipeline.deliveries.created) <= present
 
 
-SIGTERM_DROPS_STATE = pytest.mark.xfail(
-    strict=True,
-    reason="target-parquet-bucket stops on SIGTERM without any STATE (by design, to avoid meltano/sdk#3775), "
-    "so files rolled before the signal stay in the bucket without their state and are re-read as duplicates; "
-    "a stop at the next line boundary followed by the normal end-of-input commit would satisfy this test",
-)
-
-
-@pytest.mark.parametrize("victim", [pytest.param("target", marks=SIGTERM_DROPS_STATE), "tap"])
+@pytest.mark.parametrize("victim", ["target", "tap"])
 def test_sigterm_commits_complete_files_with_their_state_or_nothing(
     make_cio_sim: t.Callable[..., t.Any], workdir: Path, tmp_path: Path, env: dict[str, str], victim: str
 ) -> None:
