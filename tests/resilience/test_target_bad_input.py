@@ -203,6 +203,21 @@ def test_streams_whose_names_sanitize_alike_never_share_file_names(
     assert len(prefixes) == 2, f"two streams were written under one name: {keys}"
 
 
+def test_streams_whose_names_sanitize_alike_never_share_file_names_across_runs(
+    workdir: Path, env: dict[str, str], bucket: Path
+) -> None:
+    first = run_target(workdir, env, bucket, singer_input(schema("a/b"), record("a/b", id=1, name="x"), state(GOOD_STATE)))
+
+    second = run_target(workdir, env, bucket, singer_input(schema("a_b"), record("a_b", id=2, name="y"), state(GOOD_STATE)))
+
+    assert first.returncode == 0, first.last_stderr_line
+    if second.returncode != 0:
+        assert_one_line_error(second, "a/b", "a_b")
+        return
+    prefixes = {key.rsplit("_v4_", 1)[0] for key in bucket_audit.data_files(bucket)}
+    assert len(prefixes) == 2, f"two streams were written under one name: {bucket_audit.data_files(bucket)}"
+
+
 @pytest.mark.parametrize(
     "free_schema",
     [{"type": "object"}, {"type": "object", "properties": {}}, {"type": "object", "additionalProperties": True}],
