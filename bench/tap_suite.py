@@ -165,7 +165,7 @@ def paced_rows(options: TapOptions) -> list[Row]:
     throttled = run.statuses[429]
     return [
         Row(AREA, f"{label}: requests/s", f"{rate:.2f} ({len(run.requests)} requests in {run.process.wall_s:.0f}s)"),
-        Row(AREA, "budget used", f"{use:.0%}", f"≥ {MIN_BUDGET_USE:.0%}", use >= MIN_BUDGET_USE),
+        Row(AREA, "budget used", f"{use:.1%}", f"≥ {MIN_BUDGET_USE:.0%}", use >= MIN_BUDGET_USE),
         Row(AREA, "429s received", str(throttled), "0", throttled == 0),
         Row(AREA, "records/s (paced)", f"{run.records / run.process.wall_s:,.0f} ({run.records:,} records)"),
         Row(AREA, "slowest endpoints (paced)", endpoint_rates(run)),
