@@ -17,6 +17,9 @@ NOTES = [
     "Ratios compare runs made seconds apart on the same machine; absolute records/s depend on the machine "
     "and its load. Target times are end to end (interpreter start-up, stdin parsing, parquet writing, "
     "upload); the pyarrow baseline starts from the bare records already extracted into JSON lines.",
+    "",
+    "pyarrow's JSON reader uses every core, the target's per-record work mostly one: on an idle machine "
+    "the baseline gets faster and the ratio drops; compare the cpu seconds for the work each side does.",
 ]
 
 
