@@ -20,6 +20,7 @@ import typing as t
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 from target_parquet_bucket.arrow_schema import (
     SDC_FROM_MESSAGE,
@@ -86,6 +87,7 @@ class BatchDecoder:
         self._decoder = msgspec.json.Decoder(list[message_type])
         self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
         self._keys = keys
+        self._scalar_reader = ScalarBatchReader.for_columns(self.columns, keys)
 
     def decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
         """Decode `lines` (complete RECORD messages) → (record batch, table versions seen)."""
@@ -93,6 +95,11 @@ class BatchDecoder:
             return self._decode(lines)
 
     def _decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
+        if self._scalar_reader is not None:
+            if (fast := self._scalar_reader.read(lines)) is not None:
+                arrays, versions = fast
+                return pa.RecordBatch.from_arrays(arrays, schema=self.schema), versions
+            self._scalar_reader = None  # this stream's data needs the msgspec path: stop trying
         messages = self._decode_messages(lines)
         rows = len(messages)
         records = list(map(_RECORD, messages))
@@ -182,6 +189,85 @@ class BatchDecoder:
         if column.name == "_sdc_sequence":
             return pa.array([int(now.timestamp() * 1000)] * rows, pa.int64())
         return pa.array([self.sync_started_at] * rows, column.arrow_type)
+
+
+#: Arrow types pyarrow's JSON reader parses each scalar kind into. Dates and date-times are read as
+#: strings and converted by the same functions as on the msgspec path, so both accept the same values.
+_JSON_READER_TYPES = {
+    Kind.INTEGER: pa.int64(),
+    Kind.NUMBER: pa.float64(),
+    Kind.BOOLEAN: pa.bool_(),
+    Kind.STRING: pa.string(),
+    Kind.DATETIME: pa.string(),
+    Kind.DATE: pa.string(),
+}
+_JSON_READER_BLOCK_BYTES = 4 * 1024 * 1024  # several blocks per batch keep both cores busy
+
+
+class ScalarBatchReader:
+    """Fast path for streams whose columns are all scalars: pyarrow's multithreaded C++ JSON reader
+    parses a batch straight into columns, without a Python object per value (about 3x less CPU than
+    msgspec plus per-column conversion on a 120-column stream, measured with `bench/`).
+
+    It only ever accepts batches it reads exactly as the msgspec path would. Anything else (a type
+    it rejects, a missing or null record, nulls in key or required columns, NaN/Infinity, text that
+    is not UTF-8, a line holding several values) returns None, and the msgspec path decodes the
+    batch and names the line.
+    """
+
+    def __init__(self, columns: t.Sequence[Column], keys: set[str]) -> None:
+        """One explicit Arrow schema per SCHEMA message: no type inference, unknown fields ignored."""
+        self._columns = list(columns)
+        self._strict = [i for i, c in enumerate(self._columns) if c.name in keys or not c.nullable]
+        record = pa.struct([pa.field(c.name, _JSON_READER_TYPES[c.kind]) for c in self._columns])
+        message = pa.schema([pa.field("record", record), pa.field("version", pa.int64())])
+        self._parse = pa_json.ParseOptions(explicit_schema=message, unexpected_field_behavior="ignore")
+        self._read = pa_json.ReadOptions(block_size=_JSON_READER_BLOCK_BYTES)
+
+    @classmethod
+    def for_columns(cls, columns: t.Sequence[Column], keys: set[str]) -> ScalarBatchReader | None:
+        """A reader when every column is a scalar from the record itself, else None."""
+        if not columns or any(c.kind not in _JSON_READER_TYPES or c.name in SDC_FROM_MESSAGE for c in columns):
+            return None
+        return cls(columns, keys)
+
+    def read(self, lines: t.Sequence[bytes]) -> tuple[list[pa.Array], set[int | None]] | None:
+        """(column arrays, table versions), or None when the msgspec path must decide."""
+        try:
+            table = pa_json.read_json(
+                pa.BufferReader(b"\n".join(lines)), read_options=self._read, parse_options=self._parse
+            )
+        except (pa.ArrowException, ValueError):  # UnicodeDecodeError is a ValueError
+            return None
+        records = table.column("record").combine_chunks()
+        if table.num_rows != len(lines) or records.null_count:
+            return None
+        try:
+            records.validate(full=True)  # the reader does not check that strings are UTF-8
+        except pa.ArrowInvalid:
+            return None
+        arrays = []
+        for column, values in zip(self._columns, records.flatten(), strict=True):
+            converted = self._convert(column, values)
+            if converted is None:
+                return None
+            arrays.append(converted)
+        if any(arrays[i].null_count for i in self._strict):
+            return None
+        return arrays, set(table.column("version").unique().to_pylist())
+
+    @staticmethod
+    def _convert(column: Column, values: pa.Array) -> pa.Array | None:
+        try:
+            if column.kind is Kind.DATETIME:
+                return _timestamps(values)
+            if column.kind is Kind.DATE:
+                return _dates(values)
+        except RecordError:
+            return None
+        if column.kind is Kind.NUMBER and pc.any(pc.invert(pc.is_finite(values))).as_py():
+            return None  # NaN/Infinity are not JSON: the msgspec path rejects them by line
+        return values
 
 
 @contextlib.contextmanager
