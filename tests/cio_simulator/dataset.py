@@ -93,6 +93,10 @@ class Dataset:
     def _past(self, rng: SplitMix, max_age: int, min_age: int = 0) -> int:
         return self.initial_clock - rng.randint(min_age, max_age)
 
+    def _edited(self, rng: SplitMix, created: int, max_delay: int) -> int:
+        """An edit time up to `max_delay` after `created`, never after the data clock (nothing in the future)."""
+        return min(self.initial_clock, created + rng.randint(0, max_delay))
+
     def lookup(self, resource: str, record_id: Any) -> Record | None:
         """A record of a top-level list (`campaigns`, `newsletters`, ...) by id, via an index rebuilt only when
         a mutation may have changed the list (child endpoints look parents up on every request)."""
@@ -113,7 +117,7 @@ class Dataset:
             created = self._past(rng, 700 * DAY, 30 * DAY)
             name = SEGMENT_NAMES[k % len(SEGMENT_NAMES)] + ("" if k < len(SEGMENT_NAMES) else f" {k}")
             self.segments.append(records.segment(rng, segment_id, name, created,
-                                                 created + rng.randint(0, 20 * DAY)))
+                                                 self._edited(rng, created, 20 * DAY)))
             share = SEGMENT_SHARES[k % len(SEGMENT_SHARES)]
             self._segment_residues[segment_id] = frozenset(rng.sample(range(100), share))
         self._segment_cache: dict[int, tuple[int, list[int]]] = {}
@@ -128,14 +132,14 @@ class Dataset:
             rng = self._rng("campaign", k)
             campaign_id = k + 1
             created = self._past(rng, 900 * DAY, 60 * DAY)
-            updated = created + rng.randint(0, 50 * DAY)
+            updated = self._edited(rng, created, 50 * DAY)
             actions = []
             for n in range(CAMPAIGN_ACTION_COUNTS[k % len(CAMPAIGN_ACTION_COUNTS)]):
                 action_created = created + n * 60
                 parent = actions[-1]["id"] if actions else 0
                 actions.append(records.action(self._rng("campaign_action", next_action), next_action,
                                               "campaign_id", campaign_id, int(parent), action_created,
-                                              action_created + rng.randint(0, 40 * DAY)))
+                                              self._edited(rng, action_created, 40 * DAY)))
                 next_action += 1
             self.campaign_actions[campaign_id] = actions
             refs = [(int(a["id"]), a["type"]) for a in actions]
@@ -158,7 +162,7 @@ class Dataset:
             actions = []
             for n in range(BROADCAST_ACTION_COUNTS[k % len(BROADCAST_ACTION_COUNTS)]):
                 record = records.action(self._rng("broadcast_action", next_action), next_action, "broadcast_id",
-                                        broadcast_id, 0, created + n, created + n + rng.randint(0, 9 * DAY))
+                                        broadcast_id, 0, created + n, self._edited(rng, created + n, 9 * DAY))
                 actions.append(record)
                 next_action += 1
             self.broadcast_actions[broadcast_id] = actions
@@ -171,7 +175,7 @@ class Dataset:
             self.broadcast_triggers[broadcast_id] = triggers
             refs = [(int(a["id"]), a["type"]) for a in actions]
             self.broadcasts.append(records.broadcast(rng, broadcast_id, created,
-                                                     created + rng.randint(0, 30 * DAY), refs))
+                                                     self._edited(rng, created, 30 * DAY), refs))
 
     def _generate_newsletters(self, count: int) -> None:
         self.newsletters: list[Record] = []
@@ -196,7 +200,7 @@ class Dataset:
                  "content_ids": [str(ids[g])]} for g in range(2)
             ] if ab_test else []
             self.newsletters.append(records.newsletter(rng, newsletter_id, created,
-                                                       created + rng.randint(0, 10 * DAY), ids, segment_ids,
+                                                       self._edited(rng, created, 10 * DAY), ids, segment_ids,
                                                        [1, 2, 3]))
         self.newsletters.sort(key=lambda n: (n["created"], n["id"]))
         self._blast_newsletter_id = self.newsletters[len(self.newsletters) * 3 // 4]["id"]
@@ -208,11 +212,11 @@ class Dataset:
         for k in range(count):
             rng = self._rng("transactional", k)
             created = self._past(rng, 800 * DAY, 100 * DAY)
-            self.transactional.append(records.transactional(rng, k + 1, created, created + rng.randint(0, 99 * DAY)))
+            self.transactional.append(records.transactional(rng, k + 1, created, self._edited(rng, created, 99 * DAY)))
             contents = []
             for _ in range(rng.choice((1, 2))):
                 contents.append(records.transactional_content(self._rng("transactional_content", content_id),
-                                                              content_id, created, created + rng.randint(0, DAY)))
+                                                              content_id, created, self._edited(rng, created, DAY)))
                 content_id += 1
             self.transactional_contents[k + 1] = contents
 
@@ -309,14 +313,14 @@ class Dataset:
         if rng.random() < 0.2:
             attributes["favorite_color"] = rng.choice(("red", "green", "blue"))
         timestamps = {key: created if key in ("cio_id", "created_at", "id", "email")
-                      else min(self.initial_clock, created + rng.randint(0, 90 * DAY)) for key in attributes}
+                      else self._edited(rng, created, 90 * DAY) for key in attributes}
         for key, (value, at) in self._person_changes.get(index, {}).items():
             attributes[key] = value
             timestamps[key] = at
         devices = []
         for d in range(rng.choice((0, 0, 0, 1, 1, 2))):
             devices.append({"id": f"{mix(self.seed, index, d):016x}",
-                            "last_used": min(self.initial_clock, created + rng.randint(0, 200 * DAY)),
+                            "last_used": self._edited(rng, created, 200 * DAY),
                             "platform": rng.choice(("ios", "android")),
                             "attributes": {"device_os": str(rng.randint(12, 17)), "app_version": "3.2.1"}})
         return {"attributes": attributes, "devices": devices, "id": ids["id"], "identifiers": ids,

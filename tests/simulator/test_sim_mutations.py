@@ -54,6 +54,20 @@ def test_nothing_generated_or_mutated_is_after_the_anchor() -> None:
     assert max(c["updated"] for c in data.campaigns) <= ANCHOR
 
 
+CHANGE_TIMES = ("created", "updated", "created_at", "updated_at")
+
+
+@pytest.mark.parametrize(("seed", "scale"), [(1, 1.0), (3, 1.0), (3, 0.2), (7, 1.0)])
+def test_no_generated_record_changes_after_the_data_clock(seed: int, scale: float) -> None:
+    data = Dataset(seed, scale, ANCHOR)
+    lists = [data.campaigns, data.broadcasts, data.newsletters, data.segments, data.transactional,
+             *data.campaign_actions.values(), *data.broadcast_actions.values(), *data.transactional_contents.values()]
+    times = [record[field] for records in lists for record in records for field in CHANGE_TIMES if record.get(field)]
+    times += [at for person in data.people for at in person["timestamps"].values()]
+    assert times
+    assert max(times) <= data.initial_clock
+
+
 @pytest.fixture
 def mutated(make_cio_sim) -> tuple[Simulator, dict, int]:
     simulator = make_cio_sim(anchor=ANCHOR)
