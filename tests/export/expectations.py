@@ -15,9 +15,6 @@ if t.TYPE_CHECKING:
 DAY = 86400
 EXPORT_STREAMS = ("deliveries", "metrics", "people", "attributes", "content")
 
-#: A seed whose data keeps every timestamp at or before the simulator's clock. (With some seeds the
-#: simulator serves newsletters `updated` days after its clock; such future-dated records hold the
-#: `content` bookmark at the sync time and are sent again, which would blur "exactly the changes".)
 SEED = 7
 
 #: The fields each stream's rows are compared by.
