@@ -116,9 +116,11 @@ class FileNamer:
         return f"{partition}{name}"
 
 
-class _Marker(msgspec.Struct):
+class _Marker(msgspec.Struct, omit_defaults=True):
     stream: str = ""
     last: int = 0
+    #: The stream's own name, kept only when sanitizing changed it (`a/b` for `a_b`).
+    source: str = ""
 
 
 class SequenceCounter:
@@ -132,11 +134,31 @@ class SequenceCounter:
         """Sinks drain in parallel threads, hence the lock around read-increment-write."""
         self.storage = storage
         self._lock = threading.Lock()
+        self._sources: dict[str, str] = {}
 
     @staticmethod
     def marker_key(stream: str) -> str:
         """Where the stream's last used sequence is kept."""
         return f"{META_PREFIX}sequences/{stream}.json"
+
+    def claim(self, file_stream: str, stream: str) -> None:
+        """Refuse `stream` if earlier runs wrote another stream under the same file name.
+
+        `FileNamer.file_stream` catches `a/b` and `a_b` within one run; across runs only the marker
+        knows which stream a sequence belongs to, so it keeps the original name when it differs.
+        """
+        raw = self.storage.get_bytes(self.marker_key(file_stream))
+        if raw:
+            marker = msgspec.json.decode(raw, type=_Marker)
+            owner = marker.source or marker.stream
+            if owner != stream:
+                msg = (
+                    f"stream '{stream}' would be written as '{file_stream}', which earlier runs used for "
+                    f"stream '{owner}'; rename one of them (e.g. with a stream map alias)"
+                )
+                raise NamingError(msg)
+        with self._lock:
+            self._sources[file_stream] = stream
 
     def next(self, stream: str) -> int:
         """Reserve and return the next sequence number of `stream` (the first is 1)."""
@@ -145,6 +167,7 @@ class SequenceCounter:
             raw = self.storage.get_bytes(key)
             last = msgspec.json.decode(raw, type=_Marker).last if raw else 0
             sequence = last + 1
-            marker = _Marker(stream=stream, last=sequence)
+            source = self._sources.get(stream, stream)
+            marker = _Marker(stream=stream, last=sequence, source="" if source == stream else source)
             self.storage.put_bytes(key, msgspec.json.encode(marker), overwrite=True)
             return sequence

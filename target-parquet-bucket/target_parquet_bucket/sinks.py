@@ -64,6 +64,7 @@ class ParquetBucketSink(BatchSink):
         self._target = target
         self.bucket: Bucket = target.bucket  # type: ignore[attr-defined]
         self.file_stream = self.bucket.namer.file_stream(stream_name)
+        self.bucket.sequences.claim(self.file_stream, stream_name)
         self.columns = columns_for_schema(self.schema, native_nested=bool(self.config.get("native_nested")))
         self.decoder = BatchDecoder(
             self.columns,
