@@ -155,14 +155,21 @@ def test_sigterm_while_waiting_for_input_commits_what_was_read_with_its_state(tm
         stderr=subprocess.PIPE,
     )
     assert process.stdin is not None and process.stderr is not None
-    process.stdin.write(singer_lines([SCHEMA, record_message("deliveries", {"id": "a"}), state_message({"n": 1})]))
+    process.stdin.write(singer_lines([
+        SCHEMA,
+        record_message("deliveries", {"id": "a"}),
+        state_message({"n": 1}),
+        record_message("deliveries", {"id": "b"}),
+    ]))
     process.stdin.flush()
-    for line in process.stderr:  # the record has been drained into an open file
-        if b"batch_processing_time" in line:
+    drains = 0
+    for line in process.stderr:  # each record is drained into the open file; the second drain
+        drains += b"batch_processing_time" in line  # proves the STATE before it was read
+        if drains == 2:
             break
     process.send_signal(signal.SIGTERM)
     stdout, _ = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
     assert stdout.decode().splitlines() == ['{"n":1}']
     [written] = data_files(tmp_path / "bucket")
-    assert read_parquet(tmp_path / "bucket", written).column("id").to_pylist() == ["a"]
+    assert read_parquet(tmp_path / "bucket", written).column("id").to_pylist() == ["a", "b"]
