@@ -7,7 +7,6 @@ as the export's schema, the first run holding all history and the second only th
 
 from __future__ import annotations
 
-import json
 import re
 import typing as t
 from collections import defaultdict
@@ -17,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from export.expectations import EXPORT_STREAMS, SEED, expected_changes, history_start, initial_export, row_keys
+from fixtures.meltano import simulator_env
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,15 +49,9 @@ DELIVERIES_SCHEMA = pa.schema([
 
 def pipeline_env(sim: Simulator) -> dict[str, str]:
     """Configuration of both plugins for the simulator, with only the export streams selected."""
-    return {
-        "TAP_CUSTOMERIO_API_URL": sim.base_url,
-        "TAP_CUSTOMERIO_APP_API_KEY": sim.api_key,
-        "TAP_CUSTOMERIO_WORKSPACE_ID": str(WORKSPACE_ID),
-        "TAP_CUSTOMERIO_START_DATE": history_start(sim),
-        "TAP_CUSTOMERIO_MAX_REQUESTS_PER_SECOND": "1000",
-        "TAP_CUSTOMERIO__SELECT": json.dumps([f"{stream}.*" for stream in EXPORT_STREAMS]),
-        "TARGET_PARQUET_BUCKET_WORKSPACE_ID": str(WORKSPACE_ID),
-    }
+    return simulator_env(
+        sim, EXPORT_STREAMS, WORKSPACE_ID, start_date=history_start(sim), max_requests_per_second="1000"
+    )
 
 
 def data_files(bucket: Path) -> set[Path]:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from fixtures.meltano import simulator_env
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,13 +26,9 @@ LOOKBACK = timedelta(minutes=60)
 
 
 def pipeline_env(sim: Simulator) -> dict[str, str]:
-    return {
-        "TAP_CUSTOMERIO_API_URL": sim.base_url,
-        "TAP_CUSTOMERIO_APP_API_KEY": sim.api_key,
-        "TAP_CUSTOMERIO_LOOKBACK_WINDOW_MINUTES": str(int(LOOKBACK.total_seconds() // 60)),
-        "TAP_CUSTOMERIO__SELECT": json.dumps([f"{stream}.*" for stream in STREAMS]),
-        "TARGET_PARQUET_BUCKET_WORKSPACE_ID": WORKSPACE_ID,
-    }
+    return simulator_env(
+        sim, STREAMS, int(WORKSPACE_ID), lookback_window_minutes=str(int(LOOKBACK.total_seconds() // 60))
+    )
 
 
 def rows(bucket: Path, stream: str, sequence: int) -> list[dict]:
