@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tap_customerio.client import CustomerIOStream
 from tap_customerio.schemas import broadcasts as schemas
+from tap_customerio.streams.actions import ActionStream
 
 
 class BroadcastsStream(CustomerIOStream):
@@ -19,7 +20,7 @@ class BroadcastsStream(CustomerIOStream):
     child_context_key = "broadcast_id"
 
 
-class BroadcastActionsStream(CustomerIOStream):
+class BroadcastActionsStream(ActionStream):
     """`GET /v1/broadcasts/{id}/actions`: follows `next` when present (seen live); bookmark per broadcast."""
 
     name = "broadcast_actions"
