@@ -9,17 +9,23 @@ from tap_customerio.client import CustomerIOStream
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-#: Sender ids the spec types as integers and Airbyte's manifest as strings: emitted as strings.
-SENDER_ID_FIELDS = ("from_id", "reply_to_id")
+#: Ids the spec types as integers that arrive as strings elsewhere: the action `id` live (reference §6.1),
+#: `from_id` / `reply_to_id` in Airbyte's manifest. Emitted as strings, whichever form the API sent.
+TEXT_ID_FIELDS = ("id", "from_id", "reply_to_id")
+
+
+def integers_as_text(row: dict, fields: tuple[str, ...]) -> None:
+    """Replace integer values of `fields` in `row` by their decimal text."""
+    for key in fields:
+        value = row.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            row[key] = str(value)
 
 
 class ActionStream(CustomerIOStream):
-    """Actions of a campaign or broadcast: `from_id` / `reply_to_id` arrive as integers or strings."""
+    """Actions of a campaign or broadcast: ids arrive as integers (spec) or strings (live, Airbyte)."""
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Sender ids as text, whichever form the API sent."""
-        for key in SENDER_ID_FIELDS:
-            value = row.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                row[key] = str(value)
+        """Ids as text."""
+        integers_as_text(row, TEXT_ID_FIELDS)
         return super().post_process(row, context)

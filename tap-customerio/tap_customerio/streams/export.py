@@ -101,7 +101,7 @@ def delivery_row(message: Mapping[str, t.Any], workspace_id: int) -> Row:
         "newsletter_id": newsletter_id,
         "content_id": as_int(message.get("content_id")) if newsletter_id is not None else None,
         "trigger_id": None,
-        "created_at": unix_to_iso(message["created"]),
+        "created_at": unix_to_iso(message.get("created")),
         "transactional_message_id": as_int(message.get("transactional_message_id")),
     }
 

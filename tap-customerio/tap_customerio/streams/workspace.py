@@ -64,6 +64,11 @@ class SenderIdentitiesStream(CustomerIOStream):
     def _emitted(self) -> set[t.Any]:
         return set()
 
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """A sender without `hidden` (the spec has none) keeps it unknown instead of the partition's filter."""
+        row.setdefault("hidden", None)
+        return super().post_process(row, context)
+
 
 class ReportingWebhooksStream(CustomerIOStream):
     """`GET /v1/reporting_webhooks`: no timestamps, full table."""
