@@ -100,12 +100,13 @@ class Generator:
         return result
 
     def holds_identity(self, name: str, schema: Schema) -> bool:
-        """Whether `name` is an identity property or an object/array with one inside."""
+        """Whether `name` is an identity property or an object with one inside (a list inside a record
+        holds other records' identities, not this one's)."""
         if name in self.identity:
             return True
         schema = merged(schema)
         if schema.get("type") == "array":
-            return self.holds_identity("", schema.get("items", {}))
+            return False
         return any(self.holds_identity(n, p) for branch in branches(schema)
                    for n, p in merged(branch).get("properties", {}).items())
 

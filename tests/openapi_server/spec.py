@@ -3,6 +3,7 @@ checks of a request against the operation's parameters and body."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass
@@ -95,7 +96,8 @@ class Operation:
         if self.body is not None:
             error = next(Draft7Validator(as_json_schema(self.body)).iter_errors(body), None)
             if error is not None:
-                raise RequestRejected(f"request body: {error.message[:200]}")
+                raise RequestRejected(f"request body {error.json_path} breaks {error.validator} "
+                                      f"{json.dumps(error.validator_value)[:100]}")
 
 
 def typed(raw: str, schema: Schema) -> Any:
@@ -113,7 +115,7 @@ class Spec:
     """The operations of an OpenAPI document, found by method and concrete request path."""
 
     def __init__(self, path: Path) -> None:
-        root = json.loads(path.read_text())
+        root = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_text())
         self.operations: list[tuple[re.Pattern[str], Operation]] = []
         for template, item in root["paths"].items():
             shared = item.get("parameters", [])
