@@ -56,8 +56,8 @@ class SenderIdentitiesStream(CustomerIOStream):
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Senders of this partition not already emitted by the other one (sender lists are small)."""
         for record in super().get_records(context):
-            if record["id"] not in self._emitted:
-                self._emitted.add(record["id"])
+            if record.get("id") not in self._emitted:
+                self._emitted.add(record.get("id"))
                 yield record
 
     @cached_property
