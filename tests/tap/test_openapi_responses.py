@@ -94,3 +94,12 @@ def test_suppression_types_the_document_does_not_list_are_skipped_with_a_warning
 
 def test_people_are_keyed_although_the_documents_example_has_no_identifiers(run: TapRun) -> None:
     assert "03000001" in {c["cio_id"] for c in run.records["customers"]}  # the example's `attributes.cio_id`
+
+
+def test_messages_without_created_time_or_type_are_left_out_of_deliveries_with_a_warning(run: TapRun) -> None:
+    incomplete = [m["id"] for m in run.records["messages"] if m.get("created") is None or not m.get("type")]
+
+    assert incomplete
+    assert len(run.records["deliveries"]) == len(run.records["messages"]) - len(incomplete)
+    for message_id in incomplete:
+        assert f"Stream 'deliveries' leaves out message {message_id}: it has no created time or type" in run.log
