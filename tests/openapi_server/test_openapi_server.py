@@ -65,3 +65,21 @@ def test_examples_that_contradict_their_own_type_give_way_to_a_value_of_that_typ
 
     assert workspace["properties"]["id"]["example"] == "13XXXX"
     assert isinstance(Generator().value(workspace)["id"], int)
+
+
+def test_references_are_resolved_and_all_of_parts_merged() -> None:
+    from openapi_server.spec import merged, resolve
+
+    root = {"components": {"schemas": {
+        "Id": {"type": "integer", "example": 4},
+        "Named": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        "Loop": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Loop"}}},
+    }}}
+    schema = resolve({"allOf": [{"$ref": "#/components/schemas/Named"},
+                                {"properties": {"id": {"$ref": "#/components/schemas/Id"}}, "required": ["id"]}]},
+                     root)
+
+    assert merged(schema) == {"type": "object", "required": ["id", "name"],
+                              "properties": {"name": {"type": "string"}, "id": {"type": "integer", "example": 4}}}
+    assert Generator().value(schema, "minimal") == {"name": "text", "id": 4}
+    assert resolve({"$ref": "#/components/schemas/Loop"}, root)["properties"]["next"] == {}  # a cycle stops
