@@ -77,6 +77,18 @@ def test_native_nested_names_the_input_line_of_an_integer_beyond_int64(tmp_path:
     assert_refused(run, "stream 's', input line 4", "n.i", str(2**64))
 
 
+def test_native_nested_refuses_an_object_in_a_string_field_instead_of_storing_its_json_text(tmp_path: Path) -> None:
+    schema = schema_message(
+        "s", {"id": {"type": "integer"}, "n": {"type": "object", "properties": {"tag": {"type": "string"}}}},
+        key_properties=["id"],
+    )
+    run = run_with_bad_line(
+        tmp_path, schema, record_message("s", {"id": 1, "n": {"tag": "a"}}),
+        record_message("s", {"id": 2, "n": {"tag": {"not": "a string"}}}), {"native_nested": True},
+    )
+    assert_refused(run, "stream 's', input line 4", "n.tag", "expected a string")
+
+
 NUMBERS = schema_message("s", {"id": {"type": "integer"}, "x": {"type": ["number", "null"]}}, key_properties=["id"])
 
 
