@@ -88,3 +88,10 @@ def test_a_native_nested_conversion_error_names_the_line_not_a_record(tmp_path: 
     error = error_line(run_target(messages, {"bucket_url": str(tmp_path), "native_nested": True}))
     assert "stream 's', input line 4: column 'doc': expected an integer" in error
     assert "doc.n" in error
+
+
+def test_a_record_refused_on_the_sdk_record_path_names_its_line_not_a_record(tmp_path: Path) -> None:
+    messages = [SCHEMA, record_message("s", {"id": 1}), state_message(GOOD_STATE), record_message("s", {"id": "four"})]
+    config = {"bucket_url": str(tmp_path), "stream_maps": {"s": {}}, "validate_records": False}
+    error = error_line(run_target(messages, config))
+    assert "stream 's', input line 4:" in error
