@@ -73,6 +73,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
         super().__init__()
         self.raw_record_handler: RawRecordHandler | None = None
         self._stop_requested = False
+        self.line_number = 0
 
     def request_stop(self, frame: FrameType | None) -> None:
         """Stop reading at a line boundary; called from a SIGTERM/SIGINT handler.
@@ -151,6 +152,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
     ) -> str:
         """A line not recognised as a canonical RECORD: parse its envelope, dispatch it, return its type."""
         self._current_message = line
+        self.line_number = number  # BATCH errors name the line of their message
         try:
             envelope = _envelope.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:

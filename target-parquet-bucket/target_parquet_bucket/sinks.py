@@ -136,6 +136,18 @@ class ParquetBucketSink(BatchSink):
         for partition, part in self._partitions(batch):
             self._write_rolling(partition, part, versions)
 
+    def write_arrow(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
+        """Rows already decoded to this stream's schema (from BATCH files): into the open files.
+
+        Records buffered before are written first, so files keep the input order; the rows are
+        then in open files, which the commit before every STATE uploads.
+        """
+        if self._lines:
+            self._target.drain_one(self)
+        self.record_counter_metric.increment(batch.num_rows)
+        for partition, part in self._partitions(batch):
+            self._write_rolling(partition, part, versions)
+
     def _write_rolling(self, partition: str, rows: pa.RecordBatch, versions: set[int | None]) -> None:
         """Append to the partition's open file, uploading it whenever it reaches a limit; a
         batch is split so no file exceeds `max_file_rows`."""
