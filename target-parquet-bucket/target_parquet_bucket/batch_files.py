@@ -92,9 +92,9 @@ def write_batch(sink: ParquetBucketSink, batch: BatchMessage, line_number: int) 
     for url in batch.manifest:
         located = f"{where}, file {_display(url)}"
         if batch.encoding["format"] == "jsonl":
-            _write_jsonl(sink, _guarded(_jsonl_chunks(url), located), batch.version, located)
+            _write_jsonl(sink, _guarded(_jsonl_chunks(url), url, located), batch.version, located)
         else:
-            _write_parquet(sink, _guarded(_parquet_chunks(url), located), batch.version, located)
+            _write_parquet(sink, _guarded(_parquet_chunks(url), url, located), batch.version, located)
 
 
 def _display(url: str) -> str:
@@ -105,15 +105,17 @@ def _display(url: str) -> str:
 _T = t.TypeVar("_T")
 
 
-def _guarded(chunks: Iterator[_T], located: str) -> Iterator[_T]:
-    """The chunks of one file; a file that is missing or unreadable ends in one line naming it."""
+def _guarded(chunks: Iterator[_T], url: str, located: str) -> Iterator[_T]:
+    """The chunks of one file; a file that is missing or unreadable ends in one line naming it
+    (with the URL's query string, which may hold a token, left out of the reason too)."""
     while True:
         try:
             chunk = next(chunks)
         except StopIteration:
             return
         except (OSError, EOFError, ValueError, ImportError, pa.ArrowException) as exc:
-            msg = f"{located}: cannot be read: {type(exc).__name__}: {' '.join(str(exc).split())}"
+            reason = " ".join(str(exc).replace(url, _display(url)).split())
+            msg = f"{located}: cannot be read: {type(exc).__name__}: {reason}"
             raise BatchFileError(msg) from None
         yield chunk
 

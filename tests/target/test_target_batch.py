@@ -113,7 +113,11 @@ def assert_bucket_holds(bucket: Path, records: list[dict]) -> None:
     ]
 
 
-@pytest.mark.parametrize(("file_format", "compression"), [("jsonl", "gzip"), ("parquet", "none"), ("parquet", "gzip")])
+@pytest.mark.parametrize(
+    ("file_format", "compression"),
+    # jsonl/none: singer-sdk 0.54 gzips jsonl batch files whatever the message says; read from their bytes.
+    [("jsonl", "gzip"), ("jsonl", "none"), ("parquet", "none"), ("parquet", "gzip")],
+)
 def test_rows_of_sdk_written_batch_files_land_with_their_values_before_the_state(
     tmp_path: Path, file_format: str, compression: str
 ) -> None:
