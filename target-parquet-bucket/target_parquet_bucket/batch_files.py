@@ -45,8 +45,6 @@ if t.TYPE_CHECKING:
 FORMATS = ("jsonl", "parquet")
 COMPRESSIONS = ("gzip", "none", None)
 _GZIP_MAGIC = b"\x1f\x8b"
-#: Rows decoded at a time: the sink's batch size, so a batch file is streamed, never held whole.
-_ROWS_PER_CHUNK = 20_000
 
 
 class BatchFileError(Exception):
@@ -92,9 +90,10 @@ def write_batch(sink: ParquetBucketSink, batch: BatchMessage, line_number: int) 
     for url in batch.manifest:
         located = f"{where}, file {_display(url)}"
         if batch.encoding["format"] == "jsonl":
-            _write_jsonl(sink, _guarded(_jsonl_chunks(url), url, located), batch.version, located)
+            chunks = _jsonl_chunks(url, sink.max_size, sink.max_buffer_bytes)
+            _write_jsonl(sink, _guarded(chunks, url, located), batch.version, located)
         else:
-            _write_parquet(sink, _guarded(_parquet_chunks(url), url, located), batch.version, located)
+            _write_parquet(sink, _guarded(_parquet_chunks(url, sink.max_size), url, located), batch.version, located)
 
 
 def _display(url: str) -> str:
@@ -133,28 +132,31 @@ def _open(url: str) -> Iterator[t.IO[bytes]]:
             yield raw
 
 
-def _jsonl_chunks(url: str) -> Iterator[tuple[list[bytes], list[int]]]:
-    """(non-blank lines, their 1-based row numbers in the file), `_ROWS_PER_CHUNK` at a time."""
+def _jsonl_chunks(url: str, max_rows: int, max_bytes: int) -> Iterator[tuple[list[bytes], list[int]]]:
+    """(non-blank lines, their 1-based line numbers in the file), bounded like the sink's RECORD
+    buffer (`batch_size_rows`, `batch_size_mb`): a batch file is streamed, never held whole."""
     with _open(url) as file:
         lines: list[bytes] = []
         rows: list[int] = []
+        size = 0
         for number, raw in enumerate(file, start=1):
             line = raw.strip()
             if not line:
                 continue
             lines.append(line)
             rows.append(number)
-            if len(lines) >= _ROWS_PER_CHUNK:
+            size += len(line)
+            if len(lines) >= max_rows or size >= max_bytes:
                 yield lines, rows
-                lines, rows = [], []
+                lines, rows, size = [], [], 0
         if lines:
             yield lines, rows
 
 
-def _parquet_chunks(url: str) -> Iterator[pa.RecordBatch]:
-    """The file's record batches, `_ROWS_PER_CHUNK` rows at a time (never the whole file)."""
+def _parquet_chunks(url: str, max_rows: int) -> Iterator[pa.RecordBatch]:
+    """The file's record batches, `batch_size_rows` rows at a time (never the whole file)."""
     with _open(url) as file:
-        yield from pq.ParquetFile(file).iter_batches(batch_size=_ROWS_PER_CHUNK)
+        yield from pq.ParquetFile(file).iter_batches(batch_size=max_rows)
 
 
 def _write_jsonl(

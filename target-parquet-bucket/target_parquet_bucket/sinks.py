@@ -102,6 +102,11 @@ class ParquetBucketSink(BatchSink):
         self._buffered_bytes += len(line)
 
     @property
+    def max_buffer_bytes(self) -> int:
+        """`batch_size_mb`: bytes of input decoded at once (also for BATCH files)."""
+        return self._max_buffer_bytes
+
+    @property
     def current_size(self) -> int:
         """Records waiting to be drained, whichever path buffered them."""
         return len(self._lines)
