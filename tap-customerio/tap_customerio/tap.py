@@ -211,6 +211,7 @@ class TapCustomerIO(Tap):
         """Accepts the catalog with Meltano's `replication-method` metadata translated (see below)."""
         super().__init__(catalog=with_forced_replication_methods(catalog), **kwargs)
         check_start_date(self.config.get("start_date"))
+        check_batch_config(self.config.get("batch_config"))
 
     def discover_streams(self) -> list[CustomerIOStream]:
         """Every stream of the App API."""
@@ -292,6 +293,19 @@ def check_start_date(value: str | None) -> None:
     except (TypeError, ValueError):
         msg = f"start_date {value!r} is not an ISO 8601 date-time (e.g. 2024-01-31T00:00:00Z)"
         raise ConfigValidationError(msg, errors=[msg]) from None
+
+
+def check_batch_config(value: dict | None) -> None:
+    """Batch mode writes jsonl files only: singer-sdk 0.54's parquet batcher (`pa.Table.from_pylist`)
+    takes the columns from the first record of each file, so a property that record lacks is dropped
+    from every row, and objects become structs that add null keys (`{}` → `{"and": null}`)."""
+    encoding = (value or {}).get("encoding") or {}
+    if encoding.get("format") == "parquet":
+        msg = (
+            "batch_config: encoding format 'parquet' would lose values (singer-sdk writes only the first "
+            "record's properties); use format 'jsonl'"
+        )
+        raise ConfigValidationError(msg, errors=[msg])
 
 
 def with_forced_replication_methods(catalog: t.Any) -> t.Any:
