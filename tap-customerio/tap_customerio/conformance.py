@@ -19,7 +19,6 @@ import logging
 import math
 import re
 import typing as t
-from itertools import repeat
 from dataclasses import dataclass, field
 
 from singer_sdk.exceptions import FatalAPIError
@@ -170,21 +169,15 @@ class Conformer:
         other = self._field(extra, f"{prefix}*") if isinstance(extra, dict) else None
         closed = extra is False
         required = frozenset(schema.get("required") or ())
-        # Fast path: one C-level pass (`map`) over the node's own keys and values tests every value's type;
-        # undeclared keys get the types `additionalProperties` allows (none when closed or when their
-        # contents need checking, which sends the node to `fix`). Objects and arrays are then checked inside.
-        anything = frozenset(py for types in PYTHON_TYPES.values() for py in types)
-        if other is not None:
-            undeclared = other[0] if other[2] is None else frozenset()
-        else:
-            undeclared = frozenset() if closed else anything
-        allowed_of = {name: allowed for name, (allowed, _, _) in fields.items()}.get
+        # Fast path: every (key, type of value) pair of the node is looked up in one set of the allowed pairs,
+        # in one C-level pass (`issuperset` iterates without building a set). A node with an undeclared key
+        # or a value to convert takes `fix`; objects and arrays inside are then checked one by one.
+        allowed_pairs = frozenset((name, py) for name, (allowed, _, _) in fields.items() for py in allowed)
+        all_allowed = allowed_pairs.issuperset
         nested = tuple((name, inner) for name, (_, _, inner) in fields.items() if inner is not None)
-        allows = frozenset.__contains__
 
         def check(node: dict[str, t.Any]) -> None:
-            if not (all(map(allows, map(allowed_of, node.keys(), repeat(undeclared)), map(type, node.values())))
-                    and (not required or required <= node.keys())):
+            if not (all_allowed(zip(node, map(type, node.values()))) and (not required or required <= node.keys())):
                 fix(node)
                 return
             for name, inner in nested:
