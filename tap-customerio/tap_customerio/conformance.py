@@ -1,12 +1,14 @@
 """Records made to match the schema their stream declares, so that validating targets accept every record.
 
 The App API does not always send the types its documentation gives (ids as JSON strings, reference §6.1;
-JSON text where an object is documented, §2.1). A stream's schema is compiled once into per-field checks,
-so a value of a declared type costs one `type()` lookup on the hot path (`messages`). A value of another type
+JSON text where an object is documented, §2.1). A stream's schema is compiled once into per-field checks;
+on the hot path (`messages`) a record whose values all have a declared type costs one set lookup per value.
+A value of another type
 - is converted when nothing is lost (`convert_lossless`), counted, and reported by `report` in one warning
   per field at the end of the sync;
 - otherwise ends the stream with `NonConformingRecordError`: one line naming stream, field and record key.
-A missing or null value where the schema allows no null (primary keys) is never filled in.
+Primary-key fields are checked as required and non-null even where the schema allows null: a missing or null
+value is never filled in, and never passed on in a key.
 
 Written here rather than with singer-sdk's type conformance, which only turns Python values (datetimes,
 decimals, bytes) into JSON and passes a JSON value of the wrong type through unchanged.
@@ -33,8 +35,8 @@ PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
 }
-#: Integers written the one way `str(int)` writes them: "007" or "+7" would not read back the same.
-CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+#: Integers written the one way `str(int)` writes them: "007", "+7" or "-0" would not read back the same.
+CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]*")
 
 Check = t.Callable[[t.Any], None]
 
@@ -102,7 +104,7 @@ class Conformer:
     converted: dict[str, Conversions] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._check = self._object_check(self.schema, "")
+        self._check = self._object_check(keys_required(self.schema, self.primary_keys), "")
 
     def conform(self, record: dict[str, t.Any]) -> None:
         """Make `record` valid against the schema in place, or raise `NonConformingRecordError`."""
@@ -141,7 +143,8 @@ class Conformer:
 
     def _converter(self, declared: list[str], path: str, *, formatted: bool) -> t.Callable[[t.Any], t.Any]:
         """A formatted string (a date-time) is never made from another value: its JSON text is no date-time."""
-        targets = [json_type for json_type in declared if json_type != "null" and not (formatted and json_type == "string")]
+        targets = [json_type for json_type in declared
+                   if json_type != "null" and not (formatted and json_type == "string")]
         allowed = " or ".join(declared)
 
         def convert(value: t.Any) -> t.Any:
@@ -214,6 +217,19 @@ class Conformer:
                     inner(value)
 
         return check
+
+
+def keys_required(schema: dict[str, t.Any], primary_keys: t.Sequence[str]) -> dict[str, t.Any]:
+    """`schema` with its primary-key properties required and not nullable."""
+    properties = dict(schema.get("properties") or {})
+    for key in primary_keys:
+        prop = properties.get(key, {})
+        declared = prop.get("type", list(PYTHON_TYPES))
+        declared = declared if isinstance(declared, list) else [declared]
+        properties[key] = {**prop, "type": [json_type for json_type in declared if json_type != "null"]}
+    required = list(schema.get("required") or ())
+    required += [key for key in primary_keys if key not in required]
+    return {**schema, "properties": properties, "required": required}
 
 
 def _constrains_properties(schema: dict[str, t.Any]) -> bool:
