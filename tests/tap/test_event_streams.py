@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from cio_simulator import Simulator
 from tap_harness import catalog_for, run_tap, tap_config
@@ -116,3 +120,19 @@ def test_include_deleted_people_asks_for_deleted_activities_and_emits_them(
     assert all(e.query.get("deleted") == "true" for e in sim.request_log if e.path == "/v1/activities")
     assert {a["id"] for a in run.records["activities"]} == {a["id"] for a in sim.data.activities}
     assert len(sim.data.activities) > len(sim.data.activities_of_live_people)
+
+
+def test_an_unreadable_changed_through_in_the_messages_state_ends_the_sync_with_one_line(
+        make_cio_sim: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = make_cio_sim(scale=0.3)
+    config = tap_config(sim)
+    state = {"bookmarks": {"messages": {"replication_key": "created", "replication_key_value": iso(sim.data.now),
+                                        "changed_through": "not-a-date"}}}
+    for name, content in (("config", config), ("catalog", catalog_for(config, ["messages"])), ("state", state)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(content))
+    result = subprocess.run([str(Path(sys.executable).with_name("tap-customerio")), "--config",
+                             str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json"),
+                             "--state", str(tmp_path / "state.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "stream 'messages': state field 'changed_through' is not an ISO 8601 date-time: 'not-a-date'" in result.stderr
+    assert "Traceback" not in result.stderr
