@@ -269,6 +269,9 @@ class ExportStream(CustomerIOStream):
     export's loaders append changesets and a repeated row would be a duplicate.
     """
 
+    #: Rows are built with ISO 8601 times already; the source streams' unix-time paths do not apply to them.
+    timestamp_fields = ()
+
     @cached_property
     def workspace_id(self) -> int:
         """The `workspace_id` setting, else the only workspace `/v1/workspaces` shows this key."""
