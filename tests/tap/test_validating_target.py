@@ -69,12 +69,15 @@ def test_a_full_sync_of_every_stream_piped_into_target_jsonl_exits_0_on_both_sid
                                   stdin=subprocess.PIPE, stderr=target_log, stdout=subprocess.DEVNULL, text=True)
         tap = subprocess.Popen([str(TAP), "--config", str(tmp_path / "tap.json"), "--catalog",
                                 str(tmp_path / "catalog.json")], stdout=subprocess.PIPE, stderr=tap_log, text=True)
+        target_reading = True
         for line in tap.stdout:
             message = json.loads(line)
             if message["type"] == "RECORD":
                 sent[message["stream"]] += 1
-            target.stdin.write(line)
-        target.stdin.close()
+            if target_reading:
+                target_reading = forward(line, target)
+        if target_reading:
+            target.stdin.close()
         tap_code, target_code = tap.wait(timeout=600), target.wait(timeout=600)
 
     assert tap_code == 0, (tmp_path / "tap.log").read_text()[-3000:]
@@ -82,3 +85,12 @@ def test_a_full_sync_of_every_stream_piped_into_target_jsonl_exits_0_on_both_sid
     written = {path.stem: sum(1 for _ in path.open()) for path in out.glob("*.jsonl")}
     assert set(sent) == set(ALL_STREAMS)
     assert written == dict(sent)
+
+
+def forward(line: str, target: subprocess.Popen) -> bool:
+    """Write one line to the target; False once it has stopped reading (it failed: its exit code says how)."""
+    try:
+        target.stdin.write(line)
+    except BrokenPipeError:
+        return False
+    return True
