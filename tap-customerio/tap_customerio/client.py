@@ -369,9 +369,14 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Add the parent keys from the context, drop properties the schema lacks, convert timestamps,
-        then make the record valid against the schema (see `conformance.py`)."""
+        then make the record valid against the schema (see `conformance.py`).
+
+        A record without its replication key (the spec makes none required) gets it as null, which
+        singer-sdk's bookmark skips, instead of a KeyError."""
         for key, value in (context or {}).items():
             row.setdefault(key, value)
+        if self.replication_key:
+            row.setdefault(self.replication_key, None)
         undeclared = row.keys() - self._declared
         if undeclared:
             self._warn_undeclared(undeclared)
