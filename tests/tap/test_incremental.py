@@ -111,4 +111,3 @@ def test_the_lookback_window_re_emits_records_changed_shortly_before_the_bookmar
     recent = {c["id"] for c in sim.data.campaigns if c["updated"] > bookmark - lookback_minutes * 60}
     assert len(recent) < len(sim.data.campaigns)
     assert set(rerun.keys("campaigns", "id")) == recent
-
