@@ -29,6 +29,7 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_customerio.concurrency import worker_pool
+from tap_customerio.conformance import Conformer
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.rate_limit import RateLimiter, process_limiter
 from tap_customerio.responses import InvalidBodyError, parsed_body
@@ -367,7 +368,8 @@ class CustomerIOStream(RESTStream[t.Any]):
         return {self.child_context_key: record["id"]} if self.child_context_key else {}
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Add the parent keys from the context, drop properties the schema lacks, convert timestamps.
+        """Add the parent keys from the context, drop properties the schema lacks, convert timestamps,
+        then make the record valid against the schema (see `conformance.py`).
 
         A record without its replication key (the spec makes none required) gets it as null, which
         singer-sdk's bookmark skips, instead of a KeyError."""
@@ -386,7 +388,17 @@ class CustomerIOStream(RESTStream[t.Any]):
             keys = {key: row.get(key) for key in self.primary_keys}
             msg = f"stream '{self.name}': record {keys}: {exc}"
             raise CustomerIOError(msg) from None
+        self._conformer.conform(row)
         return row
+
+    @cached_property
+    def _conformer(self) -> Conformer:
+        return Conformer(self.name, self.schema, self.primary_keys or ())
+
+    def log_sync_costs(self) -> None:
+        """The SDK's end-of-stream summary, plus one warning per field whose values were converted."""
+        super().log_sync_costs()
+        self._conformer.report(self.logger)
 
     @cached_property
     def _declared(self) -> frozenset[str]:
