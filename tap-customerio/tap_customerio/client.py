@@ -30,7 +30,7 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_customerio.concurrency import worker_pool
-from tap_customerio.deadline import within_deadline
+from tap_customerio.deadline import DeadlineExceededError, within_deadline
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.rate_limit import RateLimiter, process_limiter
 from tap_customerio.redaction import redact
@@ -335,7 +335,9 @@ class CustomerIOStream(RESTStream[t.Any]):
                 raise CustomerIOError(msg) from exc
             except (requests.exceptions.RequestException, ConnectionResetError) as exc:
                 endpoint = f"{prepared.method} {requests.utils.urlparse(prepared.url).path}"
-                msg = f"{endpoint} failed: {type(exc).__name__} (gave up after {self.backoff_max_tries()} attempts)"
+                # Only the type of the HTTP stack's own errors: their text can quote the URL and headers.
+                what = f"{exc}" if isinstance(exc, DeadlineExceededError) else type(exc).__name__
+                msg = f"{endpoint} failed: {what} (gave up after {self.backoff_max_tries()} attempts)"
                 raise CustomerIOError(msg) from exc
 
         return call

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import typing as t
 
 from tap_customerio.timestamps import iso_to_unix
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
+
+
+#: How far in the future a bookmark may be (clocks of two machines differ) before it counts as corrupt.
+CLOCK_MARGIN_SECONDS = 86400
 
 
 class InputError(ValueError):
@@ -67,13 +72,18 @@ def check_state(state: t.Any, label: str = "state") -> None:
 
 
 def _check_bookmark_value(value: t.Any, where: str) -> None:
+    """An ISO 8601 date-time, not after now: the tap caps every bookmark at its sync's start, so a later one
+    is corrupt (and would hide every record until then). A day of margin covers clocks that differ."""
     if value is None:
         return
     try:
-        iso_to_unix(value)
+        when = iso_to_unix(value)
     except (TypeError, ValueError, OverflowError):
         msg = f"{where}: field 'replication_key_value' is not an ISO 8601 date-time: {value!r}"
         raise InputError(msg) from None
+    if when > time.time() + CLOCK_MARGIN_SECONDS:
+        msg = f"{where}: field 'replication_key_value' is in the future: {value!r}"
+        raise InputError(msg)
 
 
 def check_catalog(catalog: t.Any, label: str = "catalog") -> None:
