@@ -96,10 +96,12 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 
 def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message, prefixed with its type unless it is one of ours."""
+    """The first line of an exception's message, prefixed with its type unless the tap raised it with a
+    message written for the user (a bare `KeyError: 'id'` needs its type to make sense)."""
     text = str(exc).splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, (FatalAPIError, RetriableAPIError)):
-        return text or type(exc).__name__
+    ours = type(exc).__module__.startswith("tap_customerio") or isinstance(exc, (FatalAPIError, RetriableAPIError))
+    if ours and text:
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
