@@ -73,6 +73,8 @@ class FastSingerReader(GenericSingerReader[bytes]):
         super().__init__()
         self.raw_record_handler: RawRecordHandler | None = None
         self._stop_requested = False
+        #: Number of the non-RECORD line being handled, for errors raised while handling it.
+        self.current_line = 0
 
     def request_stop(self, frame: FrameType | None) -> None:
         """Stop reading at a line boundary; called from a SIGTERM/SIGINT handler.
@@ -151,6 +153,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
     ) -> str:
         """A line not recognised as a canonical RECORD: parse its envelope, dispatch it, return its type."""
         self._current_message = line
+        self.current_line = number
         try:
             envelope = _envelope.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
