@@ -164,6 +164,7 @@ class FileNamer:
         in one sequence, so the second stream is a clear error instead.
         """
         safe = safe_segment(stream, what="stream name")
+        seen = safe in self._streams
         owner = self._streams.setdefault(safe, stream)
         if owner != stream:
             msg = (
@@ -171,7 +172,7 @@ class FileNamer:
                 "rename one of them (e.g. with a stream map alias)"
             )
             raise NamingError(msg)
-        if safe != stream:
+        if safe != stream and not seen:
             logger.warning(
                 "stream '%s' is written under the name '%s' (object names keep only letters, digits, '.', '_' "
                 "and '-', and no leading '.')",
