@@ -102,6 +102,15 @@ SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "allow_case_colliding_columns",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Accept streams with columns differing only in case (`id`, `Id`). Off by default: "
+            "case-insensitive readers (DuckDB, Snowflake) rename or merge such columns."
+        ),
+    ),
+    th.Property(
         "max_file_size_mb",
         th.IntegerType(minimum=1),
         default=100,

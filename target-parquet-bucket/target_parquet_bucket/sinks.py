@@ -99,7 +99,7 @@ class ParquetBucketSink(BatchSink):
         }
         line = bytes(_fallback_encoder.encode(message))
         self._lines.append(line)
-        self._line_numbers.append(0)
+        self._line_numbers.append(getattr(self._target.message_reader, "line_number", 0))
         self._buffered_bytes += len(line)
 
     @property
@@ -204,11 +204,8 @@ class ParquetBucketSink(BatchSink):
         The version names that marker, so anything but an integer stops the run before any of it.
         """
         if not isinstance(new_version, int) or isinstance(new_version, bool):
-            line = getattr(self._target.message_reader, "current_line", 0)
-            msg = (
-                f"stream '{self.stream_name}', input line {line}: ACTIVATE_VERSION 'version' must be an integer, "
-                f"got {repr(new_version)[:80]}"
-            )
+            # The reader prefixes the input line's number to an InvalidInputLine.
+            msg = f"stream '{self.stream_name}': ACTIVATE_VERSION 'version' must be an integer, got {repr(new_version)[:80]}"
             raise InvalidInputLine(msg)
         self._target.drain_one(self)
         self.commit()

@@ -49,7 +49,7 @@ def test_an_activate_version_that_is_not_an_integer_stops_the_run_and_writes_not
     assert run.exit_code == 1
     assert run.states == []
     assert len(run.error_lines) == 1
-    assert "stream 'users', input line 4: ACTIVATE_VERSION 'version' must be an integer" in run.error_lines[0]
+    assert "input line 4: stream 'users': ACTIVATE_VERSION 'version' must be an integer" in run.error_lines[0]
     assert (tmp_path / "_meta/sequences/users.json").read_bytes() == marker
     assert not (tmp_path / "_meta/activate_version").exists()
 
@@ -62,7 +62,7 @@ def test_an_activate_version_cannot_replace_a_data_file_of_a_folder_template(tmp
     run = run_target([USERS, {"type": "ACTIVATE_VERSION", "stream": "users", "version": "../../../users/1"}], config(tmp_path, file_name_template=template))
 
     assert run.exit_code == 1
-    assert "input line 2" in run.error_lines[0]
+    assert "input line 2: stream 'users': ACTIVATE_VERSION 'version' must be an integer" in run.error_lines[0]
     assert (tmp_path / "users/1.json").read_bytes() == data
 
 
@@ -71,7 +71,7 @@ def test_only_integer_versions_are_activated(tmp_path: Path, version: object) ->
     run = run_target([USERS, {"type": "ACTIVATE_VERSION", "stream": "users", "version": version}], config(tmp_path))
 
     assert run.exit_code == 1
-    assert "stream 'users', input line 2: ACTIVATE_VERSION 'version' must be an integer" in run.error_lines[0]
+    assert "input line 2: stream 'users': ACTIVATE_VERSION 'version' must be an integer" in run.error_lines[0]
     assert not (tmp_path / "_meta/activate_version").exists()
 
 
