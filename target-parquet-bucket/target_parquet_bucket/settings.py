@@ -61,7 +61,7 @@ SETTINGS = th.PropertiesList(
         default=DEFAULT_TEMPLATE,
         description=(
             "Object name relative to the bucket prefix. Tokens: `{stream}`, `{version}`, "
-            "`{workspace_id}`, `{sequence}` (required), `{date}`, `{timestamp}`, `{format}`. "
+            "`{workspace_id}`, `{sequence}`, `{date}`, `{timestamp}`, `{format}`; `{stream}` and `{sequence}` are required. "
             "The default is Customer.io's export naming."
         ),
     ),
