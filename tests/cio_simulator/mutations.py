@@ -148,4 +148,9 @@ def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str
         ds._activity_times.append(timestamp)
         ds._activity_people.append(rng.choice(ds._live_people))
         ds._live_activities.append(len(ds._activity_times) - 1)
-    return {"created": [ds.activity(j)["id"] for j in range(first_new, len(ds._activity_times))]}
+    background = [ds.activity(j)["id"] for j in range(first_new, len(ds._activity_times))]
+    # Delivery events of the new deliveries and of the metrics that landed on recent ones (of live people, as
+    # the feed lists them without `deleted=true`).
+    events = [activity["id"] for activity, person in ds.delivery_activities()
+              if activity["timestamp"] > previous and not ds.person_is_deleted(person)]
+    return {"created": background + events}
