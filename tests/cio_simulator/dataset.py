@@ -265,6 +265,7 @@ class Dataset:
         self._initial_people = count
         self._person_created: dict[int, int] = {}
         self._person_changes: dict[int, dict[str, tuple[str, int]]] = {}
+        self._deleted_later: set[int] = set()  # people deleted by `mutate()`
         self._live_people = array("l", (i for i in range(count) if not self.person_is_deleted(i)))
         self.people: Sequence[Record] = MappedRecords(lambda: self._live_people, self.person)
         self.deleted_people: Sequence[Record] = MappedRecords(
@@ -274,7 +275,19 @@ class Dataset:
         return mix(self.seed, PERSON_SALT, index)
 
     def person_is_deleted(self, index: int) -> bool:
-        return index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0
+        return index in self._deleted_later or \
+            index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0
+
+    def delete_person(self, index: int, at: int) -> None:
+        """Delete a live person at `at`: gone from search, memberships and the feed without `deleted=true`; the
+        feed records a `profile_delete` activity (shown only with `deleted=true`, like all of their activities)."""
+        self._deleted_later.add(index)
+        self._live_people = array("l", (i for i in self._live_people if i != index))
+        self._segment_cache.clear()
+        self._activity_times.append(at)
+        self._activity_people.append(index)
+        self._fixed_activities[len(self._activity_times) - 1] = "profile_delete"
+        self._live_activities = array("l", (j for j in self._live_activities if self._activity_people[j] != index))
 
     def identifiers(self, index: int) -> Record:
         """`{email, id, cio_id}` of a person; some people have no `id`, some no email (both null)."""
@@ -511,6 +524,7 @@ class Dataset:
         self._live_activities = array("l", (j for j in range(count)
                                             if not self.person_is_deleted(self._activity_people[j])))
         self._activity_order: dict[bool, tuple[int, list[int]]] = {}
+        self._fixed_activities: dict[int, str] = {}  # activity kinds set by mutations (position → type)
         self._delivery_activities: tuple[int, list[tuple[Record, int]]] | None = None
         self.activities: Sequence[Record] = MappedRecords(lambda: self.activity_positions(True)[::-1],
                                                           self.activity)
@@ -593,7 +607,7 @@ class Dataset:
         rng = self._rng("activity", index)
         timestamp = self._activity_times[index]
         ids = self.identifiers(self._activity_people[index])
-        kind = rng.choice(ACTIVITY_TYPES)
+        kind = self._fixed_activities.get(index) or rng.choice(ACTIVITY_TYPES)
         data: Record
         if kind == "event":
             data = {"name": rng.choice(("purchase", "signup", "viewed_product")), "price": rng.randint(1, 300)}

@@ -139,7 +139,10 @@ def _people(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
         changes["plan"] = (rng.choice(("pro", "enterprise", "churned")) + f"-g{ds.generation}", moment())
         changes["last_mutation"] = (str(ds.generation), moment())
         updated.append(ds.identifiers(index)["cio_id"])
-    return {"created": created, "updated": updated}
+    untouched = [i for i in ds._live_people if i < ds._initial_people and ds.identifiers(i)["cio_id"] not in updated]
+    gone = rng.choice(untouched)
+    ds.delete_person(gone, moment())
+    return {"created": created, "updated": updated, "deleted": [ds.identifiers(gone)["cio_id"]]}
 
 
 def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str]]:

@@ -95,7 +95,8 @@ def expected_changes(sim: Simulator, summary: dict) -> Keys:
     return {
         "deliveries": {(m["id"],) for m in created_messages},
         "metrics": {event for event in metric_events(sim) if event[2] > iso(summary["clock"] - MUTATION_STEP)},
-        "people": {(cio,) for cio in summary["people"]["created"] + summary["people"]["updated"]},
+        "people": {(cio,) for cio in summary["people"]["created"] + summary["people"]["updated"]
+                   + summary["people"]["deleted"]},
         "attributes": {(cio, name) for cio in summary["people"]["created"] for name in people[cio]["attributes"]}
         | {(cio, name) for cio in summary["people"]["updated"] for name in ("plan", "last_mutation")},
         "content": {("campaign_action", int(a)) for a in summary["campaign_actions"]["updated"]}

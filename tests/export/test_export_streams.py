@@ -10,7 +10,17 @@ import typing as t
 from collections import Counter
 
 import pytest
-from export.expectations import DAY, EXPORT_STREAMS, SEED, expected_changes, history_start, initial_export, row_keys
+from cio_simulator.mutations import MUTATION_STEP
+from export.expectations import (
+    DAY,
+    EXPORT_STREAMS,
+    SEED,
+    expected_changes,
+    history_start,
+    initial_export,
+    iso,
+    row_keys,
+)
 from export.tap_runs import Run, sync
 
 if t.TYPE_CHECKING:
@@ -183,3 +193,15 @@ def test_later_metrics_sync_has_new_events_of_deliveries_older_than_the_messages
     old_deliveries = {d for d, _, _ in summary["messages"]["metric_events"] if created[d] < summary["clock"] - 2 * DAY}
     assert old_deliveries <= {row["delivery_id"] for row in second.records["metrics"]}
     assert emitted(second, "metrics") == expected_changes(sim, summary)["metrics"]
+
+
+def test_people_deleted_after_the_first_sync_are_rows_marked_deleted_in_the_next(sim: Simulator) -> None:
+    first = sync(tap_config(sim), ["people"])
+    summary = sim.mutate()
+
+    second = sync(tap_config(sim), ["people"], first.state)
+
+    deleted = {row["internal_customer_id"]: row for row in second.records["people"] if row["deleted"]}
+    assert set(deleted) == set(summary["people"]["deleted"])
+    assert all(row["updated_at"] > iso(summary["clock"] - MUTATION_STEP) for row in deleted.values())
+    assert not any(row["deleted"] for row in first.records["people"])

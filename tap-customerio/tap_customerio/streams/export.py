@@ -74,6 +74,9 @@ FEED_EVENT_TYPES = {
 #: past 30 days", spec): feed events from then on, message timestamps before.
 FEED_RETENTION_DAYS = 30
 
+#: The activity type the feed records when a person is deleted (spec `type` enum).
+PROFILE_DELETE = "profile_delete"
+
 #: Namespace of the name-based UUIDs used as metric `event_id`s: the same event always gets the same id.
 EVENT_ID_NAMESPACE = uuid.UUID("2deacff0-ccdc-418c-a8a4-69fcb7e456a9")
 
@@ -234,6 +237,26 @@ def person_row(customer: Mapping[str, t.Any], workspace_id: int) -> Row:
         "unsubscribed": customer.get("unsubscribed"),
         "created_at": unix_to_iso(as_unix(attributes.get("created_at"))),
         "updated_at": unix_to_iso(last_change(customer)),
+    }
+
+
+def deleted_person_row(activity: Mapping[str, t.Any], workspace_id: int) -> Row | None:
+    """A `people` row from a `profile_delete` activity: the person's identifiers as the feed keeps them,
+    `deleted` true at the activity's time; None when the activity names no `cio_id`."""
+    identifiers = activity.get("customer_identifiers") or {}
+    cio_id = as_text(identifiers.get("cio_id"))
+    if activity.get("type") != PROFILE_DELETE or not cio_id:
+        return None
+    return {
+        "workspace_id": workspace_id,
+        "internal_customer_id": cio_id,
+        "customer_id": as_text(identifiers.get("id") or activity.get("customer_id")) or None,
+        "email": identifiers.get("email") or None,
+        "deleted": True,
+        "suppressed": None,
+        "unsubscribed": None,
+        "created_at": None,
+        "updated_at": unix_to_iso(as_unix(activity.get("timestamp"))),
     }
 
 
@@ -403,13 +426,17 @@ class ActivityFeed(ActivitiesStream):
     """`GET /v1/activities` as the export streams read it (not a stream of the catalog): deleted people
     included, newest first down to `stop_at`."""
 
-    def __init__(self, owner: CustomerIOStream, stop_at: int | None) -> None:
+    def __init__(self, owner: CustomerIOStream, stop_at: int | None, activity_type: str | None = None) -> None:
         super().__init__(tap=owner._tap, name=f"{owner.name}_activity_feed")
         self.stop_at = stop_at
+        self.activity_type = activity_type
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        """Always `deleted=true`: events of people deleted since are still events."""
-        return {**super().get_url_params(context, next_page_token), "deleted": "true"}
+        """Always `deleted=true`: events of people deleted since are still events; `type` when one is asked."""
+        params = {**super().get_url_params(context, next_page_token), "deleted": "true"}
+        if self.activity_type:
+            params["type"] = self.activity_type
+        return params
 
     def get_new_paginator(self) -> NewestFirstCursorPaginator:
         """Stops after the page reaching `stop_at` (not the `activities` stream's bookmark)."""
@@ -468,7 +495,12 @@ class MetricsStream(ExportStream, MessagesStream):
 
 
 class PeopleStream(ExportStream, CustomersStream):
-    """`people`: one row per person whose attributes changed after the bookmark (all on a first run)."""
+    """`people`: one row per person whose attributes changed after the bookmark (all on a first run), and on
+    later runs one row per person deleted since (`deleted` true), from the feed's `profile_delete` activities.
+
+    People deleted before the first sync are left out, as in Customer.io's export. Suppression cannot be told
+    apart from deletion through the App API, so `suppressed` stays null (see docs/export.md).
+    """
 
     name = "people"
     primary_keys = ("internal_customer_id",)
@@ -482,6 +514,15 @@ class PeopleStream(ExportStream, CustomersStream):
             changed = last_change(customer)
             if after is None or (changed is not None and changed > after):
                 yield person_row(customer, workspace_id)
+        if after is not None:
+            yield from self.deleted_since(after, workspace_id)
+
+    def deleted_since(self, after: int, workspace_id: int) -> Iterator[Row]:
+        """Rows of the people whose `profile_delete` activity is later than `after`."""
+        for activity in ActivityFeed(self, after, PROFILE_DELETE).request_records(None):
+            row = deleted_person_row(activity, workspace_id)
+            if row is not None and (as_unix(activity.get("timestamp")) or 0) > after:
+                yield row
 
 
 class AttributesStream(ExportStream, CustomersStream):
