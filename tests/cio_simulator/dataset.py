@@ -92,6 +92,7 @@ class Dataset:
         self._generate_transactional(scaled(4, config_scale))
         self._generate_settings(config_scale)
         self._generate_people(scaled(2200, scale))
+        self._generate_objects(scaled(40, config_scale))
         self._generate_messages(scale)
         self._generate_activities(scaled(1500, scale))
         self._generate_suppressions(scale)
@@ -252,11 +253,31 @@ class Dataset:
             for i in range(visible + hidden)
         ]
 
+    def _generate_objects(self, count: int) -> None:
+        """Objects of each object type (the second type has one page's worth fewer), each related to a few
+        live people; `object_id`s are unique per type."""
+        self.objects: dict[str, list[Record]] = {}
+        for position, object_type in enumerate(self.object_types):
+            items = []
+            for n in range(max(1, count - 5 * position)):
+                rng = self._rng("object", position, n)
+                created = self._past(rng, 500 * DAY, DAY)
+                attributes = {"name": f"{records.title(rng, 2)}", "plan": rng.choice(("free", "pro", "enterprise")),
+                              "seats": str(rng.randint(1, 500))}
+                timestamps = {key: self._edited(rng, created, 60 * DAY) for key in attributes}
+                people = sorted({self._live_people[rng.randrange(len(self._live_people))]
+                                 for _ in range(rng.choice((0, 1, 2, 3, 12)))})
+                items.append({"object_id": f"{object_type['singular_slug']}-{n}",
+                              "cio_object_id": f"o{object_type['id']}{n:06x}", "attributes": attributes,
+                              "timestamps": timestamps, "people": people})
+            self.objects[object_type["id"]] = items
+
     @property
     def workspaces(self) -> list[Record]:
         return [{"id": self.workspace_id, "name": "Simulated workspace", "messages_sent": len(self.messages),
                  "billable_messages_sent": len(self.messages) * 9 // 10, "people": len(self._live_people),
-                 "object_types": len(self.object_types), "objects": 0}]
+                 "object_types": len(self.object_types),
+                 "objects": sum(len(items) for items in self.objects.values())}]
 
     # -- people ------------------------------------------------------------------------------------------------
 
@@ -354,6 +375,16 @@ class Dataset:
                             "attributes": {"device_os": str(rng.randint(12, 17)), "app_version": "3.2.1"}})
         return {"attributes": attributes, "devices": devices, "id": ids["id"], "identifiers": ids,
                 "timestamps": timestamps, "unsubscribed": rng.random() < 0.05}
+
+    def subscription_preferences(self, index: int) -> Record:
+        """A person's subscription preferences: each topic at its default, flipped for some people."""
+        rng = self._rng("preferences", index)
+        ids = self.identifiers(index)
+        topics = [{"id": topic["identifier"], "name": topic["name"],
+                   "subscribed": topic["subscribed_by_default"] != (rng.random() < 0.2)}
+                  for topic in self.subscription_topics]
+        return {"id": ids["id"], "identifiers": ids, "topics": topics, "unsubscribed": self.person(index)["unsubscribed"],
+                "header": {"title": "Your subscriptions", "subtitle": "Choose what you receive"}}
 
     @property
     def people_count(self) -> int:

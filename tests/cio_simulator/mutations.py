@@ -38,6 +38,8 @@ def apply_mutation(ds: Dataset) -> dict[str, Any]:
     summary["segments"] = {"updated": _bump(rng, ds.segments, 1, "updated_at", moment)}
     summary["people"] = _people(ds, rng, moment)
     summary["activities"] = _activities(ds, rng, previous)
+    summary["collections"] = {"updated": _bump(rng, ds.collections, 1, "updated_at", moment)}
+    summary["objects"] = _objects(ds, rng, moment)
     return summary
 
 
@@ -157,3 +159,11 @@ def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str
     events = [activity["id"] for activity, person in ds.delivery_activities()
               if activity["timestamp"] > previous and not ds.person_is_deleted(person)]
     return {"created": background + events}
+
+
+def _objects(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
+    """A new `plan` (and its timestamp) on one object of the first object type."""
+    item = rng.choice(ds.objects[ds.object_types[0]["id"]])
+    item["attributes"]["plan"] = f"{item['attributes']['plan'].split('-g')[0]}-g{ds.generation}"
+    item["timestamps"]["plan"] = moment()
+    return {"updated": [item["cio_object_id"]]}
