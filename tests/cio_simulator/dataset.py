@@ -37,10 +37,26 @@ BROADCAST_TRIGGER_COUNTS = (3, 0, 5, 1, 2, 0)
 SEGMENT_SHARES = (60, 25, 10, 0, 5, 40, 15, 2)
 SEGMENT_NAMES = ("Active users", "Trialists", "Churn risk", "Empty test segment", "VIP", "Newsletter readers",
                  "Mobile app", "Beta testers")
-ACTIVITY_TYPES = ("event", "event", "page", "attribute_change", "sent_email", "delivered_email", "opened_email",
-                  "clicked_email", "profile_create", "sent_push", "opened_push", "sent_action")
+#: Kinds of the background activities; delivery events (`opened_email`, ...) are derived from the messages.
+ACTIVITY_TYPES = ("event", "event", "page", "attribute_change", "profile_create")
+#: Delivery event types of the activity feed (the spec's `/v1/activities` `type` enum) for the simulated
+#: channels, `<metric>_<message type>`: the other metrics of a message (e.g. `delivered` of a webhook) have no
+#: activity and exist only as the message's `metrics` timestamps.
+FEED_DELIVERY_TYPES = frozenset(
+    [f"{m}_{c}" for m in ("attempted", "deferred", "drafted", "failed", "sent", "undeliverable")
+     for c in ("email", "push", "slack", "twilio", "webhook")]
+    + [f"{m}_{c}" for m in ("bounced", "delivered") for c in ("email", "push", "twilio")]
+    + [f"clicked_{c}" for c in ("email", "push", "twilio", "webhook")]
+    + [f"converted_{c}" for c in ("email", "slack", "twilio", "webhook")]
+    + [f"dropped_{c}" for c in ("email", "push", "twilio", "webhook")]
+    + ["opened_email", "opened_push", "spammed_email", "unsubscribed_email"])
+#: The activity feed's `delivery_type` per message type (spec enum `ios|android|email|phone`).
+FEED_DELIVERY_CHANNELS = {"email": "email", "push": "ios", "twilio": "phone"}
+#: Positions at or above this name delivery activities (index into `delivery_activities()`).
+DELIVERY_ACTIVITY_BASE = 1 << 40
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PERSON_SALT, MESSAGE_SALT, ACTIVITY_SALT = salt("person"), salt("message"), salt("activity")
+DELIVERY_ACTIVITY_SALT, REPEAT_SALT = salt("delivery_activity"), salt("repeat_event")
 PERSON_ID_BASE = 200000
 CIO_ID_BASE = 0x3000000
 
@@ -76,6 +92,7 @@ class Dataset:
         self._generate_transactional(scaled(4, config_scale))
         self._generate_settings(config_scale)
         self._generate_people(scaled(2200, scale))
+        self._generate_objects(scaled(40, config_scale))
         self._generate_messages(scale)
         self._generate_activities(scaled(1500, scale))
         self._generate_suppressions(scale)
@@ -236,11 +253,31 @@ class Dataset:
             for i in range(visible + hidden)
         ]
 
+    def _generate_objects(self, count: int) -> None:
+        """Objects of each object type (the second type has one page's worth fewer), each related to a few
+        live people; `object_id`s are unique per type."""
+        self.objects: dict[str, list[Record]] = {}
+        for position, object_type in enumerate(self.object_types):
+            items = []
+            for n in range(max(1, count - 5 * position)):
+                rng = self._rng("object", position, n)
+                created = self._past(rng, 500 * DAY, DAY)
+                attributes = {"name": f"{records.title(rng, 2)}", "plan": rng.choice(("free", "pro", "enterprise")),
+                              "seats": str(rng.randint(1, 500))}
+                timestamps = {key: self._edited(rng, created, 60 * DAY) for key in attributes}
+                people = sorted({self._live_people[rng.randrange(len(self._live_people))]
+                                 for _ in range(rng.choice((0, 1, 2, 3, 12)))})
+                items.append({"object_id": f"{object_type['singular_slug']}-{n}",
+                              "cio_object_id": f"o{object_type['id']}{n:06x}", "attributes": attributes,
+                              "timestamps": timestamps, "people": people})
+            self.objects[object_type["id"]] = items
+
     @property
     def workspaces(self) -> list[Record]:
         return [{"id": self.workspace_id, "name": "Simulated workspace", "messages_sent": len(self.messages),
                  "billable_messages_sent": len(self.messages) * 9 // 10, "people": len(self._live_people),
-                 "object_types": len(self.object_types), "objects": 0}]
+                 "object_types": len(self.object_types),
+                 "objects": sum(len(items) for items in self.objects.values())}]
 
     # -- people ------------------------------------------------------------------------------------------------
 
@@ -249,6 +286,7 @@ class Dataset:
         self._initial_people = count
         self._person_created: dict[int, int] = {}
         self._person_changes: dict[int, dict[str, tuple[str, int]]] = {}
+        self._deleted_later: set[int] = set()  # people deleted by `mutate()`
         self._live_people = array("l", (i for i in range(count) if not self.person_is_deleted(i)))
         self.people: Sequence[Record] = MappedRecords(lambda: self._live_people, self.person)
         self.deleted_people: Sequence[Record] = MappedRecords(
@@ -258,7 +296,19 @@ class Dataset:
         return mix(self.seed, PERSON_SALT, index)
 
     def person_is_deleted(self, index: int) -> bool:
-        return index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0
+        return index in self._deleted_later or \
+            index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0
+
+    def delete_person(self, index: int, at: int) -> None:
+        """Delete a live person at `at`: gone from search, memberships and the feed without `deleted=true`; the
+        feed records a `profile_delete` activity (shown only with `deleted=true`, like all of their activities)."""
+        self._deleted_later.add(index)
+        self._live_people = array("l", (i for i in self._live_people if i != index))
+        self._segment_cache.clear()
+        self._activity_times.append(at)
+        self._activity_people.append(index)
+        self._fixed_activities[len(self._activity_times) - 1] = "profile_delete"
+        self._live_activities = array("l", (j for j in self._live_activities if self._activity_people[j] != index))
 
     def identifiers(self, index: int) -> Record:
         """`{email, id, cio_id}` of a person; some people have no `id`, some no email (both null)."""
@@ -326,6 +376,16 @@ class Dataset:
         return {"attributes": attributes, "devices": devices, "id": ids["id"], "identifiers": ids,
                 "timestamps": timestamps, "unsubscribed": rng.random() < 0.05}
 
+    def subscription_preferences(self, index: int) -> Record:
+        """A person's subscription preferences: each topic at its default, flipped for some people."""
+        rng = self._rng("preferences", index)
+        ids = self.identifiers(index)
+        topics = [{"id": topic["identifier"], "name": topic["name"],
+                   "subscribed": topic["subscribed_by_default"] != (rng.random() < 0.2)}
+                  for topic in self.subscription_topics]
+        return {"id": ids["id"], "identifiers": ids, "topics": topics, "unsubscribed": self.person(index)["unsubscribed"],
+                "header": {"title": "Your subscriptions", "subtitle": "Choose what you receive"}}
+
     @property
     def people_count(self) -> int:
         return self._people_count
@@ -389,7 +449,7 @@ class Dataset:
         """One delivery as `GET /v1/messages` serves it; `metrics` holds the time each metric happened."""
         rng = self._rng("message", index)
         created = self._message_created[index]
-        person = rng.randrange(self._initial_people)
+        person = rng.randrange(self._initial_people)  # the first draw, as `message_person` repeats it
         ids = self.identifiers(person)
         parent = self._message_parent(rng, created)
         kind = "email" if parent.get("newsletter_id") or ids["email"] and rng.random() < 0.8 else \
@@ -424,6 +484,10 @@ class Dataset:
             "forgotten": rng.random() < 0.01,
             "transactional_message_id": parent.get("transactional_message_id"),
         }
+
+    def message_person(self, index: int) -> int:
+        """The person index a message was sent to."""
+        return self._rng("message", index).randrange(self._initial_people)
 
     def _message_parent(self, rng: SplitMix, created: int) -> dict[str, int]:
         if self._blast_start <= created <= self._blast_start + 3600:
@@ -490,21 +554,91 @@ class Dataset:
         self._activity_people = array("l", (mix(self.seed, who, j) % self._initial_people for j in range(count)))
         self._live_activities = array("l", (j for j in range(count)
                                             if not self.person_is_deleted(self._activity_people[j])))
-        self.activities: Sequence[Record] = MappedRecords(lambda: range(len(self._activity_times) - 1, -1, -1),
+        self._activity_order: dict[bool, tuple[int, list[int]]] = {}
+        self._fixed_activities: dict[int, str] = {}  # activity kinds set by mutations (position → type)
+        self._delivery_activities: tuple[int, list[tuple[Record, int]]] | None = None
+        self.activities: Sequence[Record] = MappedRecords(lambda: self.activity_positions(True)[::-1],
                                                           self.activity)
         self.activities_of_live_people: Sequence[Record] = MappedRecords(
-            lambda: self._live_activities[::-1], self.activity)
+            lambda: self.activity_positions(False)[::-1], self.activity)
 
     def activity_positions(self, include_deleted: bool) -> Sequence[int]:
-        """Positions (ascending time) of the activities `GET /v1/activities` shows."""
-        return range(len(self._activity_times)) if include_deleted else self._live_activities
+        """Positions (ascending time) of the activities `GET /v1/activities` shows: the background ones and the
+        delivery events, merged by time; cached until a mutation."""
+        cached = self._activity_order.get(include_deleted)
+        if cached and cached[0] == self.generation:
+            return cached[1]
+        background = range(len(self._activity_times)) if include_deleted else self._live_activities
+        timed = [(self._activity_times[j], j) for j in background]
+        timed += [(record["timestamp"], DELIVERY_ACTIVITY_BASE + k)
+                  for k, (record, person) in enumerate(self.delivery_activities())
+                  if include_deleted or not self.person_is_deleted(person)]
+        order = [position for _, position in sorted(timed)]
+        self._activity_order[include_deleted] = (self.generation, order)
+        return order
+
+    def delivery_activities(self) -> list[tuple[Record, int]]:
+        """(activity, person index) of every delivery event the feed holds, oldest first: one per timestamp in
+        a message's `metrics` whose `<metric>_<type>` is a feed type, plus repeated opens and clicks (a message's
+        `metrics` keeps only the first), from `ACTIVITY_HISTORY` before the initial clock on."""
+        if self._delivery_activities and self._delivery_activities[0] == self.generation:
+            return self._delivery_activities[1]
+        start = self.initial_clock - ACTIVITY_HISTORY
+        found = []
+        for index in self.message_positions(start - 5 * DAY, self.now):
+            message = self.message(index)
+            for n, (metric, at, data) in enumerate(self.delivery_events(index, message)):
+                kind = f"{metric}_{message['type']}"
+                if at >= start and kind in FEED_DELIVERY_TYPES:
+                    found.append(({
+                        "id": ulid(at * 1000 + n, mix(self.seed, DELIVERY_ACTIVITY_SALT, index, n)),
+                        "customer_id": message["customer_id"],
+                        "customer_identifiers": message["customer_identifiers"],
+                        "type": kind,
+                        "timestamp": at,
+                        "delivery_id": message["id"],
+                        "delivery_type": FEED_DELIVERY_CHANNELS.get(message["type"]),
+                        "data": {"delivery_id": message["id"], "recipient": message["recipient"], **data},
+                    }, self.message_person(index)))
+        found.sort(key=lambda item: (item[0]["timestamp"], item[0]["id"]))
+        self._delivery_activities = (self.generation, found)
+        return found
+
+    def delivery_events(self, index: int, message: Record) -> list[tuple[str, int, Record]]:
+        """(metric, time, event data) of every event of a delivery, as the reporting webhooks describe them:
+        the timestamps of its `metrics`, and for some a second open or click (clicks with their link), never
+        later than the clock the message was last changed under."""
+        rng = self._rng("repeat_event", index)
+        cutoff = self._message_cutoff.get(index, self.initial_clock)
+        events: list[tuple[str, int, Record]] = []
+        for metric, at in sorted(message["metrics"].items(), key=lambda item: (item[1], item[0])):
+            if metric.startswith(("human_", "prefetch_")):
+                continue
+            data: Record = {}
+            if metric == "clicked":
+                data = self.link(mix(self.seed, REPEAT_SALT, index))
+            elif metric in ("bounced", "dropped", "failed", "undeliverable"):
+                data = {"failure_message": message["failure_message"] or "550 5.1.1 mailbox unavailable"}
+            events.append((metric, at, data))
+            again = at + rng.randint(60, 2 * DAY) if metric in ("opened", "clicked") and rng.random() < 0.3 else None
+            if again is not None and again <= cutoff:
+                extra = self.link(mix(self.seed, REPEAT_SALT, index, 2)) if metric == "clicked" else {}
+                events.append((metric, again, extra))
+        return events
+
+    @staticmethod
+    def link(value: int) -> Record:
+        """A tracked link as click events carry it (`link_id`, `href`)."""
+        link_id = 1 + value % 30
+        return {"link_id": link_id, "href": f"https://www.example.com/offer/{link_id}"}
 
     def activity(self, index: int) -> Record:
+        if index >= DELIVERY_ACTIVITY_BASE:
+            return dict(self.delivery_activities()[index - DELIVERY_ACTIVITY_BASE][0])
         rng = self._rng("activity", index)
         timestamp = self._activity_times[index]
         ids = self.identifiers(self._activity_people[index])
-        kind = rng.choice(ACTIVITY_TYPES)
-        delivery = kind.endswith(("_email", "_push", "_action"))
+        kind = self._fixed_activities.get(index) or rng.choice(ACTIVITY_TYPES)
         data: Record
         if kind == "event":
             data = {"name": rng.choice(("purchase", "signup", "viewed_product")), "price": rng.randint(1, 300)}
@@ -512,14 +646,6 @@ class Dataset:
             data = {"url": f"https://www.example.com/{rng.choice(records.WORDS)}"}
         elif kind == "attribute_change":
             data = {"plan": {"from": "free", "to": rng.choice(("pro", "enterprise"))}}
-        elif kind == "opened_email":
-            data = {"opened": timestamp, "ip_address": f"203.0.113.{rng.randint(1, 254)}",
-                    "user_agent": "Mozilla/5.0"}
-        elif kind == "clicked_email":
-            data = {"href": "https://www.example.com/offer", "link_id": rng.randint(1, 30)}
-        elif delivery:
-            data = {"delivered": timestamp if rng.random() < 0.8 else None, "delivery_id": f"msg-{index}",
-                    "opened": rng.choice((True, False, None))}
         else:
             data = {}
         return {
@@ -528,8 +654,8 @@ class Dataset:
             "customer_identifiers": ids,
             "type": kind,
             "timestamp": timestamp,
-            "delivery_id": f"msg-{index}" if delivery else None,
-            "delivery_type": ("email" if "email" in kind else "ios") if delivery else None,
+            "delivery_id": None,
+            "delivery_type": None,
             "data": data,
         }
 

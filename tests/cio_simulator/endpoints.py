@@ -175,6 +175,15 @@ def broadcast_metrics(request: Request, data: Dataset) -> Any:
                                     data.now, accepts_v2=False, months_max=121)
 
 
+@route("GET", "/broadcasts/{broadcast_id}/actions/{action_id}/metrics")
+def broadcast_action_metrics(request: Request, data: Dataset) -> Any:
+    get_broadcast(request, data)
+    action = find(data.broadcast_actions[request.int_param("broadcast_id")], "id", request.params["action_id"],
+                  "action")
+    return metrics.metrics_response(request, data.seed, f"broadcast_action{action['id']}", action["created"],
+                                    data.now, accepts_v2=False, months_max=121)
+
+
 @route("GET", "/broadcasts/{broadcast_id}/messages")
 def broadcast_messages(request: Request, data: Dataset) -> Any:
     broadcast = get_broadcast(request, data)["broadcast"]
@@ -332,6 +341,14 @@ def customer_attributes(request: Request, data: Dataset) -> Any:
     return {"customer": data.person(index)}
 
 
+@route("GET", "/customers/{customer_id:s}/subscription_preferences")
+def customer_subscription_preferences(request: Request, data: Dataset) -> Any:
+    index = data.person_index(request.params["customer_id"], request.choice("id_type", ID_TYPES, "id") or "id")
+    if index is None:
+        raise not_found(f"customer {request.params['customer_id']}")
+    return {"customer": data.subscription_preferences(index)}
+
+
 # -- segments -------------------------------------------------------------------------------------------------
 
 @route("GET", "/segments")
@@ -444,6 +461,53 @@ def list_subscription_topics(request: Request, data: Dataset) -> Any:
 @route("GET", "/workspaces")
 def list_workspaces(request: Request, data: Dataset) -> Any:
     return {"workspaces": data.workspaces}
+
+
+@route("GET", "/collections/{collection_id}/content")
+def collection_content(request: Request, data: Dataset) -> Any:
+    """The collection's data: a JSON object (the spec's shape) holding up to 20 of its rows."""
+    collection = lookup(data, "collections", request.int_param("collection_id"), "collection")
+    rows = [{column: f"{column}-{collection['id']}-{row}" for column in collection["schema"]}
+            for row in range(min(collection["rows"], 20))]
+    return {"name": collection["name"], "revision": collection["updated_at"], "items": rows}
+
+
+def object_of(request: Request, data: Dataset) -> Record:
+    """The object a `/objects/{object_type_id}/{object_id}/...` path names (`id_type` object_id or cio_object_id)."""
+    id_type = request.choice("id_type", ("object_id", "cio_object_id"), "object_id")
+    items = data.objects.get(request.params["object_type_id"])
+    if items is None:
+        raise not_found(f"object type {request.params['object_type_id']}")
+    return find(items, id_type, request.params["object_id"], "object")
+
+
+@route("POST", "/objects")
+def search_objects(request: Request, data: Dataset) -> Any:
+    """Objects of one type; the filter must be present but every object matches it (the simulator does not
+    evaluate object filters)."""
+    body = request.body if isinstance(request.body, dict) else {}
+    if "filter" not in body or not isinstance(body.get("object_type_id"), str):
+        raise ApiError(400, "request body must be a JSON object with a string object_type_id and a filter")
+    items = data.objects.get(body["object_type_id"], [])
+    page, token = cursor_page(items, request, request.limit(default=50, maximum=1000))
+    return {"identifiers": or_null([{"object_id": o["object_id"], "cio_object_id": o["cio_object_id"]} for o in page]),
+            "ids": or_null([o["object_id"] for o in page]), "next": token}
+
+
+@route("GET", "/objects/{object_type_id:s}/{object_id:s}/attributes")
+def object_attributes(request: Request, data: Dataset) -> Any:
+    item = object_of(request, data)
+    return {"object": {"attributes": item["attributes"], "timestamps": item["timestamps"],
+                       "identifiers": {"object_id": item["object_id"], "cio_object_id": item["cio_object_id"]},
+                       "object_type_id": request.params["object_type_id"]}}
+
+
+@route("GET", "/objects/{object_type_id:s}/{object_id:s}/relationships")
+def object_relationships(request: Request, data: Dataset) -> Any:
+    item = object_of(request, data)
+    page, token = cursor_page(item["people"], request, request.limit(default=10, maximum=100))
+    return {"cio_relationships": [{"identifiers": data.identifiers(i), "object_type_id": request.params["object_type_id"],
+                                   "object_type_disabled": False} for i in page], "next": token}
 
 
 @route("GET", "/object_types")

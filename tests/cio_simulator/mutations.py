@@ -38,6 +38,8 @@ def apply_mutation(ds: Dataset) -> dict[str, Any]:
     summary["segments"] = {"updated": _bump(rng, ds.segments, 1, "updated_at", moment)}
     summary["people"] = _people(ds, rng, moment)
     summary["activities"] = _activities(ds, rng, previous)
+    summary["collections"] = {"updated": _bump(rng, ds.collections, 1, "updated_at", moment)}
+    summary["objects"] = _objects(ds, rng, moment)
     return summary
 
 
@@ -139,7 +141,10 @@ def _people(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
         changes["plan"] = (rng.choice(("pro", "enterprise", "churned")) + f"-g{ds.generation}", moment())
         changes["last_mutation"] = (str(ds.generation), moment())
         updated.append(ds.identifiers(index)["cio_id"])
-    return {"created": created, "updated": updated}
+    untouched = [i for i in ds._live_people if i < ds._initial_people and ds.identifiers(i)["cio_id"] not in updated]
+    gone = rng.choice(untouched)
+    ds.delete_person(gone, moment())
+    return {"created": created, "updated": updated, "deleted": [ds.identifiers(gone)["cio_id"]]}
 
 
 def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str]]:
@@ -148,4 +153,17 @@ def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str
         ds._activity_times.append(timestamp)
         ds._activity_people.append(rng.choice(ds._live_people))
         ds._live_activities.append(len(ds._activity_times) - 1)
-    return {"created": [ds.activity(j)["id"] for j in range(first_new, len(ds._activity_times))]}
+    background = [ds.activity(j)["id"] for j in range(first_new, len(ds._activity_times))]
+    # Delivery events of the new deliveries and of the metrics that landed on recent ones (of live people, as
+    # the feed lists them without `deleted=true`).
+    events = [activity["id"] for activity, person in ds.delivery_activities()
+              if activity["timestamp"] > previous and not ds.person_is_deleted(person)]
+    return {"created": background + events}
+
+
+def _objects(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
+    """A new `plan` (and its timestamp) on one object of the first object type."""
+    item = rng.choice(ds.objects[ds.object_types[0]["id"]])
+    item["attributes"]["plan"] = f"{item['attributes']['plan'].split('-g')[0]}-g{ds.generation}"
+    item["timestamps"]["plan"] = moment()
+    return {"updated": [item["cio_object_id"]]}

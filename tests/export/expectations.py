@@ -7,7 +7,11 @@ The first sync must hold everything the simulated API serves; a later sync exact
 from __future__ import annotations
 
 import datetime
+import time
 import typing as t
+
+from cio_simulator.dataset import FEED_DELIVERY_TYPES
+from cio_simulator.mutations import MUTATION_STEP
 
 if t.TYPE_CHECKING:
     from cio_simulator import Simulator
@@ -20,7 +24,7 @@ SEED = 7
 #: The fields each stream's rows are compared by.
 KEYS = {
     "deliveries": ("delivery_id",),
-    "metrics": ("delivery_id", "metric", "created_at"),
+    "metrics": ("delivery_id", "metric", "created_at", "link_url"),
     "people": ("internal_customer_id",),
     "attributes": ("internal_customer_id", "attribute_name"),
     "content": ("content_type", "content_id"),
@@ -39,10 +43,23 @@ def history_start(sim: Simulator) -> str:
     return iso(sim.data.initial_clock - 400 * DAY)
 
 
-def event_keys(message: dict) -> set[tuple[str, str, str]]:
-    """(delivery, metric, time) of the events in a message's `metrics` (counts are not events)."""
-    return {(message["id"], metric, iso(at)) for metric, at in message["metrics"].items()
-            if not metric.startswith(("human_", "prefetch_"))}
+#: The activity feed is complete for this many days before a run (the spec's guarantee).
+FEED_DAYS = 30
+
+
+def metric_events(sim: Simulator) -> set[tuple[str, str, str, str | None]]:
+    """(delivery, metric, time, link) of every event `metrics` can know of now: from the activity feed for the
+    event types it has within its `FEED_DAYS` (each open/click its own, clicks with their link), else the
+    first occurrence of each metric in the message's `metrics` (no link)."""
+    feed_from = int(time.time()) - FEED_DAYS * DAY
+    found = set()
+    for index, message in enumerate(sim.data.messages):
+        for metric, at, data in sim.data.delivery_events(index, message):
+            if f"{metric}_{message['type']}" in FEED_DELIVERY_TYPES and at >= feed_from:
+                found.add((message["id"], metric, iso(at), data.get("href")))
+            elif message["metrics"].get(metric) == at:
+                found.add((message["id"], metric, iso(at), None))
+    return found
 
 
 def all_content(sim: Simulator) -> set[tuple[str, int]]:
@@ -62,7 +79,7 @@ def initial_export(sim: Simulator) -> Keys:
     people = list(sim.data.people)
     return {
         "deliveries": {(m["id"],) for m in sim.data.messages},
-        "metrics": set().union(*(event_keys(m) for m in sim.data.messages)),
+        "metrics": metric_events(sim),
         "people": {(p["identifiers"]["cio_id"],) for p in people},
         "attributes": {(p["identifiers"]["cio_id"], name) for p in people for name in p["attributes"]},
         "content": all_content(sim),
@@ -77,9 +94,9 @@ def expected_changes(sim: Simulator, summary: dict) -> Keys:
     newsletters = summary["newsletters"]["created"] + summary["newsletters"]["updated"]
     return {
         "deliveries": {(m["id"],) for m in created_messages},
-        "metrics": {(d, m, iso(at)) for d, m, at in summary["messages"]["metric_events"]}
-        | set().union(*(event_keys(m) for m in created_messages)),
-        "people": {(cio,) for cio in summary["people"]["created"] + summary["people"]["updated"]},
+        "metrics": {event for event in metric_events(sim) if event[2] > iso(summary["clock"] - MUTATION_STEP)},
+        "people": {(cio,) for cio in summary["people"]["created"] + summary["people"]["updated"]
+                   + summary["people"]["deleted"]},
         "attributes": {(cio, name) for cio in summary["people"]["created"] for name in people[cio]["attributes"]}
         | {(cio, name) for cio in summary["people"]["updated"] for name in ("plan", "last_mutation")},
         "content": {("campaign_action", int(a)) for a in summary["campaign_actions"]["updated"]}

@@ -8,8 +8,12 @@ from importlib.resources import files
 from cio_simulator import Dataset
 from export.expectations import SEED
 from jsonschema import Draft7Validator
+from openapi_server import SPEC
+from openapi_server.spec import Spec
 from tap_customerio import schemas
 from tap_customerio.streams.export import (
+    FEED_EVENT_TYPES,
+    activity_metric_row,
     attribute_rows,
     content_row,
     delivery_row,
@@ -234,3 +238,24 @@ def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> Non
         assert built, schema_name
         for row in built:
             validator.validate({**row, "seq_num": 1})
+
+
+def test_feed_event_types_are_activity_types_of_the_published_spec() -> None:
+    enum = Spec(SPEC).find("GET", "/v1/activities")[0].response["properties"]["activities"]["items"][
+        "properties"]["type"]["enum"]
+
+    assert set(FEED_EVENT_TYPES) <= set(enum)
+    assert {"opened_email", "clicked_email", "delivered_email", "bounced_email", "sent_push"} <= set(FEED_EVENT_TYPES)
+
+
+def test_a_clicked_activity_is_a_metrics_row_with_its_link_and_the_activity_id_as_event_id() -> None:
+    clicked = {"id": "01AK4N8V8G8KVA4HN8Y50CCZ59", "customer_id": "user-1", "type": "clicked_email",
+               "timestamp": 1600000000, "delivery_id": "dgOq6QWq6QUBAAF4", "delivery_type": "email",
+               "data": {"delivery_id": "dgOq6QWq6QUBAAF4", "href": "https://docs.customer.io", "link_id": 3}}
+
+    assert activity_metric_row(clicked, WORKSPACE) == {
+        "workspace_id": WORKSPACE, "event_id": "01AK4N8V8G8KVA4HN8Y50CCZ59", "delivery_id": "dgOq6QWq6QUBAAF4",
+        "metric": "clicked", "reason": None, "link_id": 3, "link_url": "https://docs.customer.io",
+        "created_at": "2020-09-13T12:26:40+00:00",
+    }
+    assert activity_metric_row({**clicked, "type": "page"}, WORKSPACE) is None

@@ -7,9 +7,20 @@ returns, so "the second run holds only the changes" is checked against exactly w
 from __future__ import annotations
 
 import typing as t
+from collections import Counter
 
 import pytest
-from export.expectations import EXPORT_STREAMS, SEED, expected_changes, history_start, initial_export, row_keys
+from cio_simulator.mutations import MUTATION_STEP
+from export.expectations import (
+    DAY,
+    EXPORT_STREAMS,
+    SEED,
+    expected_changes,
+    history_start,
+    initial_export,
+    iso,
+    row_keys,
+)
 from export.tap_runs import Run, sync
 
 if t.TYPE_CHECKING:
@@ -156,3 +167,41 @@ def test_interrupted_sync_resumes_from_its_last_state_without_losing_rows(sim: S
     assert 0 < len(interrupted.records.get(stream, [])) < len(everything)
     assert len(resumed.records[stream]) < len(everything)  # resumed, not started over
     assert emitted(interrupted, stream) | emitted(resumed, stream) == everything
+
+
+def test_metrics_have_a_row_per_open_and_click_with_the_clicked_link_from_the_activity_feed(sim: Simulator) -> None:
+    run = sync(tap_config(sim), ["metrics"])
+
+    feed = {activity["id"]: activity for activity, _ in sim.data.delivery_activities()}
+    rows = run.records["metrics"]
+    clicks = [row for row in rows if row["event_id"] in feed and row["metric"] == "clicked"]
+    repeated = Counter((row["delivery_id"], row["metric"]) for row in rows if row["metric"] in ("opened", "clicked"))
+    assert clicks and all(
+        (row["link_id"], row["link_url"]) == (feed[row["event_id"]]["data"]["link_id"],
+                                              feed[row["event_id"]]["data"]["href"]) for row in clicks)
+    assert max(repeated.values()) == 2
+
+
+def test_later_metrics_sync_has_new_events_of_deliveries_older_than_the_messages_lookback(sim: Simulator) -> None:
+    config = tap_config(sim, messages_lookback_days=1)
+    first = sync(config, ["metrics"])
+    summary = sim.mutate()
+
+    second = sync(config, ["metrics"], first.state)
+
+    created = {m["id"]: m["created"] for m in sim.data.messages}
+    old_deliveries = {d for d, _, _ in summary["messages"]["metric_events"] if created[d] < summary["clock"] - 2 * DAY}
+    assert old_deliveries <= {row["delivery_id"] for row in second.records["metrics"]}
+    assert emitted(second, "metrics") == expected_changes(sim, summary)["metrics"]
+
+
+def test_people_deleted_after_the_first_sync_are_rows_marked_deleted_in_the_next(sim: Simulator) -> None:
+    first = sync(tap_config(sim), ["people"])
+    summary = sim.mutate()
+
+    second = sync(tap_config(sim), ["people"], first.state)
+
+    deleted = {row["internal_customer_id"]: row for row in second.records["people"] if row["deleted"]}
+    assert set(deleted) == set(summary["people"]["deleted"])
+    assert all(row["updated_at"] > iso(summary["clock"] - MUTATION_STEP) for row in deleted.values())
+    assert not any(row["deleted"] for row in first.records["people"])

@@ -32,6 +32,7 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
     "segments": lambda d, c: _one_each(x["id"] for x in d.segments),
     "segment_memberships": lambda d, c: _one_each((sid, m["cio_id"]) for sid, ms in d.segment_members.items()
                                                   for m in ms),
+    "segment_usage": lambda d, c: _one_each(x["id"] for x in d.segments),
     "transactional_messages": lambda d, c: _one_each(x["id"] for x in d.transactional),
     "transactional_contents": lambda d, c: _one_each((tid, x["id"]) for tid, xs in d.transactional_contents.items()
                                                      for x in xs),
@@ -39,6 +40,11 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
     "reporting_webhooks": lambda d, c: _one_each(x["id"] for x in d.reporting_webhooks),
     "snippets": lambda d, c: _one_each(x["name"] for x in d.snippets),
     "collections": lambda d, c: _one_each(x["id"] for x in d.collections),
+    "collection_contents": lambda d, c: _one_each(x["id"] for x in d.collections),
+    "objects": lambda d, c: _one_each((tid, o["cio_object_id"]) for tid, items in d.objects.items() for o in items),
+    "object_relationships": lambda d, c: _one_each((tid, o["cio_object_id"], d.identifiers(i)["cio_id"])
+                                                   for tid, items in d.objects.items() for o in items
+                                                   for i in o["people"]),
     "topics": lambda d, c: _one_each(x["id"] for x in d.subscription_topics),
     "types": lambda d, c: _one_each(x["id"] for x in d.object_types),
     "workspaces": lambda d, c: _one_each(x["id"] for x in d.workspaces),
@@ -47,6 +53,7 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
     "eps_suppression": lambda d, c: _one_each((kind, x["email"]) for kind, xs in d.suppressions.items()
                                               for x in xs),
     "customers": lambda d, c: _one_each(p["identifiers"]["cio_id"] for p in d.people),
+    "subscription_preferences": lambda d, c: _one_each(p["identifiers"]["cio_id"] for p in d.people),
     "messages": lambda d, c: _one_each(m["id"] for m in d.messages),
     "activities": lambda d, c: _one_each(a["id"] for a in (d.activities if c.get("include_deleted_people")
                                                            else d.activities_of_live_people)),
@@ -54,6 +61,14 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
                                               for x in d.campaigns for key in METRIC_SERIES_KEYS}),
     "newsletter_metrics": lambda d, c: Counter({(x["id"], key): c["metrics_days"]
                                                 for x in d.newsletters for key in METRIC_SERIES_KEYS}),
+    "campaign_action_metrics": lambda d, c: Counter({(cid, a["id"], key): c["metrics_days"]
+                                                     for cid, acts in d.campaign_actions.items() for a in acts
+                                                     for key in METRIC_SERIES_KEYS}),
+    "broadcast_metrics": lambda d, c: Counter({(x["id"], key): c["metrics_days"]
+                                               for x in d.broadcasts for key in METRIC_SERIES_KEYS}),
+    "broadcast_action_metrics": lambda d, c: Counter({(bid, a["id"], key): c["metrics_days"]
+                                                      for bid, acts in d.broadcast_actions.items() for a in acts
+                                                      for key in METRIC_SERIES_KEYS}),
 }
 
 #: Primary-key fields per stream, as the tap declares them (metrics: entity and metric; days are counted).
@@ -63,13 +78,21 @@ KEYS: dict[str, tuple[str, ...]] = {
     "newsletter_variants": ("newsletter_id", "id"),
     "newsletter_test_groups": ("newsletter_id", "id"),
     "segment_memberships": ("segment_id", "cio_id"),
+    "segment_usage": ("segment_id",),
+    "collection_contents": ("collection_id",),
+    "objects": ("object_type_id", "cio_object_id"),
+    "object_relationships": ("object_type_id", "cio_object_id", "cio_id"),
     "transactional_contents": ("transactional_id", "id"),
     "snippets": ("name",),
     "ip_addresses": ("ip_address",),
     "eps_suppression": ("suppression_type", "email"),
     "customers": ("cio_id",),
+    "subscription_preferences": ("cio_id",),
     "campaign_metrics": ("campaign_id", "metric"),
     "newsletter_metrics": ("newsletter_id", "metric"),
+    "campaign_action_metrics": ("campaign_id", "action_id", "metric"),
+    "broadcast_metrics": ("broadcast_id", "metric"),
+    "broadcast_action_metrics": ("broadcast_id", "action_id", "metric"),
 }
 
 

@@ -15,7 +15,7 @@ from tap_harness import TapRun, catalog_for, run_tap, tap_config
 from tap_customerio.timestamps import iso_to_unix
 
 INCREMENTAL_STREAMS = ["activities", "broadcast_actions", "broadcasts", "campaign_actions", "campaigns",
-                       "collections", "exports", "messages", "newsletters", "segments", "snippets",
+                       "collection_contents", "collections", "exports", "objects", "messages", "newsletters", "segments", "snippets",
                        "transactional_contents", "transactional_messages"]
 CONFIG = {"start_date": "2020-01-01T00:00:00Z"}
 
@@ -30,6 +30,9 @@ def changed_by(summary: dict[str, Any], stream: str) -> Counter:
         "segments": summary["segments"]["updated"],
         "activities": summary["activities"]["created"],
         "messages": summary["messages"]["created"],
+        "collections": summary["collections"]["updated"],
+        "collection_contents": summary["collections"]["updated"],
+        "objects": summary["objects"]["updated"],
     }
     return Counter(changes.get(stream, []))
 
@@ -61,7 +64,8 @@ def test_every_incremental_stream_is_incremental_by_default(sim: Simulator) -> N
 def test_a_second_run_after_mutations_emits_only_the_changed_records(stream: str, two_runs: tuple) -> None:
     first, summary, second = two_runs
     assert first.records.get(stream), f"the first run emitted no {stream}"
-    emitted = Counter(record["id"] if "id" in record else record["name"]
+    emitted = Counter(next(record[key] for key in ("id", "collection_id", "cio_object_id", "name")
+                           if key in record)
                       for record in second.records.get(stream, []))
     assert emitted == changed_by(summary, stream)
 

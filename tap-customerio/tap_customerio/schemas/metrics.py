@@ -18,3 +18,21 @@ def metric_row(entity_key: str) -> dict:
 
 CAMPAIGN_METRIC = metric_row("campaign_id")
 NEWSLETTER_METRIC = metric_row("newsletter_id")
+
+
+def action_metric_row(parent_key: str) -> dict:
+    """Row schema of an action's series, keyed by (`parent_key`, `action_id`, `period`, `period_start`,
+    `metric`); `action_id` is text like the actions' own `id` (strings live, reference §6.1)."""
+    return th.PropertiesList(
+        th.Property(parent_key, th.IntegerType, required=True),
+        th.Property("action_id", th.StringType, required=True),
+        th.Property("period", th.StringType, required=True),
+        th.Property("period_start", th.DateTimeType, required=True),
+        th.Property("metric", th.StringType, required=True),
+        th.Property("value", th.IntegerType),
+    ).to_dict()
+
+
+CAMPAIGN_ACTION_METRIC = action_metric_row("campaign_id")
+BROADCAST_METRIC = metric_row("broadcast_id")
+BROADCAST_ACTION_METRIC = action_metric_row("broadcast_id")

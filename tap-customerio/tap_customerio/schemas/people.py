@@ -33,3 +33,16 @@ SEGMENT_MEMBERSHIP = th.PropertiesList(
     th.Property("id", th.StringType),
     th.Property("email", th.StringType),
 ).to_dict()
+
+#: `GET /v1/customers/{id}/subscription_preferences` (`customer` object), one record per person.
+SUBSCRIPTION_PREFERENCES = th.PropertiesList(
+    th.Property("cio_id", th.StringType, required=True),
+    th.Property("id", th.StringType),
+    th.Property("email", th.StringType),
+    th.Property("unsubscribed", th.BooleanType),
+    th.Property("topics", th.ArrayType(th.ObjectType(
+        th.Property("id", th.StringType),
+        th.Property("name", th.StringType),
+        th.Property("subscribed", th.BooleanType),
+    ))),
+).to_dict()

@@ -19,3 +19,12 @@ SEGMENT = th.PropertiesList(
     th.Property("created_at", th.DateTimeType),
     th.Property("updated_at", th.DateTimeType),
 ).to_dict()
+
+#: `GET /v1/segments/{id}/used_by` (`used_by` object): what references a segment; `segment_id` from the parent
+#: (the spec's object has none, the live one does).
+SEGMENT_USAGE = th.PropertiesList(
+    th.Property("segment_id", th.IntegerType, required=True),
+    th.Property("campaigns", th.ArrayType(th.IntegerType)),
+    th.Property("sent_newsletters", th.ArrayType(th.IntegerType)),
+    th.Property("draft_newsletters", th.ArrayType(th.IntegerType)),
+).to_dict()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_customerio.schemas.common import FreeObject
+
 EXPORT = th.PropertiesList(
     th.Property("id", th.IntegerType, required=True),
     th.Property("deduplicate_id", th.StringType),
@@ -57,6 +59,14 @@ COLLECTION = th.PropertiesList(
     th.Property("schema", th.ArrayType(th.StringType)),
     th.Property("created_at", th.DateTimeType),
     th.Property("updated_at", th.DateTimeType),
+).to_dict()
+
+#: `GET /v1/collections/{id}/content`: the collection's data, any JSON object (spec), with the collection's
+#: `updated_at` (the content has no timestamp of its own).
+COLLECTION_CONTENT = th.PropertiesList(
+    th.Property("collection_id", th.IntegerType, required=True),
+    th.Property("updated_at", th.DateTimeType),
+    th.Property("content", FreeObject),
 ).to_dict()
 
 TOPIC = th.PropertiesList(

@@ -25,6 +25,10 @@ def integers_as_text(row: dict, fields: tuple[str, ...]) -> None:
 class ActionStream(CustomerIOStream):
     """Actions of a campaign or broadcast: ids arrive as integers (spec) or strings (live, Airbyte)."""
 
+    def get_child_context(self, record: dict, context: Context | None) -> dict:
+        """An action's children (its metrics) are keyed by the parent's id and the action id."""
+        return {**(context or {}), "action_id": record["id"]}
+
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Ids as text."""
         integers_as_text(row, TEXT_ID_FIELDS)

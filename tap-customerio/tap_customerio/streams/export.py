@@ -27,7 +27,9 @@ from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_customerio import schemas
 from tap_customerio.client import CustomerIOError, CustomerIOStream
-from tap_customerio.streams.messages import MessagesStream
+from tap_customerio.pagination import NewestFirstCursorPaginator
+from tap_customerio.streams.activities import ActivitiesStream
+from tap_customerio.streams.messages import DAY, MessagesStream
 from tap_customerio.streams.people import CustomersStream
 from tap_customerio.timestamps import iso_to_unix, unix_to_iso
 
@@ -42,6 +44,38 @@ COUNT_METRICS = frozenset({"human_clicked", "prefetch_clicked", "human_opened", 
 
 #: Events whose cause is the message's `failure_message`.
 FAILURE_METRICS = frozenset({"bounced", "dropped", "failed", "undeliverable"})
+
+#: Delivery event types of the activity feed, `<metric>_<message type>` → metric: the `/v1/activities` `type`
+#: enum of the published spec for the channels a message `type` names. The `*_action`/`*_content` types name no
+#: channel, so they are not read; every other metric of a message (`delivered` of a webhook, `opened` of an SMS,
+#: ...) has no activity type and comes from the message's `metrics` timestamps.
+FEED_EVENT_TYPES = {
+    f"{metric}_{channel}": metric
+    for metric, channels in {
+        "attempted": ("email", "in_app", "push", "slack", "twilio", "webhook"),
+        "bounced": ("email", "push", "twilio"),
+        "clicked": ("email", "in_app", "push", "twilio", "webhook"),
+        "converted": ("email", "in_app", "slack", "twilio", "webhook"),
+        "deferred": ("email", "in_app", "push", "slack", "twilio", "webhook"),
+        "delivered": ("email", "push", "twilio"),
+        "drafted": ("email", "in_app", "push", "slack", "twilio", "webhook"),
+        "dropped": ("email", "push", "twilio", "webhook"),
+        "failed": ("email", "in_app", "push", "slack", "twilio", "webhook"),
+        "opened": ("email", "in_app", "push"),
+        "sent": ("email", "in_app", "push", "slack", "twilio", "webhook"),
+        "spammed": ("email",),
+        "undeliverable": ("email", "in_app", "push", "slack", "twilio", "webhook"),
+        "unsubscribed": ("email",),
+    }.items()
+    for channel in channels
+}
+
+#: Days of history the activity feed is guaranteed to hold ("guaranteed to return activity history within the
+#: past 30 days", spec): feed events from then on, message timestamps before.
+FEED_RETENTION_DAYS = 30
+
+#: The activity type the feed records when a person is deleted (spec `type` enum).
+PROFILE_DELETE = "profile_delete"
 
 #: Namespace of the name-based UUIDs used as metric `event_id`s: the same event always gets the same id.
 EVENT_ID_NAMESPACE = uuid.UUID("2deacff0-ccdc-418c-a8a4-69fcb7e456a9")
@@ -122,10 +156,19 @@ def metric_events(message: Mapping[str, t.Any]) -> Iterator[tuple[str, int]]:
             yield metric, timestamp
 
 
-def metric_rows(message: Mapping[str, t.Any], workspace_id: int, after: int | None = None) -> Iterator[Row]:
-    """`metrics` rows for the events of one message recorded after `after` (all events when None)."""
+def in_feed(metric: str, message_type: str | None) -> bool:
+    """Whether the activity feed has an event type for this metric of a message of this type."""
+    return f"{metric}_{message_type}" in FEED_EVENT_TYPES
+
+
+def metric_rows(message: Mapping[str, t.Any], workspace_id: int, after: int | None = None,
+                feed_from: int | None = None) -> Iterator[Row]:
+    """`metrics` rows for the events of one message recorded after `after` (all events when None), leaving out
+    those the activity feed serves: event types it has, at or after `feed_from` (None: the feed is not used)."""
     for metric, timestamp in metric_events(message):
         if after is not None and timestamp <= after:
+            continue
+        if feed_from is not None and timestamp >= feed_from and in_feed(metric, message.get("type")):
             continue
         yield {
             "workspace_id": workspace_id,
@@ -137,6 +180,32 @@ def metric_rows(message: Mapping[str, t.Any], workspace_id: int, after: int | No
             "link_url": None,
             "created_at": unix_to_iso(timestamp),
         }
+
+
+def activity_metric_row(activity: Mapping[str, t.Any], workspace_id: int) -> Row | None:
+    """A `metrics` row from a delivery event of the activity feed, None for any other activity.
+
+    `event_id` is the activity's own id (stable, one per event, so a second open or click is a row of its own);
+    the event data carries the link of a click (`link_id`, `href`) and the cause of a failure
+    (`failure_message`), as the reporting webhooks describe them.
+    """
+    metric = FEED_EVENT_TYPES.get(activity.get("type") or "")
+    data = activity.get("data") or {}
+    delivery_id = activity.get("delivery_id") or data.get("delivery_id")
+    timestamp = as_unix(activity.get("timestamp"))
+    if metric is None or not delivery_id or timestamp is None or not activity.get("id"):
+        return None
+    clicked = metric == "clicked"
+    return {
+        "workspace_id": workspace_id,
+        "event_id": str(activity["id"]),
+        "delivery_id": str(delivery_id),
+        "metric": metric,
+        "reason": as_text(data.get("failure_message") or None) if metric in FAILURE_METRICS else None,
+        "link_id": as_int(data.get("link_id")) if clicked else None,
+        "link_url": as_text(data.get("href") or None) if clicked else None,
+        "created_at": unix_to_iso(timestamp),
+    }
 
 
 def person_identifiers(customer: Mapping[str, t.Any]) -> Mapping[str, t.Any]:
@@ -168,6 +237,26 @@ def person_row(customer: Mapping[str, t.Any], workspace_id: int) -> Row:
         "unsubscribed": customer.get("unsubscribed"),
         "created_at": unix_to_iso(as_unix(attributes.get("created_at"))),
         "updated_at": unix_to_iso(last_change(customer)),
+    }
+
+
+def deleted_person_row(activity: Mapping[str, t.Any], workspace_id: int) -> Row | None:
+    """A `people` row from a `profile_delete` activity: the person's identifiers as the feed keeps them,
+    `deleted` true at the activity's time; None when the activity names no `cio_id`."""
+    identifiers = activity.get("customer_identifiers") or {}
+    cio_id = as_text(identifiers.get("cio_id"))
+    if activity.get("type") != PROFILE_DELETE or not cio_id:
+        return None
+    return {
+        "workspace_id": workspace_id,
+        "internal_customer_id": cio_id,
+        "customer_id": as_text(identifiers.get("id") or activity.get("customer_id")) or None,
+        "email": identifiers.get("email") or None,
+        "deleted": True,
+        "suppressed": None,
+        "unsubscribed": None,
+        "created_at": None,
+        "updated_at": unix_to_iso(as_unix(activity.get("timestamp"))),
     }
 
 
@@ -333,13 +422,40 @@ class DeliveriesStream(ExportStream, MessagesStream):
             self.commit_window()
 
 
-class MetricsStream(ExportStream, MessagesStream):
-    """`metrics`: one row per event in a message's `metrics`, for events after the bookmark.
+class ActivityFeed(ActivitiesStream):
+    """`GET /v1/activities` as the export streams read it (not a stream of the catalog): deleted people
+    included, newest first down to `stop_at`."""
 
-    Events land after a delivery is created, so windows start `messages_lookback_days` before the
-    bookmark (the `messages` stream's lookback); events on older deliveries are out of reach. The bookmark
-    after a window is the newest event seen, but never later than the window's end: later windows can
-    only add events after their own start, so an interrupted run resumes without losing events.
+    def __init__(self, owner: CustomerIOStream, stop_at: int | None, activity_type: str | None = None) -> None:
+        super().__init__(tap=owner._tap, name=f"{owner.name}_activity_feed")
+        self.stop_at = stop_at
+        self.activity_type = activity_type
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """Always `deleted=true`: events of people deleted since are still events; `type` when one is asked."""
+        params = {**super().get_url_params(context, next_page_token), "deleted": "true"}
+        if self.activity_type:
+            params["type"] = self.activity_type
+        return params
+
+    def get_new_paginator(self) -> NewestFirstCursorPaginator:
+        """Stops after the page reaching `stop_at` (not the `activities` stream's bookmark)."""
+        return NewestFirstCursorPaginator(self.path, records_key=self.records_key, time_key="timestamp",
+                                          stop_at=self.stop_at)
+
+
+class MetricsStream(ExportStream, MessagesStream):
+    """`metrics`: one row per delivery event after the bookmark.
+
+    Two sources, split so that no event comes from both: the activity feed (every open and click its own row,
+    clicks with their link) for the event types it has, from `FEED_RETENTION_DAYS` before the run on; the
+    messages' `metrics` timestamps (first occurrence of each metric) for the other event types and for older
+    events. Message windows start `messages_lookback_days` before the bookmark, so fallback events on older
+    deliveries are out of reach; feed events are read down to the bookmark whatever their delivery's age.
+
+    The messages are read first, window by window, with the bookmark held at the newest event emitted but never
+    past the window's end nor the feed's start (the feed's events are not emitted yet); the feed is read last,
+    newest first, and its events move the bookmark when the stream completes.
     """
 
     name = "metrics"
@@ -347,29 +463,44 @@ class MetricsStream(ExportStream, MessagesStream):
     replication_key = "created_at"
     schema = StreamSchema(EXPORT_SCHEMAS, key="export_metrics")
 
+    @cached_property
+    def feed_from(self) -> int:
+        """Unix time from which the activity feed is complete (`FEED_RETENTION_DAYS` before the run)."""
+        return int(time.time()) - FEED_RETENTION_DAYS * DAY
+
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """Events after the bookmark, window by window."""
-        after, workspace_id = self.changed_after(), self.workspace_id
+        """Message-timestamp events window by window, then the feed's events."""
+        after, workspace_id, feed_from = self.changed_after(), self.workspace_id, self.feed_from
         newest: int | None = None
         for start_ts, end_ts in self.windows():
             for message in self.request_records({"start_ts": start_ts, "end_ts": end_ts}):
-                for row in metric_rows(message, workspace_id, after):
+                for row in metric_rows(message, workspace_id, after, feed_from):
                     newest = max(newest or 0, iso_to_unix(row["created_at"]))
                     yield row
-            self.hold_bookmark(newest, end_ts)
+            self.hold_bookmark(newest, min(end_ts, feed_from - 1))
             self.commit_window()
+        stop_at = max(after or 0, feed_from - 1)
+        for activity in ActivityFeed(self, stop_at).request_records(None):
+            row = activity_metric_row(activity, workspace_id)
+            if row is not None and iso_to_unix(row["created_at"]) > stop_at:
+                yield row
 
-    def hold_bookmark(self, newest: int | None, window_end: int) -> None:
-        """Set the progress marker to the newest event emitted so far, capped at the window's end."""
+    def hold_bookmark(self, newest: int | None, limit: int) -> None:
+        """Set the progress marker to the newest event emitted so far, capped at `limit`."""
         if newest is None or not self.incremental:
             return
         markers = self.get_context_state(None).setdefault("progress_markers", {})
         markers.update(replication_key=self.replication_key,
-                       replication_key_value=unix_to_iso(min(newest, window_end)))
+                       replication_key_value=unix_to_iso(min(newest, limit)))
 
 
 class PeopleStream(ExportStream, CustomersStream):
-    """`people`: one row per person whose attributes changed after the bookmark (all on a first run)."""
+    """`people`: one row per person whose attributes changed after the bookmark (all on a first run), and on
+    later runs one row per person deleted since (`deleted` true), from the feed's `profile_delete` activities.
+
+    People deleted before the first sync are left out, as in Customer.io's export. Suppression cannot be told
+    apart from deletion through the App API, so `suppressed` stays null (see docs/export.md).
+    """
 
     name = "people"
     primary_keys = ("internal_customer_id",)
@@ -383,6 +514,15 @@ class PeopleStream(ExportStream, CustomersStream):
             changed = last_change(customer)
             if after is None or (changed is not None and changed > after):
                 yield person_row(customer, workspace_id)
+        if after is not None:
+            yield from self.deleted_since(after, workspace_id)
+
+    def deleted_since(self, after: int, workspace_id: int) -> Iterator[Row]:
+        """Rows of the people whose `profile_delete` activity is later than `after`."""
+        for activity in ActivityFeed(self, after, PROFILE_DELETE).request_records(None):
+            row = deleted_person_row(activity, workspace_id)
+            if row is not None and (as_unix(activity.get("timestamp")) or 0) > after:
+                yield row
 
 
 class AttributesStream(ExportStream, CustomersStream):

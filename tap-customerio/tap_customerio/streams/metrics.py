@@ -1,4 +1,5 @@
-"""Daily metric series of campaigns and newsletters, one row per entity, day and metric.
+"""Daily metric series of campaigns, campaign actions, newsletters, broadcasts and broadcast actions, one row
+per entity, day and metric.
 
 The endpoints answer `{"metric": {"series": {<metric>: [count, ...]}}}`, arrays ordered oldest → newest, one
 bucket per day. The spec's days start at 00:00 "EST" (v1: "Days start at 00:00 EST"; v2: `tz` in region
@@ -15,7 +16,8 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from tap_customerio.schemas import metrics as schemas
-from tap_customerio.streams.campaigns import CampaignsStream
+from tap_customerio.streams.broadcasts import BroadcastActionsStream, BroadcastsStream
+from tap_customerio.streams.campaigns import CampaignActionsStream, CampaignsStream
 from tap_customerio.streams.newsletters import NewslettersStream
 from tap_customerio.streams.rejected import SkipsRejectedRequests
 
@@ -103,15 +105,19 @@ class CampaignMetricsStream(DailyMetricsStream):
         return [self.first_day + datetime.timedelta(days=index) for index in range(buckets)]
 
 
-class NewsletterMetricsStream(DailyMetricsStream):
-    """`GET /v1/newsletters/{id}/metrics?period=days&steps=N` (only v1 exists for newsletters)."""
+class CampaignActionMetricsStream(CampaignMetricsStream):
+    """`GET /v1/campaigns/{id}/actions/{action_id}/metrics?version=2&res=days&start&end`."""
 
-    name = "newsletter_metrics"
-    parent_stream_type = NewslettersStream
-    path = "/newsletters/{newsletter_id}/metrics"
-    entity_key = "newsletter_id"
-    primary_keys = ("newsletter_id", "period", "period_start", "metric")
-    schema = schemas.NEWSLETTER_METRIC
+    name = "campaign_action_metrics"
+    parent_stream_type = CampaignActionsStream
+    path = "/campaigns/{campaign_id}/actions/{action_id}/metrics"
+    entity_key = "action_id"
+    primary_keys = ("campaign_id", "action_id", "period", "period_start", "metric")
+    schema = schemas.CAMPAIGN_ACTION_METRIC
+
+
+class StepsMetricsStream(DailyMetricsStream):
+    """Series of endpoints that only take the v1 `period=days&steps=N` (newsletters, broadcasts)."""
 
     @property
     def days(self) -> int:
@@ -125,3 +131,36 @@ class NewsletterMetricsStream(DailyMetricsStream):
     def covered_days(self, buckets: int) -> list[datetime.date]:
         """v1 buckets end with today (New York), whatever their number."""
         return [self.today - datetime.timedelta(days=buckets - 1 - index) for index in range(buckets)]
+
+
+class NewsletterMetricsStream(StepsMetricsStream):
+    """`GET /v1/newsletters/{id}/metrics?period=days&steps=N`."""
+
+    name = "newsletter_metrics"
+    parent_stream_type = NewslettersStream
+    path = "/newsletters/{newsletter_id}/metrics"
+    entity_key = "newsletter_id"
+    primary_keys = ("newsletter_id", "period", "period_start", "metric")
+    schema = schemas.NEWSLETTER_METRIC
+
+
+class BroadcastMetricsStream(StepsMetricsStream):
+    """`GET /v1/broadcasts/{id}/metrics?period=days&steps=N`."""
+
+    name = "broadcast_metrics"
+    parent_stream_type = BroadcastsStream
+    path = "/broadcasts/{broadcast_id}/metrics"
+    entity_key = "broadcast_id"
+    primary_keys = ("broadcast_id", "period", "period_start", "metric")
+    schema = schemas.BROADCAST_METRIC
+
+
+class BroadcastActionMetricsStream(StepsMetricsStream):
+    """`GET /v1/broadcasts/{id}/actions/{action_id}/metrics?period=days&steps=N`."""
+
+    name = "broadcast_action_metrics"
+    parent_stream_type = BroadcastActionsStream
+    path = "/broadcasts/{broadcast_id}/actions/{action_id}/metrics"
+    entity_key = "action_id"
+    primary_keys = ("broadcast_id", "action_id", "period", "period_start", "metric")
+    schema = schemas.BROADCAST_ACTION_METRIC

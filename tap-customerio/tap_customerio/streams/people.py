@@ -5,14 +5,17 @@ from __future__ import annotations
 import collections
 import itertools
 import typing as t
+from http import HTTPStatus
+from urllib.parse import quote
 
-from tap_customerio.client import CustomerIOError, CustomerIOStream
+from tap_customerio.client import CustomerIOError, CustomerIOStream, ParentGoneError
 from tap_customerio.schemas import people as schemas
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from concurrent.futures import Future
 
+    import requests
     from singer_sdk.helpers.types import Context
 
 #: Match every person: everyone has a `cio_id`, including people without `id` or email.
@@ -20,6 +23,7 @@ MATCH_ALL = {"filter": {"and": [{"attribute": {"field": "cio_id", "operator": "e
 HYDRATE_BATCH = 100
 T = t.TypeVar("T")
 IDENTIFIER_KEYS = ("cio_id", "id", "email")
+PREFERENCES = "/subscription_preferences"
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -120,3 +124,59 @@ class SearchHits:
         hit = next((self._by[key][identifiers[key]] for key in IDENTIFIER_KEYS
                     if identifiers[key] and identifiers[key] in self._by[key]), {})
         return {key: identifiers[key] or hit.get(key) for key in IDENTIFIER_KEYS}
+
+
+class SubscriptionPreferencesStream(CustomerIOStream):
+    """`GET /v1/customers/{cio_id}/subscription_preferences` for every person the search finds: one request per
+    person, so the stream is not selected by default. No timestamps: full table."""
+
+    name = "subscription_preferences"
+    path = "/customers"
+    http_method = "POST"
+    records_key = "identifiers"
+    paging = "cursor"
+    page_size = 1000
+    primary_keys = ("cio_id",)
+    schema = schemas.SUBSCRIPTION_PREFERENCES
+    selected_by_default = False
+
+    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> dict:
+        """The match-all search filter."""
+        return MATCH_ALL
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Each found person's preferences, a bounded number of requests in flight."""
+        workers = int(self.config.get("max_concurrency", 4))
+        in_flight: collections.deque[Future[dict | None]] = collections.deque()
+        for ident in self.request_records(context):
+            if ident.get("cio_id") not in (None, ""):
+                in_flight.append(self.workers.submit(self.preferences, ident))
+            while len(in_flight) > workers * 2:
+                yield from filter(None, [in_flight.popleft().result()])
+        while in_flight:
+            yield from filter(None, [in_flight.popleft().result()])
+
+    def validate_response(self, response: requests.Response) -> None:
+        """A 404 for one person's preferences means the person was deleted since the search: skipped."""
+        if response.status_code == HTTPStatus.NOT_FOUND and response.url.split("?")[0].endswith(PREFERENCES):
+            msg = f"HTTP 404 from {self._endpoint(response)}: the person no longer exists"
+            raise ParentGoneError(msg)
+        super().validate_response(response)
+
+    def preferences(self, ident: dict) -> dict | None:
+        """One person's row; None when the person was deleted since the search (404)."""
+        cio_id = as_id_text(ident["cio_id"])
+        try:
+            body = self.send("GET", f"/customers/{quote(cio_id, safe='')}{PREFERENCES}",
+                             params={"id_type": "cio_id"})
+        except ParentGoneError:
+            return None
+        customer = body.get("customer") or {}
+        identifiers = customer.get("identifiers") or {}
+        return {
+            "cio_id": cio_id,
+            "id": as_id_text(identifiers.get("id", ident.get("id"))),
+            "email": identifiers.get("email", ident.get("email")),
+            "unsubscribed": customer.get("unsubscribed"),
+            "topics": customer.get("topics") or [],
+        }

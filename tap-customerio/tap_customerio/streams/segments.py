@@ -48,3 +48,21 @@ class SegmentMembershipsStream(CustomerIOStream):
             {"cio_id": ident.get("cio_id"), "id": ident.get("id"), "email": ident.get("email")}
             for ident in super().parse_response(response)
         ]
+
+
+class SegmentUsageStream(CustomerIOStream):
+    """`GET /v1/segments/{id}/used_by`: one record per segment, the campaigns and newsletters using it (Airbyte's
+    `segment_usage`, Fivetran's segment dependency tables); no timestamps, so full table."""
+
+    name = "segment_usage"
+    parent_stream_type = SegmentsStream
+    path = "/segments/{segment_id}/used_by"
+    records_key = "used_by"
+    primary_keys = ("segment_id",)
+    state_partitioning_keys = ()
+    schema = schemas.SEGMENT_USAGE
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """The `used_by` object is the one record (a null one is none)."""
+        usage = self.records_in(response, self.records_key)
+        return [usage] if usage else []

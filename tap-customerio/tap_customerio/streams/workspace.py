@@ -10,6 +10,7 @@ from tap_customerio.client import CustomerIOStream
 from tap_customerio.responses import parsed_body
 from tap_customerio.schemas import workspace as schemas
 from tap_customerio.streams.rejected import SkipsRejectedRequests
+from tap_customerio.timestamps import iso_to_unix
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -117,6 +118,49 @@ class CollectionsStream(CustomerIOStream):
     schema = schemas.COLLECTION
     timestamp_fields = ("created_at", "updated_at")
 
+    def get_child_context(self, record: dict, context: Context | None) -> dict:
+        """Contents are read per collection and carry its `updated_at` (they have no timestamp of their own)."""
+        return {"collection_id": record["id"], "updated_at": record.get("updated_at")}
+
+
+class CollectionContentsStream(CustomerIOStream):
+    """`GET /v1/collections/{id}/content`: one record per collection holding its data (a JSON object).
+
+    The content has no timestamp, so the collection's `updated_at` is its replication key: an incremental run
+    requests only the contents of collections updated after the bookmark (minus lookback).
+    """
+
+    name = "collection_contents"
+    parent_stream_type = CollectionsStream
+    path = "/collections/{collection_id}/content"
+    primary_keys = ("collection_id",)
+    replication_key = "updated_at"
+    state_partitioning_keys = ()
+    schema = schemas.COLLECTION_CONTENT
+
+    def unchanged(self, context: Context | None) -> bool:
+        """Whether the collection of `context` was not updated since the bookmark (minus lookback)."""
+        threshold = self.cdc_threshold(context)
+        updated = (context or {}).get("updated_at")
+        if threshold is None or updated is None:
+            return False
+        # The parent prefetches with its raw record (unix seconds), syncs with the processed one (ISO 8601).
+        return (updated if isinstance(updated, int) else iso_to_unix(updated)) <= threshold
+
+    def prefetch_first_page(self, context: Context | None) -> None:
+        """No request ahead for a collection whose contents are not read."""
+        if not self.unchanged(context):
+            super().prefetch_first_page(context)
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """The content of a collection updated since the bookmark."""
+        if not self.unchanged(context):
+            yield from self.request_records(context)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """The whole body is the content."""
+        return [{"content": parsed_body(response)}]
+
 
 class TopicsStream(CustomerIOStream):
     """`GET /v1/subscription_topics` (envelope `topics`): full table."""
@@ -146,6 +190,7 @@ class ObjectTypesStream(CustomerIOStream):
     records_key = "types"
     primary_keys = ("id",)
     schema = schemas.OBJECT_TYPE
+    child_context_key = "object_type_id"
 
 
 class EspSuppressionStream(SkipsRejectedRequests):
