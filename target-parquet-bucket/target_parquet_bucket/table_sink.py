@@ -25,6 +25,10 @@ if t.TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
 
+class TableWriteError(Exception):
+    """A table commit that failed (one line: stream and the library's reason, secrets removed)."""
+
+
 class TableSink(ParquetBucketSink):
     """One stream under one SCHEMA message, written into the stream's Delta/Iceberg table."""
 
@@ -100,11 +104,18 @@ class TableSink(ParquetBucketSink):
             return
         rows = pa.Table.from_batches(self._pending, schema=self.decoder.schema)
         mode = "overwrite" if self._replace_next else ("upsert" if self.load_method == "upsert" else "append")
-        self.store.commit(
-            self.stream_name,
-            Commit(rows, mode, tuple(self.key_properties), state),
-            partition_by=self._partition_field,
-        )
+        try:
+            self.store.commit(
+                self.stream_name,
+                Commit(rows, mode, tuple(self.key_properties), state),
+                partition_by=self._partition_field,
+            )
+        except TableSchemaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - delta-rs/pyiceberg errors may echo URLs with SAS tokens
+            reason = self.bucket.storage.redact(" ".join(str(exc).split()))
+            msg = f"stream '{self.stream_name}': {self.store.kind} commit of {rows.num_rows} rows failed: {reason}"
+            raise TableWriteError(msg) from None
         self._pending, self._pending_bytes, self._replace_next = [], 0, False
         self._committed = True
         self.logger.info("Committed %d rows to %s table '%s' (%s)", rows.num_rows, self.store.kind, self.stream_name, mode)

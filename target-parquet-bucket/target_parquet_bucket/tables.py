@@ -350,8 +350,11 @@ def _azure_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
         return {k: v for k, v in options.items() if v}
     if config.get("azure_sas_url"):
         sas = urlsplit(str(config["azure_sas_url"]))
-        account = sas.netloc.split(".")[0] if "." in sas.netloc else sas.path.strip("/").split("/")[0]
-        endpoint = f"{sas.scheme}://{sas.netloc}" + ("" if "." in sas.netloc else f"/{account}")
+        segments = sas.path.strip("/").split("/")
+        if len(segments) > 1:  # path style (Azurite, Azure Stack): /<account>/<container>
+            account, endpoint = segments[0], f"{sas.scheme}://{sas.netloc}/{segments[0]}"
+        else:  # https://<account>.blob.core.windows.net/<container>
+            account, endpoint = sas.netloc.split(".")[0], f"{sas.scheme}://{sas.netloc}"
         return {
             "azure_storage_account_name": account,
             "azure_storage_sas_key": sas.query,
