@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import typing as t
 
 import duckdb
@@ -12,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
-from target.target_runs import record_message, run_target, schema_message, state_message
+from target.target_runs import TARGET_EXECUTABLE, record_message, run_target, schema_message, singer_lines, state_message
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -86,6 +88,35 @@ def test_upsert_replay_after_a_crash_between_commit_and_state_adds_no_duplicate(
     assert rows_by_id(tmp_path) == before
     arrow_table = DeltaTable(str(tmp_path / STREAM)).to_pyarrow_table()  # noqa: F841 - DuckDB reads it by name
     assert duckdb.sql("select count(*), count(distinct id) from arrow_table").fetchall() == [(2, 2)]
+
+
+def test_a_target_dying_on_its_state_line_after_the_commit_is_replayed_without_duplicates(tmp_path: Path) -> None:
+    """A real crash between commit and STATE: the target's stdout is closed, so writing the STATE
+    line kills it after the commit. The orchestrator never saw that STATE and replays the input."""
+    messages = [people_schema(), person("a", 1), person("b", 2), person("a", 3), state_message({"s": 1})]
+    settings = tmp_path / "config.json"
+    settings.write_text(json.dumps(config(tmp_path / "lake", load_method="upsert")))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads the target's output: its STATE line fails with EPIPE
+    try:
+        crashed = subprocess.run(  # noqa: S603 - our own console script
+            [str(TARGET_EXECUTABLE), "--config", str(settings)],
+            input=singer_lines(messages),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert crashed.returncode != 0
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path / "lake").items()} == {"a": 3, "b": 2}
+
+    replay = run_target(messages, config(tmp_path / "lake", load_method="upsert"))
+
+    assert replay.exit_code == 0, replay.stderr
+    assert replay.states == [{"s": 1}]
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path / "lake").items()} == {"a": 3, "b": 2}
 
 
 def test_append_only_replay_leaves_the_replayed_rows_twice(tmp_path: Path) -> None:
