@@ -239,8 +239,8 @@ class IcebergStore(TableStore):
         table = self._table(stream)
         if table is None:
             table = self._create(stream, rows.schema, partition_by)
-        else:
-            with table.update_schema() as update:
+        elif set(rows.schema.names) - set(table.schema().column_names):
+            with table.update_schema() as update:  # types were checked at SCHEMA time
                 update.union_by_name(rows.schema)
         if commit.mode == "upsert":
             rows = last_per_key(rows, commit.keys)
@@ -252,16 +252,13 @@ class IcebergStore(TableStore):
             table.append(rows, snapshot_properties=properties)
 
     def _create(self, stream: str, schema: pa.Schema, partition_by: str | None) -> t.Any:  # noqa: ANN401
-        from pyiceberg.partitioning import PartitionField, PartitionSpec  # noqa: PLC0415
         from pyiceberg.transforms import DayTransform, IdentityTransform  # noqa: PLC0415
 
         table = self.catalog.create_table(self._identifier(stream), schema=schema)
         if partition_by and partition_by in schema.names:
-            field = table.schema().find_field(partition_by)
             transform = DayTransform() if pa.types.is_timestamp(schema.field(partition_by).type) else IdentityTransform()
-            spec = PartitionSpec(PartitionField(field.field_id, 1000, transform, f"{partition_by}_part"))
             with table.update_spec() as update:
-                update.add_field(partition_by, spec.fields[0].transform, spec.fields[0].name)
+                update.add_field(partition_by, transform, f"{partition_by}_{transform}")
         return self.catalog.load_table(self._identifier(stream))
 
     def commit_count(self, stream: str) -> int:

@@ -253,6 +253,7 @@ class TargetParquetBucket(Target):
         if previous is not None and previous in self._sinks_to_clear:
             self.drain_one(previous)
             if self.tables is not None:
+                self.completing_state = None  # its rows complete no new state
                 previous.clean_up()  # its table commit, before the new schema's rows
             t.cast("ParquetBucketSink", previous).commit()
 

@@ -179,6 +179,20 @@ def test_a_new_column_in_a_later_schema_is_added_to_the_table(tmp_path: Path) ->
     assert rows["b"]["email"] == "b@example.com"
 
 
+def test_a_schema_change_within_one_run_commits_each_schemas_rows(tmp_path: Path) -> None:
+    messages = [
+        people_schema(),
+        person("a", 1),
+        people_schema(email={"type": ["string", "null"]}),
+        person("b", 2, email="b@example.com"),
+        state_message({"s": 1}),
+    ]
+    run = run_target(messages, config(tmp_path, load_method="upsert"))
+
+    assert run.exit_code == 0, run.stderr
+    assert {k: (v["n"], v["email"]) for k, v in rows_by_id(tmp_path).items()} == {"a": (1, None), "b": (2, "b@example.com")}
+
+
 def test_an_incompatible_type_change_fails_with_one_line_naming_stream_and_column(tmp_path: Path) -> None:
     run_target([people_schema(), person("a", 1)], config(tmp_path))
     run = run_target([people_schema(n={"type": ["string", "null"]}), person("b", "x")], config(tmp_path))
