@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from bench import datagen, schemas
+from bench import datagen, schemas, table_suite
 from bench.process import ProcessFailed
 from bench.report import Row, failed
 from bench.services import moto_s3
@@ -180,6 +180,8 @@ def run(options: TargetOptions) -> list[Row]:
     if options.wide_records:
         rows += wide_rows(options)
     compared = [run for run in message_runs if run.dataset.records <= BASELINE_MAX_RECORDS]
+    if compared:
+        rows += table_suite.table_rows(max(compared, key=lambda run: run.dataset.records), options.work_dir)
     if options.s3 and compared:
         largest = max(compared, key=lambda run: run.dataset.records)
         try:

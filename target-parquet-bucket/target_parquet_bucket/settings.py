@@ -15,6 +15,7 @@ from singer_sdk import typing as th
 
 from target_parquet_bucket.naming import DEFAULT_TEMPLATE
 from target_parquet_bucket.storage import DEFAULT_BUCKET_URL, backend_settings
+from target_parquet_bucket.table_settings import TABLE_SETTINGS, table_format
 from target_parquet_bucket.writers import COMPRESSIONS, FORMATS
 
 #: The only `load_method` (a singer-sdk setting) that files can honour: every file is new data.
@@ -142,6 +143,7 @@ SETTINGS = th.PropertiesList(
         th.StringType,
         description="Local folder for files being written (default: the system temp folder).",
     ),
+    *TABLE_SETTINGS,
     *backend_settings(),
 )
 
@@ -149,7 +151,7 @@ SETTINGS = th.PropertiesList(
 def check_settings(config: t.Mapping[str, t.Any]) -> None:
     """Refuse, at start, settings whose values pass the schema but cannot work together or here."""
     load_method = config.get("load_method") or APPEND_ONLY
-    if load_method != APPEND_ONLY:
+    if table_format(config) == "files" and load_method != APPEND_ONLY:
         msg = (
             f"load_method: '{load_method}' is not supported; only '{APPEND_ONLY}' applies to file output "
             "(every run adds new files; nothing is updated or replaced)"

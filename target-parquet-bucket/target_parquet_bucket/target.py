@@ -32,6 +32,7 @@ from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.settings import SETTINGS, check_settings, describe_config_errors
 from target_parquet_bucket.storage import open_storage
 from target_parquet_bucket.writers import file_extension
+from target_parquet_bucket.table_settings import check_table_settings, table_format
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
@@ -84,8 +85,27 @@ class TargetParquetBucket(Target):
         storage = open_storage(self.config)
         redact_logs(storage.redact)
         self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
+        self._open_tables()
         if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
             self.message_reader.raw_record_handler = self._process_raw_record
+
+    def _open_tables(self) -> None:
+        """With `table_format` delta/iceberg, streams go to tables through `TableSink`."""
+        check_table_settings(self.config)
+        #: The Singer state the commits being made now complete (their commit metadata).
+        self.completing_state: dict | None = None
+        self.tables = None
+        if table_format(self.config) != "files":
+            from target_parquet_bucket.table_sink import TableSink  # noqa: PLC0415 - optional deps
+            from target_parquet_bucket.tables import open_table_store  # noqa: PLC0415
+
+            self.tables = open_table_store(self.config)
+            self.default_sink_class = TableSink
+
+    def _holding_tables(self) -> list[str]:
+        """Streams holding rows for an atomic replacement (the STATE after them must wait)."""
+        sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
+        return [s.stream_name for s in sinks if getattr(s, "holding", False)]
 
     def _needs_sdk_record_path(self) -> bool:
         """Stream maps and flattening transform records one by one; only the SDK path does that."""
@@ -116,6 +136,9 @@ class TargetParquetBucket(Target):
         super()._process_schema_message(message_dict)
         if previous is not None and previous in self._sinks_to_clear:
             self.drain_one(previous)
+            if self.tables is not None:
+                self.completing_state = None  # its rows complete no new state
+                previous.clean_up()  # its table commit, before the new schema's rows
             t.cast("ParquetBucketSink", previous).commit()
 
     def _process_state_message(self, message_dict: dict) -> None:
@@ -152,8 +175,15 @@ class TargetParquetBucket(Target):
         self._handle_max_record_age()
 
     def _write_state_message(self, state: dict) -> None:
-        """Upload every open file first; if that fails the exception stops the state line."""
+        """Upload every open file (commit every table) first; if that fails the exception stops
+        the state line. While a table replacement is incomplete the state is held back: the
+        end of the replacement or of the input emits the latest one."""
+        self.completing_state = state
         self.bucket.commit_all()
+        holding = self._holding_tables()
+        if holding:
+            self.logger.info("STATE held until the replacement of %s is committed", ", ".join(holding))
+            return
         line = _state_encoder.encode(state).decode()
         self.logger.debug("Emitting completed target state %s", line)
         sys.stdout.write(f"{line}\n")
@@ -175,6 +205,7 @@ class TargetParquetBucket(Target):
 
     def process_endofpipe(self) -> None:
         """Drain and upload everything (also when no STATE was ever received)."""
+        self.completing_state = self._latest_state
         super().process_endofpipe()
         self.bucket.commit_all()
         self.bucket.close()

@@ -1,0 +1,100 @@
+"""Settings of the table formats (`table_format` = `delta` / `iceberg`) and their start-up checks.
+
+Kept apart from the files-layout settings: with a table format, `load_method` `upsert` and
+`overwrite` are supported (the table writer merges or replaces), so they must be accepted here.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+
+TABLE_FORMATS = ("files", "delta", "iceberg")
+TABLE_LOAD_METHODS = ("append-only", "upsert", "overwrite")
+
+TABLE_SETTINGS = (
+    th.Property(
+        "table_format",
+        th.StringType,
+        default="files",
+        allowed_values=list(TABLE_FORMATS),
+        description=(
+            "`files`: loose files named like Customer.io's export (the default). `delta`: one Delta Lake "
+            "table per stream at `<bucket_url>/<stream>/`. `iceberg`: one Apache Iceberg table per stream "
+            "in `iceberg_catalog_uri`. Table formats honour `load_method` (append-only, upsert, overwrite)."
+        ),
+    ),
+    th.Property(
+        "iceberg_catalog_uri",
+        th.StringType,
+        description=(
+            "Iceberg catalog: a SQLAlchemy URI (`sqlite:////path/catalog.db`, `postgresql://…`) or an "
+            "`http(s)://` Iceberg REST catalog. Default: `sqlite` file `_iceberg_catalog.db` inside a "
+            "local bucket_url (required for remote buckets)."
+        ),
+    ),
+    th.Property(
+        "iceberg_namespace",
+        th.StringType,
+        default="customerio",
+        description="Iceberg namespace holding the stream tables.",
+    ),
+    th.Property(
+        "table_compact_every_commits",
+        th.IntegerType,
+        default=0,
+        description=(
+            "Compact small files (Delta `optimize`) every N commits of a table; 0 (default): never. "
+            "Iceberg: not available in pyiceberg, ignored with a warning."
+        ),
+    ),
+    th.Property(
+        "table_retention_hours",
+        th.IntegerType,
+        default=0,
+        description=(
+            "After each compaction or at the end of the run, expire table versions (Delta `vacuum`, "
+            "Iceberg snapshot expiry) older than this many hours; 0 (default): keep every version."
+        ),
+    ),
+)
+
+
+class TableSettingsError(ValueError):
+    """A table setting that cannot work: one line naming the setting."""
+
+
+def table_format(config: t.Mapping[str, t.Any]) -> str:
+    """The configured table format (`files` when unset)."""
+    return str(config.get("table_format") or "files")
+
+
+def load_method(config: t.Mapping[str, t.Any]) -> str:
+    """`load_method` as text (the SDK's default is its `TargetLoadMethods` enum member)."""
+    value = config.get("load_method") or "append-only"
+    return str(getattr(value, "value", value))
+
+
+def check_table_settings(config: t.Mapping[str, t.Any]) -> None:
+    """Refuse at start what cannot work with the chosen table format."""
+    fmt = table_format(config)
+    if fmt not in TABLE_FORMATS:
+        msg = f"table_format: '{fmt}' is not one of {', '.join(TABLE_FORMATS)}"
+        raise TableSettingsError(msg)
+    if fmt == "files":
+        return
+    method = load_method(config)
+    if method not in TABLE_LOAD_METHODS:
+        msg = f"load_method: '{method}' is not one of {', '.join(TABLE_LOAD_METHODS)}"
+        raise TableSettingsError(msg)
+    if (config.get("format") or "parquet") != "parquet":
+        msg = f"format: table_format '{fmt}' stores parquet files; remove format '{config.get('format')}'"
+        raise TableSettingsError(msg)
+    if config.get("partition_by_load_date"):
+        msg = f"partition_by_load_date: not supported with table_format '{fmt}' (use partition_by)"
+        raise TableSettingsError(msg)
+    for name in ("table_compact_every_commits", "table_retention_hours"):
+        if int(config.get(name) or 0) < 0:
+            msg = f"{name}: must be 0 (off) or a positive number"
+            raise TableSettingsError(msg)

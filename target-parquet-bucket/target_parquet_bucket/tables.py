@@ -1,0 +1,394 @@
+"""Table writers: one Delta Lake (delta-rs) or Apache Iceberg (pyiceberg) table per stream.
+
+The sink hands over Arrow data already decoded to the stream's schema; each `commit` is one table
+commit (append, merge on the key properties, or an atomic overwrite) whose commit metadata holds
+the Singer state it completes, so an operator can see which input a table version holds.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import logging
+import typing as t
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from target_parquet_bucket.storage import DEFAULT_BUCKET_URL
+
+logger = logging.getLogger("target-parquet-bucket")
+
+#: Key under which each commit's metadata carries the Singer state it completes.
+STATE_METADATA_KEY = "singer_state"
+_ROW = "__target_parquet_bucket_row"
+#: Widenings both formats allow on an existing column (Delta type widening / Iceberg promotion).
+_WIDENINGS = {
+    (pa.int8(), pa.int16()), (pa.int8(), pa.int32()), (pa.int8(), pa.int64()),
+    (pa.int16(), pa.int32()), (pa.int16(), pa.int64()), (pa.int32(), pa.int64()),
+    (pa.float32(), pa.float64()),
+}  # fmt: skip
+
+
+class TableSchemaError(Exception):
+    """A SCHEMA change the table format cannot apply (one line: stream and column)."""
+
+
+class Commit(t.NamedTuple):
+    """One commit's input: the rows and how they enter the table."""
+
+    rows: pa.Table
+    mode: str  # "append" | "upsert" | "overwrite"
+    keys: tuple[str, ...]
+    state: dict | None
+
+
+def last_per_key(rows: pa.Table, keys: t.Sequence[str]) -> pa.Table:
+    """Keep, for every key, only the last row in input order (what an upsert batch means)."""
+    if rows.num_rows < 2:  # noqa: PLR2004 - nothing to deduplicate
+        return rows
+    numbered = rows.append_column(_ROW, pa.array(range(rows.num_rows), pa.int64()))
+    last = numbered.group_by(list(keys), use_threads=False).aggregate([(_ROW, "max")])
+    rows_kept = last.column(f"{_ROW}_max")
+    return rows.take(pc.take(rows_kept, pc.sort_indices(rows_kept)))
+
+
+def nullable(schema: pa.Schema) -> pa.Schema:
+    """Every column nullable in the table: a later SCHEMA may relax `required`, and both formats
+    refuse turning a non-nullable column nullable."""
+    return pa.schema([f.with_nullable(True) for f in schema], metadata=schema.metadata)
+
+
+def check_evolution(stream: str, table_schema: pa.Schema, new_schema: pa.Schema) -> None:
+    """New columns are fine, widenings are applied; any other type change is refused naming it."""
+    for field in new_schema:
+        index = table_schema.get_field_index(field.name)
+        if index < 0:
+            continue
+        old = table_schema.field(index).type
+        if _same_type(old, field.type) or (old, field.type) in _WIDENINGS:
+            continue
+        msg = (
+            f"stream '{stream}', column '{field.name}': the table holds {old} and the new SCHEMA "
+            f"says {field.type}; only new columns and int->long / float->double widening can be applied"
+        )
+        raise TableSchemaError(msg)
+
+
+def _same_type(old: pa.DataType, new: pa.DataType) -> bool:
+    """Equal up to the spelling of string/timestamp types the readers hand back."""
+    if old == new:
+        return True
+    text = {pa.string(), pa.large_string(), pa.string_view()}
+    if old in text and new in text:
+        return True
+    if pa.types.is_timestamp(old) and pa.types.is_timestamp(new):
+        return True  # Delta/Iceberg store µs UTC; readers may report the zone as "UTC" or "+00:00"
+    return pa.types.is_nested(old) and pa.types.is_nested(new)  # nested: the format merges fields
+
+
+class TableStore(abc.ABC):
+    """Where the stream tables live; one `commit` per call."""
+
+    kind: str
+
+    @abc.abstractmethod
+    def commit(self, stream: str, commit: Commit, *, partition_by: str | None) -> None:
+        """Write `commit.rows` into the stream's table as one commit."""
+
+    @abc.abstractmethod
+    def commit_count(self, stream: str) -> int:
+        """How many commits the table holds (counts across runs, for compaction every N)."""
+
+    @abc.abstractmethod
+    def existing_schema(self, stream: str) -> pa.Schema | None:
+        """The table's current Arrow schema, or None when it does not exist yet."""
+
+    @abc.abstractmethod
+    def housekeep(self, stream: str, *, compact: bool, retention_hours: int) -> None:
+        """Compact small files and/or expire old versions of the stream's table."""
+
+
+class DeltaStore(TableStore):
+    """Delta tables at `<bucket_url>/<stream>/` through delta-rs."""
+
+    kind = "delta"
+
+    def __init__(self, root: str, storage_options: dict[str, str]) -> None:
+        """`root`: a local folder or an object-store URL delta-rs understands."""
+        self.root = root.rstrip("/")
+        self.storage_options = storage_options
+
+    def uri(self, stream: str) -> str:
+        """The table's location."""
+        return f"{self.root}/{stream}"
+
+    def _table(self, stream: str) -> t.Any:  # noqa: ANN401 - deltalake.DeltaTable
+        from deltalake import DeltaTable  # noqa: PLC0415 - optional dependency
+
+        uri = self.uri(stream)
+        if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options or None):
+            return None
+        return DeltaTable(uri, storage_options=self.storage_options or None)
+
+    def existing_schema(self, stream: str) -> pa.Schema | None:
+        """Arrow schema of the Delta table (None before its first commit)."""
+        table = self._table(stream)
+        if table is None:
+            return None
+        return pa.schema(table.schema().to_arrow())
+
+    def commit(self, stream: str, commit: Commit, *, partition_by: str | None) -> None:
+        """Append, merge on the keys (last row per key wins) or overwrite, as one Delta commit."""
+        from deltalake import CommitProperties, write_deltalake  # noqa: PLC0415
+
+        properties = CommitProperties(custom_metadata=_commit_metadata(commit.state))
+        rows = commit.rows.cast(nullable(commit.rows.schema))
+        rows, partition_by = _delta_partitioning(rows, partition_by)
+        table = self._table(stream)
+        if commit.mode == "upsert" and table is not None:
+            source = last_per_key(rows, commit.keys)
+            predicate = " AND ".join(f'target."{k}" = source."{k}"' for k in commit.keys)
+            (
+                table.merge(
+                    source,
+                    predicate=predicate,
+                    source_alias="source",
+                    target_alias="target",
+                    merge_schema=True,
+                    commit_properties=properties,
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+            return
+        if commit.mode == "upsert":
+            rows = last_per_key(rows, commit.keys)
+        write_deltalake(
+            table if table is not None else self.uri(stream),
+            rows,
+            mode="overwrite" if commit.mode == "overwrite" else "append",
+            schema_mode="overwrite" if commit.mode == "overwrite" else "merge",
+            partition_by=[partition_by] if partition_by and table is None else None,
+            storage_options=None if table is not None else (self.storage_options or None),
+            commit_properties=properties,
+        )
+
+    def commit_count(self, stream: str) -> int:
+        """Delta versions start at 0."""
+        table = self._table(stream)
+        return 0 if table is None else table.version() + 1
+
+    def housekeep(self, stream: str, *, compact: bool, retention_hours: int) -> None:
+        """`optimize.compact()`, then `vacuum` of files unreferenced for `retention_hours`."""
+        table = self._table(stream)
+        if table is None:
+            return
+        if compact:
+            metrics = table.optimize.compact()
+            logger.info("Compacted Delta table '%s': %s", stream, metrics)
+        if retention_hours:
+            removed = table.vacuum(
+                retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
+            )
+            logger.info("Vacuumed Delta table '%s': %d old files removed", stream, len(removed))
+
+
+def _delta_partitioning(rows: pa.Table, field: str | None) -> tuple[pa.Table, str | None]:
+    """Delta partitions by column values: a date-time field is partitioned by its UTC date, held
+    in an added column `<field>_date` (one folder per day, not per instant)."""
+    if not field or field not in rows.column_names:
+        return rows, None
+    if not pa.types.is_timestamp(rows.schema.field(field).type):
+        return rows, field
+    day = f"{field}_date"
+    return rows.append_column(pa.field(day, pa.date32()), pc.cast(rows.column(field), pa.date32())), day
+
+
+class IcebergStore(TableStore):
+    """Iceberg tables `<namespace>.<stream>` in a SQL or REST catalog through pyiceberg."""
+
+    kind = "iceberg"
+
+    def __init__(self, catalog: t.Any, namespace: str) -> None:  # noqa: ANN401 - pyiceberg Catalog
+        """`catalog`: a loaded pyiceberg catalog; the namespace is created when missing."""
+        self.catalog = catalog
+        self.namespace = namespace
+        catalog.create_namespace_if_not_exists(namespace)
+
+    def _identifier(self, stream: str) -> tuple[str, str]:
+        return (self.namespace, stream)
+
+    def _table(self, stream: str) -> t.Any:  # noqa: ANN401 - pyiceberg Table
+        if not self.catalog.table_exists(self._identifier(stream)):
+            return None
+        return self.catalog.load_table(self._identifier(stream))
+
+    def existing_schema(self, stream: str) -> pa.Schema | None:
+        """Arrow schema of the Iceberg table (None before it exists)."""
+        table = self._table(stream)
+        return None if table is None else table.schema().as_arrow()
+
+    def commit(self, stream: str, commit: Commit, *, partition_by: str | None) -> None:
+        """Append, upsert on the keys (last row per key wins) or overwrite, as one snapshot."""
+        rows = commit.rows.cast(nullable(commit.rows.schema))
+        properties = _commit_metadata(commit.state)
+        table = self._table(stream)
+        if table is None:
+            table = self._create(stream, rows.schema, partition_by)
+        elif set(rows.schema.names) - set(table.schema().column_names):
+            with table.update_schema() as update:  # types were checked at SCHEMA time
+                update.union_by_name(rows.schema)
+        if commit.mode == "upsert":
+            rows = last_per_key(rows, commit.keys)
+            table.upsert(rows, join_cols=list(commit.keys), snapshot_properties=properties)
+            return
+        if commit.mode == "overwrite":
+            table.overwrite(rows, snapshot_properties=properties)
+        else:
+            table.append(rows, snapshot_properties=properties)
+
+    def _create(self, stream: str, schema: pa.Schema, partition_by: str | None) -> t.Any:  # noqa: ANN401
+        from pyiceberg.transforms import DayTransform, IdentityTransform  # noqa: PLC0415
+
+        table = self.catalog.create_table(self._identifier(stream), schema=schema)
+        if partition_by and partition_by in schema.names:
+            transform = DayTransform() if pa.types.is_timestamp(schema.field(partition_by).type) else IdentityTransform()
+            with table.update_spec() as update:
+                update.add_field(partition_by, transform, f"{partition_by}_{transform}")
+        return self.catalog.load_table(self._identifier(stream))
+
+    def commit_count(self, stream: str) -> int:
+        """Snapshots in the table's metadata log."""
+        table = self._table(stream)
+        return 0 if table is None else len(table.snapshots())
+
+    def housekeep(self, stream: str, *, compact: bool, retention_hours: int) -> None:
+        """Expire snapshots older than the retention; pyiceberg has no compaction to call."""
+        import datetime  # noqa: PLC0415
+
+        table = self._table(stream)
+        if table is None:
+            return
+        if compact:
+            logger.warning("table_compact_every_commits: pyiceberg cannot compact Iceberg tables; skipped")
+        if retention_hours:
+            cutoff = datetime.datetime.now(tz=datetime.timezone.utc) - datetime.timedelta(hours=retention_hours)
+            table.maintenance.expire_snapshots().older_than(cutoff).commit()
+
+
+def _commit_metadata(state: dict | None) -> dict[str, str]:
+    """The Singer state a commit completes, as commit metadata (JSON text; `null` mid-input)."""
+    return {STATE_METADATA_KEY: json.dumps(state, separators=(",", ":"), default=str)}
+
+
+def open_table_store(config: t.Mapping[str, t.Any]) -> TableStore:
+    """The Delta or Iceberg store for `bucket_url` and the backend settings."""
+    url = str(config.get("bucket_url") or DEFAULT_BUCKET_URL)
+    root, options = object_store_location(url, config)
+    if config.get("table_format") == "delta":
+        return DeltaStore(root, options)
+    return IcebergStore(_iceberg_catalog(url, root, options, config), str(config.get("iceberg_namespace") or "customerio"))
+
+
+def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str, dict[str, str]]:
+    """`bucket_url` as the URL and options the Rust object_store / fsspec clients take."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "s3":
+        return url.rstrip("/"), _s3_options(config)
+    if scheme == "azure":
+        return f"az://{parts.netloc}{parts.path}".rstrip("/"), _azure_options(config)
+    if scheme == "gs":
+        options = {}
+        if config.get("gcs_service_account_json"):
+            options["google_service_account_key"] = str(config["gcs_service_account_json"])
+        return url.rstrip("/"), options
+    path = parts.path if scheme == "file" else url
+    folder = Path(path).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder), {}
+
+
+def _s3_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
+    options = {
+        "AWS_ACCESS_KEY_ID": config.get("aws_access_key_id"),
+        "AWS_SECRET_ACCESS_KEY": config.get("aws_secret_access_key"),
+        "AWS_SESSION_TOKEN": config.get("aws_session_token"),
+        "AWS_REGION": config.get("s3_region") or ("us-east-1" if config.get("s3_endpoint_url") else None),
+        "AWS_ENDPOINT_URL": config.get("s3_endpoint_url"),
+        "AWS_PROFILE": config.get("aws_profile"),
+        # Commits are made safe by S3's conditional writes (If-None-Match on the log entry).
+        "AWS_CONDITIONAL_PUT": "etag",
+    }
+    if str(config.get("s3_endpoint_url") or "").startswith("http://"):
+        options["AWS_ALLOW_HTTP"] = "true"
+    if config.get("s3_addressing_style") == "virtual":
+        options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] = "true"
+    return {k: str(v) for k, v in options.items() if v}
+
+
+def _azure_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """Connection string or SAS URL as object_store's Azure options."""
+    if config.get("azure_connection_string"):
+        fields = dict(
+            part.split("=", 1) for part in str(config["azure_connection_string"]).split(";") if "=" in part
+        )
+        options = {
+            "azure_storage_account_name": fields.get("AccountName", ""),
+            "azure_storage_account_key": fields.get("AccountKey", ""),
+        }
+        if fields.get("BlobEndpoint"):
+            options["azure_storage_endpoint"] = fields["BlobEndpoint"]
+            options["azure_allow_http"] = str(fields["BlobEndpoint"].startswith("http://")).lower()
+        return {k: v for k, v in options.items() if v}
+    if config.get("azure_sas_url"):
+        sas = urlsplit(str(config["azure_sas_url"]))
+        segments = sas.path.strip("/").split("/")
+        if len(segments) > 1:  # path style (Azurite, Azure Stack): /<account>/<container>
+            account, endpoint = segments[0], f"{sas.scheme}://{sas.netloc}/{segments[0]}"
+        else:  # https://<account>.blob.core.windows.net/<container>
+            account, endpoint = sas.netloc.split(".")[0], f"{sas.scheme}://{sas.netloc}"
+        return {
+            "azure_storage_account_name": account,
+            "azure_storage_sas_key": sas.query,
+            "azure_storage_endpoint": endpoint,
+            "azure_allow_http": str(sas.scheme == "http").lower(),
+        }
+    return {}
+
+
+def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Mapping[str, t.Any]) -> t.Any:  # noqa: ANN401
+    """SQL catalog (default: sqlite next to a local bucket) or a REST catalog."""
+    from pyiceberg.catalog import load_catalog  # noqa: PLC0415 - optional dependency
+
+    uri = config.get("iceberg_catalog_uri")
+    if not uri:
+        if "://" in root:
+            msg = "iceberg_catalog_uri: required for a remote bucket_url (a SQLAlchemy URI or an Iceberg REST URL)"
+            raise ValueError(msg)
+        uri = f"sqlite:///{Path(root) / '_iceberg_catalog.db'}"
+    warehouse = root if "://" in root else Path(root).as_uri()
+    properties = {"warehouse": warehouse, **_iceberg_io_options(url, options)}
+    if str(uri).startswith(("http://", "https://")):
+        return load_catalog("default", type="rest", uri=str(uri), **properties)
+    return load_catalog("default", type="sql", uri=str(uri), **properties)
+
+
+def _iceberg_io_options(url: str, options: dict[str, str]) -> dict[str, str]:
+    """pyiceberg FileIO properties for the bucket's credentials."""
+    if not url.startswith("s3://"):
+        return {}
+    mapping = {
+        "AWS_ACCESS_KEY_ID": "s3.access-key-id",
+        "AWS_SECRET_ACCESS_KEY": "s3.secret-access-key",
+        "AWS_SESSION_TOKEN": "s3.session-token",
+        "AWS_REGION": "s3.region",
+        "AWS_ENDPOINT_URL": "s3.endpoint",
+    }
+    return {mapping[k]: v for k, v in options.items() if k in mapping}
+
+

@@ -1,0 +1,316 @@
+"""`table_format: delta`: the target run as a CLI, the tables read back only with independent
+readers (deltalake, Polars, DuckDB over Arrow), never with the target's own code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import typing as t
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+from target.target_runs import TARGET_EXECUTABLE, record_message, run_target, schema_message, singer_lines, state_message
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+STREAM = "people"
+PROPERTIES = {
+    "id": {"type": "string"},
+    "n": {"type": ["integer", "null"]},
+    "updated_at": {"type": ["string", "null"], "format": "date-time"},
+    "attributes": {"type": ["object", "null"]},
+}
+
+
+def people_schema(**properties: t.Any) -> dict:
+    return schema_message(STREAM, {**PROPERTIES, **properties}, key_properties=["id"])
+
+
+def person(person_id: str, n: int, day: int = 1, **extra: t.Any) -> dict:
+    record = {"id": person_id, "n": n, "updated_at": f"2026-11-{day:02d}T10:00:00Z", "attributes": {"plan": "pro"}}
+    return record_message(STREAM, {**record, **extra})
+
+
+def config(root: Path, **settings: t.Any) -> dict:
+    return {"bucket_url": str(root), "table_format": "delta", **settings}
+
+
+def rows_by_id(root: Path, stream: str = STREAM) -> dict[str, dict]:
+    """The table as read by Polars (through delta-rs), one dict per id; duplicates fail."""
+    frame = pl.read_delta(str(root / stream))
+    assert frame["id"].n_unique() == frame.height, f"duplicate keys in {frame['id'].to_list()}"
+    return {row["id"]: row for row in frame.to_dicts()}
+
+
+def test_append_only_writes_every_record_with_the_files_mode_types(tmp_path: Path) -> None:
+    run = run_target([people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})], config(tmp_path))
+
+    assert run.exit_code == 0, run.stderr
+    table = DeltaTable(str(tmp_path / STREAM)).to_pyarrow_table()
+    assert table.num_rows == 2
+    assert table.schema.field("n").type == pa.int64()
+    assert table.schema.field("updated_at").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("attributes").type in {pa.string(), pa.large_string(), pa.string_view()}
+    row = table.filter(pa.compute.equal(table["id"], "a")).to_pylist()[0]
+    assert row["updated_at"] == dt.datetime(2026, 11, 1, 10, tzinfo=dt.timezone.utc)
+    assert json.loads(row["attributes"]) == {"plan": "pro"}
+
+
+def test_upsert_keeps_one_row_per_key_the_last_in_input_order(tmp_path: Path) -> None:
+    first = [people_schema(), person("a", 1), person("b", 2), person("a", 3), state_message({"s": 1})]
+    second = [people_schema(), person("b", 20), person("c", 30), person("b", 21), state_message({"s": 2})]
+
+    assert run_target(first, config(tmp_path, load_method="upsert")).exit_code == 0
+    run = run_target(second, config(tmp_path, load_method="upsert"))
+
+    assert run.exit_code == 0, run.stderr
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == {"a": 3, "b": 21, "c": 30}
+
+
+def test_upsert_replay_after_a_crash_between_commit_and_state_adds_no_duplicate(tmp_path: Path) -> None:
+    """The first run committed but its STATE never reached the orchestrator (the run died right
+    after the commit), so the same input is sent again: the merge makes the replay a no-op."""
+    messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
+    committed = run_target(messages, config(tmp_path, load_method="upsert"))
+    assert committed.exit_code == 0
+    before = rows_by_id(tmp_path)
+
+    replay = run_target(messages, config(tmp_path, load_method="upsert"))
+
+    assert replay.exit_code == 0, replay.stderr
+    assert replay.states == [{"s": 1}]
+    assert rows_by_id(tmp_path) == before
+    arrow_table = DeltaTable(str(tmp_path / STREAM)).to_pyarrow_table()  # noqa: F841 - DuckDB reads it by name
+    assert duckdb.sql("select count(*), count(distinct id) from arrow_table").fetchall() == [(2, 2)]
+
+
+def test_a_target_dying_on_its_state_line_after_the_commit_is_replayed_without_duplicates(tmp_path: Path) -> None:
+    """A real crash between commit and STATE: the target's stdout is closed, so writing the STATE
+    line kills it after the commit. The orchestrator never saw that STATE and replays the input."""
+    messages = [people_schema(), person("a", 1), person("b", 2), person("a", 3), state_message({"s": 1})]
+    settings = tmp_path / "config.json"
+    settings.write_text(json.dumps(config(tmp_path / "lake", load_method="upsert")))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads the target's output: its STATE line fails with EPIPE
+    try:
+        crashed = subprocess.run(  # noqa: S603 - our own console script
+            [str(TARGET_EXECUTABLE), "--config", str(settings)],
+            input=singer_lines(messages),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert crashed.returncode != 0
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path / "lake").items()} == {"a": 3, "b": 2}
+
+    replay = run_target(messages, config(tmp_path / "lake", load_method="upsert"))
+
+    assert replay.exit_code == 0, replay.stderr
+    assert replay.states == [{"s": 1}]
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path / "lake").items()} == {"a": 3, "b": 2}
+
+
+def test_append_only_replay_leaves_the_replayed_rows_twice(tmp_path: Path) -> None:
+    """What README says of append-only: at-least-once delivery shows as duplicate rows."""
+    messages = [people_schema(), person("a", 1), state_message({"s": 1})]
+    run_target(messages, config(tmp_path))
+    run_target(messages, config(tmp_path))
+
+    assert DeltaTable(str(tmp_path / STREAM)).to_pyarrow_table()["id"].to_pylist() == ["a", "a"]
+
+
+def test_each_commit_holds_the_singer_state_it_completes(tmp_path: Path) -> None:
+    messages = [people_schema(), person("a", 1), state_message({"bookmarks": {STREAM: {"at": "x"}}})]
+    run = run_target(messages, config(tmp_path))
+
+    assert run.exit_code == 0, run.stderr
+    history = DeltaTable(str(tmp_path / STREAM)).history()
+    writes = [h for h in history if h["operation"] == "WRITE"]
+    assert [json.loads(h["singer_state"]) for h in writes] == [{"bookmarks": {STREAM: {"at": "x"}}}]
+
+
+def test_overwrite_replaces_the_table_contents(tmp_path: Path) -> None:
+    run_target([people_schema(), person("a", 1), person("b", 2)], config(tmp_path, load_method="overwrite"))
+    run = run_target([people_schema(), person("c", 3)], config(tmp_path, load_method="overwrite"))
+
+    assert run.exit_code == 0, run.stderr
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == {"c": 3}
+
+
+def test_activate_version_replaces_the_table_in_one_commit_and_holds_state_until_then(tmp_path: Path) -> None:
+    run_target([people_schema(), person("old", 1)], config(tmp_path))
+    messages = [
+        people_schema(),
+        {"type": "ACTIVATE_VERSION", "stream": STREAM, "version": 2},
+        person("a", 1, version=2),
+        state_message({"s": 1}),
+        person("b", 2, version=2),
+        state_message({"s": 2}),
+    ]
+
+    run = run_target(messages, config(tmp_path))
+
+    assert run.exit_code == 0, run.stderr
+    assert sorted(rows_by_id(tmp_path)) == ["a", "b"]
+    assert run.states == [{"s": 2}]
+    table = DeltaTable(str(tmp_path / STREAM))
+    assert table.version() == 1  # the old contents' commit, then exactly one replacing commit
+
+
+def test_a_new_column_in_a_later_schema_is_added_to_the_table(tmp_path: Path) -> None:
+    run_target([people_schema(), person("a", 1)], config(tmp_path))
+    run = run_target(
+        [people_schema(email={"type": ["string", "null"]}), person("b", 2, email="b@example.com")],
+        config(tmp_path),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    rows = rows_by_id(tmp_path)
+    assert rows["a"]["email"] is None
+    assert rows["b"]["email"] == "b@example.com"
+
+
+def test_a_schema_change_within_one_run_commits_each_schemas_rows(tmp_path: Path) -> None:
+    messages = [
+        people_schema(),
+        person("a", 1),
+        people_schema(email={"type": ["string", "null"]}),
+        person("b", 2, email="b@example.com"),
+        state_message({"s": 1}),
+    ]
+    run = run_target(messages, config(tmp_path, load_method="upsert"))
+
+    assert run.exit_code == 0, run.stderr
+    assert {k: (v["n"], v["email"]) for k, v in rows_by_id(tmp_path).items()} == {"a": (1, None), "b": (2, "b@example.com")}
+
+
+def test_an_incompatible_type_change_fails_with_one_line_naming_stream_and_column(tmp_path: Path) -> None:
+    run_target([people_schema(), person("a", 1)], config(tmp_path))
+    run = run_target([people_schema(n={"type": ["string", "null"]}), person("b", "x")], config(tmp_path))
+
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "stream 'people', column 'n'" in run.error_lines[0]
+    assert sorted(rows_by_id(tmp_path)) == ["a"]
+
+
+def test_upsert_of_a_stream_without_key_properties_fails_at_schema(tmp_path: Path) -> None:
+    run = run_target(
+        [schema_message("events", {"id": {"type": "string"}}), record_message("events", {"id": "a"})],
+        config(tmp_path, load_method="upsert"),
+    )
+
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "stream 'events'" in run.error_lines[0]
+    assert "key_properties" in run.error_lines[0]
+
+
+def test_partition_by_a_date_time_field_partitions_the_table_by_day(tmp_path: Path) -> None:
+    messages = [people_schema(), person("a", 1, day=1), person("b", 2, day=1), person("c", 3, day=2)]
+    run = run_target(messages, config(tmp_path, partition_by="updated_at"))
+
+    assert run.exit_code == 0, run.stderr
+    table = DeltaTable(str(tmp_path / STREAM))
+    assert table.metadata().partition_columns == ["updated_at_date"]
+    assert sorted(p["updated_at_date"] for p in table.partitions()) == ["2026-11-01", "2026-11-02"]
+
+
+def test_compaction_every_n_commits_and_version_expiry_are_off_by_default(tmp_path: Path) -> None:
+    messages = [people_schema(), person("a", 1), state_message({"s": 1}), person("b", 2), state_message({"s": 2})]
+    run_target(messages, config(tmp_path))
+
+    operations = [h["operation"] for h in DeltaTable(str(tmp_path / STREAM)).history()]
+    assert "OPTIMIZE" not in operations
+    assert "VACUUM START" not in operations
+
+
+def test_compaction_every_two_commits_leaves_one_file(tmp_path: Path) -> None:
+    settings = config(tmp_path, table_compact_every_commits=2)
+    run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
+    run = run_target([people_schema(), person("b", 2), state_message({"s": 2})], settings)
+
+    assert run.exit_code == 0, run.stderr
+    table = DeltaTable(str(tmp_path / STREAM))
+    assert "OPTIMIZE" in [h["operation"] for h in table.history()]
+    assert len(table.file_uris()) == 1
+    assert sorted(rows_by_id(tmp_path)) == ["a", "b"]
+
+
+@pytest.mark.parametrize("load_method", ["append-only", "upsert"])
+def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:  # noqa: ANN401
+    """moto server mode over real HTTP; read back with delta-rs's own S3 client."""
+    name = s3_service.create_bucket()
+    settings = {
+        "bucket_url": f"s3://{name}/lake",
+        "table_format": "delta",
+        "load_method": load_method,
+        "s3_endpoint_url": s3_service.endpoint_url,
+        "s3_region": s3_service.region,
+        "aws_access_key_id": s3_service.access_key_id,
+        "aws_secret_access_key": s3_service.secret_access_key,
+    }
+    messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
+    assert run_target(messages, settings).exit_code == 0
+    run = run_target([people_schema(), person("a", 10), state_message({"s": 2})], settings)
+
+    assert run.exit_code == 0, run.stderr
+    options = {
+        "AWS_ENDPOINT_URL": s3_service.endpoint_url,
+        "AWS_REGION": s3_service.region,
+        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
+        "AWS_ALLOW_HTTP": "true",
+    }
+    table = DeltaTable(f"s3://{name}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
+    ns = sorted(zip(table["id"].to_pylist(), table["n"].to_pylist()))
+    expected = {"append-only": [("a", 1), ("a", 10), ("b", 2)], "upsert": [("a", 10), ("b", 2)]}
+    assert ns == expected[load_method]
+
+
+@pytest.mark.parametrize("credential", ["connection_string", "sas_url"])
+def test_delta_tables_on_azure_blob(azurite_service: t.Any, credential: str) -> None:  # noqa: ANN401
+    """Azurite over real HTTP; read back with delta-rs's own Azure client and the account key."""
+    container = azurite_service.create_container()
+    settings = {"bucket_url": f"azure://{container}/lake", "table_format": "delta", "load_method": "upsert"}
+    if credential == "sas_url":
+        settings["azure_sas_url"] = azurite_service.container_sas_url(container)
+    else:
+        settings["azure_connection_string"] = azurite_service.connection_string
+    assert run_target([people_schema(), person("a", 1), person("b", 2)], settings).exit_code == 0
+    run = run_target([people_schema(), person("a", 10)], settings)
+
+    assert run.exit_code == 0, run.stderr
+    options = {
+        "azure_storage_account_name": azurite_service.account_name,
+        "azure_storage_account_key": azurite_service.account_key,
+        "azure_storage_endpoint": azurite_service.blob_endpoint,
+        "azure_allow_http": "true",
+    }
+    table = DeltaTable(f"az://{container}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
+    assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist())) == [("a", 10), ("b", 2)]
+
+
+def test_a_failed_commit_on_azure_names_the_stream_and_never_shows_the_sas_token(azurite_service: t.Any) -> None:  # noqa: ANN401
+    container = azurite_service.create_container()
+    sas_url = azurite_service.container_sas_url(container, permission="rl")  # no write permission
+    settings = {"bucket_url": f"azure://{container}/lake", "table_format": "delta", "azure_sas_url": sas_url}
+
+    run = run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
+
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "stream 'people'" in run.error_lines[0]
+    assert run.states == []
+    signature = sas_url.split("sig=")[1].split("&")[0]
+    assert signature not in run.stderr
+    assert signature.replace("%2F", "/").replace("%3D", "=").replace("%2B", "+") not in run.stderr

@@ -1,0 +1,164 @@
+"""`table_format: iceberg` with the embedded SQL (sqlite) catalog: the target run as a CLI, the
+tables read back with pyiceberg's own catalog and scan (and DuckDB over Arrow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import typing as t
+
+import duckdb
+import pyarrow as pa
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
+from target.target_runs import record_message, run_target, schema_message, state_message
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+STREAM = "people"
+PROPERTIES = {
+    "id": {"type": "string"},
+    "n": {"type": ["integer", "null"]},
+    "updated_at": {"type": ["string", "null"], "format": "date-time"},
+}
+
+
+def people_schema(**properties: t.Any) -> dict:
+    return schema_message(STREAM, {**PROPERTIES, **properties}, key_properties=["id"])
+
+
+def person(person_id: str, n: t.Any, day: int = 1, **extra: t.Any) -> dict:
+    return record_message(STREAM, {"id": person_id, "n": n, "updated_at": f"2026-11-{day:02d}T10:00:00Z", **extra})
+
+
+def config(root: Path, **settings: t.Any) -> dict:
+    return {"bucket_url": str(root), "table_format": "iceberg", **settings}
+
+
+def iceberg_table(root: Path, catalog_uri: str | None = None, **properties: str) -> t.Any:  # noqa: ANN401
+    """The stream's table through a catalog opened here (the default catalog file of a local bucket)."""
+    uri = catalog_uri or f"sqlite:///{root / '_iceberg_catalog.db'}"
+    catalog = SqlCatalog("default", uri=uri, warehouse=root.as_uri(), **properties)
+    return catalog.load_table(("customerio", STREAM))
+
+
+def n_by_id(table: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+    arrow_table = table.scan().to_arrow()
+    assert duckdb.sql("select count(*) = count(distinct id) from arrow_table").fetchall() == [(True,)]
+    return dict(zip(arrow_table["id"].to_pylist(), arrow_table["n"].to_pylist()))
+
+
+def test_append_only_writes_every_record_with_the_files_mode_types(tmp_path: Path) -> None:
+    run = run_target([people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})], config(tmp_path))
+
+    assert run.exit_code == 0, run.stderr
+    arrow_table = iceberg_table(tmp_path).scan().to_arrow()
+    assert arrow_table.num_rows == 2
+    assert arrow_table.schema.field("n").type == pa.int64()
+    assert arrow_table.schema.field("updated_at").type == pa.timestamp("us", tz="UTC")
+    assert arrow_table["updated_at"][0].as_py() == dt.datetime(2026, 11, 1, 10, tzinfo=dt.timezone.utc)
+
+
+def test_upsert_keeps_the_last_row_per_key_and_a_replay_adds_nothing(tmp_path: Path) -> None:
+    first = [people_schema(), person("a", 1), person("b", 2), person("a", 3), state_message({"s": 1})]
+    assert run_target(first, config(tmp_path, load_method="upsert")).exit_code == 0
+    replay = run_target(first, config(tmp_path, load_method="upsert"))  # STATE lost after the commit
+    run = run_target([people_schema(), person("b", 20), person("c", 30)], config(tmp_path, load_method="upsert"))
+
+    assert replay.exit_code == 0, replay.stderr
+    assert run.exit_code == 0, run.stderr
+    assert n_by_id(iceberg_table(tmp_path)) == {"a": 3, "b": 20, "c": 30}
+
+
+def test_each_snapshot_holds_the_singer_state_it_completes(tmp_path: Path) -> None:
+    run_target([people_schema(), person("a", 1), state_message({"bookmarks": {STREAM: 1}})], config(tmp_path))
+
+    snapshots = iceberg_table(tmp_path).snapshots()
+    assert [json.loads(s.summary["singer_state"]) for s in snapshots] == [{"bookmarks": {STREAM: 1}}]
+
+
+def test_activate_version_replaces_the_table_contents(tmp_path: Path) -> None:
+    run_target([people_schema(), person("old", 1)], config(tmp_path))
+    messages = [
+        people_schema(),
+        {"type": "ACTIVATE_VERSION", "stream": STREAM, "version": 5},
+        person("a", 1, version=5),
+        state_message({"s": 1}),
+        person("b", 2, version=5),
+        {"type": "ACTIVATE_VERSION", "stream": STREAM, "version": 5},
+    ]
+    run = run_target(messages, config(tmp_path))
+
+    assert run.exit_code == 0, run.stderr
+    assert n_by_id(iceberg_table(tmp_path)) == {"a": 1, "b": 2}
+
+
+def test_a_new_column_is_added_and_a_type_change_fails_naming_stream_and_column(tmp_path: Path) -> None:
+    run_target([people_schema(), person("a", 1)], config(tmp_path))
+    added = run_target([people_schema(email={"type": ["string", "null"]}), person("b", 2, email="b@x")], config(tmp_path))
+    changed = run_target([people_schema(n={"type": ["string", "null"]}), person("c", "x")], config(tmp_path))
+
+    assert added.exit_code == 0, added.stderr
+    rows = {r["id"]: r for r in iceberg_table(tmp_path).scan().to_arrow().to_pylist()}
+    assert (rows["a"]["email"], rows["b"]["email"]) == (None, "b@x")
+    assert changed.exit_code == 1
+    assert len(changed.error_lines) == 1
+    assert "stream 'people', column 'n'" in changed.error_lines[0]
+
+
+def test_partition_by_a_date_time_field_is_a_day_transform(tmp_path: Path) -> None:
+    run = run_target([people_schema(), person("a", 1, day=1), person("b", 2, day=2)], config(tmp_path, partition_by="updated_at"))
+
+    assert run.exit_code == 0, run.stderr
+    spec = iceberg_table(tmp_path).spec()
+    assert [str(f.transform) for f in spec.fields] == ["day"]
+
+
+def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_path: Path) -> None:  # noqa: ANN401
+    name = s3_service.create_bucket()
+    catalog_uri = f"sqlite:///{tmp_path / 'catalog.db'}"
+    settings = {
+        "bucket_url": f"s3://{name}/lake",
+        "table_format": "iceberg",
+        "load_method": "upsert",
+        "iceberg_catalog_uri": catalog_uri,
+        "s3_endpoint_url": s3_service.endpoint_url,
+        "s3_region": s3_service.region,
+        "aws_access_key_id": s3_service.access_key_id,
+        "aws_secret_access_key": s3_service.secret_access_key,
+    }
+    assert run_target([people_schema(), person("a", 1), person("b", 2)], settings).exit_code == 0
+    run = run_target([people_schema(), person("a", 10)], settings)
+
+    assert run.exit_code == 0, run.stderr
+    catalog = SqlCatalog(
+        "default",
+        uri=catalog_uri,
+        **{
+            "s3.endpoint": s3_service.endpoint_url,
+            "s3.region": s3_service.region,
+            "s3.access-key-id": s3_service.access_key_id,
+            "s3.secret-access-key": s3_service.secret_access_key,
+        },
+    )
+    table = catalog.load_table(("customerio", STREAM))
+    assert table.metadata_location.startswith(f"s3://{name}/lake/")
+    assert n_by_id(table) == {"a": 10, "b": 2}
+
+
+def test_a_remote_bucket_without_a_catalog_uri_fails_naming_the_setting(tmp_path: Path) -> None:
+    run = run_target([people_schema(), person("a", 1)], {"bucket_url": "s3://somewhere/lake", "table_format": "iceberg"})
+
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "iceberg_catalog_uri" in run.error_lines[0]
+
+
+@pytest.mark.parametrize("setting", [{"format": "csv"}, {"partition_by_load_date": True}])
+def test_settings_a_table_cannot_honour_fail_at_start_naming_them(tmp_path: Path, setting: dict) -> None:
+    run = run_target([people_schema(), person("a", 1)], config(tmp_path, **setting))
+
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert next(iter(setting)) in run.error_lines[0]
