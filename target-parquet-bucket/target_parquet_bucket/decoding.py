@@ -47,6 +47,28 @@ class RecordError(Exception):
         self.missing_key = missing_key
 
 
+#: msgspec refuses these characters in renamed Struct field names (it would write them unescaped).
+_UNRENAMABLE = re.compile(r'[\\"\x00-\x1f]')
+
+
+def _record_dict_type(
+    fields: t.Sequence[tuple[str, t.Any] | tuple[str, t.Any, t.Any]], rename: t.Mapping[str, str]
+) -> tuple[t.Any, list[t.Callable[[dict], t.Any]]]:
+    """A TypedDict record type and its getters, for schemas with property names a Struct cannot
+    carry (`back\\slash`, `say "hi"`): the same checks as the Struct path, with dicts (slower)."""
+    annotations: dict[str, t.Any] = {}
+    getters: list[t.Callable[[dict], t.Any]] = []
+    for field in fields:
+        name = rename[field[0]]
+        if len(field) == 2:  # no default: absent is an error
+            annotations[name] = t.Required[field[1]]
+            getters.append(operator.itemgetter(name))
+        else:
+            annotations[name] = t.NotRequired[field[1]]
+            getters.append(lambda record, name=name, default=field[2]: record.get(name, default))
+    return t.TypedDict("Record", annotations, total=False), getters  # type: ignore[operator]
+
+
 class BatchDecoder:
     """Decodes batches of raw RECORD lines of one stream (one SCHEMA) into Arrow record batches."""
 
@@ -75,7 +97,11 @@ class BatchDecoder:
             else:
                 fields.append((attr, column.decode_type, None))
         rename = {f"f{i}": c.name for i, c in enumerate(record_columns)}
-        record_type = msgspec.defstruct("Record", fields, rename=rename, kw_only=True, gc=False)
+        if any(_UNRENAMABLE.search(name) for name in rename.values()):
+            record_type, self._getters = _record_dict_type(fields, rename)
+        else:
+            record_type = msgspec.defstruct("Record", fields, rename=rename, kw_only=True, gc=False)
+            self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
         message_fields: list[tuple[str, t.Any] | tuple[str, t.Any, t.Any]] = [
             ("record", record_type),
             ("version", int | None, None),
@@ -85,7 +111,6 @@ class BatchDecoder:
             message_fields.append(("time_extracted", str | None, None))
         message_type = msgspec.defstruct("RecordMessage", message_fields, kw_only=True, gc=False)
         self._decoder = msgspec.json.Decoder(list[message_type])
-        self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
         self._keys = keys
         self._scalar_reader = ScalarBatchReader.for_columns(self.columns, keys)
 

@@ -946,3 +946,20 @@ def test_every_record_lands_with_its_value_or_the_run_fails_on_an_invalid_line(
             if expected.first_invalid is not None:
                 break
             model.owners.update({safe_stream(row.stream): row.stream for row in expected.rows})  # type: ignore[misc]
+
+
+def test_property_names_with_backslash_quote_or_control_characters_are_ordinary_columns(tmp_path: Path) -> None:
+    """Found by the property test above: such names (valid JSON Schema) failed the run with msgspec's
+    `Renamed field names must not contain '\\', '"', or control characters`."""
+    names = ["back\\slash", 'say "hi"', "tab\tname"]
+    properties = {names[0]: {"type": "integer"}, names[1]: {"type": "string"}, names[2]: {"type": ["null", "object"]}}
+    messages = [
+        {"type": "SCHEMA", "stream": "odd", "schema": {"type": "object", "properties": properties}, "key_properties": []},
+        {"type": "RECORD", "stream": "odd", "record": {names[0]: 1, names[1]: "a", names[2]: {"k": 1}}},
+        {"type": "RECORD", "stream": "odd", "record": {names[0]: 2, names[1]: "b"}},
+    ]
+    run = run_target(messages, {"bucket_url": str(tmp_path)})
+    assert run.exit_code == 0, run.error_lines
+    table = pq.read_table(tmp_path / "odd_v4_0_1.parquet")
+    assert table.column_names == names
+    assert table.to_pylist() == [{names[0]: 1, names[1]: "a", names[2]: '{"k":1}'}, {names[0]: 2, names[1]: "b", names[2]: None}]
