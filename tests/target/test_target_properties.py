@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 from target.target_runs import TargetRun, run_target
 
@@ -899,6 +899,64 @@ def check_activations(expected: Expected, after: dict[str, bytes], before: dict[
         assert any(m.get("version") == version for m in markers), f"no ACTIVATE_VERSION marker for {stream} {version}"
 
 
+# --- Explicit examples: the edges issue 10 names, run every time before the generated ones -------------
+
+
+def simple(kind: str, *, nullable: bool = False) -> Prop:
+    base = scalar_schema(kind) if kind in SCALARS else {"type": kind}
+    return Prop(kind, nullable, {**base, "type": [base["type"], "null"]} if nullable else base)
+
+
+def scenario(*runs: list[Message], **config: t.Any) -> Scenario:
+    return Scenario({"compression": "snappy", "file_name_template": DEFAULT_TEMPLATE, **config}, "sdk",
+                    tuple(tuple(run) for run in runs))
+
+
+EDGES = Schema((("id", simple("integer")), ("Id", simple("string", nullable=True)), ("at", simple("date-time")),
+                ("day", simple("date", nullable=True)), ("n", simple("number", nullable=True)),
+                ("obj", simple("object", nullable=True))), keys=("id",))
+EDGE_VALUES = [
+    {"id": 1, "Id": "ünï", "at": "1969-12-31T23:59:59.9999995Z", "day": "0001-01-01", "n": 0.1, "obj": {"a": [1]}},
+    {"id": -(2**63), "at": "2026-11-22T10:00:00", "day": "9999-12-31", "n": -(2**53)},
+    {"id": 2**63 - 1, "Id": None, "at": "0001-01-01T00:30:00-01:00", "obj": None},
+]
+EXPLICIT = {
+    "valid edges, BATCH, ACTIVATE_VERSION, and the same version again in a second run": scenario(
+        [Message("SCHEMA", "users", schema=EDGES),
+         *[Message("RECORD", "users", record=r, version=7) for r in EDGE_VALUES],
+         Message("BATCH", "users", batch_format="jsonl", batch_compression="gzip", batch_files=((EDGE_VALUES[0],),)),
+         Message("BATCH", "users", batch_format="parquet", batch_compression="none",
+                 batch_files=(({"id": 5, "at": "2026-01-01T00:00:00Z"},),)),
+         Message("STATE", value={"bookmarks": {"users": {"at": 1.10}}}),
+         Message("ACTIVATE_VERSION", "users", version=7)],
+        [Message("SCHEMA", "users", schema=EDGES),  # alone in its batch, so Arrow parses the column
+         Message("RECORD", "users", record={"id": 3, "at": "1969-12-31T23:59:59.9999995Z"}, version=7),
+         Message("ACTIVATE_VERSION", "users", version=7)],
+    ),
+    "a date-time whose UTC instant is in year 0": scenario(
+        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": 1, "at": "0001-01-01T00:30:00+01:00"}),
+         Message("STATE", value={"bookmarks": {}})],
+    ),
+    "a null primary key": scenario(
+        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": None, "at": "2026-01-01T00:00:00Z"})],
+    ),
+    "a number in an object column": scenario(
+        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": 1, "at": "2026-01-01T00:00:00Z", "obj": 5})],
+    ),
+    "an ACTIVATE_VERSION version that is a path": scenario(
+        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": 1, "at": "2026-01-01T00:00:00Z"}),
+         Message("ACTIVATE_VERSION", "users", version="../../../users_v4_0_1")],
+        file_name_template=FOLDER_TEMPLATE,
+    ),
+}
+
+
+def with_explicit_examples(test: t.Callable) -> t.Callable:
+    for case in EXPLICIT.values():
+        test = example(scenario=case)(test)
+    return test
+
+
 # --- The test ------------------------------------------------------------------------------------------
 
 
@@ -908,6 +966,7 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @PROFILE
+@with_explicit_examples
 @given(scenario=scenarios())
 def test_every_record_lands_with_its_value_or_the_run_fails_on_an_invalid_line(
     request: pytest.FixtureRequest, backend_name: str, scenario: Scenario
