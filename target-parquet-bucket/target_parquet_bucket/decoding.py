@@ -51,24 +51,6 @@ class RecordError(Exception):
 _UNRENAMABLE = re.compile(r'[\\"\x00-\x1f]')
 
 
-def _record_dict_type(
-    fields: t.Sequence[tuple[str, t.Any] | tuple[str, t.Any, t.Any]], rename: t.Mapping[str, str]
-) -> tuple[t.Any, list[t.Callable[[dict], t.Any]]]:
-    """A TypedDict record type and its getters, for schemas with property names a Struct cannot
-    carry (`back\\slash`, `say "hi"`): the same checks as the Struct path, with dicts (slower)."""
-    annotations: dict[str, t.Any] = {}
-    getters: list[t.Callable[[dict], t.Any]] = []
-    for field in fields:
-        name = rename[field[0]]
-        if len(field) == 2:  # no default: absent is an error
-            annotations[name] = t.Required[field[1]]
-            getters.append(operator.itemgetter(name))
-        else:
-            annotations[name] = t.NotRequired[field[1]]
-            getters.append(lambda record, name=name, default=field[2]: record.get(name, default))
-    return t.TypedDict("Record", annotations, total=False), getters  # type: ignore[operator]
-
-
 class BatchDecoder:
     """Decodes batches of raw RECORD lines of one stream (one SCHEMA) into Arrow record batches."""
 
@@ -97,11 +79,13 @@ class BatchDecoder:
             else:
                 fields.append((attr, column.decode_type, None))
         rename = {f"f{i}": c.name for i, c in enumerate(record_columns)}
-        if any(_UNRENAMABLE.search(name) for name in rename.values()):
-            record_type, self._getters = _record_dict_type(fields, rename)
-        else:
+        # Property names a Struct cannot carry (`back\\slash`, `say "hi"`): records decode as dicts of
+        # raw values and each column is decoded on its own, with the same checks (slower, and rare).
+        self._dict_fields = fields if any(_UNRENAMABLE.search(name) for name in rename.values()) else None
+        record_type: t.Any = dict[str, msgspec.Raw]
+        if self._dict_fields is None:
             record_type = msgspec.defstruct("Record", fields, rename=rename, kw_only=True, gc=False)
-            self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
+        self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
         message_fields: list[tuple[str, t.Any] | tuple[str, t.Any, t.Any]] = [
             ("record", record_type),
             ("version", int | None, None),
@@ -128,14 +112,37 @@ class BatchDecoder:
         messages = self._decode_messages(lines)
         rows = len(messages)
         records = list(map(_RECORD, messages))
-        # One C-level pass per column (attrgetter + map) beats building a tuple per row.
-        values = {
-            column.name: list(map(getter, records))
-            for column, getter in zip(self._record_columns, self._getters, strict=True)
-        }
+        if self._dict_fields is not None:
+            values = self._dict_values(records, self._dict_fields)
+        else:
+            # One C-level pass per column (attrgetter + map) beats building a tuple per row.
+            values = {
+                column.name: list(map(getter, records))
+                for column, getter in zip(self._record_columns, self._getters, strict=True)
+            }
         versions = set(map(_VERSION, messages))
         arrays = [self._column_array(c, values, messages, rows) for c in self.columns]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema), versions
+
+    def _dict_values(self, records: list[dict[str, msgspec.Raw]], fields: list[tuple]) -> dict[str, list[t.Any]]:
+        """Columns of records decoded as dicts: each column's raw values decoded as one JSON array
+        of the column's type, so an error still says which record (`$[index]`) and field."""
+        values: dict[str, list[t.Any]] = {}
+        for column, field in zip(self._record_columns, fields, strict=True):
+            raws = []
+            for index, record in enumerate(records):
+                raw = record.get(column.name)
+                if raw is None and len(field) == 2:  # no default: absent is an error
+                    raise self._record_error(f"Object missing required field `{column.name}` - at `$[{index}].record`")
+                raws.append(bytes(raw) if raw is not None else _NULL_JSON)
+            try:
+                values[column.name] = msgspec.json.decode(b"[" + b",".join(raws) + b"]", type=list[field[1]])
+            except msgspec.ValidationError as exc:
+                match = _ERROR_AT.match(str(exc))
+                assert match is not None and match["index"] is not None  # noqa: S101 - list decoding names the item
+                where = f"$[{match['index']}].record.{column.name}{match['path']}"
+                raise self._record_error(f"{match['message']} - at `{where}`") from None
+        return values
 
     def _decode_messages(self, lines: t.Sequence[bytes]) -> list[t.Any]:
         try:
