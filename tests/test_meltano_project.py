@@ -19,7 +19,7 @@ SDK_BUILTINS = {
     "stream_maps", "stream_map_config", "faker_config", "flattening_enabled", "flattening_max_depth",
     "flattening_max_key_length", "flattening_separator", "batch_config", "load_method",
 }
-MELTANO_KIND = {"string": "string", "integer": "integer", "number": "decimal", "boolean": "boolean"}
+MELTANO_KIND = {"string": "string", "integer": "integer", "number": "decimal", "boolean": "boolean", "array": "array"}
 
 
 def plugins() -> list[dict]:

@@ -367,9 +367,14 @@ class CustomerIOStream(RESTStream[t.Any]):
         return {self.child_context_key: record["id"]} if self.child_context_key else {}
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Add the parent keys from the context, drop properties the schema lacks, convert timestamps."""
+        """Add the parent keys from the context, drop properties the schema lacks, convert timestamps.
+
+        A record without its replication key (the spec makes none required) gets it as null, which
+        singer-sdk's bookmark skips, instead of a KeyError."""
         for key, value in (context or {}).items():
             row.setdefault(key, value)
+        if self.replication_key:
+            row.setdefault(self.replication_key, None)
         undeclared = row.keys() - self._declared
         if undeclared:
             self._warn_undeclared(undeclared)

@@ -145,6 +145,14 @@ class TapCustomerIO(Tap):
             description="Days of daily metrics read per campaign and newsletter (newsletter metrics allow at most 45).",
         ),
         th.Property(
+            "esp_suppression_domains",
+            th.ArrayType(th.StringType),
+            description=(
+                "Sending domains whose ESP suppressions are read one by one (`domain=`), with the domain in "
+                "the `eps_suppression` key; empty: one read per suppression type, without `domain`."
+            ),
+        ),
+        th.Property(
             "max_requests_per_second",
             th.IntegerType(minimum=1),
             default=10,

@@ -39,6 +39,10 @@ class Kind(enum.Enum):
     """How a column's values are decoded and converted."""
 
     INTEGER = "integer"
+    #: An IEEE-754 double, as JSON Schema and Singer treat numbers. A literal with a fraction or an
+    #: exponent is the double nearest to it (what every JSON reader does); an integer literal is
+    #: decoded as an exact int and must be a value a double holds exactly, or the record is refused
+    #: (2**53 + 1 would silently become 2**53).
     NUMBER = "number"
     BOOLEAN = "boolean"
     STRING = "string"
@@ -58,13 +62,16 @@ class Column:
     arrow_type: pa.DataType
     nullable: bool
     native_normalize: t.Callable[[t.Any], t.Any] | None = None
+    #: The declared type allows null (or no type is declared). A key property whose type does
+    #: not is refused when null, even though the column stays nullable like any optional one.
+    null_declared: bool = True
 
     @property
     def decode_type(self) -> t.Any:  # noqa: ANN401
         """The msgspec type a value of this column is decoded into (validation happens here)."""
         base: t.Any = {
             Kind.INTEGER: int,
-            Kind.NUMBER: float,
+            Kind.NUMBER: int | float,  # integer literals stay exact ints until checked
             Kind.BOOLEAN: bool,
             Kind.STRING: str,
             Kind.DATETIME: str,
@@ -132,13 +139,74 @@ def _json_string(value: t.Any) -> t.Any:  # noqa: ANN401
     return msgspec.json.encode(value).decode()
 
 
-def _identity(value: t.Any) -> t.Any:  # noqa: ANN401
-    return value
+class NestedValueError(Exception):
+    """A value inside a native struct/list that does not fit its declared type; `path` is filled in
+    by the enclosing objects/arrays on the way out (only on this error path, so it costs nothing)."""
+
+    def __init__(self, message: str) -> None:
+        """`path` starts empty at the leaf."""
+        super().__init__(message)
+        self.message = message
+        self.path: list[str] = []
+
+    @property
+    def path_text(self) -> str:
+        """`.b[2].c` below the column (outermost first)."""
+        return "".join(reversed(self.path))
+
+
+def _describe(value: t.Any) -> str:  # noqa: ANN401
+    return f"{type(value).__name__} {msgspec.json.encode(value)[:80].decode(errors='replace')}"
+
+
+def _integer(value: t.Any) -> t.Any:  # noqa: ANN401
+    """Exactly an int64: 2.7 (or 2.0, or true) is refused, as the flat path's msgspec type does."""
+    if value is None or (type(value) is int and -(2**63) <= value < 2**63):
+        return value
+    raise NestedValueError(f"expected an integer within int64, got {_describe(value)}")
+
+
+def _number(value: t.Any) -> t.Any:  # noqa: ANN401
+    """A double; an integer literal only when a double holds it exactly (see `Kind.NUMBER`)."""
+    if value is None or type(value) is float:
+        return value
+    if type(value) is int and _exact_double(value):
+        return float(value)
+    raise NestedValueError(f"expected a number a double holds exactly, got {_describe(value)}")
+
+
+def _exact_double(value: int) -> bool:
+    try:
+        return float(value) == value
+    except OverflowError:
+        return False
+
+
+def _boolean(value: t.Any) -> t.Any:  # noqa: ANN401
+    if value is None or type(value) is bool:
+        return value
+    raise NestedValueError(f"expected a boolean, got {_describe(value)}")
+
+
+def _string(value: t.Any) -> t.Any:  # noqa: ANN401
+    if value is None or type(value) is str:
+        return value
+    raise NestedValueError(f"expected a string, got {_describe(value)}")
+
+
+_NATIVE_SCALARS: dict[Kind, tuple[pa.DataType, t.Callable[[t.Any], t.Any]]] = {
+    Kind.INTEGER: (pa.int64(), _integer),
+    Kind.NUMBER: (pa.float64(), _number),
+    Kind.BOOLEAN: (pa.bool_(), _boolean),
+    Kind.STRING: (pa.string(), _string),
+}
 
 
 def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[t.Any], t.Any]]:
     """Arrow type and value normaliser for a value nested inside a native struct/list.
 
+    The normaliser checks each value against its declared type, as the flat path's msgspec types
+    do: a value is stored as sent or refused, never converted (pyarrow would truncate 2.7 to 2).
     Nested date-times stay strings: parsing them would need a per-value pass over nested data,
     and the top-level columns are where warehouses expect typed timestamps.
     """
@@ -148,21 +216,23 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
     if kind in {Kind.DATETIME, Kind.DATE}:
         kind = Kind.STRING
     if kind is not None:
-        arrow = {
-            Kind.INTEGER: pa.int64(),
-            Kind.NUMBER: pa.float64(),
-            Kind.BOOLEAN: pa.bool_(),
-            Kind.STRING: pa.string(),
-        }[kind]
-        return arrow, (_json_string if kind is Kind.STRING else _identity)
-    if types == {"object"} and prop.get("properties"):
+        return _NATIVE_SCALARS[kind]
+    if types == {"object"} and isinstance(prop.get("properties"), dict) and prop["properties"]:
         children = {name: _native_type(sub) for name, sub in prop["properties"].items()}
         struct = pa.struct([pa.field(name, child[0]) for name, child in children.items()])
+        normalizers = [(name, norm) for name, (_, norm) in children.items()]
 
         def normalize_object(value: t.Any) -> t.Any:  # noqa: ANN401
             if not isinstance(value, dict):
                 return None if value is None else _raise_not(value, "an object")
-            return {name: norm(value.get(name)) for name, (_, norm) in children.items()}
+            normalized = {}
+            for name, norm in normalizers:
+                try:
+                    normalized[name] = norm(value.get(name))
+                except NestedValueError as exc:
+                    exc.path.append(f".{name}")
+                    raise
+            return normalized
 
         return struct, normalize_object
     if types == {"array"} and isinstance(prop.get("items"), dict) and prop["items"]:
@@ -171,15 +241,21 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
         def normalize_array(value: t.Any) -> t.Any:  # noqa: ANN401
             if not isinstance(value, list):
                 return None if value is None else _raise_not(value, "an array")
-            return [item_norm(item) for item in value]
+            normalized = []
+            for index, item in enumerate(value):
+                try:
+                    normalized.append(item_norm(item))
+                except NestedValueError as exc:
+                    exc.path.append(f"[{index}]")
+                    raise
+            return normalized
 
         return pa.list_(item_type), normalize_array
     return pa.string(), _json_string
 
 
 def _raise_not(value: t.Any, expected: str) -> t.NoReturn:  # noqa: ANN401
-    msg = f"expected {expected}, got {type(value).__name__} {msgspec.json.encode(value)[:80]!r}"
-    raise TypeError(msg)
+    raise NestedValueError(f"expected {expected}, got {_describe(value)}")
 
 
 def column_for(
@@ -192,6 +268,7 @@ def column_for(
     """Type one top-level property."""
     types, formats, declared = _declared_types(prop)
     nullable = _is_nullable(types, declared, required)
+    null_declared = not declared or "null" in types
     types.discard("null")
     scalar = _scalar_kind(types, formats) if declared else None
     if scalar is not None:
@@ -203,13 +280,13 @@ def column_for(
             Kind.DATETIME: TIMESTAMP_UTC,
             Kind.DATE: pa.date32(),
         }[scalar]
-        return Column(name, scalar, arrow, nullable)
+        return Column(name, scalar, arrow, nullable, null_declared=null_declared)
     if declared and types in ({"object"}, {"array"}):
         if native_nested:
             arrow, normalize = _native_type(prop)
             if arrow != pa.string():
-                return Column(name, Kind.NATIVE, arrow, nullable, normalize)
-        return Column(name, Kind.JSON, pa.string(), nullable)
+                return Column(name, Kind.NATIVE, arrow, nullable, normalize, null_declared=null_declared)
+        return Column(name, Kind.JSON, pa.string(), nullable, null_declared=null_declared)
     # Unions of several types, and properties without any declared type.
     return Column(name, Kind.UNION, pa.string(), nullable=True)
 

@@ -27,12 +27,22 @@ from target_parquet_bucket.arrow_schema import (
     TIMESTAMP_UTC,
     Column,
     Kind,
+    NestedValueError,
     arrow_schema,
 )
 
 _NULL_JSON = b"null"
 _RECORD = operator.attrgetter("record")
 _VERSION = operator.attrgetter("version")
+#: Integers beyond +-2**53 are where doubles stop holding every integer exactly.
+_EXACT_DOUBLE_LIMIT = 2.0**53
+#: The years every reader of the files can represent (Python's datetime, most warehouses): Arrow
+#: itself parses `0000-01-01`, which pyarrow then cannot read back.
+_FIRST_MOMENT = pa.scalar(datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc), TIMESTAMP_UTC)
+_LAST_MOMENT = pa.scalar(datetime.datetime.max.replace(tzinfo=datetime.timezone.utc), TIMESTAMP_UTC)
+_FIRST_DATE = pa.scalar(datetime.date.min, pa.date32())
+_LAST_DATE = pa.scalar(datetime.date.max, pa.date32())
+_TOO_DEEP = "a value nests objects/arrays too deeply to decode (the limit is about 1,000 levels)"
 _ERROR_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\[(?P<index>\d+)\](?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -149,7 +159,7 @@ class BatchDecoder:
             messages = self._decoder.decode(b"[" + b",".join(lines) + b"]")
         except msgspec.ValidationError as exc:
             raise self._record_error(str(exc)) from None
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return self._decode_one_by_one(lines)
         if len(messages) != len(lines):
             # A line holding more than one JSON value ("{...}, {...}") joins into a valid array
@@ -170,6 +180,8 @@ class BatchDecoder:
                 raise RecordError(index, "text is not valid UTF-8") from None
             except msgspec.DecodeError as exc:
                 raise RecordError(index, f"invalid JSON: {exc}") from None
+            except RecursionError:
+                raise RecordError(index, _TOO_DEEP) from None
             if len(one) != 1:
                 raise RecordError(index, "line holds more than one JSON value")
             decoded.extend(one)
@@ -205,8 +217,10 @@ class BatchDecoder:
             raise RecordError(exc.index, f"column '{column.name}': {exc.message}") from None
         if not column.nullable and array.null_count:
             # Parquet would silently store a null in a required column as 0 (apache/arrow#43145).
-            index = array.is_null().to_pylist().index(True)
-            raise RecordError(index, f"column '{column.name}' is declared non-nullable but is null")
+            raise RecordError(_first_null(array), f"column '{column.name}' is declared non-nullable but is null")
+        if column.name in self._keys and not column.null_declared and array.null_count:
+            message = f"key property '{column.name}' is null, and its schema type does not allow null"
+            raise RecordError(_first_null(array), message)
         return array
 
     def _metadata_array(self, column: Column, messages: t.Sequence[t.Any], rows: int) -> pa.Array:
@@ -297,8 +311,10 @@ class ScalarBatchReader:
                 return _dates(values)
         except RecordError:
             return None
-        if column.kind is Kind.NUMBER and pc.any(pc.invert(pc.is_finite(values))).as_py():
-            return None  # NaN/Infinity are not JSON: the msgspec path rejects them by line
+        if column.kind is Kind.NUMBER and not pc.all(pc.less(pc.abs(values), _EXACT_DOUBLE_LIMIT)).as_py():
+            # NaN/Infinity are not JSON, and beyond 2**53 the reader may have rounded an integer
+            # literal: the msgspec path, which sees the literal, decides and names the line.
+            return None
         return values
 
 
@@ -313,6 +329,10 @@ def _gc_paused() -> t.Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _first_null(array: pa.Array) -> int:
+    return array.is_null().to_pylist().index(True)
 
 
 def _first_bad(data: t.Sequence[t.Any], ok: t.Callable[[t.Any], bool]) -> int | None:
@@ -331,7 +351,12 @@ def _to_arrow(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
         except (OverflowError, pa.ArrowInvalid):
             index = _first_bad(data, _int_in_range)
             raise RecordError(index, "integer out of the int64 range") from None
-    if kind in {Kind.NUMBER, Kind.BOOLEAN, Kind.STRING}:
+    if kind is Kind.NUMBER:
+        try:
+            return pa.array(data, pa.float64())
+        except (OverflowError, pa.ArrowInvalid):  # pyarrow refuses ints beyond +-2**53
+            return _exact_doubles(data)
+    if kind in {Kind.BOOLEAN, Kind.STRING}:
         return pa.array(data, column.arrow_type)
     if kind is Kind.DATETIME:
         return _timestamps(pa.array(data, pa.string()))
@@ -342,6 +367,25 @@ def _to_arrow(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     if kind is Kind.UNION:
         return pa.array([_union_text(v) for v in data], pa.string())
     return _native(column, data)
+
+
+def _exact_doubles(data: t.Sequence[int | float | None]) -> pa.Array:
+    """Numbers whose integer literals go beyond +-2**53: keep those a double holds exactly (2**60),
+    refuse the rest (2**53 + 1), which a double would silently round (see `Kind.NUMBER`)."""
+    index = _first_bad(data, _is_exact_double)
+    if index is not None:
+        value = str(data[index])
+        shown = value if len(value) <= 40 else f"{value[:37]}..."
+        message = f"integer {shown} is not exactly representable as a double (number columns are float64)"
+        raise RecordError(index, message)
+    return pa.array([None if v is None else float(v) for v in data], pa.float64())
+
+
+def _is_exact_double(value: float) -> bool:
+    try:
+        return float(value) == value
+    except OverflowError:
+        return False
 
 
 def _compact(text: bytes) -> bytes:
@@ -394,14 +438,18 @@ def _timestamps(strings: pa.Array) -> pa.Array:
 
     Arrow's cast handles the common shapes at C speed; mixed offset/naive columns and nanosecond
     fractions fall back to a slower but exact path, which also names the first bad value.
+    Sub-microsecond digits are floored (toward the past), like Python's datetime drops them, so
+    `1969-12-31T23:59:59.9999995Z` stays on its day. Years outside 0001-9999 are refused.
     """
     for attempt in (
         lambda: strings.cast(TIMESTAMP_UTC),
         lambda: strings.cast(pa.timestamp("us")).cast(TIMESTAMP_UTC),
-        lambda: strings.cast(pa.timestamp("ns", tz="UTC")).cast(TIMESTAMP_UTC, safe=False),
+        lambda: pc.floor_temporal(strings.cast(pa.timestamp("ns", tz="UTC")), unit="microsecond").cast(
+            TIMESTAMP_UTC
+        ),
     ):
         try:
-            return attempt()
+            return _within(attempt(), strings, _FIRST_MOMENT, _LAST_MOMENT, "date-time")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
     parsed = []
@@ -417,9 +465,20 @@ def _timestamps(strings: pa.Array) -> pa.Array:
     return pa.array(parsed, TIMESTAMP_UTC)
 
 
+def _within(values: pa.Array, strings: pa.Array, first: pa.Scalar, last: pa.Scalar, what: str) -> pa.Array:
+    """`values` when every one lies in the years 0001-9999 (one vectorised pass), else the error."""
+    extremes = pc.min_max(values)
+    low, high = extremes["min"], extremes["max"]
+    if not low.is_valid or (pc.greater_equal(low, first).as_py() and pc.less_equal(high, last).as_py()):
+        return values
+    outside = pc.or_(pc.less(values, first), pc.greater(values, last))
+    index = pc.index(outside, value=True).as_py()
+    raise RecordError(index, f"'{strings[index].as_py()[:64]}' is a {what} outside the years 0001-9999")
+
+
 def _dates(strings: pa.Array) -> pa.Array:
     try:
-        return strings.cast(pa.date32())
+        return _within(strings.cast(pa.date32()), strings, _FIRST_DATE, _LAST_DATE, "date")
     except pa.ArrowInvalid:
         parsed = []
         for index, value in enumerate(strings.to_pylist()):
@@ -437,9 +496,7 @@ def _native(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     for index, value in enumerate(data):
         try:
             normalized.append(normalize(value))
-        except TypeError as exc:
-            raise RecordError(index, str(exc)) from None
-    try:
-        return pa.array(normalized, column.arrow_type)
-    except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise RecordError(None, f"cannot convert to {column.arrow_type}: {exc}") from None
+        except NestedValueError as exc:
+            where = f" at {column.name}{exc.path_text}" if exc.path else ""
+            raise RecordError(index, f"{exc.message}{where}") from None
+    return pa.array(normalized, column.arrow_type)

@@ -57,6 +57,9 @@ def _peek_record_stream(line: bytes) -> tuple[str, bytes] | None:
     return None
 
 
+_TOO_DEEP = "a value nests objects/arrays too deeply to decode (the limit is about 1,000 levels)"
+
+
 def _excerpt(line: bytes) -> str:
     return repr(line[:120])
 
@@ -72,6 +75,9 @@ class FastSingerReader(GenericSingerReader[bytes]):
         """No handler until the target decides the fast path applies (no stream maps)."""
         super().__init__()
         self.raw_record_handler: RawRecordHandler | None = None
+        #: Number of the line whose message is being handled (not kept for fast-path RECORD lines,
+        #: which carry their number with them): lets the SDK record path name the line too.
+        self.line_number = 0
         self._stop_requested = False
 
     def request_stop(self, frame: FrameType | None) -> None:
@@ -98,6 +104,8 @@ class FastSingerReader(GenericSingerReader[bytes]):
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             msg = f"input is not valid JSON ({exc}): {_excerpt(line)}"
             raise InvalidInputLine(msg) from None
+        except RecursionError:
+            raise InvalidInputLine(_TOO_DEEP) from None
 
     def process_lines(
         self,
@@ -149,13 +157,20 @@ class FastSingerReader(GenericSingerReader[bytes]):
         callbacks: dict[str, t.Callable[[dict], None]],
         handler: RawRecordHandler | None,
     ) -> str:
-        """A line not recognised as a canonical RECORD: parse its envelope, dispatch it, return its type."""
+        """A line not recognised as a canonical RECORD: parse its envelope, dispatch it, return its type.
+
+        An `InvalidInputLine` raised while a message is handled (by the SDK's checks or the target's)
+        is about that message, so it is given the line's number here, where it is known.
+        """
         self._current_message = line
+        self.line_number = number
         try:
             envelope = _envelope.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             msg = f"input line {number}: not a valid Singer message ({exc}): {_excerpt(line)}"
             raise InvalidInputLine(msg) from None
+        except RecursionError:
+            raise InvalidInputLine(f"input line {number}: {_TOO_DEEP}") from None
         kind = envelope.type
         if kind == "RECORD" and handler is not None:
             if envelope.stream is None:
@@ -163,7 +178,10 @@ class FastSingerReader(GenericSingerReader[bytes]):
                 raise InvalidInputLine(msg)
             handler(envelope.stream, line, number)
         elif callback := callbacks.get(kind):
-            callback(self.deserialize_json(line))
+            try:
+                callback(self.deserialize_json(line))
+            except InvalidInputLine as exc:
+                raise InvalidInputLine(f"input line {number}: {exc}") from None
         else:
             self._process_unknown_message({"type": kind})
         return kind

@@ -98,7 +98,7 @@ class ParquetBucketSink(BatchSink):
         }
         line = bytes(_fallback_encoder.encode(message))
         self._lines.append(line)
-        self._line_numbers.append(0)
+        self._line_numbers.append(getattr(self._target.message_reader, "line_number", 0))
         self._buffered_bytes += len(line)
 
     @property

@@ -15,11 +15,15 @@ import typing as t
 
 import msgspec
 from singer_sdk import typing as th
-from singer_sdk.exceptions import InvalidInputLine
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
 from target_parquet_bucket.bucket import Bucket
+from target_parquet_bucket.message_checks import (
+    check_activate_version_message,
+    check_schema_message,
+    check_state_message,
+)
 from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer
 from target_parquet_bucket.reader import FastSingerReader
 from target_parquet_bucket.redaction import redact_logs
@@ -110,6 +114,15 @@ SETTINGS = th.PropertiesList(
         description=(
             "Write objects/arrays whose schema declares properties/items as native parquet "
             "structs/lists instead of JSON strings (the default, as Customer.io does)."
+        ),
+    ),
+    th.Property(
+        "allow_case_colliding_columns",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Accept streams with columns differing only in case (`id`, `Id`). Off by default: "
+            "case-insensitive readers (DuckDB, Snowflake) rename or merge such columns."
         ),
     ),
     th.Property(
@@ -206,18 +219,28 @@ class TargetParquetBucket(Target):
         """On a schema change, finish the old schema's file right away, so sequences follow the
         input order (the SDK would drain the retired sink only at the next full drain).
 
-        A schema without a `properties` key (`{"type": "object"}`) is rejected as the SDK does,
-        but with an error that names the stream.
+        Malformed SCHEMA messages are refused first with an error naming the stream (see
+        `message_checks`).
         """
-        schema = message_dict.get("schema")
-        if isinstance(schema, dict) and "properties" not in schema:
-            msg = f"stream '{message_dict.get('stream')}': SCHEMA has no 'properties'; declare the record's properties"
-            raise InvalidInputLine(msg)
+        check_schema_message(
+            message_dict,
+            allow_case_colliding_columns=bool(self.config.get("allow_case_colliding_columns")),
+        )
         previous = self._sinks_active.get(message_dict.get("stream", ""))
         super()._process_schema_message(message_dict)
         if previous is not None and previous in self._sinks_to_clear:
             self.drain_one(previous)
             t.cast("ParquetBucketSink", previous).commit()
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """A STATE without `value` is refused with its line number (see `message_checks`)."""
+        check_state_message(message_dict)
+        super()._process_state_message(message_dict)
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        """ACTIVATE_VERSION for a stream without SCHEMA is refused naming it (the SDK: `KeyError`)."""
+        check_activate_version_message(message_dict, known_streams=self.mapper.stream_maps)
+        super()._process_activate_version_message(message_dict)
 
     def _write_state_message(self, state: dict) -> None:
         """Upload every open file first; if that fails the exception stops the state line."""

@@ -16,7 +16,18 @@ from typing import Any
 from . import metrics, search
 from .dataset import DAY, SUPPRESSION_TYPES, Dataset
 from .determinism import Record
-from .protocol import EMPTY_PAGES, STICKY_END, ApiError, Request, cursor_page, decode_cursor, not_found
+from .protocol import (
+    EMPTY_PAGES,
+    HIDDEN_IGNORED,
+    SPEC_PEOPLE,
+    STICKY_END,
+    STRING_SENDER_IDS,
+    ApiError,
+    Request,
+    cursor_page,
+    decode_cursor,
+    not_found,
+)
 
 SIX_MONTHS = 180 * DAY
 TWELVE_MONTHS = 365 * DAY
@@ -61,6 +72,20 @@ def find(items: Sequence[Record], key: str, value: Any, what: str) -> Record:
     raise not_found(f"{what} {value}")
 
 
+def with_sender_ids_as_text(request: Request, actions: list[Record]) -> list[Record]:
+    """Actions with `from_id` / `reply_to_id` as JSON strings under the `string_sender_ids` quirk."""
+    if STRING_SENDER_IDS not in request.quirks:
+        return actions
+    return [{**action, **{key: str(action[key]) for key in ("from_id", "reply_to_id")
+                          if action.get(key) is not None}} for action in actions]
+
+
+def spec_person(person: Record) -> Record:
+    """A bulk-attributes item in the spec's example form: wrapped in `customer`, identifiers only in
+    `attributes` (the simulator's people carry `cio_id`, and `id`/`email` when set, there)."""
+    return {"customer": {key: value for key, value in person.items() if key != "identifiers"}}
+
+
 def or_null(items: list[Any]) -> list[Any] | None:
     """Live quirk (reference 6.9): empty collections come back as `null` on these endpoints."""
     return items or None
@@ -88,7 +113,7 @@ def campaign_actions(request: Request, data: Dataset) -> list[Record]:
 @route("GET", "/campaigns/{campaign_id}/actions")
 def list_campaign_actions(request: Request, data: Dataset) -> Any:
     page, token = cursor_page(campaign_actions(request, data), request, ACTIONS_PER_PAGE)
-    return {"actions": page, "next": token}
+    return {"actions": with_sender_ids_as_text(request, page), "next": token}
 
 
 @route("GET", "/campaigns/{campaign_id}/actions/{action_id}")
@@ -134,7 +159,7 @@ def list_broadcast_actions(request: Request, data: Dataset) -> Any:
     get_broadcast(request, data)
     page, token = cursor_page(data.broadcast_actions[request.int_param("broadcast_id")], request,
                               ACTIONS_PER_PAGE)
-    return {"actions": page, "next": token}
+    return {"actions": with_sender_ids_as_text(request, page), "next": token}
 
 
 @route("GET", "/broadcasts/{broadcast_id}/triggers")
@@ -295,7 +320,8 @@ def bulk_customer_attributes(request: Request, data: Dataset) -> Any:
     if len(ids) > 100:
         raise ApiError(400, "you can request at most 100 ids at a time")
     indexes = (data.person_index(str(value), id_type or "id") for value in ids)
-    return {"customers": [data.person(i) for i in indexes if i is not None]}
+    people = [data.person(i) for i in indexes if i is not None]
+    return {"customers": [spec_person(p) for p in people] if SPEC_PEOPLE in request.quirks else people}
 
 
 @route("GET", "/customers/{customer_id:s}/attributes")
@@ -367,7 +393,7 @@ def list_activities(request: Request, data: Dataset) -> Any:
 def list_sender_identities(request: Request, data: Dataset) -> Any:
     hidden = bool(request.bool_query("hidden", False))
     limit = request.limit(default=10, maximum=100)
-    chosen = [s for s in data.sender_identities if s["hidden"] == hidden]
+    chosen = [s for s in data.sender_identities if HIDDEN_IGNORED in request.quirks or s["hidden"] == hidden]
     if request.choice("sort", ("asc", "desc"), "asc") == "desc":
         chosen.reverse()
     page, token = cursor_page(chosen, request, limit, quirk=STICKY_END)

@@ -15,7 +15,10 @@ from collections import deque
 from collections.abc import Iterable
 
 API_PREFIX = "/v1"
+#: What a flaky network and an overloaded API do: a retry gets through.
 FAULT_KINDS = ("500", "502", "503", "429", "429_no_retry_after", "drop", "truncate", "slow")
+#: A rejected request: no retry gets through. Only used when asked for by name.
+REJECTION = "400"
 
 
 def api_path(path: str) -> str:
@@ -36,9 +39,10 @@ class FaultInjector:
         """Fail about `rate` of the requests whose path starts with one of `only_paths` (all if None); paths
         may be given with or without the `/v1` prefix."""
         kinds = tuple(kinds)
-        unknown = set(kinds) - set(FAULT_KINDS)
+        unknown = set(kinds) - {*FAULT_KINDS, REJECTION}
         if unknown or not kinds:
-            raise ValueError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}, got {sorted(unknown)}")
+            raise ValueError(f"fault kinds must be a non-empty subset of {(*FAULT_KINDS, REJECTION)}, "
+                             f"got {sorted(unknown)}")
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"fault rate must be between 0 and 1, got {rate}")
         with self._lock:
@@ -50,7 +54,7 @@ class FaultInjector:
 
     def inject_next(self, *kinds: str) -> None:
         """Fail the next eligible requests with exactly these kinds, in order (before any random faults)."""
-        unknown = set(kinds) - set(FAULT_KINDS)
+        unknown = set(kinds) - {*FAULT_KINDS, REJECTION}
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}")
         with self._lock:

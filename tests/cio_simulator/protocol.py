@@ -10,6 +10,14 @@ Optional live pagination quirks (reference 1.2), off unless a simulator is built
   carries a `next` token ("only an empty `next` ends a window"); its token is base64 of `1:<offset>`.
 - `sticky_end`: on activities and sender identities, the last page carries a token that yields an empty page
   with the same token again, so only an empty-page or repeated-token guard ends the read.
+
+Optional alternative shapes (the published OpenAPI document and other connectors show them):
+- `spec_people`: `POST /v1/customers/attributes` items as the spec's example has them: wrapped in
+  `customer`, without `identifiers` (`cio_id`/`id`/`email` only inside `attributes`).
+- `string_sender_ids`: `from_id` / `reply_to_id` of campaign and broadcast actions are JSON strings
+  (Airbyte's manifest types them so).
+- `hidden_ignored`: sender identities ignore the `hidden` parameter (it is not in the spec), so every read
+  lists every sender.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from typing import Any
 
 ACTIVITY_CURSOR_BASE = 900_000_000_000_000_000
 EMPTY_PAGES, STICKY_END = "empty_pages", "sticky_end"
-QUIRKS = (EMPTY_PAGES, STICKY_END)
+SPEC_PEOPLE, STRING_SENDER_IDS, HIDDEN_IGNORED = "spec_people", "string_sender_ids", "hidden_ignored"
+QUIRKS = (EMPTY_PAGES, STICKY_END, SPEC_PEOPLE, STRING_SENDER_IDS, HIDDEN_IGNORED)
 
 
 class ApiError(Exception):

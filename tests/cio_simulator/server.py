@@ -66,7 +66,9 @@ class Simulator:
     - `latency`: seconds added to every response, settable while running.
     - `forbidden_paths`: path prefixes this key may not read (403), e.g. `("/v1/exports",)`.
     - `faults`: a `FaultInjector` (`configure(rate, kinds, seed, only_paths)`, `inject_next(*kinds)`).
-    - `quirks`: optional live pagination quirks, `"empty_pages"` and/or `"sticky_end"` (see `protocol.py`).
+    - `quirks`: optional live pagination quirks (`"empty_pages"`, `"sticky_end"`) and alternative response
+      shapes the public sources show (`"spec_people"`, `"string_sender_ids"`, `"hidden_ignored"`), see
+      `protocol.py`.
     """
 
     def __init__(self, seed: int = 7, scale: float = 1.0, api_key: str = "sim-key",
@@ -219,6 +221,8 @@ def _fault_response(kind: str) -> Response:
         headers = {"Retry-After": "1"} if kind == "429" else {}
         response = json_response(429, ApiError(429, "Your request is over the 10-per-second limit").body(),
                                  **headers)
+    elif kind == "400":
+        response = json_response(400, ApiError(400, "invalid parameter").body())
     else:
         response = json_response(int(kind), ApiError(int(kind), "Internal error, please retry").body())
     response.fault = kind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from tap_customerio.schemas.common import message_content, typed_refs
+from tap_customerio.schemas.common import action_sender_ids, message_content, typed_refs
 
 BROADCAST = th.PropertiesList(
     th.Property("id", th.IntegerType, required=True),
@@ -24,6 +24,7 @@ BROADCAST = th.PropertiesList(
 BROADCAST_ACTION = message_content(
     th.Property("id", th.StringType, required=True),
     th.Property("broadcast_id", th.IntegerType, required=True),
+    *action_sender_ids(),
 ).to_dict()
 
 BROADCAST_TRIGGER = th.PropertiesList(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from tap_customerio.schemas.common import FreeObject, message_content, typed_refs
+from tap_customerio.schemas.common import FreeObject, action_sender_ids, message_content, typed_refs
 
 CAMPAIGN = th.PropertiesList(
     th.Property("id", th.IntegerType, required=True),
@@ -41,4 +41,5 @@ CAMPAIGN_ACTION = message_content(
     th.Property("id", th.StringType, required=True),
     th.Property("campaign_id", th.IntegerType, required=True),
     th.Property("parent_action_id", th.IntegerType),
+    *action_sender_ids(),
 ).to_dict()

@@ -22,6 +22,12 @@ def typed_refs(id_type: th.JSONTypeHelper) -> th.ArrayType:
     return th.ArrayType(th.ObjectType(th.Property("type", th.StringType), th.Property("id", id_type)))
 
 
+def action_sender_ids() -> tuple[th.Property, ...]:
+    """`from_id` / `reply_to_id` of campaign and broadcast actions: integers in the spec, strings in Airbyte's
+    manifest; declared as strings, which hold both without loss."""
+    return th.Property("from_id", th.StringType), th.Property("reply_to_id", th.StringType)
+
+
 def message_content(*extra: th.Property) -> th.PropertiesList:
     """Fields of a message content: campaign/broadcast actions, newsletter variants, transactional contents.
 

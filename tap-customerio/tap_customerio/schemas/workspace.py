@@ -89,6 +89,7 @@ OBJECT_TYPE = th.PropertiesList(
 
 ESP_SUPPRESSION = th.PropertiesList(
     th.Property("suppression_type", th.StringType, required=True),
+    th.Property("domain", th.StringType),
     th.Property("email", th.StringType, required=True),
     th.Property("category", th.StringType),
     th.Property("reason", th.StringType),

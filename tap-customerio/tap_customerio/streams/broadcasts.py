@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from tap_customerio.client import CustomerIOStream
 from tap_customerio.schemas import broadcasts as schemas
+from tap_customerio.streams.actions import ActionStream
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 
 class BroadcastsStream(CustomerIOStream):
@@ -18,8 +24,14 @@ class BroadcastsStream(CustomerIOStream):
     timestamp_fields = ("created", "updated", "first_started")
     child_context_key = "broadcast_id"
 
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """`tags: "nil"` (the spec's broadcast example writes no tags so) is no tags."""
+        if row.get("tags") == "nil":
+            row["tags"] = None
+        return super().post_process(row, context)
 
-class BroadcastActionsStream(CustomerIOStream):
+
+class BroadcastActionsStream(ActionStream):
     """`GET /v1/broadcasts/{id}/actions`: follows `next` when present (seen live); bookmark per broadcast."""
 
     name = "broadcast_actions"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tap_customerio.client import CustomerIOStream
 from tap_customerio.schemas import campaigns as schemas
+from tap_customerio.streams.actions import ActionStream
 
 CONTENT_TIMESTAMPS = ("created", "updated")
 
@@ -21,7 +22,7 @@ class CampaignsStream(CustomerIOStream):
     child_context_key = "campaign_id"
 
 
-class CampaignActionsStream(CustomerIOStream):
+class CampaignActionsStream(ActionStream):
     """`GET /v1/campaigns/{id}/actions`: up to 10 per page (no `limit`), bookmark per campaign."""
 
     name = "campaign_actions"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from tap_customerio.client import CustomerIOStream
 from tap_customerio.schemas import newsletters as schemas
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 CONTENT_TIMESTAMPS = ("created", "updated")
 
@@ -46,3 +51,10 @@ class NewsletterTestGroupsStream(CustomerIOStream):
     primary_keys = ("newsletter_id", "id")
     state_partitioning_keys = ()
     schema = schemas.NEWSLETTER_TEST_GROUP
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """`content_ids` as strings (the spec's type; its example and `newsletters.content_ids` are integers)."""
+        if isinstance(row.get("content_ids"), list):
+            row["content_ids"] = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                                  for v in row["content_ids"]]
+        return super().post_process(row, context)

@@ -6,7 +6,7 @@ import collections
 import itertools
 import typing as t
 
-from tap_customerio.client import CustomerIOStream
+from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.schemas import people as schemas
 
 if t.TYPE_CHECKING:
@@ -18,9 +18,11 @@ if t.TYPE_CHECKING:
 #: Match every person: everyone has a `cio_id`, including people without `id` or email.
 MATCH_ALL = {"filter": {"and": [{"attribute": {"field": "cio_id", "operator": "exists"}}]}}
 HYDRATE_BATCH = 100
+T = t.TypeVar("T")
+IDENTIFIER_KEYS = ("cio_id", "id", "email")
 
 
-def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of `size` items (`itertools.batched` needs Python 3.12)."""
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
@@ -54,7 +56,7 @@ class CustomersStream(CustomerIOStream):
         """Hydrated people in search order, with a bounded number of batches in flight."""
         workers = int(self.config.get("max_concurrency", 4))
         in_flight: collections.deque[Future[list[dict]]] = collections.deque()
-        found = (ident["cio_id"] for ident in self.request_records(context) if ident.get("cio_id"))
+        found = (ident for ident in self.request_records(context) if ident.get("cio_id") not in (None, ""))
         for batch in batched(found, HYDRATE_BATCH):
             in_flight.append(self.workers.submit(self.hydrate, batch))
             while len(in_flight) > workers * 2:
@@ -62,24 +64,59 @@ class CustomersStream(CustomerIOStream):
         while in_flight:
             yield from in_flight.popleft().result()
 
-    def hydrate(self, cio_ids: list[str]) -> list[dict]:
-        """Attributes and devices of up to 100 people; people deleted since the search are omitted."""
+    def hydrate(self, found: list[dict]) -> list[dict]:
+        """Attributes and devices of up to 100 people found by the search; people deleted since the search
+        are omitted."""
         response = self.send_request("POST", "/customers/attributes", params={"id_type": "cio_id"},
-                                     json={"ids": cio_ids})
-        return [self.person_record(item) for item in self.records_in(response, "customers")]
+                                     json={"ids": [as_id_text(ident["cio_id"]) for ident in found]})
+        hits = SearchHits(found)
+        return [self.person_record(item, hits) for item in self.records_in(response, "customers")]
 
-    @staticmethod
-    def person_record(item: dict) -> dict:
+    def person_record(self, item: dict, hits: SearchHits) -> dict:
         """One flat person row (live items are flat; the spec wraps them in `customer`)."""
         person = item.get("customer", item)
-        identifiers = person.get("identifiers") or {}
+        identifiers = hits.complete(person_identifiers(person))
+        if identifiers["cio_id"] is None:
+            msg = (f"stream '{self.name}': a person from POST /v1/customers/attributes has no cio_id and matches "
+                   f"no search result by id {identifiers['id']!r} or email {identifiers['email']!r}")
+            raise CustomerIOError(msg)
         return {
-            "cio_id": identifiers.get("cio_id"),
-            "id": identifiers.get("id", person.get("id")),
-            "email": identifiers.get("email"),
+            **identifiers,
             "identifiers": identifiers,
             "attributes": person.get("attributes") or {},
             "timestamps": person.get("timestamps") or {},
             "unsubscribed": person.get("unsubscribed"),
             "devices": person.get("devices") or [],
         }
+
+
+def as_id_text(value: t.Any) -> str | None:
+    """An identifier as text: the spec types them as strings, its examples show integers (`3000001`)."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def person_identifiers(person: dict) -> dict[str, str | None]:
+    """`{cio_id, id, email}` from a bulk-attributes item: its `identifiers` where present (live), else the
+    identifier attributes (the spec's example carries `cio_id`/`id`/`email` only inside `attributes`);
+    `id` last falls back to the item's own `id`."""
+    own = person.get("identifiers") or {}
+    attributes = person.get("attributes") or {}
+    found = {key: as_id_text(own.get(key)) or as_id_text(attributes.get(key)) for key in IDENTIFIER_KEYS}
+    found["id"] = found["id"] or as_id_text(person.get("id"))
+    return found
+
+
+class SearchHits:
+    """The search results of one hydration batch, to complete a hydrated person's identifiers from."""
+
+    def __init__(self, found: list[dict]) -> None:
+        hits = [{key: as_id_text(ident.get(key)) for key in IDENTIFIER_KEYS} for ident in found]
+        self._by = {key: {hit[key]: hit for hit in hits if hit[key]} for key in IDENTIFIER_KEYS}
+
+    def complete(self, identifiers: dict[str, str | None]) -> dict[str, str | None]:
+        """`identifiers` with what is missing taken from the search hit with the same cio_id, id or email."""
+        hit = next((self._by[key][identifiers[key]] for key in IDENTIFIER_KEYS
+                    if identifiers[key] and identifiers[key] in self._by[key]), {})
+        return {key: identifiers[key] or hit.get(key) for key in IDENTIFIER_KEYS}

@@ -4,15 +4,18 @@ workspaces, object types and ESP suppressions."""
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 
 from tap_customerio.client import CustomerIOStream
 from tap_customerio.responses import parsed_body
 from tap_customerio.schemas import workspace as schemas
+from tap_customerio.streams.rejected import SkipsRejectedRequests
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
     import requests
+    from singer_sdk.helpers.types import Context
 
 
 class ExportsStream(CustomerIOStream):
@@ -29,7 +32,9 @@ class ExportsStream(CustomerIOStream):
 
 class SenderIdentitiesStream(CustomerIOStream):
     """`GET /v1/sender_identities`: read once per `hidden` value, since the API lists hidden senders only
-    when asked (`hidden=true`) and visible ones otherwise (reference §2.14)."""
+    when asked (`hidden=true`) and visible ones otherwise (reference §2.14). `hidden` is not in the spec:
+    an API that ignores it lists every sender on both reads, so a sender already emitted is not emitted again.
+    """
 
     name = "sender_identities"
     path = "/sender_identities"
@@ -47,6 +52,22 @@ class SenderIdentitiesStream(CustomerIOStream):
     def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """Adds the `hidden` filter of the partition."""
         return {**super().get_url_params(context, next_page_token), "hidden": (context or {}).get("hidden")}
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Senders of this partition not already emitted by the other one (sender lists are small)."""
+        for record in super().get_records(context):
+            if record.get("id") not in self._emitted:
+                self._emitted.add(record.get("id"))
+                yield record
+
+    @cached_property
+    def _emitted(self) -> set[t.Any]:
+        return set()
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """A sender without `hidden` (the spec has none) keeps it unknown instead of the partition's filter."""
+        row.setdefault("hidden", None)
+        return super().post_process(row, context)
 
 
 class ReportingWebhooksStream(CustomerIOStream):
@@ -127,10 +148,13 @@ class ObjectTypesStream(CustomerIOStream):
     schema = schemas.OBJECT_TYPE
 
 
-class EspSuppressionStream(CustomerIOStream):
+class EspSuppressionStream(SkipsRejectedRequests):
     """`GET /v1/esp/suppression/{type}` for all four types, offset-paged 1000 at a time.
 
-    Keyed by (type, email): one address can be suppressed for several reasons.
+    The spec enumerates `bounces` and `spam_reports`; its text and Airbyte also read `blocks` and
+    `invalid_emails`, so a 400 for one type skips that type with a warning. With `esp_suppression_domains`
+    every type is read per sending domain (`domain=`), and the domain is part of the key. Keyed by
+    (type, [domain,] email): one address can be suppressed for several reasons.
     """
 
     name = "eps_suppression"
@@ -143,9 +167,30 @@ class EspSuppressionStream(CustomerIOStream):
     timestamp_fields = ("created",)
 
     @property
+    def domains(self) -> list[str]:
+        """The configured sending domains (none: one read per type, without `domain`)."""
+        return list(self.config.get("esp_suppression_domains") or [])
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """The domain is part of the key when suppressions are read per domain."""
+        super().__init__(*args, **kwargs)
+        if self.domains:
+            self.primary_keys = ("suppression_type", "domain", "email")
+
+    @property
     def partitions(self) -> list[dict]:
-        """One partition per suppression type."""
-        return [{"suppression_type": kind} for kind in ("bounces", "blocks", "spam_reports", "invalid_emails")]
+        """One partition per suppression type (and domain)."""
+        kinds = ("bounces", "blocks", "spam_reports", "invalid_emails")
+        if not self.domains:
+            return [{"suppression_type": kind} for kind in kinds]
+        return [{"suppression_type": kind, "domain": domain} for kind in kinds for domain in self.domains]
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """Adds the partition's `domain`, if any."""
+        params = super().get_url_params(context, next_page_token)
+        if (context or {}).get("domain"):
+            params["domain"] = context["domain"]
+        return params
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Suppressions with the page's `category`."""
