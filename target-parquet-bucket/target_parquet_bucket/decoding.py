@@ -363,10 +363,36 @@ def _to_arrow(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     if kind is Kind.DATE:
         return _dates(pa.array(data, pa.string()))
     if kind is Kind.JSON:
-        return _json_text(data)
+        return _of_declared_json_type(column, _json_text(data))
     if kind is Kind.UNION:
+        if column.json_types and (index := _first_bad(data, lambda raw: _is_json_type(raw, column.json_types))) is not None:
+            raise RecordError(index, f"expected {' or '.join(sorted(column.json_types))}, got {bytes(data[index])[:40]!r}")
         return pa.array([_union_text(v) for v in data], pa.string())
     return _native(column, data)
+
+
+def _of_declared_json_type(column: Column, text: pa.Array) -> pa.Array:
+    """An object column holds objects and an array column arrays: `5` or `"x"` is refused, not
+    stored as JSON text (checked per column by the first character of the compact text)."""
+    opening = "{" if column.json_types == {"object"} else "["
+    wrong = pc.fill_null(pc.not_equal(pc.utf8_slice_codeunits(text, 0, 1), opening), False)
+    if not pc.any(wrong).as_py():
+        return text
+    index = wrong.to_pylist().index(True)
+    expected = "an object" if opening == "{" else "an array"
+    raise RecordError(index, f"expected {expected}, got {text[index].as_py()[:40]!r}")
+
+
+#: The JSON type of a raw value, from its first byte (numbers are told apart by their literal).
+_FIRST_BYTE_TYPES = {ord("{"): "object", ord("["): "array", ord('"'): "string", ord("t"): "boolean", ord("f"): "boolean"}
+
+
+def _is_json_type(raw: msgspec.Raw, allowed: frozenset[str]) -> bool:
+    data = bytes(raw)
+    if data == _NULL_JSON:
+        return True
+    found = _FIRST_BYTE_TYPES.get(data[0]) or ("number" if any(c in data for c in b".eE") else "integer")
+    return found in allowed or (found == "integer" and "number" in allowed)
 
 
 def _exact_doubles(data: t.Sequence[int | float | None]) -> pa.Array:

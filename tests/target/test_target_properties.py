@@ -1043,3 +1043,29 @@ def test_property_names_with_backslash_quote_or_control_characters_are_ordinary_
         "target-parquet-bucket: error: InvalidRecordError: stream 'odd', input line 3: Expected `int | null`, "
         "got `str` at record.back\\slash"
     ]
+
+
+@pytest.mark.parametrize(
+    ("declared", "value", "stored"),
+    [
+        ({"type": ["object", "null"]}, 5, None),
+        ({"type": "array"}, {"a": 1}, None),
+        ({"type": ["integer", "string"]}, True, None),
+        ({"type": ["integer", "string"]}, 1.5, None),
+        ({"type": ["number", "boolean"]}, 7, "7"),
+        ({"type": ["object", "string", "null"]}, "x", "x"),
+    ],
+)
+def test_object_array_and_union_columns_refuse_values_of_other_json_types(
+    tmp_path: Path, declared: dict, value: t.Any, stored: str | None
+) -> None:
+    """Found by the property test above: these columns stored any JSON value as text."""
+    schema = {"type": "SCHEMA", "stream": "s", "schema": {"type": "object", "properties": {"v": declared}}, "key_properties": []}
+    run = run_target([schema, {"type": "RECORD", "stream": "s", "record": {"v": value}}], {"bucket_url": str(tmp_path)})
+    if stored is None:
+        assert run.exit_code == 1
+        assert len(run.error_lines) == 1
+        assert "stream 's', input line 2: column 'v': expected" in run.error_lines[0]
+    else:
+        assert run.exit_code == 0, run.error_lines
+        assert pq.read_table(tmp_path / "s_v4_0_1.parquet").column("v").to_pylist() == [stored]
