@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import datetime
 import email.utils
+import math
 import random
 import threading
 import typing as t
@@ -29,8 +30,11 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_customerio.concurrency import worker_pool
+from tap_customerio.conformance import Conformer
+from tap_customerio.deadline import DeadlineExceededError, within_deadline
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.rate_limit import RateLimiter, process_limiter
+from tap_customerio.redaction import redact
 from tap_customerio.responses import InvalidBodyError, parsed_body
 from tap_customerio.timestamps import InvalidTimestampError, compile_converter, iso_to_unix
 
@@ -44,10 +48,20 @@ API_URLS = {"us": "https://api.customer.io/v1", "eu": "https://api-eu.customer.i
 
 #: Longest wait between two attempts when the server gives no `Retry-After`.
 BACKOFF_CAP_SECONDS = 60.0
+#: Default of `max_retry_after_seconds`: the longest `Retry-After` obeyed before the stream fails instead.
+DEFAULT_MAX_RETRY_AFTER = 300
 
 
 class CustomerIOError(FatalAPIError):
     """A failure reported to the user as one line (the CLI prints it without a traceback)."""
+
+
+class KeyRejectedError(CustomerIOError):
+    """401: the key is wrong for every stream, so the whole run stops (no stream could succeed)."""
+
+
+class RetryAfterTooLongError(CustomerIOError):
+    """429 with a `Retry-After` longer than `max_retry_after_seconds`: waiting would look like a hang."""
 
 
 class StreamForbiddenError(CustomerIOError):
@@ -58,18 +72,38 @@ class ParentGoneError(CustomerIOError):
     """404 on a child endpoint: the parent was deleted between listing it and reading its children."""
 
 
+def app_api_key(config: t.Mapping[str, t.Any]) -> str:
+    """The configured key without surrounding whitespace: a key pasted from a CRLF `.env` file ends in
+    `\\r`, which `requests` refuses in a header with an error quoting the header, key included."""
+    return str(config.get("app_api_key") or "").strip()
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     """Seconds from a `Retry-After` header (delta-seconds or HTTP date), or None when absent/invalid."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message, prefixed with its type unless the tap raised it with a
+    message written for the user (a bare `KeyError: 'id'` needs its type to make sense)."""
+    text = str(exc).splitlines()[0] if str(exc).strip() else ""
+    ours = type(exc).__module__.startswith("tap_customerio") or isinstance(exc, (FatalAPIError, RetriableAPIError))
+    if ours and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class CustomerIOStream(RESTStream[t.Any]):
@@ -112,7 +146,7 @@ class CustomerIOStream(RESTStream[t.Any]):
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
         """Bearer auth with the App API key (the key only ever travels in this header)."""
-        return BearerTokenAuthenticator(token=self.config["app_api_key"])
+        return BearerTokenAuthenticator(token=app_api_key(self.config))
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -121,7 +155,8 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     @property
     def timeout(self) -> int:
-        """Seconds before a request counts as timed out (and is retried)."""
+        """Seconds a whole request may take before it counts as timed out (and is retried); each socket
+        read gets this long and the body must be complete within it too (see `deadline.py`)."""
         return int(self.config.get("request_timeout", 60))
 
     @property
@@ -133,10 +168,13 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     @property
     def requests_session(self) -> requests.Session:
-        """One session per thread: hydration and child prefetch run requests from worker threads."""
+        """One session per thread (hydration and child prefetch run requests from worker threads), whose
+        response bodies are read against the request's total deadline."""
         session = getattr(self._sessions, "session", None)
         if session is None:
             session = requests.Session()
+            session.stream = True
+            session.hooks["response"].append(within_deadline)
             self._sessions.session = session
         return session
 
@@ -238,9 +276,17 @@ class CustomerIOStream(RESTStream[t.Any]):
         endpoint = self._endpoint(response)
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             wait = retry_after_seconds(response)
+            cap = int(self.config.get("max_retry_after_seconds", DEFAULT_MAX_RETRY_AFTER))
+            if wait is not None and wait > cap:
+                msg = (
+                    f"{endpoint} returned HTTP 429 asking to wait {response.headers['Retry-After'][:40]!r} "
+                    f"(Retry-After), more than max_retry_after_seconds={cap}; not waiting"
+                )
+                raise RetryAfterTooLongError(msg)
             if wait is not None:
                 self.limiter.pause(wait)
-            msg = f"{endpoint} returned HTTP 429 (rate limited)"
+            hint = f"; Retry-After {wait:.0f} s, every request waits" if wait is not None else ""
+            msg = f"{endpoint} returned HTTP 429 (rate limited{hint})"
             raise RetriableAPIError(msg, response)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             msg = f"{endpoint} returned HTTP {status}"
@@ -251,7 +297,7 @@ class CustomerIOStream(RESTStream[t.Any]):
                 f"API key invalid or belongs to the other region (region={region}): "
                 f"HTTP 401 from {endpoint}"
             )
-            raise CustomerIOError(msg)
+            raise KeyRejectedError(msg)
         if status == HTTPStatus.FORBIDDEN:
             msg = f"HTTP 403 from {endpoint}: the API key has no access to stream '{self.name}'"
             raise StreamForbiddenError(msg)
@@ -259,7 +305,8 @@ class CustomerIOStream(RESTStream[t.Any]):
             msg = f"HTTP 404 from {endpoint}: parent of '{self.name}' no longer exists"
             raise ParentGoneError(msg)
         if status >= HTTPStatus.BAD_REQUEST:
-            msg = f"{endpoint} returned HTTP {status}: {self._error_detail(response)}"
+            detail = redact(self._error_detail(response), app_api_key(self.config))
+            msg = f"{endpoint} returned HTTP {status}: {detail}"
             raise CustomerIOError(msg)
         try:
             parsed_body(response)
@@ -291,7 +338,9 @@ class CustomerIOStream(RESTStream[t.Any]):
                 raise CustomerIOError(msg) from exc
             except (requests.exceptions.RequestException, ConnectionResetError) as exc:
                 endpoint = f"{prepared.method} {requests.utils.urlparse(prepared.url).path}"
-                msg = f"{endpoint} failed: {type(exc).__name__} (gave up after {self.backoff_max_tries()} attempts)"
+                # Only the type of the HTTP stack's own errors: their text can quote the URL and headers.
+                what = f"{exc}" if isinstance(exc, DeadlineExceededError) else type(exc).__name__
+                msg = f"{endpoint} failed: {what} (gave up after {self.backoff_max_tries()} attempts)"
                 raise CustomerIOError(msg) from exc
 
         return call
@@ -353,6 +402,38 @@ class CustomerIOStream(RESTStream[t.Any]):
             raise CustomerIOError(msg)
         return body[key] or []
 
+    # --- one stream's failure is that stream's -----------------------------------------------------
+
+    def sync(self, context: Context | None = None) -> None:
+        """singer-sdk's sync, except that a failure ends only this stream (the SDK stops the whole run).
+
+        Overridden because `sync` is the one call the SDK makes per stream (top-level streams from
+        `Tap.sync_all`, children from their parent per parent record): catching here lets the tap go on
+        with the next stream, and lets a parent go on when a child fails. A stream that failed is not synced
+        again in this run (a child is skipped for the remaining parents). 401 still stops the run, since
+        the key is wrong for every stream.
+        """
+        failures = self._tap.failures
+        if failures.failed(self.name):
+            return
+        try:
+            super().sync(context)
+        except KeyRejectedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (any failure of this stream is this stream's, see above)
+            self.discard_progress()
+            failures.record(self, redact(one_line(exc), app_api_key(self.config)), context)
+
+    def discard_progress(self) -> None:
+        """Forget the progress markers of an unfinished sync, so the bookmark stays where it was.
+
+        Records arrive unsorted (`is_sorted = False`), so the highest replication value seen so far is not
+        a safe resume point: finalizing it would skip the records not yet read.
+        """
+        state = self.stream_state
+        for partition in (state, *state.get("partitions", [])):
+            partition.pop("progress_markers", None)
+
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """Paginated records; a 403 skips the stream, a 404 on a child skips that parent."""
         try:
@@ -367,7 +448,8 @@ class CustomerIOStream(RESTStream[t.Any]):
         return {self.child_context_key: record["id"]} if self.child_context_key else {}
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Add the parent keys from the context, drop properties the schema lacks, convert timestamps.
+        """Add the parent keys from the context, drop properties the schema lacks, convert timestamps,
+        then make the record valid against the schema (see `conformance.py`).
 
         A record without its replication key (the spec makes none required) gets it as null, which
         singer-sdk's bookmark skips, instead of a KeyError."""
@@ -386,7 +468,17 @@ class CustomerIOStream(RESTStream[t.Any]):
             keys = {key: row.get(key) for key in self.primary_keys}
             msg = f"stream '{self.name}': record {keys}: {exc}"
             raise CustomerIOError(msg) from None
+        self._conformer.conform(row)
         return row
+
+    @cached_property
+    def _conformer(self) -> Conformer:
+        return Conformer(self.name, self.schema, self.primary_keys or ())
+
+    def log_sync_costs(self) -> None:
+        """The SDK's end-of-stream summary, plus one warning per field whose values were converted."""
+        super().log_sync_costs()
+        self._conformer.report(self.logger)
 
     @cached_property
     def _declared(self) -> frozenset[str]:
@@ -496,7 +588,8 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
         """Pass `records` through, starting the selected children's first pages a few records ahead."""
-        children = [child for child in self.child_streams if child.selected]
+        children = [child for child in self.child_streams
+                    if child.selected and not self._tap.failures.failed(child.name)]
         if not children:
             yield from records
             return
@@ -512,7 +605,12 @@ class CustomerIOStream(RESTStream[t.Any]):
         yield from ahead
 
     def probe_access(self) -> bool:
-        """One cheap request to learn whether the key may read this stream (False on 403)."""
+        """One cheap request to learn whether the key may read this stream: False on 403 only.
+
+        Any other failure (5xx, 400, timeouts, an odd body) keeps the stream in the catalog with a warning:
+        discovery describes what exists, and the sync reports the stream's own failure if it persists.
+        A 401 stops discovery, since the key is wrong for every stream.
+        """
         try:
             context = (self.partitions or [None])[0]
             prepared = self.first_page_request(context, limit=1 if self.page_size else None)
@@ -520,5 +618,10 @@ class CustomerIOStream(RESTStream[t.Any]):
         except StreamForbiddenError as exc:
             self.logger.warning("Leaving stream '%s' out of the catalog: %s", self.name, exc)
             return False
+        except KeyRejectedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (see above: only 401/403 decide)
+            reason = redact(one_line(exc), app_api_key(self.config))
+            self.logger.warning("Keeping stream '%s' in the catalog although probing it failed: %s", self.name, reason)
         return True
 

@@ -11,7 +11,17 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib import Catalog
 
+from tap_customerio.client import (
+    DEFAULT_MAX_RETRY_AFTER,
+    CustomerIOError,
+    KeyRejectedError,
+    app_api_key,
+    one_line,
+)
+from tap_customerio.failures import StreamFailures, StreamsFailedError
+from tap_customerio.inputs import InputError, check_catalog, check_state, checked_file
 from tap_customerio.pagination import CursorLoopError
+from tap_customerio.redaction import redact
 from tap_customerio.streams import (
     activities,
     broadcasts,
@@ -62,7 +72,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
 )
 
 #: Failures reported as one line with exit code 1 instead of a traceback.
-USER_FACING_ERRORS = (FatalAPIError, RetriableAPIError, CursorLoopError, OSError)
+USER_FACING_ERRORS = (FatalAPIError, RetriableAPIError, CursorLoopError, OSError, InputError)
 
 
 class TapCustomerIO(Tap):
@@ -186,7 +196,19 @@ class TapCustomerIO(Tap):
             "request_timeout",
             th.IntegerType(minimum=1),
             default=60,
-            description="Seconds to wait for a response before retrying the request.",
+            description=(
+                "Seconds a whole request may take (waiting for the answer and reading all of it) "
+                "before it is retried."
+            ),
+        ),
+        th.Property(
+            "max_retry_after_seconds",
+            th.IntegerType(minimum=0),
+            default=DEFAULT_MAX_RETRY_AFTER,
+            description=(
+                "Longest `Retry-After` (seconds) the tap waits after a 429; a longer one fails the stream "
+                "with a message naming the wait instead of hanging."
+            ),
         ),
         th.Property(
             "user_agent",
@@ -196,9 +218,10 @@ class TapCustomerIO(Tap):
         ),
         th.Property(
             "workspace_id",
-            th.IntegerType,
+            th.CustomType({"type": ["integer", "string"], "minimum": 1, "pattern": "^[0-9]+$"}),
             description=(
-                "Customer.io workspace id (optional); used to name exported files like Customer.io's own export."
+                "Customer.io workspace id, an integer or a string of digits. Needed by the export streams "
+                "when the key sees more than one workspace; names exported files like Customer.io's own export."
             ),
         ),
     ).to_dict()
@@ -208,34 +231,77 @@ class TapCustomerIO(Tap):
     dynamic_catalog = True
 
     def __init__(self, *, catalog: t.Any = None, **kwargs: t.Any) -> None:
-        """Accepts the catalog with Meltano's `replication-method` metadata translated (see below)."""
+        """Checks the catalog, the state and the settings singer-sdk does not check, before any request;
+        the catalog's Meltano `replication-method` metadata is translated (see below)."""
+        #: Streams that failed in this run (each failure ends only its own stream).
+        self.failures = StreamFailures()
+        if isinstance(catalog, dict):
+            check_catalog(catalog)
         super().__init__(catalog=with_forced_replication_methods(catalog), **kwargs)
         check_start_date(self.config.get("start_date"))
+        check_batch_config(self.config.get("batch_config"))
+        check_api_key(self.config)
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """The SDK's state loading, after checking the state's shape and bookmark values (`inputs.py`)."""
+        check_state(state)
+        super().load_state(state)
 
     def discover_streams(self) -> list[CustomerIOStream]:
         """Every stream of the App API."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
     def sync_all(self) -> None:
-        """Start the first pages of every selected top-level stream on the worker threads, then sync.
+        """Check the workspace, start the first pages of every selected top-level stream on the worker
+        threads, sync, then fail with the summary of the streams that failed (each stream's failure is
+        caught in its own `sync`, see `CustomerIOStream.sync`).
 
         singer-sdk syncs one stream after another; most App API lists are a single request, so without
-        this each of them would leave the budget idle for one round trip. (Overrides a method the SDK marks
-        final for type checkers; the SDK's sync itself runs unchanged.)
+        the prefetch each of them would leave the budget idle for one round trip. (Overrides a method the
+        SDK marks final for type checkers; the SDK's sync itself runs unchanged.)
         """
+        self.check_workspace()
         for stream in self.streams.values():
             if stream.parent_stream_type is None and stream.selected and stream.prefetch_on_start \
                     and type(stream) not in EXPORT_STREAM_TYPES:
                 for context in stream.partitions or [None]:
                     stream.prefetch_first_page(context)
         super().sync_all()
+        if self.failures:
+            raise StreamsFailedError(self.failures.summary(self.streams.values()))
+
+    def check_workspace(self) -> None:
+        """Selected export streams need one workspace id: the setting, else the only workspace the key
+        sees. Checked before the first stream starts, so a run that cannot complete writes nothing.
+
+        If `/v1/workspaces` itself fails, the export streams are left to fail on their own (the other
+        streams do not need it).
+        """
+        exports = sorted(s.name for s in self.streams.values() if s.selected and type(s) in EXPORT_STREAM_TYPES)
+        if not exports or self.config.get("workspace_id") not in (None, ""):
+            return
+        try:
+            workspaces = list(self.streams["workspaces"].request_records(None))
+        except KeyRejectedError:
+            raise
+        except CustomerIOError as exc:
+            self.logger.warning("Could not list the key's workspaces for %s: %s", ", ".join(exports), exc)
+            return
+        if len(workspaces) != 1:
+            seen = "; ".join(f"{w.get('id')} ({w.get('name')})" for w in workspaces) or "none"
+            msg = (
+                f"streams {', '.join(exports)} need the workspace_id setting: the API key sees "
+                f"{len(workspaces)} workspaces: {seen}. Set workspace_id to one of these ids"
+            )
+            raise WorkspaceUnresolvedError(msg)
 
     def run_discovery(self) -> str:
         """Discovery probes the API, so its failures (wrong key, API down) also end in one line and exit 1."""
         try:
             return super().run_discovery()
         except USER_FACING_ERRORS as exc:
-            self.logger.error("tap-customerio failed: %s", one_line(exc))  # noqa: TRY400 (no traceback)
+            reason = redact(one_line(exc), app_api_key(self.config))
+            self.logger.error("tap-customerio failed: %s", reason)  # noqa: TRY400 (no traceback)
             sys.exit(1)
 
     @property
@@ -265,22 +331,35 @@ class TapCustomerIO(Tap):
             print(stream_table())  # noqa: T201
 
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
-        """Run a sync; config and API failures end the process with one line on stderr and exit code 1."""
+    def invoke(cls, *, state: t.IO[str] | None = None, catalog: t.IO[str] | None = None, **kwargs: t.Any) -> None:
+        """Run a sync; config, input and API failures end the process with one line on stderr and exit
+        code 1; failed streams end it with the summary, one line per stream (see `failures.py`)."""
         try:
-            super().invoke(*args, **kwargs)
+            super().invoke(state=checked_file(state, "state", check_state),
+                           catalog=checked_file(catalog, "catalog", check_catalog), **kwargs)
         except ConfigValidationError as exc:
             cls.logger.error("tap-customerio failed: invalid config: %s", "; ".join(exc.errors) or exc)  # noqa: TRY400
             sys.exit(1)
+        except StreamsFailedError as exc:
+            for line in exc.lines:
+                cls.logger.error("%s", redact(line, None))  # noqa: TRY400 (one line per stream, no traceback)
+            sys.exit(1)
         except USER_FACING_ERRORS as exc:
-            cls.logger.error("tap-customerio failed: %s", one_line(exc))  # noqa: TRY400 (one line, no traceback)
+            cls.logger.error("tap-customerio failed: %s", redact(one_line(exc), None))  # noqa: TRY400
             sys.exit(1)
 
 
+class WorkspaceUnresolvedError(CustomerIOError):
+    """Export streams are selected, but no single workspace id is known."""
 
-def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type name if it has none)."""
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+def check_api_key(config: t.Mapping[str, t.Any]) -> None:
+    """The key, stripped of surrounding whitespace, must be non-empty and printable: `requests` refuses a
+    header with control characters in an error that quotes the header, key included."""
+    key = app_api_key(config)
+    if not key or not key.isprintable() or any(c.isspace() for c in key):
+        msg = "app_api_key is empty or contains whitespace or control characters inside the key"
+        raise ConfigValidationError(msg, errors=[msg])
 
 
 def check_start_date(value: str | None) -> None:
@@ -292,6 +371,19 @@ def check_start_date(value: str | None) -> None:
     except (TypeError, ValueError):
         msg = f"start_date {value!r} is not an ISO 8601 date-time (e.g. 2024-01-31T00:00:00Z)"
         raise ConfigValidationError(msg, errors=[msg]) from None
+
+
+def check_batch_config(value: dict | None) -> None:
+    """Batch mode writes jsonl files only: singer-sdk 0.54's parquet batcher (`pa.Table.from_pylist`)
+    takes the columns from the first record of each file, so a property that record lacks is dropped
+    from every row, and objects become structs that add null keys (`{}` → `{"and": null}`)."""
+    encoding = (value or {}).get("encoding") or {}
+    if encoding.get("format") == "parquet":
+        msg = (
+            "batch_config: encoding format 'parquet' would lose values (singer-sdk writes only the first "
+            "record's properties); use format 'jsonl'"
+        )
+        raise ConfigValidationError(msg, errors=[msg])
 
 
 def with_forced_replication_methods(catalog: t.Any) -> t.Any:

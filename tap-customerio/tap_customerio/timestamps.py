@@ -18,11 +18,18 @@ Converter = t.Callable[[t.Any], None]
 _UTC = datetime.timezone.utc
 
 
+#: Latest unix second an ISO 8601 date-time can hold (9999-12-31T23:59:59Z). A larger value is usually a
+#: time in milliseconds or microseconds, which would otherwise end in Python's "year 31690708 is out of range".
+MAX_UNIX_SECONDS = 253402300799
+#: Earliest unix second an ISO 8601 date-time can hold (0001-01-01T00:00:00Z).
+MIN_UNIX_SECONDS = -62135596800
+
+
 class InvalidTimestampError(ValueError):
     """A field declared as a unix time holds something else."""
 
-    def __init__(self, field: str, value: t.Any) -> None:
-        super().__init__(f"field '{field}' is not a unix timestamp: {value!r}")
+    def __init__(self, field: str, value: t.Any, why: str = "is not a unix timestamp") -> None:
+        super().__init__(f"field '{field}' {why}: {value!r}")
         self.field = field
 
 
@@ -30,11 +37,13 @@ def unix_to_iso(value: t.Any, field: str = "value") -> str | None:
     """`value` (unix seconds, as a number or a string of digits) as an ISO 8601 UTC string."""
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.datetime.fromtimestamp(value, _UTC).isoformat()
     if isinstance(value, str) and value.isdigit():
-        return datetime.datetime.fromtimestamp(int(value), _UTC).isoformat()
-    raise InvalidTimestampError(field, value)
+        value = int(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:  # noqa: PLR0124 (NaN)
+        raise InvalidTimestampError(field, value)
+    if not MIN_UNIX_SECONDS <= value <= MAX_UNIX_SECONDS:
+        raise InvalidTimestampError(field, value, "is not a unix time in seconds (milliseconds?)")
+    return datetime.datetime.fromtimestamp(value, _UTC).isoformat()
 
 
 def iso_to_unix(value: str) -> int:

@@ -102,6 +102,11 @@ class ParquetBucketSink(BatchSink):
         self._buffered_bytes += len(line)
 
     @property
+    def max_buffer_bytes(self) -> int:
+        """`batch_size_mb`: bytes of input decoded at once (also for BATCH files)."""
+        return self._max_buffer_bytes
+
+    @property
     def current_size(self) -> int:
         """Records waiting to be drained, whichever path buffered them."""
         return len(self._lines)
@@ -133,6 +138,18 @@ class ParquetBucketSink(BatchSink):
         except RecordError as exc:
             raise self._located(exc, numbers) from None
         self.record_counter_metric.increment(len(lines))
+        for partition, part in self._partitions(batch):
+            self._write_rolling(partition, part, versions)
+
+    def write_arrow(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
+        """Rows already decoded to this stream's schema (from BATCH files): into the open files.
+
+        Records buffered before are written first, so files keep the input order; the rows are
+        then in open files, which the commit before every STATE uploads.
+        """
+        if self._lines:
+            self._target.drain_one(self)
+        self.record_counter_metric.increment(batch.num_rows)
         for partition, part in self._partitions(batch):
             self._write_rolling(partition, part, versions)
 

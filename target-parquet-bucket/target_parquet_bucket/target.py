@@ -18,6 +18,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
+from target_parquet_bucket.batch_files import BatchFileError, parse_message, write_batch
 from target_parquet_bucket.bucket import Bucket
 from target_parquet_bucket.message_checks import (
     check_activate_version_message,
@@ -241,6 +242,29 @@ class TargetParquetBucket(Target):
         """ACTIVATE_VERSION for a stream without SCHEMA is refused naming it (the SDK: `KeyError`)."""
         check_activate_version_message(message_dict, known_streams=self.mapper.stream_maps)
         super()._process_activate_version_message(message_dict)
+
+    def _process_batch_message(self, message_dict: dict) -> None:
+        """BATCH: the manifest's files go through the stream's decoder into its open files, so the
+        STATE after it is emitted only once they are uploaded (see `batch_files`).
+
+        Overrides the SDK's handler, which hands the files to `Sink.process_batch_files`: that one
+        builds a dict per record and calls `process_batch` with them, which this sink (buffering raw
+        lines) never reads, so every record was dropped. Stream maps and flattening are applied by
+        the SDK to RECORD messages only (its BATCH path skips them too), so with either configured
+        a BATCH is refused rather than written untransformed.
+        """
+        line_number = getattr(self.message_reader, "line_number", 0)
+        batch = parse_message(message_dict, line_number)
+        if self._needs_sdk_record_path():
+            msg = (
+                f"stream '{batch.stream}', input line {line_number}: BATCH messages cannot be combined "
+                "with stream_maps or flattening_enabled (their files would be written untransformed); "
+                "turn off the tap's batch_config"
+            )
+            raise BatchFileError(msg)
+        self._assert_sink_exists(batch.stream)
+        write_batch(t.cast("ParquetBucketSink", self.get_sink(batch.stream)), batch, line_number)
+        self._handle_max_record_age()
 
     def _write_state_message(self, state: dict) -> None:
         """Upload every open file first; if that fails the exception stops the state line."""

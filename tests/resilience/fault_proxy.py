@@ -65,6 +65,7 @@ class Override:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,9 +127,11 @@ class FaultProxy:
             if seed is not None:
                 self._random = random.Random(seed)
 
-    def override(self, path: str, status: int, body: bytes, content_type: str = "application/json") -> None:
-        """Answer requests whose path matches `path` with this response instead of the upstream's."""
-        self.overrides.append(Override(re.compile(path), status, body, content_type))
+    def override(self, path: str, status: int, body: bytes, content_type: str = "application/json",
+                 headers: t.Mapping[str, str] | None = None) -> None:
+        """Answer requests whose path matches `path` with this response (and extra `headers`, e.g.
+        `Retry-After`) instead of the upstream's."""
+        self.overrides.append(Override(re.compile(path), status, body, content_type, tuple((headers or {}).items())))
 
     def faults_injected(self) -> list[Exchange]:
         """The exchanges that were sabotaged."""
@@ -183,7 +186,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         for override in self.owner.overrides:
             if override.path.search(self.path):
                 self.owner.record(self.command, self.path, f"override:{override.status}")
-                self._respond(override.status, [("Content-Type", override.content_type)], override.body)
+                self._respond(override.status, [("Content-Type", override.content_type), *override.headers],
+                              override.body)
                 return
         fault = self.owner.choose_fault(self.command, self.path)
         if fault == "reset":

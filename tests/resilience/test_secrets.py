@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from resilience.fault_proxy import FaultProxy
 from resilience.outcome import Outcome, run_plugin
 from resilience.pipeline import TAP, TARGET, discover_catalog, plugin_env, write_json
 
@@ -212,4 +213,56 @@ def test_target_never_reveals_bucket_credentials(bucket: Bucket, workdir: Path, 
     for key, body in objects.items():
         scanner.scan(f"object {key}", body)
     scanner.scan_tree(workdir, skip={config, broken})
+    scanner.assert_clean()
+
+
+@pytest.mark.parametrize("log_level", LOG_LEVELS)
+def test_a_tap_key_ending_in_a_carriage_return_is_stripped_and_never_shown(
+    make_cio_sim: t.Callable[..., t.Any], workdir: Path, log_level: str
+) -> None:
+    sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
+    env = plugin_env(workdir, {"LOGLEVEL": log_level})
+    crlf = {"app_api_key": APP_API_KEY + "\r", "api_url": sim.base_url, "workspace_id": 123456,
+            "max_requests_per_second": 1000}  # as read from a `.env` file saved with CRLF line ends
+    config = write_json(workdir / "tap_config.json", crlf)
+    scanner = SecretScanner({"app_api_key": APP_API_KEY})
+
+    discovery = run_plugin(TAP, ["--config", str(config), "--discover"], cwd=workdir, env=env)
+    catalog = discover_catalog(config, workdir, {"campaigns"}, env)
+    sync = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+
+    assert discovery.returncode == 0, discovery.last_stderr_line
+    assert sync.returncode == 0, sync.last_stderr_line
+    assert '"stream":"campaigns"' in sync.stdout.decode().replace(" ", "")
+    scanner.scan_outcome("discovery", discovery)
+    scanner.scan_outcome("sync", sync)
+    scanner.scan_tree(workdir, skip={config})
+    scanner.assert_clean()
+
+
+@pytest.mark.parametrize("log_level", LOG_LEVELS)
+def test_an_api_error_quoting_the_key_or_a_bearer_token_is_scrubbed_from_every_line(
+    make_cio_sim: t.Callable[..., t.Any], workdir: Path, log_level: str
+) -> None:
+    sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
+    env = plugin_env(workdir, {"LOGLEVEL": log_level})
+    other_token = "other-SECRET-token-55aa"
+    echo = {"errors": [{"detail": f"key {APP_API_KEY} may not read this; got 'Authorization: Bearer {APP_API_KEY}' "
+                                  f"and Bearer {other_token}"}]}
+    proxy = FaultProxy(sim.base_url).start()
+    proxy.override(r"^/v1/campaigns", 400, json.dumps(echo).encode())
+    settings = {"app_api_key": APP_API_KEY, "api_url": sim.base_url, "workspace_id": 123456,
+                "max_requests_per_second": 1000}
+    catalog = discover_catalog(write_json(workdir / "discover.json", settings), workdir, {"campaigns", "topics"}, env)
+    config = write_json(workdir / "tap_config.json", {**settings, "api_url": proxy.url + "/v1"})
+    try:
+        outcome = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+    finally:
+        proxy.stop()
+    scanner = SecretScanner({"app_api_key": APP_API_KEY, "a bearer token from the API": other_token})
+
+    assert outcome.returncode != 0
+    assert "400" in outcome.last_stderr_line and "may not read this" in outcome.last_stderr_line
+    scanner.scan_outcome("sync", outcome)
+    scanner.scan_tree(workdir, skip={config, workdir / "discover.json"})
     scanner.assert_clean()

@@ -138,3 +138,69 @@ def test_record_missing_fields_is_emitted_with_nulls(
     [record] = campaign_records(outcome)
     assert record["id"] == 78
     assert record.get("name") is None
+
+
+def run_with_inputs(sim: t.Any, workdir: Path, env: dict[str, str], *, state: str | None = None,
+                    catalog: str | None = None) -> t.Any:
+    """Sync `campaigns` and `topics` with the given state and/or catalog file text (else a good catalog)."""
+    config = tap_config(workdir, **good_settings(sim))
+    catalog_file = discover_catalog(config, workdir, {"campaigns", "topics"}, env)
+    if catalog is not None:
+        catalog_file.write_text(catalog)
+    args = ["--config", str(config), "--catalog", str(catalog_file)]
+    if state is not None:
+        (workdir / "state.json").write_text(state)
+        args += ["--state", str(workdir / "state.json")]
+    sim.reset_log()
+    return run_plugin(TAP, args, cwd=workdir, env=env)
+
+
+@pytest.mark.parametrize(("state", "words"), [
+    ('{"bookmarks": {"campaigns": ', ("state file", "state.json", "not JSON")),
+    ('[{"bookmarks": {}}]', ("state file", "state.json", "object", "list")),
+    ('{"bookmarks": {"campaigns": "2024-01-01"}}', ("state.json", "campaigns", "object")),
+    ('{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": "not-a-date"}}}',
+     ("state.json", "campaigns", "replication_key_value", "not-a-date")),
+    ('{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": 1764505000000}}}',
+     ("state.json", "campaigns", "replication_key_value", "1764505000000")),
+    ('{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": "3169-07-08T01:00:00Z"}}}',
+     ("state.json", "campaigns", "replication_key_value", "in the future")),
+], ids=["not JSON", "a list", "a bookmark that is not an object", "not-a-date", "unix milliseconds", "year 3169"])
+def test_a_bad_state_fails_before_any_request_with_one_line_naming_the_file_stream_and_field(
+    sim: t.Any, workdir: Path, env: dict[str, str], state: str, words: tuple[str, ...]
+) -> None:
+    outcome = run_with_inputs(sim, workdir, env, state=state)
+
+    assert_one_line_error(outcome, *words)
+    assert sim.request_log == [], "the bad state was noticed only after requests were sent"
+    assert not [m for m in outcome.stdout_lines if '"RECORD"' in m]
+
+
+@pytest.mark.parametrize(("catalog", "words"), [
+    ('{"streams": [', ("catalog file", "not JSON")),
+    ('["campaigns"]', ("catalog file", "streams")),
+    ('{"streams": [{"stream": "campaigns", "schema": {}, "metadata": []}]}', ("catalog file", "streams[0]",
+                                                                              "tap_stream_id")),
+    ('{"streams": [{"tap_stream_id": "campaigns", "schema": "object", "metadata": []}]}',
+     ("catalog file", "campaigns", "schema")),
+    ('{"streams": [{"tap_stream_id": "campaigns", "schema": {}, "metadata": {"selected": true}}]}',
+     ("catalog file", "campaigns", "metadata")),
+], ids=["not JSON", "a list", "no tap_stream_id", "schema not an object", "metadata not a list"])
+def test_a_malformed_catalog_fails_with_one_line_naming_the_file_and_what_is_wrong(
+    sim: t.Any, workdir: Path, env: dict[str, str], catalog: str, words: tuple[str, ...]
+) -> None:
+    outcome = run_with_inputs(sim, workdir, env, catalog=catalog)
+
+    assert_one_line_error(outcome, *words)
+    assert sim.request_log == []
+
+
+def test_a_unix_time_in_milliseconds_fails_that_stream_naming_the_field(
+    sim: t.Any, proxied: FaultProxy, workdir: Path, env: dict[str, str]
+) -> None:
+    in_ms = {"id": 79, "name": "ms", "created": 1764505000000, "updated": 1764505000}
+    proxied.override(r"/campaigns(\?|$)", 200, json.dumps({"campaigns": [in_ms]}).encode())
+
+    outcome = run_campaigns_through(proxied, sim, workdir, env)
+
+    assert_one_line_error(outcome, "campaigns", "created", "1764505000000", "milliseconds")

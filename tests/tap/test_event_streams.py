@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from cio_simulator import Simulator
 from tap_harness import catalog_for, run_tap, tap_config
@@ -74,19 +78,24 @@ def test_an_interrupted_messages_sync_resumes_after_the_last_completed_window(
     assert {m["id"] for m in resumed.records["messages"]} == expected
 
 
-def test_messages_lookback_re_reads_deliveries_whose_metrics_may_have_changed(
+def test_messages_lookback_re_reads_30_days_but_emits_only_deliveries_created_or_given_a_metric_since(
         make_cio_sim: Callable[..., Simulator]) -> None:
-    sim = make_cio_sim(scale=0.3)
+    sim = make_cio_sim(seed=5, scale=1.0)
     config = tap_config(sim, start_date=iso(sim.data.initial_clock - 400 * DAY), messages_lookback_days=30)
     first = run_tap(config, ["messages"])
-    summary = sim.mutate()
+    summary = sim.mutate()["messages"]
+    sim.reset_log()
     second = run_tap(config, ["messages"], state=first.final_state)
     bookmark = iso_to_unix(first.final_state["bookmarks"]["messages"]["replication_key_value"])
-    emitted = {m["id"] for m in second.records["messages"]}
-    assert emitted == {m["id"] for m in sim.data.messages if m["created"] > bookmark - 30 * DAY}
-    assert set(summary["messages"]["metrics_added"]) <= emitted
-    reopened = next(m for m in second.records["messages"] if m["id"] in summary["messages"]["metrics_added"])
-    assert "opened" in reopened["metrics"]
+    new, given_a_metric = set(summary["created"]), set(summary["metrics_added"])
+    assert new and given_a_metric and not new & given_a_metric
+    assert message_windows(sim)[0][0] == bookmark - 30 * DAY + 1
+    # The late metrics land on deliveries created before the bookmark: only the re-read finds them.
+    created = {m["id"]: iso_to_unix(m["created"]) for m in first.records["messages"]}
+    assert all(created[message_id] <= bookmark for message_id in given_a_metric)
+    assert sorted(m["id"] for m in second.records["messages"]) == sorted(new | given_a_metric)
+    opened = {m["id"]: m["metrics"].get("opened") for m in second.records["messages"]}
+    assert all(opened[message_id] for message_id in given_a_metric)
 
 
 def test_activities_stop_paging_at_the_bookmark_on_an_incremental_run(
@@ -111,3 +120,20 @@ def test_include_deleted_people_asks_for_deleted_activities_and_emits_them(
     assert all(e.query.get("deleted") == "true" for e in sim.request_log if e.path == "/v1/activities")
     assert {a["id"] for a in run.records["activities"]} == {a["id"] for a in sim.data.activities}
     assert len(sim.data.activities) > len(sim.data.activities_of_live_people)
+
+
+def test_an_unreadable_changed_through_in_the_messages_state_ends_the_sync_with_one_line(
+        make_cio_sim: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = make_cio_sim(scale=0.3)
+    config = tap_config(sim)
+    state = {"bookmarks": {"messages": {"replication_key": "created", "replication_key_value": iso(sim.data.now),
+                                        "changed_through": "not-a-date"}}}
+    for name, content in (("config", config), ("catalog", catalog_for(config, ["messages"])), ("state", state)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(content))
+    result = subprocess.run([str(Path(sys.executable).with_name("tap-customerio")), "--config",
+                             str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json"),
+                             "--state", str(tmp_path / "state.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    expected = "stream 'messages': state field 'changed_through' is not an ISO 8601 date-time: 'not-a-date'"
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr

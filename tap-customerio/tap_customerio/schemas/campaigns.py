@@ -32,8 +32,10 @@ CAMPAIGN = th.PropertiesList(
     th.Property("filter_object_attributes", th.StringType),
     th.Property("filter_relationship_attributes", th.StringType),
     th.Property("audience", FreeObject),
-    th.Property("relationship_attribute_triggers", FreeObject),
-    th.Property("object_attribute_triggers", FreeObject),
+    # JSON text, like `filter_object_attributes`: the spec types these two `object`, but its examples and
+    # the live API send JSON strings (reference §2.1); an object is converted to its JSON text.
+    th.Property("relationship_attribute_triggers", th.StringType),
+    th.Property("object_attribute_triggers", th.StringType),
     th.Property("webhook_id", th.IntegerType),
 ).to_dict()
 

@@ -49,11 +49,14 @@ EVENT_ID_NAMESPACE = uuid.UUID("2deacff0-ccdc-418c-a8a4-69fcb7e456a9")
 Row = dict[str, t.Any]
 
 
-def as_int(value: t.Any) -> int | None:
-    """An id as an integer: the API sends some integer ids as JSON strings (reference §6.1)."""
-    if value is None or value == "" or isinstance(value, bool):
+def as_int(value: t.Any) -> t.Any:
+    """An id as an integer: the API sends some integer ids as JSON strings (reference §6.1). Anything else
+    is passed on unchanged, for the stream's schema check to reject with the record's key."""
+    if value is None or value == "":
         return None
-    return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
 
 
 def as_text(value: t.Any) -> str | None:
@@ -266,6 +269,9 @@ class ExportStream(CustomerIOStream):
     export's loaders append changesets and a repeated row would be a duplicate.
     """
 
+    #: Rows are built with ISO 8601 times already; the source streams' unix-time paths do not apply to them.
+    timestamp_fields = ()
+
     @cached_property
     def workspace_id(self) -> int:
         """The `workspace_id` setting, else the only workspace `/v1/workspaces` shows this key."""
@@ -292,12 +298,13 @@ class ExportStream(CustomerIOStream):
         return time.time_ns() // 1000
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Stamp the row's `seq_num`: one more than the last one of this stream, kept in its state."""
+        """Stamp the row's `seq_num` (one more than the last one of this stream, kept in its state), then
+        check the row against the export schema like every record."""
         state = self.stream_state
         seq_num = max(int(state.get(SEQ_NUM_STATE_KEY, 0)), self._seq_num_floor) + 1
         state[SEQ_NUM_STATE_KEY] = seq_num
         row["seq_num"] = seq_num
-        return row
+        return super().post_process(row, context)
 
 
 class DeliveriesStream(ExportStream, MessagesStream):
@@ -313,15 +320,17 @@ class DeliveriesStream(ExportStream, MessagesStream):
         return 0
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """Deliveries created after the bookmark. A message without `created` or `type` (the spec requires
-        neither) cannot be a row, whose columns require both: it is left out with a warning naming it."""
+        """Deliveries created after the bookmark, window by window. A message without `created` or `type` (the
+        spec requires neither) cannot be a row, whose columns require both: it is left out with a warning naming it."""
         after, workspace_id = self.changed_after(), self.workspace_id
-        for message in super().get_records(context):
-            if message.get("created") is None or not message.get("type"):
-                self.logger.warning("Stream 'deliveries' leaves out message %s: it has no created time or type",
-                                    message.get("id"))
-            elif after is None or message["created"] > after:
-                yield delivery_row(message, workspace_id)
+        for start_ts, end_ts in self.windows():
+            for message in self.request_records({"start_ts": start_ts, "end_ts": end_ts}):
+                if message.get("created") is None or not message.get("type"):
+                    self.logger.warning("Stream 'deliveries' leaves out message %s: it has no created time or type",
+                                        message.get("id"))
+                elif after is None or message["created"] > after:
+                    yield delivery_row(message, workspace_id)
+            self.commit_window()
 
 
 class MetricsStream(ExportStream, MessagesStream):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 import typing as t
 
-from tap_customerio.client import CustomerIOStream
+from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.schemas import messages as schemas
-from tap_customerio.timestamps import iso_to_unix
+from tap_customerio.timestamps import iso_to_unix, unix_to_iso
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -17,6 +17,16 @@ if t.TYPE_CHECKING:
 DAY = 86400
 #: Without `start_date` or a bookmark, read what the API itself would serve by default.
 DEFAULT_HISTORY_DAYS = 180
+#: Stream-state key (next to the SDK's bookmark) holding the latest creation or metric time seen.
+CHANGED_THROUGH_KEY = "changed_through"
+METRIC_COUNT_KEYS = frozenset(schemas.METRIC_COUNT_KEYS)
+
+
+def last_change(message: dict) -> int | None:
+    """The latest of a delivery's `created` and its metric times (unix seconds, as the API sends them)."""
+    times = [value for key, value in (message.get("metrics") or {}).items() if key not in METRIC_COUNT_KEYS]
+    times.append(message.get("created"))
+    return max((time for time in times if type(time) is int), default=None)
 
 
 class MessagesStream(CustomerIOStream):
@@ -29,6 +39,12 @@ class MessagesStream(CustomerIOStream):
     last completed window instead of the first. Each run starts `messages_lookback_days` before the
     bookmark, because delivery metrics (opened, clicked, ...) land after a delivery was created.
     Windows are not singer-sdk partitions because partitions would keep one state entry per window forever.
+
+    What is emitted: re-reading the lookback finds mostly deliveries emitted before, so an incremental run
+    emits only those created or given a metric after `changed_through` (minus `lookback_window_minutes`,
+    like every client-side CDC stream), the latest such time the previous run saw. It is kept in the stream's
+    state next to the bookmark and, like the export's `metrics` bookmark, never set past the end of the last
+    completed window: later windows hold only deliveries created after it.
     """
 
     name = "messages"
@@ -88,10 +104,48 @@ class MessagesStream(CustomerIOStream):
         return params
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """Every delivery of every window; the bookmark is committed after each window."""
+        """Deliveries changed since the previous run, window by window; the bookmark is committed after each."""
+        after = self.emit_after()
+        newest: int | None = None
         for start_ts, end_ts in self.windows():
-            yield from self.request_records({"start_ts": start_ts, "end_ts": end_ts})
+            for message in self.request_records({"start_ts": start_ts, "end_ts": end_ts}):
+                changed = last_change(message)
+                if changed is not None:
+                    newest = max(newest or changed, changed)
+                if after is None or changed is None or changed > after:
+                    yield message
+            self.hold_changed_through(newest, end_ts)
             self.commit_window()
+
+    def emit_after(self) -> int | None:
+        """Deliveries whose last change is at or before this unix time were emitted before (None: emit all)."""
+        if not self.incremental:
+            return None
+        state = self.get_context_state(None)
+        value = state.get(CHANGED_THROUGH_KEY)
+        if value is None:  # state written before `changed_through` existed: the bookmark is the best bound
+            bookmark = self.saved_bookmark_unix(None)
+            return None if bookmark is None else bookmark - self.cdc_lookback_seconds()
+        try:
+            return iso_to_unix(value) - self.cdc_lookback_seconds()
+        except (TypeError, ValueError):
+            msg = f"stream '{self.name}': state field '{CHANGED_THROUGH_KEY}' is not an ISO 8601 date-time: {value!r}"
+            raise CustomerIOError(msg) from None
+
+    def cdc_lookback_seconds(self) -> int:
+        """`lookback_window_minutes`: changes this long before `changed_through` are emitted again, as for
+        every client-side CDC stream (a metric can be recorded with a time slightly before it lands)."""
+        return super().lookback_seconds()
+
+    def hold_changed_through(self, newest: int | None, window_end: int) -> None:
+        """Keep the latest change seen, capped at the window's end and never moved backwards."""
+        if newest is None or not self.incremental:
+            return
+        state = self.get_context_state(None)
+        held = min(newest, window_end)
+        previous = state.get(CHANGED_THROUGH_KEY)
+        if previous is None or iso_to_unix(previous) < held:
+            state[CHANGED_THROUGH_KEY] = unix_to_iso(held)
 
     def commit_window(self) -> None:
         """Promote the window's progress markers to the bookmark, never moving it backwards."""
