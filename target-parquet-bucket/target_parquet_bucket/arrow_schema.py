@@ -290,7 +290,7 @@ def column_for(
                 return Column(name, Kind.NATIVE, arrow, nullable, normalize, null_declared=null_declared)
         return Column(name, Kind.JSON, pa.string(), nullable, null_declared=null_declared, json_types=frozenset(types))
     # Unions of several types, and properties without any declared type.
-    return Column(name, Kind.UNION, pa.string(), nullable=True, json_types=frozenset(types) if declared else frozenset())
+    return Column(name, Kind.UNION, pa.string(), nullable, json_types=frozenset(types) if declared else frozenset())
 
 
 def columns_for_schema(

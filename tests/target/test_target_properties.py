@@ -1069,3 +1069,17 @@ def test_object_array_and_union_columns_refuse_values_of_other_json_types(
     else:
         assert run.exit_code == 0, run.error_lines
         assert pq.read_table(tmp_path / "s_v4_0_1.parquet").column("v").to_pylist() == [stored]
+
+
+def test_a_required_union_without_null_is_a_required_column_and_refuses_null(tmp_path: Path) -> None:
+    """Found by the property test above: union columns were always nullable, whatever `required` said."""
+    schema = {"type": "SCHEMA", "stream": "s", "key_properties": [],
+              "schema": {"type": "object", "properties": {"v": {"type": ["integer", "string"]}}, "required": ["v"]}}
+    run = run_target([schema, {"type": "RECORD", "stream": "s", "record": {"v": 886}}], {"bucket_url": str(tmp_path / "ok")})
+    assert run.exit_code == 0, run.error_lines
+    field = pq.read_table(tmp_path / "ok" / "s_v4_0_1.parquet").schema.field("v")
+    assert (field.type, field.nullable) == (pa.string(), False)
+    run = run_target([schema, {"type": "RECORD", "stream": "s", "record": {"v": None}}], {"bucket_url": str(tmp_path / "null")})
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "stream 's', input line 2: column 'v' is declared non-nullable but is null" in run.error_lines[0]
