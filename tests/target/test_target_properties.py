@@ -222,8 +222,9 @@ def props(draw: st.DrawFn, depth: int = 0) -> Prop:
 
 @st.composite
 def schemas(draw: st.DrawFn, hostile: bool) -> Schema:
-    """A stream schema: 0-5 properties, some required, maybe key properties (scalar, not nullable)."""
-    properties = tuple(draw(st.dictionaries(names, props(), max_size=5)).items())
+    """A stream schema: 1-5 properties (0 only when hostile: records then have no columns), some
+    required, maybe key properties (scalar, not nullable)."""
+    properties = tuple(draw(st.dictionaries(names, props(), min_size=0 if hostile else 1, max_size=5)).items())
     prop_names = [name for name, _ in properties]
     required = tuple(name for name in prop_names if draw(st.integers(0, 3)) == 0)
     key_candidates = [n for n, p in properties if p.kind in {"integer", "string"} and not p.nullable]
