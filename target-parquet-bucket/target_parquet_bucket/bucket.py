@@ -7,12 +7,15 @@ Everything above this layer (sinks, target) deals in local files and streams; ev
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime
 import logging
 import tempfile
 import threading
 import typing as t
 import uuid
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,18 +41,39 @@ class ManifestEntry(msgspec.Struct):
     table_versions: list[int]
 
 
-class Committer(t.Protocol):
-    """Something holding open files that must be uploaded before STATE is emitted."""
+#: File descriptors left for everything but open output files: the interpreter and its libraries,
+#: uploads (a multipart upload reads several parts at once) and their connections.
+_RESERVED_FILE_DESCRIPTORS = 64
+_MIN_OPEN_FILES = 4
+_MAX_OPEN_FILES = 1000
 
-    def commit(self) -> None:
-        """Close and upload every open file."""
+
+def open_file_budget() -> int:
+    """How many output files this process keeps open at once: half of what the open-files limit
+    (`ulimit -n`) leaves after a reserve, so no number of streams and partitions can exhaust it."""
+    try:
+        import resource  # noqa: PLC0415 - Unix only
+    except ImportError:  # Windows: no per-process descriptor limit to read
+        return 256
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _MAX_OPEN_FILES
+    return max(_MIN_OPEN_FILES, min(_MAX_OPEN_FILES, (soft - _RESERVED_FILE_DESCRIPTORS) // 2))
 
 
 class Bucket:
     """Uploads and `_meta/` bookkeeping for one run of the target."""
 
-    def __init__(self, storage: Storage, namer: FileNamer, *, temp_dir: str | None = None) -> None:
-        """`temp_dir` holds files while they are written (default: the system temp dir)."""
+    def __init__(
+        self,
+        storage: Storage,
+        namer: FileNamer,
+        *,
+        temp_dir: str | None = None,
+        max_open_files: int | None = None,
+    ) -> None:
+        """`temp_dir` holds files while they are written (default: the system temp dir);
+        `max_open_files` defaults to `open_file_budget()`."""
         self.storage = storage
         self.namer = namer
         self.sequences = SequenceCounter(storage)
@@ -60,32 +84,42 @@ class Bucket:
         self.entries: list[ManifestEntry] = []
         self._manifest_dirty = False
         self._lock = threading.Lock()
-        self._open: dict[int, Committer] = {}
+        #: Held while any sink writes, opens or closes files: sinks drain in parallel threads, and
+        #: making room may close another sink's file. Re-entrant: closing a file happens inside.
+        self.files_lock = threading.RLock()
+        self.max_open_files = max_open_files or open_file_budget()
+        #: Every open output file, oldest first, with the function that uploads it.
+        self._open_files: OrderedDict[int, tuple[FileWriter, t.Callable[[], None]]] = OrderedDict()
         self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
         self._pending: list[Future[ManifestEntry]] = []
         self._upload_failed = threading.Event()
+        # Every exit path, errors included, ends here (a no-op after `close`): no temporary file outlives the run.
+        atexit.register(self.abort)
 
-    def track(self, owner: Committer) -> None:
-        """Remember an owner of open files (sinks, including ones retired by a schema change)."""
-        with self._lock:
-            self._open[id(owner)] = owner
+    def make_room(self) -> None:
+        """Before a new file is opened: upload the oldest open files (of any stream) until one more
+        fits within `max_open_files`."""
+        with self.files_lock:
+            while len(self._open_files) >= self.max_open_files:
+                _, (_, upload) = next(iter(self._open_files.items()))
+                upload()
 
-    def untrack(self, owner: Committer) -> None:
-        """The owner has no open file any more."""
-        with self._lock:
-            self._open.pop(id(owner), None)
+    def opened(self, writer: FileWriter, upload: t.Callable[[], None]) -> None:
+        """Register a newly opened file; `upload` closes and uploads it (it ends in `upload()` below)."""
+        with self.files_lock:
+            self._open_files[id(writer)] = (writer, upload)
 
     def commit_all(self) -> None:
-        """Close every open file of every stream, wait until all uploads are done, then update
-        the manifest.
+        """Close every open file of every stream (oldest first), wait until all uploads are done,
+        then update the manifest.
 
         Called before any STATE line is written: an exception here (a failed upload) propagates,
         so the state that would have covered those records is never emitted.
         """
-        with self._lock:
-            owners = list(self._open.values())
-        for owner in owners:
-            owner.commit()
+        with self.files_lock:
+            while self._open_files:
+                _, (_, upload) = next(iter(self._open_files.items()))
+                upload()
         self.wait_for_uploads()
         self.write_manifest()
 
@@ -95,6 +129,8 @@ class Bucket:
         Uploads run on one background thread, in the order files were closed, so parsing goes on
         while a file travels to the bucket; `wait_for_uploads` is the barrier before STATE.
         """
+        with self.files_lock:
+            self._open_files.pop(id(writer), None)
         self._raise_failed_upload()
         path = writer.close()
         future = self._uploader.submit(self._put, stream, writer, path, partition)
@@ -165,7 +201,8 @@ class Bucket:
         self.storage.put_bytes(key, msgspec.json.encode(manifest), overwrite=True)
 
     def write_activated_version(self, stream: str, version: int) -> str:
-        """Record that `version` of a full-table stream is now the complete table.
+        """Record that `version` (an integer: it names the marker) of a full-table stream is now the
+        complete table.
 
         The marker lists the files holding that version's rows, so a loader can replace the
         table's contents with exactly those files.
@@ -178,7 +215,7 @@ class Bucket:
             "activated_at": datetime.datetime.now(tz=datetime.timezone.utc),
             "files": files,
         }
-        key = f"{META_PREFIX}activate_version/{stream}/{version}.json"
+        key = self.namer.activate_version_key(stream, version)
         self.storage.put_bytes(key, msgspec.json.encode(marker), overwrite=True)
         return key
 
@@ -186,3 +223,17 @@ class Bucket:
         """Finish the upload thread and remove the local temporary folder."""
         self._uploader.shutdown(wait=True)
         self._temp.cleanup()
+        atexit.unregister(self.abort)
+
+    def abort(self) -> None:
+        """The run failed: release every open file and remove the local temporary folder.
+
+        Uploads already queued have finished by now (the interpreter joins the upload thread before
+        exit handlers run), so only files that never became complete are dropped.
+        """
+        self._uploader.shutdown(wait=True, cancel_futures=True)
+        for writer, _ in list(self._open_files.values()):
+            writer.abort()
+        self._open_files.clear()
+        with contextlib.suppress(OSError):
+            self._temp.cleanup()

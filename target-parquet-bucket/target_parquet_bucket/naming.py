@@ -8,6 +8,7 @@ in a small marker object per stream under `_meta/sequences/`, which survives tho
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 import string
 import threading
@@ -15,14 +16,22 @@ import typing as t
 
 import msgspec
 
+from target_parquet_bucket.storage.base import META_PREFIX
+
 if t.TYPE_CHECKING:
     from target_parquet_bucket.storage.base import Storage
 
+__all__ = ["DEFAULT_TEMPLATE", "META_PREFIX", "FileNamer", "NamingError", "SequenceCounter", "safe_segment"]
+
+logger = logging.getLogger("target-parquet-bucket")
+
 DEFAULT_TEMPLATE = "{stream}_v{version}_{workspace_id}_{sequence}.{format}"
-META_PREFIX = "_meta/"
 TOKENS = frozenset({"stream", "version", "workspace_id", "sequence", "date", "timestamp", "format"})
 
+_SAFE_CHARS = frozenset(string.ascii_letters + string.digits + "._-")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Rendered lengths of the tokens whose length never varies (`%Y-%m-%d`, `%Y%m%dT%H%M%SZ`).
+_FIXED_LENGTH = {"date": 10, "timestamp": 16}
 
 
 class NamingError(ValueError):
@@ -42,22 +51,90 @@ def safe_segment(name: str, *, what: str) -> str:
     return safe
 
 
-def validate_template(template: str) -> None:
+def validate_template(template: str, constants: t.Mapping[str, str]) -> None:
     """Fail at start-up, not at the first upload, on unknown tokens or a template that could
-    produce the same key twice (`{sequence}` is what makes every key unique)."""
-    fields = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    produce the same key twice: `{sequence}` keeps one stream's files apart, `{stream}` (placed so
+    it can be read back, see `_stream_is_recoverable`) keeps two streams apart.
+
+    `constants` are this run's values of `{version}`, `{workspace_id}` and `{format}`.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        msg = f"file_name_template '{template}' is not a valid template ({error})"
+        raise NamingError(msg) from None
+    fields = {field for _, field, _, _ in parsed if field is not None}
     unknown = fields - TOKENS
-    if unknown:
-        msg = f"file_name_template: unknown token(s) {sorted(unknown)}; allowed: {sorted(TOKENS)}"
+    if unknown or any(spec or conversion for _, field, spec, conversion in parsed if field is not None):
+        msg = f"file_name_template: unknown token(s) {sorted(unknown) or template!r}; allowed: {sorted(TOKENS)}"
         raise NamingError(msg)
     if "sequence" not in fields:
         msg = "file_name_template must contain {sequence}, which keeps every file name unique"
+        raise NamingError(msg)
+    if "stream" not in fields:
+        msg = "file_name_template must contain {stream}, which keeps the files of two streams apart"
         raise NamingError(msg)
     if template.startswith("/") or any(
         part in {"", ".", ".."} for part in template.split("/")
     ):
         msg = f"file_name_template '{template}' must be a relative path without empty, '.' or '..' parts"
         raise NamingError(msg)
+    if not _stream_is_recoverable(_items(parsed, constants)):
+        msg = (
+            f"file_name_template '{template}' cannot keep two streams apart (e.g. stream 'a' with sequence 12 and "
+            "stream 'a1' with sequence 2); put a character other than letters, digits, '.', '_' and '-' (such as "
+            "'/') right after {stream}, or a literal non-digit character between {sequence} and any other token"
+        )
+        raise NamingError(msg)
+
+
+#: One piece of a parsed template: a literal character, a fixed-length token, `sequence` (a run of
+#: digits) or `stream` (a run of safe characters).
+_Item = tuple[str, str]
+
+
+def _items(parsed: list[tuple[str, str | None, str | None, str | None]], constants: t.Mapping[str, str]) -> list[_Item]:
+    items: list[_Item] = []
+    for literal, field, _, _ in parsed:
+        items += [("char", c) for c in literal]
+        if field in constants:
+            items += [("char", c) for c in constants[field]]
+        elif field is not None:
+            items.append(("token", field))
+    return items
+
+
+def _parses(items: list[_Item]) -> bool:
+    """Whether a run of items has one reading when read from its outer end inwards (`items` ordered
+    from that end): each `{sequence}` (greedy digits) must be closed by a literal non-digit, and no
+    `{stream}` may occur (its end could not be found)."""
+    for position, (kind, value) in enumerate(items):
+        if kind == "token" and value == "stream":
+            return False
+        if kind == "token" and value == "sequence":
+            following = items[position + 1] if position + 1 < len(items) else ("token", "stream")
+            if following[0] != "char" or following[1].isdigit():
+                return False
+    return True
+
+
+def _stream_is_recoverable(items: list[_Item]) -> bool:
+    """Whether every key names its stream unambiguously, so two streams can never share a key.
+
+    For some `{stream}`, what precedes it reads unambiguously from the key's start and what follows
+    reads unambiguously from the key's end (or one side reads through to `{stream}`, and `{stream}`
+    ends, on the other side, at a character a sanitised stream name cannot contain).
+    """
+    for position, (kind, value) in enumerate(items):
+        if (kind, value) != ("token", "stream"):
+            continue
+        before, after = items[:position], items[position + 1 :]
+        left, right = _parses(before), _parses(after[::-1])
+        closed_right = not after or (after[0][0] == "char" and after[0][1] not in _SAFE_CHARS)
+        closed_left = not before or (before[-1][0] == "char" and before[-1][1] not in _SAFE_CHARS)
+        if (left and right) or (left and closed_right) or (right and closed_left):
+            return True
+    return False
 
 
 class FileNamer:
@@ -72,12 +149,13 @@ class FileNamer:
         extension: str,
     ) -> None:
         """Validate once; `extension` is the `{format}` value (e.g. `parquet`, `csv.gz`)."""
-        validate_template(template)
-        self.template = template
         self.workspace_id = safe_segment(workspace_id, what="workspace_id") if workspace_id else ""
         self.version = safe_segment(version, what="version")
         self.extension = extension
+        validate_template(template, {"version": self.version, "workspace_id": self.workspace_id, "format": extension})
+        self.template = template
         self._streams: dict[str, str] = {}
+        self._check_outside_meta(f"file_name_template '{template}'", "stream")
 
     def file_stream(self, stream: str) -> str:
         """The safe name a stream's files carry, refusing two streams that would share one.
@@ -86,6 +164,7 @@ class FileNamer:
         in one sequence, so the second stream is a clear error instead.
         """
         safe = safe_segment(stream, what="stream name")
+        seen = safe in self._streams
         owner = self._streams.setdefault(safe, stream)
         if owner != stream:
             msg = (
@@ -93,7 +172,34 @@ class FileNamer:
                 "rename one of them (e.g. with a stream map alias)"
             )
             raise NamingError(msg)
+        if safe != stream and not seen:
+            logger.warning(
+                "stream '%s' is written under the name '%s' (object names keep only letters, digits, '.', '_' "
+                "and '-', and no leading '.')",
+                stream,
+                safe,
+            )
+        self._check_outside_meta(f"stream '{stream}'", safe)
         return safe
+
+    def _check_outside_meta(self, who: str, file_stream: str) -> None:
+        """Refuse keys under `_meta/`: loaders skip that folder, so data there would never be loaded."""
+        probe = self.key(file_stream, 1, now=datetime.datetime.now(tz=datetime.timezone.utc))
+        if probe.startswith(META_PREFIX):
+            msg = (
+                f"{who}: files would be written under {META_PREFIX} (e.g. '{probe}'), the target's own folder "
+                "that loaders skip; rename the stream (e.g. with a stream map alias) or change file_name_template"
+            )
+            raise NamingError(msg)
+
+    @staticmethod
+    def activate_version_key(file_stream: str, version: int) -> str:
+        """`_meta/activate_version/<stream>/<version>.json`; only an integer version names a marker, so
+        no ACTIVATE_VERSION message can point a key anywhere else."""
+        if not isinstance(version, int) or isinstance(version, bool):
+            msg = f"ACTIVATE_VERSION version must be an integer, got {version!r}"
+            raise NamingError(msg)
+        return f"{META_PREFIX}activate_version/{safe_segment(file_stream, what='stream name')}/{version}.json"
 
     def key(
         self,
@@ -116,9 +222,11 @@ class FileNamer:
         return f"{partition}{name}"
 
 
-class _Marker(msgspec.Struct, omit_defaults=True):
-    stream: str = ""
-    last: int = 0
+class _Marker(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """`_meta/sequences/<stream>.json`: the stream's last used sequence number."""
+
+    stream: str
+    last: t.Annotated[int, msgspec.Meta(ge=1)]
     #: The stream's own name, kept only when sanitizing changed it (`a/b` for `a_b`).
     source: str = ""
 
@@ -128,6 +236,9 @@ class SequenceCounter:
 
     The marker is advanced before the file using the number is uploaded, so a number is never
     handed out twice, even if that upload then fails (a gap is harmless; a reuse would collide).
+    Markers are read as untrusted input: anything but a positive `last` for the right stream stops
+    the run with an error naming the marker, and within a run the numbers only ever grow, whatever
+    the marker says.
     """
 
     def __init__(self, storage: Storage) -> None:
@@ -135,11 +246,32 @@ class SequenceCounter:
         self.storage = storage
         self._lock = threading.Lock()
         self._sources: dict[str, str] = {}
+        self._issued: dict[str, int] = {}
 
     @staticmethod
     def marker_key(stream: str) -> str:
         """Where the stream's last used sequence is kept."""
         return f"{META_PREFIX}sequences/{stream}.json"
+
+    def _read(self, stream: str) -> _Marker | None:
+        """The stream's marker, validated, or None when there is none yet."""
+        key = self.marker_key(stream)
+        raw = self.storage.get_bytes(key)
+        if raw is None:
+            return None
+        try:
+            marker = msgspec.json.decode(raw, type=_Marker)
+        except msgspec.DecodeError as error:
+            msg = (
+                f"sequence marker {key} in {self.storage.display_url} is not valid ({error}); expected "
+                f'{{"stream": "{stream}", "last": <positive integer>}}: restore it, or set "last" to the highest '
+                "sequence used so far"
+            )
+            raise NamingError(msg) from None
+        if marker.stream != stream:
+            msg = f"sequence marker {key} in {self.storage.display_url} belongs to stream '{marker.stream}', not '{stream}'"
+            raise NamingError(msg)
+        return marker
 
     def claim(self, file_stream: str, stream: str) -> None:
         """Refuse `stream` if earlier runs wrote another stream under the same file name.
@@ -147,9 +279,8 @@ class SequenceCounter:
         `FileNamer.file_stream` catches `a/b` and `a_b` within one run; across runs only the marker
         knows which stream a sequence belongs to, so it keeps the original name when it differs.
         """
-        raw = self.storage.get_bytes(self.marker_key(file_stream))
-        if raw:
-            marker = msgspec.json.decode(raw, type=_Marker)
+        marker = self._read(file_stream)
+        if marker is not None:
             owner = marker.source or marker.stream
             if owner != stream:
                 msg = (
@@ -163,11 +294,10 @@ class SequenceCounter:
     def next(self, stream: str) -> int:
         """Reserve and return the next sequence number of `stream` (the first is 1)."""
         with self._lock:
-            key = self.marker_key(stream)
-            raw = self.storage.get_bytes(key)
-            last = msgspec.json.decode(raw, type=_Marker).last if raw else 0
-            sequence = last + 1
+            marker = self._read(stream)
+            sequence = max(marker.last if marker else 0, self._issued.get(stream, 0)) + 1
             source = self._sources.get(stream, stream)
-            marker = _Marker(stream=stream, last=sequence, source="" if source == stream else source)
-            self.storage.put_bytes(key, msgspec.json.encode(marker), overwrite=True)
+            updated = _Marker(stream=stream, last=sequence, source="" if source == stream else source)
+            self.storage.put_bytes(self.marker_key(stream), msgspec.json.encode(updated), overwrite=True)
+            self._issued[stream] = sequence
             return sequence

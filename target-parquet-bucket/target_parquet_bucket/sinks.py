@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import array
 import datetime
+import functools
 import typing as t
 from urllib.parse import quote
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
-from singer_sdk.exceptions import MissingKeyPropertiesError
+from singer_sdk.exceptions import InvalidInputLine, MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink
 
 from target_parquet_bucket.arrow_schema import columns_for_schema
@@ -138,8 +139,9 @@ class ParquetBucketSink(BatchSink):
         except RecordError as exc:
             raise self._located(exc, numbers) from None
         self.record_counter_metric.increment(len(lines))
-        for partition, part in self._partitions(batch):
-            self._write_rolling(partition, part, versions)
+        with self.bucket.files_lock:
+            for partition, part in self._partitions(batch):
+                self._write_rolling(partition, part, versions)
 
     def write_arrow(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
         """Rows already decoded to this stream's schema (from BATCH files): into the open files.
@@ -162,8 +164,9 @@ class ParquetBucketSink(BatchSink):
             if writer is None:
                 if len(self._writers) >= MAX_OPEN_PARTITIONS:
                     self._upload(next(iter(self._writers)))
+                self.bucket.make_room()
                 writer = self._writers[partition] = self._open_writer()
-                self.bucket.track(self)
+                self.bucket.opened(writer, functools.partial(self._upload, partition))
             room = max_rows - writer.rows if max_rows else rows.num_rows
             writer.write(rows.slice(0, room))
             writer.table_versions |= versions
@@ -196,13 +199,12 @@ class ParquetBucketSink(BatchSink):
     def _upload(self, partition: str) -> None:
         writer = self._writers.pop(partition)
         self.bucket.upload(self.file_stream, writer, partition=partition)
-        if not self._writers:
-            self.bucket.untrack(self)
 
     def commit(self) -> None:
         """Close and upload every open file of this sink (before STATE, at the end, on versions)."""
-        for partition in list(self._writers):
-            self._upload(partition)
+        with self.bucket.files_lock:
+            for partition in list(self._writers):
+                self._upload(partition)
 
     def clean_up(self) -> None:
         """End of input: the last files become visible."""
@@ -215,7 +217,13 @@ class ParquetBucketSink(BatchSink):
         Buffered records are written and the open files uploaded, then
         `_meta/activate_version/<stream>/<version>.json` lists the files holding that version, so
         a loader can make exactly those rows the table's contents. Nothing is deleted.
+
+        The version names that marker, so anything but an integer stops the run before any of it.
         """
+        if not isinstance(new_version, int) or isinstance(new_version, bool):
+            # The reader prefixes the input line's number to an InvalidInputLine.
+            msg = f"stream '{self.stream_name}': ACTIVATE_VERSION 'version' must be an integer, got {repr(new_version)[:80]}"
+            raise InvalidInputLine(msg)
         self._target.drain_one(self)
         self.commit()
         self.bucket.wait_for_uploads()

@@ -14,7 +14,7 @@ import sys
 import typing as t
 
 import msgspec
-from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
@@ -29,8 +29,9 @@ from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer
 from target_parquet_bucket.reader import FastSingerReader
 from target_parquet_bucket.redaction import redact_logs
 from target_parquet_bucket.sinks import ParquetBucketSink
-from target_parquet_bucket.storage import DEFAULT_BUCKET_URL, backend_settings, open_storage
-from target_parquet_bucket.writers import COMPRESSIONS, FORMATS, file_extension
+from target_parquet_bucket.settings import SETTINGS, check_settings, describe_config_errors
+from target_parquet_bucket.storage import open_storage
+from target_parquet_bucket.writers import file_extension
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
@@ -44,123 +45,6 @@ _AGE_CHECK_EVERY = 4096
 
 # Decimal-safe (STATE floats arrive as Decimal and are written back as exact numbers).
 _state_encoder = msgspec.json.Encoder(decimal_format="number")
-
-SETTINGS = th.PropertiesList(
-    th.Property(
-        "bucket_url",
-        th.StringType,
-        default=DEFAULT_BUCKET_URL,
-        description=(
-            "Where files go: a local folder (path or `file://`), `s3://bucket/prefix`, "
-            "`azure://container/path` or `gs://bucket/prefix`."
-        ),
-    ),
-    th.Property(
-        "format",
-        th.StringType,
-        default="parquet",
-        allowed_values=list(FORMATS),
-        description="File format: `parquet`, `csv` or `jsonl`.",
-    ),
-    th.Property(
-        "compression",
-        th.StringType,
-        default="snappy",
-        allowed_values=list(COMPRESSIONS),
-        description=(
-            "Parquet codec (`snappy`, `zstd`, `gzip`, `none`). For csv/jsonl, `gzip`/`zstd` compress "
-            "the whole file (`.csv.gz`, `.jsonl.zst`); `snappy`/`none` leave it uncompressed."
-        ),
-    ),
-    th.Property(
-        "file_name_template",
-        th.StringType,
-        default=DEFAULT_TEMPLATE,
-        description=(
-            "Object name relative to the bucket prefix. Tokens: `{stream}`, `{version}`, "
-            "`{workspace_id}`, `{sequence}` (required), `{date}`, `{timestamp}`, `{format}`. "
-            "The default is Customer.io's export naming."
-        ),
-    ),
-    th.Property(
-        "workspace_id",
-        th.StringType,
-        default="0",
-        description="Customer.io workspace id, for the `{workspace_id}` token (`0` when unknown).",
-    ),
-    th.Property(
-        "version",
-        th.StringType,
-        default="4",
-        description="Export schema version, for the `{version}` token (Customer.io's current is 4).",
-    ),
-    th.Property(
-        "partition_by",
-        th.StringType,
-        description=(
-            "Record field for Hive-style folders `<field>=<value>/` (dates of date-time fields, e.g. "
-            "`created_at=2026-11-22/`). Streams without the field are not partitioned."
-        ),
-    ),
-    th.Property(
-        "partition_by_load_date",
-        th.BooleanType,
-        default=False,
-        description="Put files in a `dt=<UTC load date>/` folder.",
-    ),
-    th.Property(
-        "native_nested",
-        th.BooleanType,
-        default=False,
-        description=(
-            "Write objects/arrays whose schema declares properties/items as native parquet "
-            "structs/lists instead of JSON strings (the default, as Customer.io does)."
-        ),
-    ),
-    th.Property(
-        "allow_case_colliding_columns",
-        th.BooleanType,
-        default=False,
-        description=(
-            "Accept streams with columns differing only in case (`id`, `Id`). Off by default: "
-            "case-insensitive readers (DuckDB, Snowflake) rename or merge such columns."
-        ),
-    ),
-    th.Property(
-        "max_file_size_mb",
-        th.IntegerType,
-        default=100,
-        description="Roll to a new file once a file reaches about this size.",
-    ),
-    th.Property(
-        "max_file_rows",
-        th.IntegerType,
-        default=0,
-        description="Roll to a new file after this many rows (0: no row limit).",
-    ),
-    th.Property(
-        "row_group_rows",
-        th.IntegerType,
-        default=100_000,
-        description="Rows per parquet row group, at most ~48 MB of data (memory holds about one row group per open file).",
-    ),
-    th.Property(
-        "batch_size_mb",
-        th.IntegerType,
-        default=8,
-        description=(
-            "Decode a stream's buffered records once they reach this many MB (or `batch_size_rows` "
-            "records): bounds the memory used by decoding, however wide the records."
-        ),
-    ),
-    th.Property(
-        "temp_dir",
-        th.StringType,
-        description="Local folder for files being written (default: the system temp folder).",
-    ),
-    *backend_settings(),
-)
-
 
 class TargetParquetBucket(Target):
     """Singer target writing streams as files into a local folder, S3, Azure Blob or GCS."""
@@ -189,6 +73,7 @@ class TargetParquetBucket(Target):
             setup_mapper=setup_mapper,
             message_reader=message_reader,
         )
+        check_settings(self.config)
         file_format = self.config.get("format") or "parquet"
         namer = FileNamer(
             self.config.get("file_name_template") or DEFAULT_TEMPLATE,
@@ -311,6 +196,8 @@ class TargetParquetBucket(Target):
         except Exception as exc:  # noqa: BLE001 - the CLI boundary: report, never a traceback
             cls.logger.debug("Target failed", exc_info=exc)
             message = " ".join(str(exc).split()) or type(exc).__name__
+            if isinstance(exc, ConfigValidationError) and exc.errors:
+                message = f"invalid settings: {describe_config_errors(exc.errors)}"
             sys.stderr.write(f"{cls.name}: error: {type(exc).__name__}: {message}\n")
             sys.stderr.flush()
             sys.exit(1)

@@ -7,6 +7,7 @@ written, so memory is bounded by the row group size, not by the file or the stre
 from __future__ import annotations
 
 import abc
+import contextlib
 import typing as t
 import uuid
 from pathlib import Path
@@ -58,6 +59,16 @@ class FileWriter(abc.ABC):
     def discard(self) -> None:
         """Forget a file that will not be uploaded (e.g. after an error)."""
         self.path.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        """The run failed: release the file handle whatever state the file is in, and delete it."""
+        with contextlib.suppress(Exception):  # a full disk may fail the footer; the handle is released either way
+            self._release()
+        self.discard()
+
+    @abc.abstractmethod
+    def _release(self) -> None:
+        """Close the open handle(s) without caring whether the file is complete."""
 
 
 #: A row group is also cut at this much buffered Arrow data, so wide rows do not multiply memory.
@@ -118,6 +129,10 @@ class ParquetFileWriter(FileWriter):
         self._writer.close()
         return self.path
 
+    def _release(self) -> None:
+        self._pending = []
+        self._writer.close()
+
 
 class _StreamFileWriter(FileWriter):
     """csv/jsonl: a byte stream, optionally compressed as a whole."""
@@ -146,6 +161,11 @@ class _StreamFileWriter(FileWriter):
 
     def _finish(self) -> None:
         """Hook for format trailers."""
+
+    def _release(self) -> None:
+        for stream in (self._sink, self._raw):
+            with contextlib.suppress(Exception):
+                stream.close()
 
 
 class CsvFileWriter(_StreamFileWriter):

@@ -167,3 +167,20 @@ def test_gcs_persistent_upload_failure_is_one_clean_error_and_leaves_no_object(
 
     assert "\n" not in str(caught.value)
     assert list(gcs_service.client().list_blobs(bucket)) == []
+
+
+def test_s3_failed_multipart_upload_leaves_no_incomplete_upload_behind(
+    s3_service: S3Service, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
+) -> None:
+    """An incomplete multipart upload is invisible to listings but its parts are stored (and billed)."""
+    bucket = s3_service.create_bucket()
+    proxy = proxy_to(s3_service.endpoint_url)
+    proxy.inject(1.0, ["503"], methods=["PUT"], path=r"partNumber=2")
+    (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
+
+    with pytest.raises(OSError, match=r"upload exports/a.parquet\) failed"):
+        s3_storage(s3_service, bucket, proxy.url, attempts=2).put("a.parquet", tmp_path / "f")
+
+    client = s3_service.client()
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0

@@ -53,11 +53,22 @@ def test_second_put_to_same_key_fails_and_keeps_the_original(backend: Backend, t
 
 def test_put_bytes_overwrites_only_when_asked(backend: Backend) -> None:
     storage = backend.open()
-    storage.put_bytes("_markers/sequence.json", b'{"deliveries": 1}')
+    storage.put_bytes("_meta/sequences/deliveries.json", b'{"deliveries": 1}')
 
-    storage.put_bytes("_markers/sequence.json", b'{"deliveries": 2}', overwrite=True)
+    storage.put_bytes("_meta/sequences/deliveries.json", b'{"deliveries": 2}', overwrite=True)
 
-    assert storage.get_bytes("_markers/sequence.json") == b'{"deliveries": 2}'
+    assert storage.get_bytes("_meta/sequences/deliveries.json") == b'{"deliveries": 2}'
+
+
+@pytest.mark.parametrize("key", ["people/people_v4_42_1.parquet", "_metadata/x.json", "x/_meta/y.json"])
+def test_no_object_outside_meta_can_be_overwritten(backend: Backend, tmp_path: Path, key: str) -> None:
+    storage = backend.open("exports")
+    storage.put(key, write_file(tmp_path, "f", b"original"))
+
+    with pytest.raises(ValueError, match="only objects under _meta/ may be overwritten"):
+        storage.put_bytes(key, b"replacement", overwrite=True)
+
+    assert storage.get_bytes(key) == b"original"
 
 
 def test_keys_are_relative_to_the_url_prefix_and_list_filters_by_prefix(backend: Backend, tmp_path: Path) -> None:

@@ -61,17 +61,25 @@ def run_target(
     *,
     timeout: float = 120,
     env: dict[str, str] | None = None,
+    preexec_fn: t.Callable[[], None] | None = None,
+    wrapper: t.Sequence[str] = (),
 ) -> TargetRun:
-    """Pipe `messages` into `target-parquet-bucket --config <config>`; never raises on failure."""
+    """Pipe `messages` into `target-parquet-bucket --config <config>`; never raises on failure.
+
+    `preexec_fn` runs in the child before the target starts (e.g. to lower a resource limit);
+    `wrapper` is a command prefix the target runs under (e.g. `unshare ...`), given the target's
+    command line as its last arguments.
+    """
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "config.json"
         config_path.write_text(json.dumps(config))
-        completed = subprocess.run(  # noqa: S603 - our own console script
-            [str(TARGET_EXECUTABLE), "--config", str(config_path)],
+        completed = subprocess.run(  # noqa: S603, PLW1509 - our own console script; preexec_fn only sets limits
+            [*wrapper, str(TARGET_EXECUTABLE), "--config", str(config_path)],
             input=singer_lines(messages),
             capture_output=True,
             timeout=timeout,
             env=env,
+            preexec_fn=preexec_fn,
             check=False,
         )
     stdout = completed.stdout.decode()

@@ -51,3 +51,11 @@ def test_keys_cannot_escape_the_root(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError, match="escapes the bucket root"):
         storage.put_bytes(key, b"x")
     assert not (tmp_path / "outside").exists()
+
+
+@pytest.mark.parametrize("key", ["a/../b", "a/./b", "a//b"])
+def test_keys_with_dot_or_empty_segments_are_refused_like_on_object_stores(tmp_path: Path, key: str) -> None:
+    storage = LocalStorage(tmp_path)
+    with pytest.raises(ValueError, match="invalid object key"):
+        storage.put_bytes(key, b"x")
+    assert list(storage.list()) == []

@@ -62,3 +62,18 @@ def test_sequences_are_unique_and_increasing_under_concurrent_use(tmp_path: Path
         thread.join()
     assert sorted(taken) == list(range(1, 81))
     assert SequenceCounter(LocalStorage(tmp_path)).next("s") == 81
+
+
+def test_a_sequence_is_never_reused_in_a_run_even_if_the_marker_goes_back(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    counter = SequenceCounter(storage)
+    assert [counter.next("s"), counter.next("s"), counter.next("s")] == [1, 2, 3]
+    storage.put_bytes(SequenceCounter.marker_key("s"), b'{"stream": "s", "last": 1}', overwrite=True)
+    assert counter.next("s") == 4
+
+
+@pytest.mark.parametrize("version", ["../../sequences/users", "1/../2", 1.5, True])
+def test_only_an_integer_version_names_an_activate_version_marker(version: object) -> None:
+    with pytest.raises(NamingError, match="must be an integer"):
+        FileNamer.activate_version_key("users", version)  # type: ignore[arg-type]
+    assert FileNamer.activate_version_key("users", 1700000000000) == "_meta/activate_version/users/1700000000000.json"

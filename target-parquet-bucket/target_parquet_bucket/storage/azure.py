@@ -109,13 +109,13 @@ class AzureStorage(RemoteStorage):
         ),
         th.Property(
             "azure_max_attempts",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=6,
             description="Attempts per Azure request (exponential backoff) before an upload fails.",
         ),
         th.Property(
             "azure_block_size_mb",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=4000),
             default=16,
             description="Files larger than this many MiB are uploaded as blocks of this size, then committed.",
         ),
@@ -201,7 +201,7 @@ class AzureStorage(RemoteStorage):
         blob = self._container.get_blob_client(full_key)
         return blob.get_blob_properties().size, lambda: blob.download_blob().chunks()
 
-    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+    def _put_bytes(self, key: str, data: bytes, *, overwrite: bool) -> None:
         """Write a small object in one request; create-only unless `overwrite`."""
         full_key = self._location.object_key(key)
         with self._errors("write", full_key):

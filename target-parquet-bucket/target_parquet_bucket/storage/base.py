@@ -14,8 +14,24 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
 
+#: The target's own bookkeeping (sequence markers, manifests, ACTIVATE_VERSION markers): the only
+#: objects ever rewritten in place, and a folder loaders are told to skip.
+META_PREFIX = "_meta/"
+
+
 class ObjectExistsError(Exception):
     """Raised by `put` when the key is already taken: objects are never overwritten."""
+
+
+def check_key(key: str) -> None:
+    """Refuse keys with empty, `.` or `..` segments (and so absolute keys).
+
+    Object stores would accept them literally and a folder would resolve them; refusing them keeps
+    the same key meaning the same object on every backend, inside the bucket prefix.
+    """
+    if not key or any(segment in {"", ".", ".."} for segment in key.split("/")):
+        msg = f"invalid object key {key!r}: empty, '.' and '..' path segments are not allowed"
+        raise ValueError(msg)
 
 
 class Storage(abc.ABC):
@@ -36,9 +52,24 @@ class Storage(abc.ABC):
             ObjectExistsError: if an object already exists at `key`.
         """
 
-    @abc.abstractmethod
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
-        """Write a small object (markers, manifests). Without `overwrite`, behaves like `put`."""
+        """Write a small object (markers, manifests). Without `overwrite`, behaves like `put`.
+
+        Only `_meta/` objects may be overwritten: checked here, once for every backend, so no data
+        file can be replaced whatever key a caller computes.
+
+        Raises:
+            ObjectExistsError: without `overwrite`, if an object already exists at `key`.
+            ValueError: for `overwrite` outside `_meta/` (and, from the backend, for an invalid key).
+        """
+        if overwrite and not key.startswith(META_PREFIX):
+            msg = f"object key {key!r}: only objects under {META_PREFIX} may be overwritten"
+            raise ValueError(msg)
+        self._put_bytes(key, data, overwrite=overwrite)
+
+    @abc.abstractmethod
+    def _put_bytes(self, key: str, data: bytes, *, overwrite: bool) -> None:
+        """The backend's write of a small object (`key` already checked)."""
 
     @abc.abstractmethod
     def get_bytes(self, key: str) -> bytes | None:

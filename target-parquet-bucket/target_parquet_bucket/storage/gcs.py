@@ -111,13 +111,13 @@ class GCSStorage(RemoteStorage):
         ),
         th.Property(
             "gcs_retry_timeout_s",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=120,
             description="How long (seconds) to keep retrying a failing GCS request (exponential backoff).",
         ),
         th.Property(
             "gcs_chunk_size_mb",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=16,
             description="Chunk size in MiB of resumable uploads (used for files above 8 MiB).",
         ),
@@ -189,7 +189,7 @@ class GCSStorage(RemoteStorage):
 
         return blob.size, chunks
 
-    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+    def _put_bytes(self, key: str, data: bytes, *, overwrite: bool) -> None:
         """Write a small object in one request; create-only unless `overwrite`.
 
         The pre-check matters only where `ifGenerationMatch` is ignored (the emulator).

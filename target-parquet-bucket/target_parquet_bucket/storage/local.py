@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage, check_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -37,6 +37,7 @@ class LocalStorage(Storage):
         if path == self.root or self.root not in path.parents:
             msg = f"object key '{key}' escapes the bucket root {self.display_url}"
             raise ValueError(msg)
+        check_key(key)  # `a/../b` stays inside the root here, but is refused like on the object stores
         return path
 
     def _temp_beside(self, path: Path) -> Path:
@@ -45,8 +46,15 @@ class LocalStorage(Storage):
         path.parent.mkdir(parents=True, exist_ok=True)
         return path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
 
-    def _publish(self, temp: Path, path: Path, *, overwrite: bool, key: str) -> None:
+    def _publish(self, write: t.Callable[[Path], object], path: Path, *, overwrite: bool, key: str) -> None:
+        """`write` the temporary file, then move it into place.
+
+        The temporary file is removed on every path, errors included: a half-written copy left by a
+        full disk would keep the disk full and fail every rerun.
+        """
+        temp = self._temp_beside(path)
         try:
+            write(temp)
             if overwrite:
                 os.replace(temp, path)
                 return
@@ -55,6 +63,9 @@ class LocalStorage(Storage):
             except FileExistsError:
                 msg = f"object '{key}' already exists in {self.display_url}; refusing to overwrite it"
                 raise ObjectExistsError(msg) from None
+        except OSError as error:
+            msg = f"object '{key}' in {self.display_url}: cannot be written ({error.strerror or error})"
+            raise OSError(error.errno, msg) from None
         finally:
             temp.unlink(missing_ok=True)
 
@@ -64,16 +75,11 @@ class LocalStorage(Storage):
         if path.exists():
             msg = f"object '{key}' already exists in {self.display_url}; refusing to overwrite it"
             raise ObjectExistsError(msg)
-        temp = self._temp_beside(path)
-        shutil.copyfile(source, temp)
-        self._publish(temp, path, overwrite=False, key=key)
+        self._publish(lambda temp: shutil.copyfile(source, temp), path, overwrite=False, key=key)
 
-    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+    def _put_bytes(self, key: str, data: bytes, *, overwrite: bool) -> None:
         """Write through a temporary file so a crash never leaves a truncated marker."""
-        path = self._path(key)
-        temp = self._temp_beside(path)
-        temp.write_bytes(data)
-        self._publish(temp, path, overwrite=overwrite, key=key)
+        self._publish(lambda temp: temp.write_bytes(data), path=self._path(key), overwrite=overwrite, key=key)
 
     def get_bytes(self, key: str) -> bytes | None:
         """Read a small object, or None when it does not exist."""

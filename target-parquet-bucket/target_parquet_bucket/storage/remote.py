@@ -16,7 +16,7 @@ import hashlib
 import typing as t
 from urllib.parse import quote, quote_plus, urlsplit
 
-from target_parquet_bucket.storage.base import ObjectExistsError, Storage
+from target_parquet_bucket.storage.base import ObjectExistsError, Storage, check_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -44,7 +44,14 @@ class BucketLocation:
         if parts.query or parts.fragment:
             msg = f"bucket_url {scheme}://{parts.netloc}{parts.path} must not carry a query string or fragment"
             raise ValueError(msg)
-        return cls(scheme=scheme, bucket=parts.netloc, prefix=parts.path.strip("/"))
+        prefix = parts.path.strip("/")
+        if prefix and any(segment in {"", ".", ".."} for segment in prefix.split("/")):
+            msg = (
+                f"bucket_url {scheme}://{parts.netloc}{parts.path}: the prefix must not contain '//', '.' or '..' "
+                "segments (the store would keep them literally in every key)"
+            )
+            raise ValueError(msg)
+        return cls(scheme=scheme, bucket=parts.netloc, prefix=prefix)
 
     @property
     def display_url(self) -> str:
@@ -57,10 +64,7 @@ class BucketLocation:
         Keys with empty, `.` or `..` segments are refused: object stores would accept them literally,
         but the local backend would not, and the same key must mean the same thing everywhere.
         """
-        segments = key.split("/")
-        if not key or any(segment in {"", ".", ".."} for segment in segments):
-            msg = f"invalid object key {key!r}: empty, '.' and '..' path segments are not allowed"
-            raise ValueError(msg)
+        check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def key_prefix(self, prefix: str) -> str:

@@ -117,14 +117,14 @@ class S3Storage(RemoteStorage):
         ),
         th.Property(
             "s3_max_attempts",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=8,
             description="Attempts per S3 request (botocore standard retry mode, exponential backoff) "
             "before an upload fails.",
         ),
         th.Property(
             "s3_part_size_mb",
-            th.IntegerType,
+            th.IntegerType(minimum=5),
             default=16,
             description="Files larger than this many MiB are uploaded as multipart uploads of parts this size (min 5).",
         ),
@@ -212,7 +212,7 @@ class S3Storage(RemoteStorage):
         size = self._client.head_object(Bucket=bucket, Key=full_key)["ContentLength"]
         return size, lambda: self._client.get_object(Bucket=bucket, Key=full_key)["Body"].iter_chunks(MEBIBYTE)
 
-    def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+    def _put_bytes(self, key: str, data: bytes, *, overwrite: bool) -> None:
         """Write a small object in one request; create-only unless `overwrite`."""
         full_key = self._location.object_key(key)
         client = self._client if overwrite else self._create_only_client

@@ -1,0 +1,178 @@
+"""The target's settings: their schema (what `--about` and Meltano show) and the checks that make a
+setting that cannot work fail at start, naming the setting, before any input is read.
+
+The schema carries every per-value rule (types, ranges, choices), so singer-sdk's config validation
+refuses those; `check_settings` adds the rules that span settings or need the environment.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from pathlib import Path
+
+from singer_sdk import typing as th
+
+from target_parquet_bucket.naming import DEFAULT_TEMPLATE
+from target_parquet_bucket.storage import DEFAULT_BUCKET_URL, backend_settings
+from target_parquet_bucket.writers import COMPRESSIONS, FORMATS
+
+#: The only `load_method` (a singer-sdk setting) that files can honour: every file is new data.
+APPEND_ONLY = "append-only"
+
+#: singer-sdk reports schema violations as "<reason> in config['<setting>']".
+_SDK_ERROR = re.compile(r"^(?P<reason>.*) in config\[(?P<path>.+)\]$", re.DOTALL)
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message starts with the setting's name."""
+
+
+SETTINGS = th.PropertiesList(
+    th.Property(
+        "bucket_url",
+        th.StringType,
+        default=DEFAULT_BUCKET_URL,
+        description=(
+            "Where files go: a local folder (path or `file://`), `s3://bucket/prefix`, "
+            "`azure://container/path` or `gs://bucket/prefix`."
+        ),
+    ),
+    th.Property(
+        "format",
+        th.StringType,
+        default="parquet",
+        allowed_values=list(FORMATS),
+        description="File format: `parquet`, `csv` or `jsonl`.",
+    ),
+    th.Property(
+        "compression",
+        th.StringType,
+        default="snappy",
+        allowed_values=list(COMPRESSIONS),
+        description=(
+            "Parquet codec (`snappy`, `zstd`, `gzip`, `none`). For csv/jsonl, `gzip`/`zstd` compress "
+            "the whole file (`.csv.gz`, `.jsonl.zst`); `snappy`/`none` leave it uncompressed."
+        ),
+    ),
+    th.Property(
+        "file_name_template",
+        th.StringType,
+        default=DEFAULT_TEMPLATE,
+        description=(
+            "Object name relative to the bucket prefix. Tokens: `{stream}`, `{version}`, "
+            "`{workspace_id}`, `{sequence}`, `{date}`, `{timestamp}`, `{format}`; `{stream}` and `{sequence}` are required. "
+            "The default is Customer.io's export naming."
+        ),
+    ),
+    th.Property(
+        "workspace_id",
+        th.CustomType({"type": ["string", "integer"], "pattern": "^[0-9]+$", "minimum": 0}),
+        default="0",
+        description="Customer.io workspace id (an integer, or digits as a string), for the `{workspace_id}` token "
+        "(`0` when unknown).",
+    ),
+    th.Property(
+        "version",
+        th.StringType(pattern="^[A-Za-z0-9_-][A-Za-z0-9._-]*$"),
+        default="4",
+        description="Export schema version, for the `{version}` token (Customer.io's current is 4).",
+    ),
+    th.Property(
+        "partition_by",
+        th.StringType,
+        description=(
+            "Record field for Hive-style folders `<field>=<value>/` (dates of date-time fields, e.g. "
+            "`created_at=2026-11-22/`). Streams without the field are not partitioned."
+        ),
+    ),
+    th.Property(
+        "partition_by_load_date",
+        th.BooleanType,
+        default=False,
+        description="Put files in a `dt=<UTC load date>/` folder.",
+    ),
+    th.Property(
+        "native_nested",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Write objects/arrays whose schema declares properties/items as native parquet "
+            "structs/lists instead of JSON strings (the default, as Customer.io does)."
+        ),
+    ),
+    th.Property(
+        "allow_case_colliding_columns",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Accept streams with columns differing only in case (`id`, `Id`). Off by default: "
+            "case-insensitive readers (DuckDB, Snowflake) rename or merge such columns."
+        ),
+    ),
+    th.Property(
+        "max_file_size_mb",
+        th.IntegerType(minimum=1),
+        default=100,
+        description="Roll to a new file once a file reaches about this size.",
+    ),
+    th.Property(
+        "max_file_rows",
+        th.IntegerType(minimum=0),
+        default=0,
+        description="Roll to a new file after this many rows (0: no row limit).",
+    ),
+    th.Property(
+        "row_group_rows",
+        th.IntegerType(minimum=1),
+        default=100_000,
+        description="Rows per parquet row group, at most ~48 MB of data (memory holds about one row group per open file).",
+    ),
+    th.Property(
+        "batch_size_mb",
+        th.IntegerType(minimum=1),
+        default=8,
+        description=(
+            "Decode a stream's buffered records once they reach this many MB (or `batch_size_rows` "
+            "records): bounds the memory used by decoding, however wide the records."
+        ),
+    ),
+    th.Property(
+        "temp_dir",
+        th.StringType,
+        description="Local folder for files being written (default: the system temp folder).",
+    ),
+    *backend_settings(),
+)
+
+
+def check_settings(config: t.Mapping[str, t.Any]) -> None:
+    """Refuse, at start, settings whose values pass the schema but cannot work together or here."""
+    load_method = config.get("load_method") or APPEND_ONLY
+    if load_method != APPEND_ONLY:
+        msg = (
+            f"load_method: '{load_method}' is not supported; only '{APPEND_ONLY}' applies to file output "
+            "(every run adds new files; nothing is updated or replaced)"
+        )
+        raise SettingsError(msg)
+    batch_size_rows = config.get("batch_size_rows")
+    if batch_size_rows is not None and (isinstance(batch_size_rows, bool) or not isinstance(batch_size_rows, int) or batch_size_rows < 1):
+        msg = f"batch_size_rows: must be a positive integer, got {batch_size_rows!r}"
+        raise SettingsError(msg)
+    temp_dir = config.get("temp_dir")
+    if temp_dir and not Path(temp_dir).expanduser().is_dir():
+        msg = f"temp_dir: '{temp_dir}' is not an existing folder"
+        raise SettingsError(msg)
+
+
+def describe_config_errors(errors: t.Iterable[str]) -> str:
+    """singer-sdk's config validation errors as one line, each starting with the setting it is about."""
+    described = []
+    for error in errors:
+        match = _SDK_ERROR.match(error)
+        if match:
+            setting = ".".join(part.strip("'\"") for part in match["path"].split("]["))
+            described.append(f"{setting}: {match['reason']}")
+        else:
+            described.append(error)
+    return "; ".join(" ".join(text.split()) for text in described)
