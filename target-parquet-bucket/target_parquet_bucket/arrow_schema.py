@@ -65,6 +65,8 @@ class Column:
     #: The declared type allows null (or no type is declared). A key property whose type does
     #: not is refused when null, even though the column stays nullable like any optional one.
     null_declared: bool = True
+    #: JSON-text and union columns: the JSON types their values may have (empty: any type).
+    json_types: frozenset[str] = frozenset()
 
     @property
     def decode_type(self) -> t.Any:  # noqa: ANN401
@@ -286,9 +288,9 @@ def column_for(
             arrow, normalize = _native_type(prop)
             if arrow != pa.string():
                 return Column(name, Kind.NATIVE, arrow, nullable, normalize, null_declared=null_declared)
-        return Column(name, Kind.JSON, pa.string(), nullable, null_declared=null_declared)
+        return Column(name, Kind.JSON, pa.string(), nullable, null_declared=null_declared, json_types=frozenset(types))
     # Unions of several types, and properties without any declared type.
-    return Column(name, Kind.UNION, pa.string(), nullable=True)
+    return Column(name, Kind.UNION, pa.string(), nullable, json_types=frozenset(types) if declared else frozenset())
 
 
 def columns_for_schema(

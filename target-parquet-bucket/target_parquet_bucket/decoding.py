@@ -57,6 +57,10 @@ class RecordError(Exception):
         self.missing_key = missing_key
 
 
+#: msgspec refuses these characters in renamed Struct field names (it would write them unescaped).
+_UNRENAMABLE = re.compile(r'[\\"\x00-\x1f]')
+
+
 class BatchDecoder:
     """Decodes batches of raw RECORD lines of one stream (one SCHEMA) into Arrow record batches."""
 
@@ -85,7 +89,13 @@ class BatchDecoder:
             else:
                 fields.append((attr, column.decode_type, None))
         rename = {f"f{i}": c.name for i, c in enumerate(record_columns)}
-        record_type = msgspec.defstruct("Record", fields, rename=rename, kw_only=True, gc=False)
+        # Property names a Struct cannot carry (`back\\slash`, `say "hi"`): records decode as dicts of
+        # raw values and each column is decoded on its own, with the same checks (slower, and rare).
+        self._dict_fields = fields if any(_UNRENAMABLE.search(name) for name in rename.values()) else None
+        record_type: t.Any = dict[str, msgspec.Raw]
+        if self._dict_fields is None:
+            record_type = msgspec.defstruct("Record", fields, rename=rename, kw_only=True, gc=False)
+        self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
         message_fields: list[tuple[str, t.Any] | tuple[str, t.Any, t.Any]] = [
             ("record", record_type),
             ("version", int | None, None),
@@ -95,7 +105,6 @@ class BatchDecoder:
             message_fields.append(("time_extracted", str | None, None))
         message_type = msgspec.defstruct("RecordMessage", message_fields, kw_only=True, gc=False)
         self._decoder = msgspec.json.Decoder(list[message_type])
-        self._getters = [operator.attrgetter(f"f{i}") for i in range(len(record_columns))]
         self._keys = keys
         self._scalar_reader = ScalarBatchReader.for_columns(self.columns, keys)
 
@@ -113,14 +122,37 @@ class BatchDecoder:
         messages = self._decode_messages(lines)
         rows = len(messages)
         records = list(map(_RECORD, messages))
-        # One C-level pass per column (attrgetter + map) beats building a tuple per row.
-        values = {
-            column.name: list(map(getter, records))
-            for column, getter in zip(self._record_columns, self._getters, strict=True)
-        }
+        if self._dict_fields is not None:
+            values = self._dict_values(records, self._dict_fields)
+        else:
+            # One C-level pass per column (attrgetter + map) beats building a tuple per row.
+            values = {
+                column.name: list(map(getter, records))
+                for column, getter in zip(self._record_columns, self._getters, strict=True)
+            }
         versions = set(map(_VERSION, messages))
         arrays = [self._column_array(c, values, messages, rows) for c in self.columns]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema), versions
+
+    def _dict_values(self, records: list[dict[str, msgspec.Raw]], fields: list[tuple]) -> dict[str, list[t.Any]]:
+        """Columns of records decoded as dicts: each column's raw values decoded as one JSON array
+        of the column's type, so an error still says which record (`$[index]`) and field."""
+        values: dict[str, list[t.Any]] = {}
+        for column, field in zip(self._record_columns, fields, strict=True):
+            raws = []
+            for index, record in enumerate(records):
+                raw = record.get(column.name)
+                if raw is None and len(field) == 2:  # no default: absent is an error
+                    raise self._record_error(f"Object missing required field `{column.name}` - at `$[{index}].record`")
+                raws.append(bytes(raw) if raw is not None else _NULL_JSON)
+            try:
+                values[column.name] = msgspec.json.decode(b"[" + b",".join(raws) + b"]", type=list[field[1]])
+            except msgspec.ValidationError as exc:
+                match = _ERROR_AT.match(str(exc))
+                assert match is not None and match["index"] is not None  # noqa: S101 - list decoding names the item
+                where = f"$[{match['index']}].record.{column.name}{match['path']}"
+                raise self._record_error(f"{match['message']} - at `{where}`") from None
+        return values
 
     def _decode_messages(self, lines: t.Sequence[bytes]) -> list[t.Any]:
         try:
@@ -331,10 +363,36 @@ def _to_arrow(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     if kind is Kind.DATE:
         return _dates(pa.array(data, pa.string()))
     if kind is Kind.JSON:
-        return _json_text(data)
+        return _of_declared_json_type(column, _json_text(data))
     if kind is Kind.UNION:
+        if column.json_types and (index := _first_bad(data, lambda raw: _is_json_type(raw, column.json_types))) is not None:
+            raise RecordError(index, f"expected {' or '.join(sorted(column.json_types))}, got {bytes(data[index])[:40]!r}")
         return pa.array([_union_text(v) for v in data], pa.string())
     return _native(column, data)
+
+
+def _of_declared_json_type(column: Column, text: pa.Array) -> pa.Array:
+    """An object column holds objects and an array column arrays: `5` or `"x"` is refused, not
+    stored as JSON text (checked per column by the first character of the compact text)."""
+    opening = "{" if column.json_types == {"object"} else "["
+    wrong = pc.fill_null(pc.not_equal(pc.utf8_slice_codeunits(text, 0, 1), opening), False)
+    if not pc.any(wrong).as_py():
+        return text
+    index = wrong.to_pylist().index(True)
+    expected = "an object" if opening == "{" else "an array"
+    raise RecordError(index, f"expected {expected}, got {text[index].as_py()[:40]!r}")
+
+
+#: The JSON type of a raw value, from its first byte (numbers are told apart by their literal).
+_FIRST_BYTE_TYPES = {ord("{"): "object", ord("["): "array", ord('"'): "string", ord("t"): "boolean", ord("f"): "boolean"}
+
+
+def _is_json_type(raw: msgspec.Raw, allowed: frozenset[str]) -> bool:
+    data = bytes(raw)
+    if data == _NULL_JSON:
+        return True
+    found = _FIRST_BYTE_TYPES.get(data[0]) or ("number" if any(c in data for c in b".eE") else "integer")
+    return found in allowed or (found == "integer" and "number" in allowed)
 
 
 def _exact_doubles(data: t.Sequence[int | float | None]) -> pa.Array:
