@@ -81,15 +81,12 @@ class ParquetBucketSink(BatchSink):
 
     # Buffering ------------------------------------------------------------------------------
 
-    def append_raw(self, lines: list[bytes], first_line: int) -> int:
-        """Fast path: keep RECORD lines (numbered from `first_line`) as bytes, decoded with their
-        batch; returns how many were taken, at most the rows left before the batch is full."""
-        room = max(self._max_rows - len(self._lines), 1)
-        taken = lines if len(lines) <= room else lines[:room]
-        self._lines += taken
-        self._line_numbers.extend(range(first_line, first_line + len(taken)))
-        self._buffered_bytes += sum(map(len, taken))
-        return len(taken)
+    def append_raw(self, line: bytes, line_number: int) -> bool:
+        """Fast path: keep the RECORD line as bytes (decoded with its batch); True when full."""
+        self._lines.append(line)
+        self._line_numbers.append(line_number)
+        self._buffered_bytes += len(line)
+        return len(self._lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
 
     def process_record(self, record: dict, context: dict) -> None:
         """SDK path (stream maps / flattening): re-encode the transformed record as a line."""

@@ -200,29 +200,20 @@ class TargetParquetBucket(Target):
         redact_logs(storage.redact)
         self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
         if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
-            self.message_reader.raw_record_handler = self._process_raw_records
+            self.message_reader.raw_record_handler = self._process_raw_record
 
     def _needs_sdk_record_path(self) -> bool:
         """Stream maps and flattening transform records one by one; only the SDK path does that."""
         return bool(self.config.get("stream_maps")) or bool(self.config.get("flattening_enabled"))
 
-    def _process_raw_records(self, stream: str, run: bytes, first_line: int) -> None:
-        """Columnar path for a run of RECORD lines of one stream: buffer them in its sink, draining
-        whenever it is full (so batches keep `batch_size_rows`)."""
-        sink = t.cast("ParquetBucketSink | None", self._sinks_active.get(stream))
+    def _process_raw_record(self, stream: str, line: bytes, line_number: int) -> None:
+        """Columnar path for one RECORD line: buffer it in its sink, drain when full."""
+        sink = self._sinks_active.get(stream)
         if sink is None:
             self._assert_sink_exists(stream)  # raises RecordsWithoutSchemaException
-            return
-        lines = run.split(b"\n")  # one C call: no Python work per line
-        if not lines[-1]:
-            lines.pop()
-        next_line = first_line
-        while lines:
-            taken = sink.append_raw(lines, next_line)
-            if sink.is_full:
-                self.drain_one(sink)
-            lines, next_line = lines[taken:], next_line + taken
-        if (first_line - 1) // _AGE_CHECK_EVERY != (next_line - 1) // _AGE_CHECK_EVERY:
+        if t.cast("ParquetBucketSink", sink).append_raw(line, line_number):
+            self.drain_one(sink)  # type: ignore[arg-type]
+        if not line_number % _AGE_CHECK_EVERY:
             self._handle_max_record_age()
 
     def _process_schema_message(self, message_dict: dict) -> None:

@@ -1,18 +1,21 @@
 """Arrow's JSON reader decodes a batch exactly as the msgspec path would, or hands it over.
 
-`BatchDecoder` tries pyarrow's C++ JSON reader first (objects as JSON text via msgspec's raw bytes,
-or as native structs) and falls back to the msgspec path for any batch the reader would read
-differently: these are the values where the two parsers disagree. Each case is decoded by a
-decoder on the Arrow path and one forced onto the msgspec path; the outcomes (batch, or error with
-its record index) must be identical.
+`BatchDecoder` tries pyarrow's C++ JSON reader first for streams of scalars and, with
+`native_nested`, of native structs/lists, and falls back to the msgspec path for any batch the
+reader would read differently: these are the values where the two parsers disagree. Each case is
+decoded by a decoder on the Arrow path and one forced onto the msgspec path; the outcomes (batch,
+or error with its record index) must be identical.
 """
 
 from __future__ import annotations
 
 import json
 import typing as t
+from pathlib import Path
 
 import pytest
+
+from target.target_runs import record_message, run_target, schema_message
 
 from target_parquet_bucket.arrow_schema import columns_for_schema
 from target_parquet_bucket.decoding import BatchDecoder, RecordError
@@ -32,6 +35,9 @@ SCHEMA = {
         "tags": {"type": ["array", "null"], "items": {"type": "integer"}},
     },
 }
+#: Without native_nested, objects are JSON text, which only the msgspec path produces: the
+#: scalar columns alone go to Arrow's reader (the objects of the records are then unknown fields).
+FLAT = {**SCHEMA, "properties": {k: v for k, v in SCHEMA["properties"].items() if k not in {"obj", "tags"}}}
 GOOD = '{"id": 1, "n": 5, "x": 0.5, "s": "a", "at": "2026-01-02T03:04:05Z", "obj": {"i": 1, "f": 2.5, "t": "u"}, "tags": [1, 2]}'
 
 
@@ -40,7 +46,8 @@ def line(record: str) -> bytes:
 
 
 def decoder(*, native: bool) -> BatchDecoder:
-    return BatchDecoder(columns_for_schema(SCHEMA, native_nested=native), key_properties=["id"])
+    schema = SCHEMA if native else FLAT
+    return BatchDecoder(columns_for_schema(schema, native_nested=native), key_properties=["id"])
 
 
 def outcome(decoder: BatchDecoder, lines: list[bytes]) -> t.Any:  # noqa: ANN401
@@ -60,7 +67,7 @@ def both_paths(lines: list[bytes], *, native: bool) -> tuple[t.Any, t.Any, bool]
     return fast_outcome, outcome(slow, lines), fast.reads_with_arrow
 
 
-@pytest.mark.parametrize("native", [False, True], ids=["json-text", "native"])
+@pytest.mark.parametrize("native", [False, True], ids=["scalars", "native"])
 def test_good_records_stay_on_arrows_reader_with_the_msgspec_paths_values(native: bool) -> None:
     other = '{"id": 2, "obj": {"i": null, "extra": {"deep": [1]}, "t": "sp ace"}, "tags": [], "unknown": 1}'
     fast, slow, kept = both_paths([line(GOOD), line(other), line('{"id": 3, "obj": null}')], native=native)
@@ -92,7 +99,7 @@ FALLBACKS = {
 }
 
 
-@pytest.mark.parametrize("native", [False, True], ids=["json-text", "native"])
+@pytest.mark.parametrize("native", [False, True], ids=["scalars", "native"])
 @pytest.mark.parametrize("record", FALLBACKS.values(), ids=FALLBACKS.keys())
 def test_values_arrows_reader_would_read_differently_get_the_msgspec_paths_outcome(record: str, native: bool) -> None:
     fast, slow, _ = both_paths([line(GOOD), line(record), line(GOOD)], native=native)
@@ -105,16 +112,42 @@ def test_values_arrows_reader_would_read_differently_get_the_msgspec_paths_outco
         ("a record that is null", [line(GOOD), line("null")]),
         ("a line holding two messages", [line(GOOD), line(GOOD) + b" " + line(GOOD)]),
         ("text that is not UTF-8", [line(GOOD), line('{"id": 1, "s": "X"}').replace(b'"X"', b'"\xff"')]),
-        ("JSON text that is not UTF-8", [line(GOOD), line('{"id": 1, "obj": {"t": "X"}}').replace(b'"X"', b'"\xff"')]),
         ("a message without record", [line(GOOD), b'{"type": "RECORD", "stream": "s"}']),
     ],
 )
-@pytest.mark.parametrize("native", [False, True], ids=["json-text", "native"])
+@pytest.mark.parametrize("native", [False, True], ids=["scalars", "native"])
 def test_malformed_lines_get_the_msgspec_paths_error(name: str, lines: list[bytes], native: bool) -> None:
     fast, slow, kept = both_paths(lines, native=native)
     assert fast == slow
     assert slow[0] == "error", name
     assert not kept
+
+
+def test_nested_text_that_is_not_utf8_gets_the_msgspec_paths_error() -> None:
+    lines = [line(GOOD), line('{"id": 1, "obj": {"t": "X"}}').replace(b'"X"', b'"\xff"')]
+    fast, slow, kept = both_paths(lines, native=True)
+    assert fast == slow
+    assert slow[0] == "error"
+    assert not kept
+
+
+def test_streams_with_json_text_columns_stay_on_the_msgspec_path() -> None:
+    assert not decoder(native=False).reads_with_arrow or "obj" not in FLAT["properties"]
+    json_text = BatchDecoder(columns_for_schema(SCHEMA, native_nested=False), key_properties=["id"])
+    assert not json_text.reads_with_arrow
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["scalars", "native"])
+def test_nan_in_a_field_the_schema_does_not_declare_is_refused_as_the_msgspec_path_refuses_it(native: bool) -> None:
+    fast, slow, _ = both_paths([line(GOOD), line('{"id": 1, "undeclared": NaN}')], native=native)
+    assert fast == slow
+    assert slow[0] == "error"
+
+
+def test_text_mentioning_nan_is_decoded_and_the_stream_stays_on_arrows_reader() -> None:
+    fast, slow, kept = both_paths([line('{"id": 1, "s": "NaN and Infinity"}')], native=True)
+    assert fast == slow
+    assert kept
 
 
 def test_an_exact_double_beyond_two_to_the_53_is_kept_by_the_msgspec_path() -> None:
@@ -131,3 +164,12 @@ def test_the_messages_versions_are_read_from_the_envelope() -> None:
     assert kept
     assert fast == slow
     assert fast[1] == {7, 8}
+
+
+def test_a_record_with_nan_in_an_undeclared_field_is_refused_naming_its_line(tmp_path: Path) -> None:
+    schema = schema_message("s", {"id": {"type": "integer"}}, key_properties=["id"])
+    bad = '{"type": "RECORD", "stream": "s", "record": {"id": 2, "extra": NaN}}'
+    run = run_target([schema, record_message("s", {"id": 1}), bad], {"bucket_url": str(tmp_path)})
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "stream 's', input line 3" in run.error_lines[0], run.error_lines[0]
