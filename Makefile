@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --disable-pip-version-check uv
 
 $(STAMP): $(BIN)/python requirements-test.txt tap-customerio/pyproject.toml target-parquet-bucket/pyproject.toml
-	$(UV) pip install --quiet --python $(BIN)/python \
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python \
 		-e ./tap-customerio -e "./target-parquet-bucket[all]" -r requirements-test.txt
 	touch $(STAMP)
 

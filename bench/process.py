@@ -68,6 +68,13 @@ class ProcessRun:
     peak_rss_bytes: int
     stdout_path: Path
     stderr_path: Path
+    #: 1-minute load average just before the run: a busy machine shows in the figures.
+    load_before: float
+
+    @property
+    def cores(self) -> float:
+        """Cores used on average (CPU seconds per wall second)."""
+        return self.cpu_s / self.wall_s
 
     @property
     def peak_rss_mib(self) -> float:
@@ -96,6 +103,7 @@ def run_measured(
     report_path = log_dir / f"{name}.usage.json"
     launcher = [sys.executable, "-c", LAUNCHER, str(report_path), *argv]
     stdin = stdin_path.open("rb") if stdin_path else subprocess.DEVNULL
+    load = os.getloadavg()[0]
     try:
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             environment = dict(env) if env is not None else plugin_env()
@@ -113,4 +121,5 @@ def run_measured(
         peak_rss_bytes=usage["maxrss_kib"] * KIB,  # Linux reports kilobytes
         stdout_path=stdout_path,
         stderr_path=stderr_path,
+        load_before=load,
     )

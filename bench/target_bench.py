@@ -80,10 +80,12 @@ def run_target(dataset: Dataset, settings: dict[str, t.Any], work_dir: Path, nam
     return run_measured(argv, stdin_path=dataset.singer_path, log_dir=work_dir, name=name)
 
 
-def target_local(dataset: Dataset, work_dir: Path, compression: str, name: str) -> TargetRun:
-    """The target writing into a fresh local folder."""
+def target_local(
+    dataset: Dataset, work_dir: Path, compression: str, name: str, extra: dict[str, t.Any] | None = None
+) -> TargetRun:
+    """The target writing into a fresh local folder (with `extra` settings)."""
     bucket = work_dir / f"{name}.bucket"
-    settings = {"bucket_url": str(bucket), "format": "parquet", "compression": compression}
+    settings = {"bucket_url": str(bucket), "format": "parquet", "compression": compression, **(extra or {})}
     process = run_target(dataset, settings, work_dir, name)
     rows = _count_rows(pa_fs.LocalFileSystem(), str(bucket))
     shutil.rmtree(bucket, ignore_errors=True)

@@ -67,6 +67,9 @@ class Column:
     null_declared: bool = True
     #: JSON-text and union columns: the JSON types their values may have (empty: any type).
     json_types: frozenset[str] = frozenset()
+    #: A NATIVE column whose leaves are all integers, numbers, booleans or strings (none kept as
+    #: JSON text): Arrow's JSON reader parses its values straight into `arrow_type`.
+    native_leaves_typed: bool = False
 
     @property
     def decode_type(self) -> t.Any:  # noqa: ANN401
@@ -204,8 +207,9 @@ _NATIVE_SCALARS: dict[Kind, tuple[pa.DataType, t.Callable[[t.Any], t.Any]]] = {
 }
 
 
-def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[t.Any], t.Any]]:
-    """Arrow type and value normaliser for a value nested inside a native struct/list.
+def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[t.Any], t.Any], bool]:
+    """Arrow type, value normaliser and whether every leaf is typed (none kept as JSON text) for a
+    value nested inside a native struct/list.
 
     The normaliser checks each value against its declared type, as the flat path's msgspec types
     do: a value is stored as sent or refused, never converted (pyarrow would truncate 2.7 to 2).
@@ -218,11 +222,11 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
     if kind in {Kind.DATETIME, Kind.DATE}:
         kind = Kind.STRING
     if kind is not None:
-        return _NATIVE_SCALARS[kind]
+        return (*_NATIVE_SCALARS[kind], True)
     if types == {"object"} and isinstance(prop.get("properties"), dict) and prop["properties"]:
         children = {name: _native_type(sub) for name, sub in prop["properties"].items()}
         struct = pa.struct([pa.field(name, child[0]) for name, child in children.items()])
-        normalizers = [(name, norm) for name, (_, norm) in children.items()]
+        normalizers = [(name, norm) for name, (_, norm, _) in children.items()]
 
         def normalize_object(value: t.Any) -> t.Any:  # noqa: ANN401
             if not isinstance(value, dict):
@@ -236,9 +240,9 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
                     raise
             return normalized
 
-        return struct, normalize_object
+        return struct, normalize_object, all(typed for _, _, typed in children.values())
     if types == {"array"} and isinstance(prop.get("items"), dict) and prop["items"]:
-        item_type, item_norm = _native_type(prop["items"])
+        item_type, item_norm, item_typed = _native_type(prop["items"])
 
         def normalize_array(value: t.Any) -> t.Any:  # noqa: ANN401
             if not isinstance(value, list):
@@ -252,8 +256,8 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
                     raise
             return normalized
 
-        return pa.list_(item_type), normalize_array
-    return pa.string(), _json_string
+        return pa.list_(item_type), normalize_array, item_typed
+    return pa.string(), _json_string, False
 
 
 def _raise_not(value: t.Any, expected: str) -> t.NoReturn:  # noqa: ANN401
@@ -285,9 +289,17 @@ def column_for(
         return Column(name, scalar, arrow, nullable, null_declared=null_declared)
     if declared and types in ({"object"}, {"array"}):
         if native_nested:
-            arrow, normalize = _native_type(prop)
+            arrow, normalize, typed = _native_type(prop)
             if arrow != pa.string():
-                return Column(name, Kind.NATIVE, arrow, nullable, normalize, null_declared=null_declared)
+                return Column(
+                    name,
+                    Kind.NATIVE,
+                    arrow,
+                    nullable,
+                    normalize,
+                    null_declared=null_declared,
+                    native_leaves_typed=typed,
+                )
         return Column(name, Kind.JSON, pa.string(), nullable, null_declared=null_declared, json_types=frozenset(types))
     # Unions of several types, and properties without any declared type.
     return Column(name, Kind.UNION, pa.string(), nullable, json_types=frozenset(types) if declared else frozenset())

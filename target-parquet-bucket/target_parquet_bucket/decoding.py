@@ -106,7 +106,12 @@ class BatchDecoder:
         message_type = msgspec.defstruct("RecordMessage", message_fields, kw_only=True, gc=False)
         self._decoder = msgspec.json.Decoder(list[message_type])
         self._keys = keys
-        self._scalar_reader = ScalarBatchReader.for_columns(self.columns, keys)
+        self._arrow_reader = ArrowJsonReader.for_columns(self.columns, keys)
+
+    @property
+    def reads_with_arrow(self) -> bool:
+        """Whether batches still go to Arrow's JSON reader first (until one needs the msgspec path)."""
+        return self._arrow_reader is not None
 
     def decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
         """Decode `lines` (complete RECORD messages) → (record batch, table versions seen)."""
@@ -114,11 +119,11 @@ class BatchDecoder:
             return self._decode(lines)
 
     def _decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
-        if self._scalar_reader is not None:
-            if (fast := self._scalar_reader.read(lines)) is not None:
+        if self._arrow_reader is not None and (joined := b"\n".join(lines)) and not _may_hold_nan(joined):
+            if (fast := self._arrow_reader.read(joined, len(lines))) is not None:
                 arrays, versions = fast
                 return pa.RecordBatch.from_arrays(arrays, schema=self.schema), versions
-            self._scalar_reader = None  # this stream's data needs the msgspec path: stop trying
+            self._arrow_reader = None  # this stream's data needs the msgspec path: stop trying
         messages = self._decode_messages(lines)
         rows = len(messages)
         records = list(map(_RECORD, messages))
@@ -250,43 +255,52 @@ _JSON_READER_TYPES = {
 _JSON_READER_BLOCK_BYTES = 4 * 1024 * 1024  # several blocks per batch keep both cores busy
 
 
-class ScalarBatchReader:
-    """Fast path for streams whose columns are all scalars: pyarrow's multithreaded C++ JSON reader
-    parses a batch straight into columns, without a Python object per value (about 3x less CPU than
-    msgspec plus per-column conversion on a 120-column stream, measured with `bench/`).
+def _arrow_readable(column: Column) -> bool:
+    """Scalars, and native structs/lists whose leaves are all typed scalars."""
+    return column.kind in _JSON_READER_TYPES or (column.kind is Kind.NATIVE and column.native_leaves_typed)
+
+
+class ArrowJsonReader:
+    """Fast path: pyarrow's multithreaded C++ JSON reader parses a batch straight into columns,
+    without a Python object per value (about 3x less CPU than msgspec plus per-column conversion on
+    a 120-column stream, and native structs in 2x less, measured with `bench/`).
+
+    Streams with objects/arrays kept as JSON text stay on the msgspec path: Arrow cannot hand back a
+    value's text, and parsing the other columns with Arrow while msgspec extracts the texts was
+    measured to cost more CPU than msgspec alone.
 
     It only ever accepts batches it reads exactly as the msgspec path would. Anything else (a type
-    it rejects, a missing or null record, nulls in key or required columns, NaN/Infinity, text that
-    is not UTF-8, a line holding several values) returns None, and the msgspec path decodes the
-    batch and names the line.
+    it rejects, a duplicate key, a missing or null record, nulls in key or required columns,
+    NaN/Infinity or integers beyond 2**53 in number fields at any depth, text that is not UTF-8, a
+    line holding several values) returns None, and the msgspec path decodes the batch and names
+    the line.
     """
 
     def __init__(self, columns: t.Sequence[Column], keys: set[str]) -> None:
         """One explicit Arrow schema per SCHEMA message: no type inference, unknown fields ignored."""
         self._columns = list(columns)
         self._strict = [i for i, c in enumerate(self._columns) if c.name in keys or not c.nullable]
-        record = pa.struct([pa.field(c.name, _JSON_READER_TYPES[c.kind]) for c in self._columns])
+        record = pa.struct([pa.field(c.name, _reader_type(c)) for c in self._columns])
         message = pa.schema([pa.field("record", record), pa.field("version", pa.int64())])
         self._parse = pa_json.ParseOptions(explicit_schema=message, unexpected_field_behavior="ignore")
         self._read = pa_json.ReadOptions(block_size=_JSON_READER_BLOCK_BYTES)
 
     @classmethod
-    def for_columns(cls, columns: t.Sequence[Column], keys: set[str]) -> ScalarBatchReader | None:
-        """A reader when every column is a scalar from the record itself, else None."""
-        if not columns or any(c.kind not in _JSON_READER_TYPES or c.name in SDC_FROM_MESSAGE for c in columns):
+    def for_columns(cls, columns: t.Sequence[Column], keys: set[str]) -> ArrowJsonReader | None:
+        """A reader when Arrow can parse every column and every column is from the record itself."""
+        if not columns or any(not _arrow_readable(c) or c.name in SDC_FROM_MESSAGE for c in columns):
             return None
         return cls(columns, keys)
 
-    def read(self, lines: t.Sequence[bytes]) -> tuple[list[pa.Array], set[int | None]] | None:
-        """(column arrays, table versions), or None when the msgspec path must decide."""
+    def read(self, joined: bytes, rows: int) -> tuple[list[pa.Array], set[int | None]] | None:
+        """(column arrays, table versions) of `rows` lines joined by newlines, or None when the
+        msgspec path must decide."""
         try:
-            table = pa_json.read_json(
-                pa.BufferReader(b"\n".join(lines)), read_options=self._read, parse_options=self._parse
-            )
+            table = pa_json.read_json(pa.BufferReader(joined), read_options=self._read, parse_options=self._parse)
         except (pa.ArrowException, ValueError):  # UnicodeDecodeError is a ValueError
             return None
         records = table.column("record").combine_chunks()
-        if table.num_rows != len(lines) or records.null_count:
+        if table.num_rows != rows or records.null_count:
             return None
         try:
             records.validate(full=True)  # the reader does not check that strings are UTF-8
@@ -311,11 +325,37 @@ class ScalarBatchReader:
                 return _dates(values)
         except RecordError:
             return None
-        if column.kind is Kind.NUMBER and not pc.all(pc.less(pc.abs(values), _EXACT_DOUBLE_LIMIT)).as_py():
-            # NaN/Infinity are not JSON, and beyond 2**53 the reader may have rounded an integer
-            # literal: the msgspec path, which sees the literal, decides and names the line.
-            return None
-        return values
+        # NaN/Infinity are not JSON, and beyond 2**53 the reader may have rounded an integer
+        # literal: the msgspec path, which sees the literal, decides and names the line.
+        return values if all(_exact(numbers) for numbers in _doubles(values)) else None
+
+
+def _may_hold_nan(joined: bytes) -> bool:
+    """Arrow's reader accepts the non-JSON literals NaN and Infinity, even in fields it ignores,
+    which msgspec refuses: a batch mentioning them anywhere (a C substring search; usually inside
+    some text) goes to the msgspec path, which tells them apart. Only that batch: the stream
+    stays on the fast path."""
+    return b"NaN" in joined or b"Infinity" in joined
+
+
+def _reader_type(column: Column) -> pa.DataType:
+    return column.arrow_type if column.kind is Kind.NATIVE else _JSON_READER_TYPES[column.kind]
+
+
+def _doubles(values: pa.Array) -> t.Iterator[pa.Array]:
+    """Every float64 array in `values`, at any depth of structs and lists."""
+    if pa.types.is_floating(values.type):
+        yield values
+    elif pa.types.is_struct(values.type):
+        for child in values.flatten():
+            yield from _doubles(child)
+    elif pa.types.is_list(values.type):
+        yield from _doubles(values.flatten())
+
+
+def _exact(numbers: pa.Array) -> bool:
+    """No NaN/Infinity, and no magnitude at which the reader may have rounded an integer literal."""
+    return pc.all(pc.less(pc.abs(numbers), _EXACT_DOUBLE_LIMIT)).as_py() is not False
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
 RawRecordHandler = t.Callable[[str, bytes, int], None]
+_STDIN_BUFFER_BYTES = 1024 * 1024
 
 
 class Envelope(msgspec.Struct):
@@ -94,8 +95,9 @@ class FastSingerReader(GenericSingerReader[bytes]):
 
     @property
     def default_input(self) -> t.IO[bytes]:
-        """Standard input, as bytes: no text decoding of lines we never look into."""
-        return sys.stdin.buffer
+        """Standard input, as bytes (no text decoding of lines we never look into), read through
+        a 1 MiB buffer: a few large reads instead of one per 8 KiB."""
+        return open(sys.stdin.fileno(), "rb", buffering=_STDIN_BUFFER_BYTES, closefd=False)  # noqa: SIM115
 
     def deserialize_json(self, line: bytes) -> dict:
         """Full parse for non-RECORD lines (and RECORD lines on the SDK path)."""

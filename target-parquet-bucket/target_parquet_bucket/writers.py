@@ -1,7 +1,9 @@
 """File writers: parquet, csv, jsonl into a local temporary file, uploaded only once closed.
 
 Parquet row groups are streamed: record batches are buffered only up to one row group and then
-written, so memory is bounded by the row group size, not by the file or the stream.
+written, so memory is bounded by the row group size, not by the file or the stream. A row group is
+encoded on a background thread (pyarrow releases the GIL), overlapping the next batches' decoding;
+each file has at most one row group in flight.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import abc
 import contextlib
 import typing as t
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -73,6 +76,8 @@ class FileWriter(abc.ABC):
 
 #: A row group is also cut at this much buffered Arrow data, so wide rows do not multiply memory.
 ROW_GROUP_MAX_BYTES = 48 * 1024 * 1024
+#: One thread encodes every file's row groups, in the order they were cut.
+_row_group_encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-encode")
 
 
 class ParquetFileWriter(FileWriter):
@@ -92,6 +97,8 @@ class ParquetFileWriter(FileWriter):
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
         self._pending_bytes = 0
+        self._in_flight: Future[None] | None = None
+        self._in_flight_bytes = 0
         self._writer = pq.ParquetWriter(
             self.path,
             schema,
@@ -112,20 +119,33 @@ class ParquetFileWriter(FileWriter):
         if not self._pending_rows:
             return
         table = pa.Table.from_batches(self._pending, schema=self.schema)
-        self._writer.write_table(table, row_group_size=max(self._pending_rows, 1))
+        self._wait()
+        self._in_flight = _row_group_encoder.submit(
+            self._writer.write_table, table, row_group_size=max(self._pending_rows, 1)
+        )
+        self._in_flight_bytes = self._pending_bytes
         self._pending = []
         self._pending_rows = 0
         self._pending_bytes = 0
 
+    def _wait(self) -> None:
+        """Let the row group in flight finish (re-raising its error, e.g. a full disk)."""
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
+            self._in_flight_bytes = 0
+
     @property
     def size_bytes(self) -> int:
-        """Bytes on disk plus a guess for the buffered row group (parquet compresses ~4x)."""
-        pending = sum(b.nbytes for b in self._pending) // 4
+        """Bytes on disk plus a guess for the row groups not yet written (parquet compresses ~4x)."""
+        in_flight = self._in_flight_bytes if self._in_flight is not None and not self._in_flight.done() else 0
+        pending = (self._pending_bytes + in_flight) // 4
         return (self.path.stat().st_size if self.path.exists() else 0) + pending
 
     def close(self) -> Path:
         """Write the last row group and the footer."""
         self._flush()
+        self._wait()
         self._writer.close()
         return self.path
 
