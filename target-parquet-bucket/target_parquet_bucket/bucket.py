@@ -61,6 +61,12 @@ def open_file_budget() -> int:
     return max(_MIN_OPEN_FILES, min(_MAX_OPEN_FILES, (soft - _RESERVED_FILE_DESCRIPTORS) // 2))
 
 
+class _ActivatedMarker(msgspec.Struct):
+    """The part of an ACTIVATE_VERSION marker that a later activation of the same version keeps."""
+
+    files: list[str]
+
+
 class Bucket:
     """Uploads and `_meta/` bookkeeping for one run of the target."""
 
@@ -205,19 +211,33 @@ class Bucket:
         complete table.
 
         The marker lists the files holding that version's rows, so a loader can replace the
-        table's contents with exactly those files.
+        table's contents with exactly those files. A version activated again (in a later run, after
+        more of its rows) keeps the files the earlier marker listed: the marker only ever grows.
         """
+        key = self.namer.activate_version_key(stream, version)
         with self._lock:
             files = [e.key for e in self.entries if e.stream == stream and version in e.table_versions]
+        earlier = [f for f in self._activated_files(key) if f not in files]
         marker = {
             "stream": stream,
             "version": version,
             "activated_at": datetime.datetime.now(tz=datetime.timezone.utc),
-            "files": files,
+            "files": [*earlier, *files],
         }
-        key = self.namer.activate_version_key(stream, version)
         self.storage.put_bytes(key, msgspec.json.encode(marker), overwrite=True)
         return key
+
+    def _activated_files(self, key: str) -> list[str]:
+        """The files an existing ACTIVATE_VERSION marker lists (none when there is no marker)."""
+        raw = self.storage.get_bytes(key)
+        if raw is None:
+            return []
+        try:
+            files = msgspec.json.decode(raw, type=_ActivatedMarker).files
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            msg = f"ACTIVATE_VERSION marker '{key}' is not one this target wrote ({exc}); move it away to activate again"
+            raise ValueError(msg) from None
+        return files
 
     def close(self) -> None:
         """Finish the upload thread and remove the local temporary folder."""

@@ -75,6 +75,19 @@ def test_only_integer_versions_are_activated(tmp_path: Path, version: object) ->
     assert not (tmp_path / "_meta/activate_version").exists()
 
 
+def test_a_version_activated_again_in_a_later_run_keeps_the_files_it_listed(tmp_path: Path) -> None:
+    def activate_with(record_id: int) -> None:
+        versioned = {**record_message("users", {"id": record_id}), "version": 7}
+        run = run_target([USERS, versioned, {"type": "ACTIVATE_VERSION", "stream": "users", "version": 7}], config(tmp_path))
+        assert run.exit_code == 0, run.error_lines
+
+    activate_with(1)
+    activate_with(2)
+
+    marker = json.loads((tmp_path / "_meta/activate_version/users/7.json").read_bytes())
+    assert marker["files"] == ["users_v4_123_1.parquet", "users_v4_123_2.parquet"]
+
+
 # Sequence markers ---------------------------------------------------------------------------------
 
 

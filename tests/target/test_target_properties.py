@@ -22,7 +22,8 @@ invalid. The rule checked (`check_run`) is:
   before the first invalid line and covers only records that are in the bucket;
 - always: every row in the bucket is a record that was sent, with its value; no object outside the
   documented layout; no object that existed before a run is changed or deleted by it, except the
-  sequence markers (`_meta/sequences/`) it advances; sequences are positive and never reused.
+  sequence markers (`_meta/sequences/`) it advances and the ACTIVATE_VERSION markers of versions it
+  activates again, which keep every file they listed; sequences are positive and never reused.
 """
 
 from __future__ import annotations
@@ -867,6 +868,10 @@ def check_run(run: TargetRun, expected: Expected, before: dict[str, bytes], afte
         if key.startswith("_meta/sequences/"):
             continue
         assert key in after, f"object {key!r} was deleted"
+        if key.startswith("_meta/activate_version/"):
+            earlier, now = json.loads(data)["files"], json.loads(after[key])["files"]
+            assert set(earlier) <= set(now), f"marker {key!r} lost files it listed: {earlier} -> {now}"
+            continue
         assert after[key] == data, f"object {key!r} was overwritten"
     landed = read_new_files(before, after, template, streams, scratch, max_rows)
     missing, strays = unmatched(expected.rows, landed)
