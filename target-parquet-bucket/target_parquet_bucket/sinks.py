@@ -127,8 +127,9 @@ class ParquetBucketSink(BatchSink):
         if not lines:
             return
         if not self.columns:
+            where = f", input line {numbers[0]}" if numbers[0] else ""
             msg = (
-                f"stream '{self.stream_name}' declares no properties in its SCHEMA, so its records "
+                f"stream '{self.stream_name}'{where}: its SCHEMA declares no properties, so its records "
                 "have no columns to be written; declare the properties"
             )
             raise InvalidRecordError(msg)

@@ -14,8 +14,9 @@ import sys
 import typing as t
 
 import msgspec
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
 from target_parquet_bucket.batch_files import BatchFileError, parse_message, write_batch
@@ -25,7 +26,7 @@ from target_parquet_bucket.message_checks import (
     check_schema_message,
     check_state_message,
 )
-from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer
+from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer, NamingError
 from target_parquet_bucket.reader import FastSingerReader
 from target_parquet_bucket.redaction import redact_logs
 from target_parquet_bucket.sinks import ParquetBucketSink
@@ -115,7 +116,8 @@ class TargetParquetBucket(Target):
         """Columnar path for one RECORD line: buffer it in its sink, drain when full."""
         sink = self._sinks_active.get(stream)
         if sink is None:
-            self._assert_sink_exists(stream)  # raises RecordsWithoutSchemaException
+            msg = f"stream '{stream}', input line {line_number}: RECORD before any SCHEMA of its stream"
+            raise RecordsWithoutSchemaException(msg)
         if t.cast("ParquetBucketSink", sink).append_raw(line, line_number):
             self.drain_one(sink)  # type: ignore[arg-type]
         if not line_number % _AGE_CHECK_EVERY:
@@ -126,14 +128,18 @@ class TargetParquetBucket(Target):
         input order (the SDK would drain the retired sink only at the next full drain).
 
         Malformed SCHEMA messages are refused first with an error naming the stream (see
-        `message_checks`).
+        `message_checks`); a stream name unusable in object names is refused naming the line too.
         """
         check_schema_message(
             message_dict,
             allow_case_colliding_columns=bool(self.config.get("allow_case_colliding_columns")),
         )
-        previous = self._sinks_active.get(message_dict.get("stream", ""))
-        super()._process_schema_message(message_dict)
+        stream = message_dict.get("stream", "")
+        previous = self._sinks_active.get(stream)
+        try:
+            super()._process_schema_message(message_dict)
+        except NamingError as exc:  # the stream's name cannot name objects: about this SCHEMA line
+            raise InvalidInputLine(f"stream '{stream}': {exc}") from None
         if previous is not None and previous in self._sinks_to_clear:
             self.drain_one(previous)
             if self.tables is not None:

@@ -78,10 +78,9 @@ def test_non_utf8_text_is_rejected_with_its_line(tmp_path: Path) -> None:
     assert "UTF-8" in error or "utf-8" in error
 
 
-def test_a_record_before_its_schema_names_the_stream(tmp_path: Path) -> None:
+def test_a_record_before_its_schema_names_the_stream_and_line(tmp_path: Path) -> None:
     error = failing_run(tmp_path, record_message("unknown_stream", {"id": 1}))
-    assert "unknown_stream" in error
-    assert "before a corresponding schema" in error
+    assert "stream 'unknown_stream', input line 3: RECORD before any SCHEMA of its stream" in error
 
 
 def test_a_record_without_its_key_property_is_rejected(tmp_path: Path) -> None:
@@ -101,7 +100,7 @@ def test_records_of_a_stream_without_declared_properties_are_refused_not_dropped
     messages = [schema_message("bare", {}), record_message("bare", {"a": 1})]
     run = run_target(messages, {"bucket_url": str(tmp_path)})
     assert run.exit_code == 1
-    assert "stream 'bare' declares no properties" in run.error_lines[0]
+    assert "stream 'bare', input line 2: its SCHEMA declares no properties" in run.error_lines[0]
 
 
 @pytest.mark.parametrize("stream", ["../escape", "/abs/path", "a/../../b", "..", "x\\..\\y"])

@@ -95,3 +95,15 @@ def test_a_record_refused_on_the_sdk_record_path_names_its_line_not_a_record(tmp
     config = {"bucket_url": str(tmp_path), "stream_maps": {"s": {}}, "validate_records": False}
     error = error_line(run_target(messages, config))
     assert "stream 's', input line 4:" in error
+
+
+def test_a_stream_name_without_characters_usable_in_object_names_names_the_line(tmp_path: Path) -> None:
+    error = error_line(run_after_good_lines(tmp_path, schema_message("日本", {"id": {"type": "integer"}})))
+    assert "input line 4: stream '日本': stream name '日本' has no characters usable in an object name" in error
+
+
+def test_a_stream_whose_name_sanitises_like_another_names_the_line(tmp_path: Path) -> None:
+    error = error_line(run_after_good_lines(
+        tmp_path, schema_message("a/b", {"id": {"type": "integer"}}), schema_message("a_b", {"id": {"type": "integer"}}),
+    ))
+    assert "input line 5: stream 'a_b': streams 'a/b' and 'a_b' would both be written as 'a_b'" in error
