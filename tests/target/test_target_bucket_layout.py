@@ -269,3 +269,29 @@ def test_files_of_an_old_schema_get_lower_sequences_than_files_of_the_new_one(tm
     assert run.exit_code == 0, run.stderr
     assert read_parquet(tmp_path, "people_v4_42_1.parquet").column("id").to_pylist() == [1]
     assert read_parquet(tmp_path, "people_v4_42_2.parquet").column("id").to_pylist() == [2, 3]
+
+
+PER_STREAM_FOLDER = "{stream}/{stream}_v{version}_{workspace_id}_{sequence}.{format}"
+
+
+def test_a_per_stream_folder_template_keeps_partition_folders_inside_the_stream_folder_that_readers_read(
+    tmp_path: Path,
+) -> None:
+    """pyarrow.dataset (as pandas and Spark do) and DuckDB pointed at a stream's folder read that stream only."""
+    import duckdb
+    import pyarrow.dataset as ds
+
+    run = run_target(two_streams(1), config(tmp_path, file_name_template=PER_STREAM_FOLDER, partition_by="created_at"))
+    assert run.exit_code == 0, run.stderr
+
+    assert data_files(tmp_path) == [
+        "deliveries/created_at=2026-11-22/deliveries_v4_42_1.parquet",
+        "deliveries/created_at=2026-11-23/deliveries_v4_42_2.parquet",
+        "metrics/metrics_v4_42_1.parquet",
+    ]
+    deliveries = ds.dataset(tmp_path / "deliveries", format="parquet").to_table()
+    assert sorted(deliveries.column("delivery_id").to_pylist()) == ["d1", "d1b"]
+    days = duckdb.sql(
+        f"select distinct created_at::date::varchar from read_parquet('{tmp_path}/deliveries/**/*.parquet', "
+        "hive_partitioning = false) order by 1").fetchall()
+    assert days == [("2026-11-22",), ("2026-11-23",)]
