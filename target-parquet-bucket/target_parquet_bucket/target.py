@@ -79,7 +79,9 @@ SETTINGS = th.PropertiesList(
         description=(
             "Object name relative to the bucket prefix. Tokens: `{stream}`, `{version}`, "
             "`{workspace_id}`, `{sequence}` (required), `{date}`, `{timestamp}`, `{format}`. "
-            "The default is Customer.io's export naming."
+            "The default is Customer.io's export naming (flat); "
+            "`{stream}/{stream}_v{version}_{workspace_id}_{sequence}.{format}` gives each stream its own "
+            "folder, for dataset readers. Partition folders go just above the file name."
         ),
     ),
     th.Property(
@@ -154,6 +156,16 @@ SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "state_interval_seconds",
+        th.IntegerType,
+        default=300,
+        description=(
+            "Longest wait (seconds) before a received STATE is passed on. Passing one on closes and uploads "
+            "every open file first, so a longer interval means fewer, larger files; without a new STATE, "
+            "files grow to `max_file_size_mb`."
+        ),
+    ),
+    th.Property(
         "temp_dir",
         th.StringType,
         description="Local folder for files being written (default: the system temp folder).",
@@ -182,6 +194,7 @@ class TargetParquetBucket(Target):
     ) -> None:
         """Open the bucket and switch RECORD lines to the columnar path when no maps apply."""
         self._stopped_by_signal = 0  # set before the SDK installs the signal handlers
+        self._emitted_state: dict | None = None
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
@@ -199,8 +212,15 @@ class TargetParquetBucket(Target):
         storage = open_storage(self.config)
         redact_logs(storage.redact)
         self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
+        self._set_state_interval(int(self.config.get("state_interval_seconds", 300)))
         if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
             self.message_reader.raw_record_handler = self._process_raw_record
+
+    def _set_state_interval(self, seconds: int) -> None:
+        """singer-sdk drains every sink and passes the latest STATE on once its oldest record is
+        `_MAX_RECORD_AGE_IN_MINUTES` old (5 minutes, a private class attribute without a setting);
+        this instance attribute makes it `state_interval_seconds`."""
+        self._MAX_RECORD_AGE_IN_MINUTES = seconds / 60
 
     def _needs_sdk_record_path(self) -> bool:
         """Stream maps and flattening transform records one by one; only the SDK path does that."""
@@ -267,12 +287,19 @@ class TargetParquetBucket(Target):
         self._handle_max_record_age()
 
     def _write_state_message(self, state: dict) -> None:
-        """Upload every open file first; if that fails the exception stops the state line."""
+        """Upload every open file first; if that fails the exception stops the state line.
+
+        The STATE already passed on is not passed on again (singer-sdk's periodic drain repeats it):
+        the open files keep growing instead of being cut into small ones. End of input still uploads
+        them (`process_endofpipe`)."""
+        if state == self._emitted_state:
+            return
         self.bucket.commit_all()
         line = _state_encoder.encode(state).decode()
         self.logger.debug("Emitting completed target state %s", line)
         sys.stdout.write(f"{line}\n")
         sys.stdout.flush()
+        self._emitted_state = state
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """On SIGTERM/SIGINT, stop reading at a line boundary and end like end of input.
