@@ -136,3 +136,23 @@ def test_the_readmes_meltano_config_commands_run_with_meltano_4_4_and_take_effec
     listed = next(out for c, out in zip(commands, outputs) if c[:2] == ["config", "list"])
     assert "bucket_url='s3://my-bucket/customerio'" in listed
     assert "max_file_size_mb=100 (default)" in listed
+
+
+SAMPLE_BUCKETS = {"local": "./output", "s3": "s3://", "s3-compatible": "s3://", "azure": "azure://", "gcs": "gs://"}
+
+
+def test_each_sample_bucket_environment_sets_declared_settings_that_meltano_passes_to_the_target() -> None:
+    project = yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())
+    target = next(p for p in plugins() if p["name"] == "target-parquet-bucket")
+    declared = {setting["name"] for setting in target["settings"]}
+    environments = {env["name"]: env for env in project["environments"]}
+
+    for name, prefix in SAMPLE_BUCKETS.items():
+        (loader,) = environments[name]["config"]["plugins"]["loaders"]
+        assert set(loader["config"]) <= declared, name
+        printed = subprocess.run(
+            [str(BIN / "meltano"), f"--environment={name}", "config", "print", "target-parquet-bucket", "--format=json"],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+        config = json.loads(printed)
+        assert config["bucket_url"].startswith(prefix), name
+        assert {k: config[k] for k in loader["config"]} == loader["config"], name
