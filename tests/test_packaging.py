@@ -7,6 +7,7 @@ Outside this repository users install them from PyPI or a git URL (`pip install
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -60,3 +61,25 @@ def test_the_taps_distribution_name_is_not_singer_ios_tap_customerio() -> None:
 
     assert 'name = "tap-customerio-warehouse"' in pyproject
     assert 'tap-customerio = "tap_customerio.tap:TapCustomerIO.cli"' in pyproject
+
+
+@pytest.mark.parametrize(("folder", "dist", "script", "package"), PLUGINS, ids=[p[0] for p in PLUGINS])
+def test_installs_from_a_git_url_with_subdirectory_as_docs_plugins_md_says(
+    tmp_path: Path, folder: str, dist: str, script: str, package: str
+) -> None:
+    """`<dist>@git+<repo URL>#subdirectory=<folder>`, from a clone of this repository's committed HEAD."""
+    clone = tmp_path / "repo"
+    subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(clone)], check=True)
+    venv = tmp_path / "venv"
+    subprocess.run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    requirement = f"{dist.replace('_', '-')}@git+file://{clone}#subdirectory={folder}"
+
+    subprocess.run([str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), requirement],
+                   check=True)
+
+    about = json.loads(subprocess.check_output([str(venv / "bin" / script), "--about", "--format=json"],
+                                               stderr=subprocess.DEVNULL))
+    assert about["name"] == script
+    documented = re.findall(r"(\S+)@git\+https://github\.com/OWNER/REPO\.git#subdirectory=(\S+?)[\"\s]",
+                            (REPO_ROOT / "docs" / "plugins.md").read_text())
+    assert (dist.replace("_", "-"), folder) in {(name.split("[")[0], sub) for name, sub in documented}
