@@ -76,7 +76,7 @@ class Progress:
                 return
             self._last_line = now
             rate = self.records / max(now - self.started, 1e-9)
-            line = f"{self.stream}: {self.records:,} records so far ({rate:,.0f}/s), page {self.pages:,}"
-            if self.where:
-                line += f" of {self.where}"
+            line = f"{self.stream}: {self.records:,} records so far ({rate:,.0f}/s)"
+            if self.pages:
+                line += f", page {self.pages:,} of {self.where}"
         self.logger.info("%s", line)

@@ -67,3 +67,20 @@ def test_pages_without_a_window_name_their_endpoint(clock: SteppedClock, caplog:
     progress.record()
 
     assert caplog.messages == ["campaign_actions: 1 records so far (0/s), page 1 of /v1/campaigns/10/actions"]
+
+
+def test_a_stream_reading_no_pages_through_the_base_class_names_no_page(
+    clock: SteppedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    progress = Progress("newsletter_metrics", logging.getLogger("tap-customerio.x"), interval=5.0, clock=clock)
+    caplog.set_level(logging.INFO)
+
+    for _ in range(2):
+        clock.now += 5.0
+        for _ in range(1000):
+            progress.record()
+
+    assert caplog.messages == [
+        "newsletter_metrics: 1 records so far (0/s)",
+        "newsletter_metrics: 1,001 records so far (100/s)",
+    ]
