@@ -1,13 +1,18 @@
-"""`make demo`: run `meltano run tap-customerio target-parquet-bucket` and summarise what landed.
+"""`make demo`: run `meltano run tap-customerio target-parquet-bucket` and summarise what this run wrote.
 
 With `TAP_CUSTOMERIO_APP_API_KEY` set, the tap reads the real Customer.io App API. Without it, this script
 starts the local Customer.io API simulator from `tests/cio_simulator` (the same one the tests use) and points
 the tap at it, so the pipeline can be tried on a fresh machine with no account. Meltano keeps the state in
 `.meltano/`, so running the demo again resumes from the bookmarks of the previous run.
+
+The closing summary reads the run manifest the target writes (`_meta/manifests/<run_id>.json`, every file
+that run uploaded), so a second run reports only what it added, not everything in the bucket.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import re
 import subprocess
@@ -19,34 +24,69 @@ ROOT = Path(__file__).resolve().parent.parent
 MELTANO = Path(sys.executable).with_name("meltano")
 DEMO_API_KEY = "demo-simulator-key"
 DEMO_WORKSPACE_ID = "123456"
-#: The target's default file names, as Customer.io's export: <stream>_v<version>_<workspace_id>_<sequence>.parquet
-EXPORT_NAME = re.compile(r"^(?P<stream>.+)_v\d+_[^_]+_\d+\.parquet$")
+#: The tap's own words for a stream it skipped or gave up on (tap_customerio/client.py, failures.py).
+STREAM_OUTCOME = re.compile(r"(Skipping stream '[^']+'.*|Stream '[^']+' \([^)]*\) failed.*)")
 
 
-def meltano(*args: str, env: dict[str, str]) -> None:
-    """Run a Meltano command in the project root, failing the demo if it fails."""
-    subprocess.run([str(MELTANO), *args], cwd=ROOT, env=env, check=True)
+def meltano_run(env: dict[str, str]) -> tuple[int, list[str]]:
+    """`meltano run`, its output passed through to the terminal; returns the exit code and the lines
+    in which the tap reported a skipped or failed stream."""
+    outcomes: list[str] = []
+    with subprocess.Popen(
+        [str(MELTANO), "run", "tap-customerio", "target-parquet-bucket"],
+        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, errors="replace",
+    ) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            sys.stderr.write(line)
+            outcome = stream_outcome(line)
+            if outcome:
+                outcomes.append(outcome)
+    return process.returncode, outcomes
 
 
-def summarise(output_dir: Path) -> str:
-    """One line per stream: files written and rows in them, read back from the parquet footers."""
-    import pyarrow.parquet as pq
+def stream_outcome(line: str) -> str | None:
+    """The tap's words for a skipped or failed stream in a line of Meltano's output, without the fields
+    Meltano appends (` cmd_type=elb …`)."""
+    match = STREAM_OUTCOME.search(line)
+    return match.group(1).split(" cmd_type=")[0].strip() if match else None
 
-    files: dict[str, list[Path]] = defaultdict(list)
-    for path in sorted(output_dir.rglob("*.parquet")):
-        match = EXPORT_NAME.match(path.name)
-        files[match["stream"] if match else path.name].append(path)
-    lines = [f"{'stream':<28} {'files':>5} {'rows':>9}"]
-    for stream, paths in sorted(files.items()):
-        rows = sum(pq.read_metadata(p).num_rows for p in paths)
-        lines.append(f"{stream:<28} {len(paths):>5} {rows:>9}")
+
+def run_manifests(output_dir: Path, since: datetime.datetime) -> list[dict]:
+    """The manifests of the target runs that started at or after `since`."""
+    manifests = []
+    for path in sorted((output_dir / "_meta" / "manifests").glob("*.json")):
+        manifest = json.loads(path.read_text())
+        if datetime.datetime.fromisoformat(manifest["started_at"].replace("Z", "+00:00")) >= since:
+            manifests.append(manifest)
+    return manifests
+
+
+def summarise(manifests: list[dict], outcomes: list[str]) -> str:
+    """One line per stream with the files, rows and bytes this run uploaded, a total, then every stream the
+    tap skipped or failed."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for manifest in manifests:
+        for entry in manifest["files"]:
+            counts = totals[entry["stream"]]
+            counts[0] += 1
+            counts[1] += entry["rows"]
+            counts[2] += entry["bytes"]
+    lines = [f"{'stream':<28} {'files':>5} {'rows':>11} {'bytes':>13}"]
+    for stream, (files, rows, size) in sorted(totals.items()):
+        lines.append(f"{stream:<28} {files:>5} {rows:>11,} {size:>13,}")
+    files, rows, size = (sum(c[i] for c in totals.values()) for i in range(3))
+    lines.append(f"{'total (this run)':<28} {files:>5} {rows:>11,} {size:>13,}")
+    if not totals:
+        lines.append("No new files: nothing changed since the last run.")
+    lines.extend(f"skipped or failed: {outcome}" for outcome in outcomes)
     return "\n".join(lines)
 
 
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("TARGET_PARQUET_BUCKET_BUCKET_URL", str(ROOT / "output"))
-    meltano("install", env=env)
+    subprocess.run([str(MELTANO), "install"], cwd=ROOT, env=env, check=True)
 
     simulator = None
     if not env.get("TAP_CUSTOMERIO_APP_API_KEY"):
@@ -60,19 +100,21 @@ def main() -> int:
             TAP_CUSTOMERIO_APP_API_KEY=DEMO_API_KEY,
             TAP_CUSTOMERIO_API_URL=simulator.base_url,
             TAP_CUSTOMERIO_WORKSPACE_ID=DEMO_WORKSPACE_ID,
-            TARGET_PARQUET_BUCKET_WORKSPACE_ID=DEMO_WORKSPACE_ID,
         )
+    started = datetime.datetime.now(tz=datetime.timezone.utc)
     try:
-        meltano("run", "tap-customerio", "target-parquet-bucket", env=env)
+        code, outcomes = meltano_run(env)
     finally:
         if simulator is not None:
             simulator.stop()
 
     bucket = env["TARGET_PARQUET_BUCKET_BUCKET_URL"]
-    print(f"\nFiles written to {bucket}")
+    print(f"\nThis run wrote to {bucket}:")
     if "://" not in bucket or bucket.startswith("file://"):
-        print(summarise(Path(bucket.removeprefix("file://"))))
-    return 0
+        print(summarise(run_manifests(Path(bucket.removeprefix("file://")), started), outcomes))
+    if code:
+        print(f"meltano run failed (exit {code}): see the error lines above")
+    return code
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import datetime
 import email.utils
+import logging
 import math
 import random
 import threading
@@ -33,6 +34,7 @@ from tap_customerio.concurrency import worker_pool
 from tap_customerio.conformance import Conformer
 from tap_customerio.deadline import DeadlineExceededError, within_deadline
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
+from tap_customerio.progress import Progress
 from tap_customerio.rate_limit import RateLimiter, process_limiter
 from tap_customerio.redaction import redact
 from tap_customerio.responses import InvalidBodyError, parsed_body
@@ -388,6 +390,7 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Records under `records_key`; the API sends `null` for empty lists."""
+        self.progress.page(response.url)
         return self.records_in(response, self.records_key)
 
     def records_in(self, response: requests.Response, key: str) -> list:
@@ -469,7 +472,20 @@ class CustomerIOStream(RESTStream[t.Any]):
             msg = f"stream '{self.name}': record {keys}: {exc}"
             raise CustomerIOError(msg) from None
         self._conformer.conform(row)
+        self.progress.record()
         return row
+
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        """singer-sdk's per-sync lines ("Beginning sync", "Pagination stopped") at DEBUG for child streams,
+        which sync once per parent (120 times for one newsletter stream); their progress line says the same."""
+        if level == logging.INFO and self.parent_stream_type is not None:
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
+
+    @cached_property
+    def progress(self) -> Progress:
+        """This stream's progress line (see `progress.py`)."""
+        return Progress(self.name, self.logger)
 
     @cached_property
     def _conformer(self) -> Conformer:

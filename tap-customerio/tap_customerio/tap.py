@@ -88,6 +88,9 @@ class TapCustomerIO(Tap):
     """Singer tap for the Customer.io App API."""
 
     name = "tap-customerio"
+    #: The distribution's name on PyPI (singer-io's `tap-customerio` holds the plain name); `--about` reads
+    #: the version from it.
+    package_name = "tap-customerio-warehouse"
     #: msgspec serialises RECORD messages several times faster than the default json writer.
     message_writer_class = MsgSpecWriter
 

@@ -209,7 +209,8 @@ class FileNamer:
         now: datetime.datetime,
         partition: str = "",
     ) -> str:
-        """The key of one data file: `<partition folders>/<rendered template>`."""
+        """The key of one data file: the rendered template with the partition folders just above the file
+        name, so with a per-stream-folder template (`{stream}/…`) they stay inside the stream's folder."""
         name = self.template.format(
             stream=stream,
             version=self.version,
@@ -219,7 +220,8 @@ class FileNamer:
             timestamp=now.strftime("%Y%m%dT%H%M%SZ"),
             format=self.extension,
         )
-        return f"{partition}{name}"
+        folder, _, file_name = name.rpartition("/")
+        return f"{folder}/{partition}{file_name}" if folder else f"{partition}{name}"
 
 
 class _Marker(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):

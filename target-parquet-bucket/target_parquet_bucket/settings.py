@@ -63,7 +63,9 @@ SETTINGS = th.PropertiesList(
         description=(
             "Object name relative to the bucket prefix. Tokens: `{stream}`, `{version}`, "
             "`{workspace_id}`, `{sequence}`, `{date}`, `{timestamp}`, `{format}`; `{stream}` and `{sequence}` are required. "
-            "The default is Customer.io's export naming."
+            "The default is Customer.io's export naming (flat); "
+            "`{stream}/{stream}_v{version}_{workspace_id}_{sequence}.{format}` gives each stream its own "
+            "folder, for dataset readers. Partition folders go just above the file name."
         ),
     ),
     th.Property(
@@ -136,6 +138,16 @@ SETTINGS = th.PropertiesList(
         description=(
             "Decode a stream's buffered records once they reach this many MB (or `batch_size_rows` "
             "records): bounds the memory used by decoding, however wide the records."
+        ),
+    ),
+    th.Property(
+        "state_interval_seconds",
+        th.IntegerType(minimum=1),
+        default=300,
+        description=(
+            "Longest wait (seconds) before a received STATE is passed on. Passing one on closes and uploads "
+            "every open file first, so a longer interval means fewer, larger files; without a new STATE, "
+            "files grow to `max_file_size_mb`."
         ),
     ),
     th.Property(

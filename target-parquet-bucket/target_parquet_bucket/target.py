@@ -68,6 +68,7 @@ class TargetParquetBucket(Target):
     ) -> None:
         """Open the bucket and switch RECORD lines to the columnar path when no maps apply."""
         self._stopped_by_signal = 0  # set before the SDK installs the signal handlers
+        self._emitted_state: dict | None = None
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
@@ -87,6 +88,7 @@ class TargetParquetBucket(Target):
         redact_logs(storage.redact)
         self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
         self._open_tables()
+        self._set_state_interval(int(self.config.get("state_interval_seconds", 300)))
         if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
             self.message_reader.raw_record_handler = self._process_raw_record
 
@@ -107,6 +109,12 @@ class TargetParquetBucket(Target):
         """Streams holding rows for an atomic replacement (the STATE after them must wait)."""
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
         return [s.stream_name for s in sinks if getattr(s, "holding", False)]
+
+    def _set_state_interval(self, seconds: int) -> None:
+        """singer-sdk drains every sink and passes the latest STATE on once its oldest record is
+        `_MAX_RECORD_AGE_IN_MINUTES` old (5 minutes, a private class attribute without a setting);
+        this instance attribute makes it `state_interval_seconds`."""
+        self._MAX_RECORD_AGE_IN_MINUTES = seconds / 60
 
     def _needs_sdk_record_path(self) -> bool:
         """Stream maps and flattening transform records one by one; only the SDK path does that."""
@@ -183,7 +191,13 @@ class TargetParquetBucket(Target):
     def _write_state_message(self, state: dict) -> None:
         """Upload every open file (commit every table) first; if that fails the exception stops
         the state line. While a table replacement is incomplete the state is held back: the
-        end of the replacement or of the input emits the latest one."""
+        end of the replacement or of the input emits the latest one.
+
+        The STATE already passed on is not passed on again (singer-sdk's periodic drain repeats it):
+        the open files keep growing instead of being cut into small ones. End of input still uploads
+        them (`process_endofpipe`)."""
+        if state == self._emitted_state:
+            return
         self.completing_state = state
         self.bucket.commit_all()
         holding = self._holding_tables()
@@ -194,6 +208,7 @@ class TargetParquetBucket(Target):
         self.logger.debug("Emitting completed target state %s", line)
         sys.stdout.write(f"{line}\n")
         sys.stdout.flush()
+        self._emitted_state = state
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """On SIGTERM/SIGINT, stop reading at a line boundary and end like end of input.

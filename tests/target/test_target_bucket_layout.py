@@ -269,3 +269,52 @@ def test_files_of_an_old_schema_get_lower_sequences_than_files_of_the_new_one(tm
     assert run.exit_code == 0, run.stderr
     assert read_parquet(tmp_path, "people_v4_42_1.parquet").column("id").to_pylist() == [1]
     assert read_parquet(tmp_path, "people_v4_42_2.parquet").column("id").to_pylist() == [2, 3]
+
+
+PER_STREAM_FOLDER = "{stream}/{stream}_v{version}_{workspace_id}_{sequence}.{format}"
+
+
+def test_a_per_stream_folder_template_keeps_partition_folders_inside_the_stream_folder_that_readers_read(
+    tmp_path: Path,
+) -> None:
+    """pyarrow.dataset (as pandas and Spark do) and DuckDB pointed at a stream's folder read that stream only."""
+    import duckdb
+    import pyarrow.dataset as ds
+
+    run = run_target(two_streams(1), config(tmp_path, file_name_template=PER_STREAM_FOLDER, partition_by="created_at"))
+    assert run.exit_code == 0, run.stderr
+
+    assert data_files(tmp_path) == [
+        "deliveries/created_at=2026-11-22/deliveries_v4_42_1.parquet",
+        "deliveries/created_at=2026-11-23/deliveries_v4_42_2.parquet",
+        "metrics/metrics_v4_42_1.parquet",
+    ]
+    deliveries = ds.dataset(tmp_path / "deliveries", format="parquet").to_table()
+    assert sorted(deliveries.column("delivery_id").to_pylist()) == ["d1", "d1b"]
+    days = duckdb.sql(
+        f"select distinct created_at::date::varchar from read_parquet('{tmp_path}/deliveries/**/*.parquet', "
+        "hive_partitioning = false) order by 1").fetchall()
+    assert days == [("2026-11-22",), ("2026-11-23",)]
+
+
+def test_files_close_when_a_new_state_goes_out_at_the_state_interval_and_grow_while_the_state_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    """`state_interval_seconds: 0`: every age check (each 4096 input lines) passes a new STATE on.
+
+    The STATE arrives at line 3001: the check at line 4096 passes it on and closes the file; the check at
+    line 8192 has no new STATE, so the open file keeps growing until the end of input.
+    """
+    messages = [schema_message("events", {"n": {"type": "integer"}})]
+    messages += [record_message("events", {"n": n}) for n in range(2, 3001)]
+    messages.append(state_message({"bookmarks": {"events": 3000}}))
+    messages += [record_message("events", {"n": n}) for n in range(3002, 9001)]
+
+    run = run_target(messages, config(tmp_path, state_interval_seconds=0))
+
+    assert run.exit_code == 0, run.stderr
+    assert run.states == [{"bookmarks": {"events": 3000}}]
+    assert data_files(tmp_path) == ["events_v4_42_1.parquet", "events_v4_42_2.parquet"]
+    first, second = (read_parquet(tmp_path, key).column("n").to_pylist() for key in data_files(tmp_path))
+    assert first == [*range(2, 3001), *range(3002, 4097)]
+    assert second == list(range(4097, 9001))

@@ -21,7 +21,7 @@ def test_default_template_renders_customerio_names() -> None:
 
 def test_every_token_renders() -> None:
     namer = FileNamer("{date}/{stream}-{timestamp}-{sequence}.{format}", workspace_id="1", version="4", extension="csv.gz")
-    assert namer.key("people", 2, now=NOW, partition="dt=2026-11-22/") == "dt=2026-11-22/2026-11-22/people-20261122T090807Z-2.csv.gz"
+    assert namer.key("people", 2, now=NOW, partition="dt=2026-11-22/") == "2026-11-22/dt=2026-11-22/people-20261122T090807Z-2.csv.gz"
 
 
 @pytest.mark.parametrize(
