@@ -142,7 +142,7 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "state_interval_seconds",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=0),
         default=300,
         description=(
             "Longest wait (seconds) before a received STATE is passed on. Passing one on closes and uploads "
