@@ -68,7 +68,6 @@ class TableSink(ParquetBucketSink):
         _ = partition, versions
         self._pending.append(rows)
         self._pending_bytes += rows.nbytes
-        self.bucket.track(self)
         if self._pending_bytes >= self._max_pending_bytes and not self.holding:
             self._commit_pending(state=None)
 
@@ -81,7 +80,6 @@ class TableSink(ParquetBucketSink):
         """End of input: a held replacement is complete now."""
         self.holding = False
         self._commit_pending(state=self._target.completing_state, final=True)  # type: ignore[attr-defined]
-        self.bucket.untrack(self)
         self._housekeep(final=True)
 
     def activate_version(self, new_version: int) -> None:

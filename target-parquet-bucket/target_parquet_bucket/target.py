@@ -105,6 +105,12 @@ class TargetParquetBucket(Target):
             self.tables = open_table_store(self.config)
             self.default_sink_class = TableSink
 
+    def _commit_tables(self) -> None:
+        """Table sinks commit the rows read so far (a held replacement waits for its end)."""
+        if self.tables is not None:
+            for sink in [*self._sinks_active.values(), *self._sinks_to_clear]:
+                sink.commit()
+
     def _holding_tables(self) -> list[str]:
         """Streams holding rows for an atomic replacement (the STATE after them must wait)."""
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
@@ -199,6 +205,7 @@ class TargetParquetBucket(Target):
         if state == self._emitted_state:
             return
         self.completing_state = state
+        self._commit_tables()
         self.bucket.commit_all()
         holding = self._holding_tables()
         if holding:
