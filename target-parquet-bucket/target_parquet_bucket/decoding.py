@@ -42,7 +42,7 @@ _FIRST_MOMENT = pa.scalar(datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.ut
 _LAST_MOMENT = pa.scalar(datetime.datetime.max.replace(tzinfo=datetime.timezone.utc), TIMESTAMP_UTC)
 _FIRST_DATE = pa.scalar(datetime.date.min, pa.date32())
 _LAST_DATE = pa.scalar(datetime.date.max, pa.date32())
-_TOO_DEEP = "a value nests objects/arrays too deeply to decode (the limit is about 1,000 levels)"
+TOO_DEEP = "a value nests objects/arrays too deeply to decode (the limit is about 1,000 levels)"
 _ERROR_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\[(?P<index>\d+)\](?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -186,7 +186,7 @@ class BatchDecoder:
             except msgspec.DecodeError as exc:
                 raise RecordError(index, f"invalid JSON: {exc}") from None
             except RecursionError:
-                raise RecordError(index, _TOO_DEEP) from None
+                raise RecordError(index, TOO_DEEP) from None
             if len(one) != 1:
                 raise RecordError(index, "line holds more than one JSON value")
             decoded.extend(one)

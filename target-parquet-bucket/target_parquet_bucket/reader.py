@@ -18,6 +18,8 @@ import msgspec
 from singer_sdk.singerlib.encoding.base import GenericSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from target_parquet_bucket.decoding import TOO_DEEP as _TOO_DEEP
+
 if t.TYPE_CHECKING:
     from types import FrameType
 
@@ -56,9 +58,6 @@ def _peek_record_stream(line: bytes) -> tuple[str, bytes] | None:
                 except UnicodeDecodeError:
                     return None
     return None
-
-
-_TOO_DEEP = "a value nests objects/arrays too deeply to decode (the limit is about 1,000 levels)"
 
 
 def _excerpt(line: bytes) -> str:
