@@ -421,6 +421,7 @@ class ContentStream(ExportStream):
     primary_keys = ("content_type", "content_id")
     replication_key = "updated_at"
     schema = StreamSchema(EXPORT_SCHEMAS, key="export_content")
+    long_running = True
 
     def probe_access(self) -> bool:
         """Each source list is probed as its own stream; a forbidden one is skipped when read."""

@@ -57,14 +57,19 @@ class MessagesStream(CustomerIOStream):
     replication_key = "created"
     start_date_applies = True
     client_side_cdc = False
-    #: The first window ends "now", so only `get_records` can fetch windows ahead.
-    prefetch_on_start = False
+    long_running = True
     schema = schemas.MESSAGE
     timestamp_fields = schemas.MESSAGE_TIMESTAMP_FIELDS
 
     def lookback_seconds(self) -> int:
         """Days re-read before the bookmark to pick up late metrics."""
         return int(self.config.get("messages_lookback_days", 30)) * DAY
+
+    def backfill_estimate(self) -> tuple[int, str] | None:
+        """At least one page per window (one more per 1000 deliveries in it)."""
+        windows = sum(1 for _ in self.window_bounds())
+        days = int(self.config.get("messages_window_days", 30))
+        return windows, f"{windows} windows of {days} days, at least one page each"
 
     def windows(self) -> Iterator[tuple[int, int]]:
         """Inclusive (start_ts, end_ts) pairs from the starting point up to now, oldest first.
