@@ -8,7 +8,6 @@ a lookback window, skipping children of deleted parents, null-list handling and 
 
 from __future__ import annotations
 
-import collections
 import datetime
 import email.utils
 import math
@@ -28,7 +27,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
-from tap_customerio.concurrency import PacedAdapter, Scheduler, process_scheduler
+from tap_customerio.concurrency import PacedAdapter, Scheduler, lookahead, process_scheduler
 from tap_customerio.conformance import Conformer
 from tap_customerio.deadline import DeadlineExceededError, within_deadline
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
@@ -594,22 +593,18 @@ class CustomerIOStream(RESTStream[t.Any]):
                     self._sync_children(child_context)
 
     def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
-        """Pass `records` through, starting the selected children's first pages a few records ahead."""
+        """Pass `records` through, the selected children's first pages fetched a few records ahead."""
         children = [child for child in self.child_streams
                     if child.selected and not self._tap.failures.failed(child.name)]
         if not children:
-            yield from records
-            return
-        ahead: collections.deque[dict] = collections.deque()
-        depth = 4 * int(self.config.get("max_concurrency", 4))
-        for record in records:
+            return records
+
+        def start(record: dict) -> None:
             for child_context in self.generate_child_contexts(record, context):
                 for child in children:
                     child.prefetch_first_page(child_context)
-            ahead.append(record)
-            if len(ahead) > depth:
-                yield ahead.popleft()
-        yield from ahead
+
+        return lookahead(records, start, depth=4 * int(self.config.get("max_concurrency", 4)))
 
     def probe_access(self) -> bool:
         """One cheap request to learn whether the key may read this stream: False on 403 only.

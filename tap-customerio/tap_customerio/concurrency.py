@@ -14,6 +14,7 @@ the one singer-sdk produces when syncing it alone. Only waiting overlaps; Python
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 import typing as t
@@ -29,6 +30,7 @@ if t.TYPE_CHECKING:
     import requests
 
 T = t.TypeVar("T")
+U = t.TypeVar("U")
 
 
 class Scheduler:
@@ -109,10 +111,15 @@ class Scheduler:
             return self._pool.submit(work, *args)
 
     def fetch_ahead(self, key: Hashable, fetch: Callable[[], T]) -> None:
-        """Start `fetch` on a worker, to be claimed later under `key` (a stream and the page it names)."""
-        future = self.submit(fetch)
+        """Start `fetch` on a worker, to be claimed later under `key` (a stream and the page it names).
+
+        A page already pending under `key` is not fetched again: a second fetch would replace the first,
+        whose response nobody would claim (the export's `content` reads the same children as their streams)."""
         with self._lock:
-            self._ahead[key] = future
+            if key in self._ahead:
+                return
+            self._ahead[key] = future = Future()
+        self.submit(run_into, fetch, future)
 
     def claim(self, key: Hashable) -> Future[t.Any] | None:
         """The fetch started under `key`, once (the caller then owns its result), or None."""
@@ -123,6 +130,16 @@ class Scheduler:
         """The fetch started under `key`, left for its owner to claim."""
         with self._lock:
             return self._ahead.get(key)
+
+    def map_ahead(self, work: Callable[[T], U], items: Iterable[T], depth: int) -> Iterator[U]:
+        """`work(item)` for each item, in order, computed on the workers up to `depth` items ahead."""
+        running: collections.deque[Future[U]] = collections.deque()
+        for item in items:
+            running.append(self.submit(work, item))
+            if len(running) > depth:
+                yield self.result(running.popleft())
+        while running:
+            yield self.result(running.popleft())
 
     # --- the streams -----------------------------------------------------------------------------
 
@@ -173,6 +190,26 @@ class PacedAdapter(HTTPAdapter):
         """Wait for a slot, then send."""
         self._scheduler.acquire()
         return super().send(request, *args, **kwargs)
+
+
+def run_into(work: Callable[[], T], future: Future[T]) -> None:
+    """Run `work`, handing its result or exception to `future`."""
+    try:
+        future.set_result(work())
+    except BaseException as exc:  # noqa: BLE001 (the claimer re-raises it)
+        future.set_exception(exc)
+
+
+def lookahead(items: Iterable[T], start: Callable[[T], None], depth: int) -> Iterator[T]:
+    """Pass `items` through, having called `start(item)` (e.g. fetch its first page ahead) for up to
+    `depth` items beyond the one handed out."""
+    ahead: collections.deque[T] = collections.deque()
+    for item in items:
+        start(item)
+        ahead.append(item)
+        if len(ahead) > depth:
+            yield ahead.popleft()
+    yield from ahead
 
 
 _PROCESS_SCHEDULER = Scheduler()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import itertools
 import typing as t
 
@@ -11,7 +10,6 @@ from tap_customerio.schemas import people as schemas
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-    from concurrent.futures import Future
 
     from singer_sdk.helpers.types import Context
 
@@ -63,15 +61,10 @@ class CustomersStream(CustomerIOStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Hydrated people in search order, with a bounded number of batches in flight."""
-        workers = int(self.config.get("max_concurrency", 4))
-        in_flight: collections.deque[Future[list[dict]]] = collections.deque()
         found = (ident for ident in self.request_records(context) if ident.get("cio_id") not in (None, ""))
-        for batch in batched(found, HYDRATE_BATCH):
-            in_flight.append(self.scheduler.submit(self.hydrate, batch))
-            while len(in_flight) > workers * 2:
-                yield from self.scheduler.result(in_flight.popleft())
-        while in_flight:
-            yield from self.scheduler.result(in_flight.popleft())
+        depth = 2 * int(self.config.get("max_concurrency", 4))
+        for people in self.scheduler.map_ahead(self.hydrate, batched(found, HYDRATE_BATCH), depth):
+            yield from people
 
     def hydrate(self, found: list[dict]) -> list[dict]:
         """Attributes and devices of up to 100 people found by the search; people deleted since the search
