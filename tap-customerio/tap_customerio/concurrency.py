@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import sys
 import threading
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable, Iterator
 
     import requests
+
+#: A thread whose request slot has come waits for the GIL at most about this long (Python's default is 5 ms,
+#: and every ms a request waits after its slot bunches it with the next one at the server).
+GIL_SWITCH_SECONDS = 0.001
 
 T = t.TypeVar("T")
 U = t.TypeVar("U")
@@ -51,6 +56,7 @@ class Scheduler:
         The pool only grows: a second tap in the process may share it while the first still uses it.
         """
         self.limiter.configure(rate)
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         with self._lock:
             if self._pool is None or workers > self._workers:
                 if self._pool is not None:
