@@ -8,7 +8,6 @@ a lookback window, skipping children of deleted parents, null-list handling and 
 
 from __future__ import annotations
 
-import collections
 import datetime
 import email.utils
 import logging
@@ -16,7 +15,6 @@ import math
 import random
 import threading
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from http import HTTPStatus
 
@@ -30,12 +28,11 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
-from tap_customerio.concurrency import worker_pool
+from tap_customerio.concurrency import PacedAdapter, Scheduler, lookahead, process_scheduler
 from tap_customerio.conformance import Conformer
 from tap_customerio.deadline import DeadlineExceededError, within_deadline
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.progress import Progress
-from tap_customerio.rate_limit import RateLimiter, process_limiter
 from tap_customerio.redaction import redact
 from tap_customerio.responses import InvalidBodyError, parsed_body
 from tap_customerio.timestamps import InvalidTimestampError, compile_converter, iso_to_unix
@@ -129,8 +126,9 @@ class CustomerIOStream(RESTStream[t.Any]):
     start_date_applies: bool = False
     #: The server cannot filter by time, so INCREMENTAL filters records against the bookmark here.
     client_side_cdc: bool = True
-    #: The first page does not depend on the sync's state or clock, so the tap may fetch it ahead.
-    prefetch_on_start: bool = True
+    #: Reads many pages on a first sync (cursor chains, windows): started first, so that the run does not end
+    #: with one long chain alone using a part of the budget.
+    long_running: bool = False
 
     is_sorted = False
     #: Records are decoded API JSON (only JSON-native types) whose timestamps `post_process` already
@@ -162,21 +160,26 @@ class CustomerIOStream(RESTStream[t.Any]):
         return int(self.config.get("request_timeout", 60))
 
     @property
-    def limiter(self) -> RateLimiter:
-        """The process-wide request pacer."""
-        return process_limiter(float(self.config.get("max_requests_per_second", 10)))
+    def scheduler(self) -> Scheduler:
+        """The process-wide scheduler: request budget, worker threads, pages fetched ahead (configured once
+        per run by the tap)."""
+        return process_scheduler()
 
     _sessions = threading.local()
 
     @property
     def requests_session(self) -> requests.Session:
-        """One session per thread (hydration and child prefetch run requests from worker threads), whose
-        response bodies are read against the request's total deadline."""
+        """One session per thread (streams and the scheduler's workers send requests), whose requests are
+        paced by the scheduler's budget and whose response bodies are read against the request's total
+        deadline."""
         session = getattr(self._sessions, "session", None)
         if session is None:
             session = requests.Session()
             session.stream = True
             session.hooks["response"].append(within_deadline)
+            paced = PacedAdapter(self.scheduler)
+            session.mount("http://", paced)
+            session.mount("https://", paced)
             self._sessions.session = session
         return session
 
@@ -202,25 +205,27 @@ class CustomerIOStream(RESTStream[t.Any]):
         return None
 
     def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        """One attempt: the response fetched ahead for this URL if there is one, else a paced request.
+        """One attempt: the page fetched ahead for this request if there is one, else a paced request.
 
         Overridden (rather than wrapping `request_records`) because this is the function singer-sdk's
         backoff decorator calls once per attempt, so every retry waits for its own slot of the budget.
         """
-        prefetched = self._prefetched.pop(prepared_request.url, None)
-        if prefetched is not None:
-            return prefetched.result()
+        ahead = self.scheduler.claim(self._ahead_key(prepared_request))
+        if ahead is not None:
+            return ahead.result()
         return self._request_paced(prepared_request, context)
 
-    @cached_property
-    def _prefetched(self) -> dict[str, Future[requests.Response]]:
-        """First pages requested ahead by the parent stream, by URL (see `prefetch_first_page`)."""
-        return {}
+    def ahead_key_of_first_page(self, context: Context | None) -> tuple[str, str | None, bytes | str | None]:
+        """The key under which `prefetch_first_page(context)` leaves its page."""
+        return self._ahead_key(self.first_page_request(context))
 
-    @property
-    def workers(self) -> ThreadPoolExecutor:
-        """The shared worker threads."""
-        return worker_pool(int(self.config.get("max_concurrency", 4)))
+    def backfill_estimate(self) -> tuple[int, str] | None:
+        """Requests this stream's sync will make, and how that was counted, when known before it starts."""
+        return None
+
+    def _ahead_key(self, prepared: requests.PreparedRequest) -> tuple[str, str | None, bytes | str | None]:
+        """What names a page fetched ahead: this stream, the URL and the body."""
+        return (self.name, prepared.url, prepared.body)
 
     def first_page_request(self, context: Context | None, *, limit: int | None = None) -> requests.PreparedRequest:
         """The request for the first page of `context`, exactly as the paginated flow would send it."""
@@ -236,18 +241,18 @@ class CustomerIOStream(RESTStream[t.Any]):
         )
 
     def prefetch_first_page(self, context: Context | None) -> None:
-        """Start fetching the first page for `context` on a worker thread.
+        """Ask the scheduler to fetch the first page for `context` ahead, on a worker thread.
 
-        `_request` hands the response to the paginated flow when it asks for the same URL, so the SDK's
-        sync keeps its order and state handling while latency overlaps.
+        `_request` claims the response when the paginated flow sends the same request, so the SDK's sync
+        keeps its order and state handling while latency overlaps.
         """
         prepared = self.first_page_request(context)
         fetch = self.request_decorator(self._request_paced)
-        self._prefetched[prepared.url] = self.workers.submit(fetch, prepared, context)
+        self.scheduler.fetch_ahead(self._ahead_key(prepared), lambda: fetch(prepared, context))
 
     def _request_paced(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        """A paced request that never consults the prefetched responses (used by the prefetch itself)."""
-        self.limiter.acquire()
+        """A request (paced by the session) that never claims pages fetched ahead (used by the fetch ahead
+        itself)."""
         return super()._request(prepared_request, context)
 
     def send(self, method: str, path: str, *, params: dict | None = None, json: t.Any = None) -> dict:
@@ -286,7 +291,7 @@ class CustomerIOStream(RESTStream[t.Any]):
                 )
                 raise RetryAfterTooLongError(msg)
             if wait is not None:
-                self.limiter.pause(wait)
+                self.scheduler.pause(wait)
             hint = f"; Retry-After {wait:.0f} s, every request waits" if wait is not None else ""
             msg = f"{endpoint} returned HTTP 429 (rate limited{hint})"
             raise RetriableAPIError(msg, response)
@@ -334,7 +339,8 @@ class CustomerIOStream(RESTStream[t.Any]):
 
         def call(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
             try:
-                return retrying(prepared, context)
+                with self.scheduler.waiting():  # other streams run while this one waits on the network
+                    return retrying(prepared, context)
             except RetriableAPIError as exc:
                 msg = f"{exc} (gave up after {self.backoff_max_tries()} attempts)"
                 raise CustomerIOError(msg) from exc
@@ -603,22 +609,18 @@ class CustomerIOStream(RESTStream[t.Any]):
                     self._sync_children(child_context)
 
     def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
-        """Pass `records` through, starting the selected children's first pages a few records ahead."""
+        """Pass `records` through, the selected children's first pages fetched a few records ahead."""
         children = [child for child in self.child_streams
                     if child.selected and not self._tap.failures.failed(child.name)]
         if not children:
-            yield from records
-            return
-        ahead: collections.deque[dict] = collections.deque()
-        depth = 4 * int(self.config.get("max_concurrency", 4))
-        for record in records:
+            return records
+
+        def start(record: dict) -> None:
             for child_context in self.generate_child_contexts(record, context):
                 for child in children:
                     child.prefetch_first_page(child_context)
-            ahead.append(record)
-            if len(ahead) > depth:
-                yield ahead.popleft()
-        yield from ahead
+
+        return lookahead(records, start, depth=4 * int(self.config.get("max_concurrency", 4)))
 
     def probe_access(self) -> bool:
         """One cheap request to learn whether the key may read this stream: False on 403 only.

@@ -1,27 +1,226 @@
-"""The worker threads that keep requests in flight while the main thread waits on latency.
+"""The one scheduler of the tap's requests: the request budget, the worker threads, and whose turn it is.
 
-singer-sdk syncs one stream and one request at a time; with 150 ms of latency that uses about two thirds
-of a 10 req/s budget. Customer hydration and the first page of child streams are independent requests, so
-they run here, paced by the same process-wide rate limiter as everything else.
+singer-sdk syncs one stream after another and one request at a time; at 150 ms of latency one chain of
+requests uses about two thirds of a 10 req/s budget. So top-level streams run concurrently, each on a thread
+of its own, and streams ask the scheduler to fetch pages ahead on its worker threads (first pages of children,
+customer hydration, message windows). Every request start is paced by the one process-wide budget.
+
+Order a target can trust comes from the *turn*: a stream thread holds it whenever it runs the SDK's code
+(records, state, messages) and gives it up only while it waits on the network or on a page fetched ahead.
+So Singer messages are never written by two threads at once, no stream's state changes while another
+stream's STATE message is serialised, and each stream's own sequence (records, then its STATE) is exactly
+the one singer-sdk produces when syncing it alone. Only waiting overlaps; Python work was serial anyway.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 
-_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_size = 0
+from requests.adapters import HTTPAdapter
+
+from tap_customerio.rate_limit import RateLimiter
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Iterable, Iterator
+
+    import requests
+
+#: A thread whose request slot has come waits for the GIL at most about this long (Python's default is 5 ms,
+#: and every ms a request waits after its slot bunches it with the next one at the server).
+GIL_SWITCH_SECONDS = 0.001
+
+T = t.TypeVar("T")
+U = t.TypeVar("U")
 
 
-def worker_pool(size: int) -> ThreadPoolExecutor:
-    """The process-wide executor with `size` threads (re-created when a tap asks for another size)."""
-    global _pool, _size  # noqa: PLW0603 (one pool per process, like the rate limiter)
-    with _lock:
-        if _pool is None or size != _size:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="tap-customerio")
-            _size = size
-        return _pool
+class Scheduler:
+    """The process-wide budget, worker pool, pages fetched ahead and the turn (thread-safe)."""
+
+    def __init__(self, rate: float = 10.0) -> None:
+        self.limiter = RateLimiter(rate)
+        self._lock = threading.Lock()
+        self._turn = threading.Lock()
+        self._holding = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers = 0
+        self._ahead: dict[Hashable, Future[t.Any]] = {}
+
+    def configure(self, rate: float, workers: int) -> None:
+        """Pace to `rate` requests per second with at least `workers` worker threads (once per tap).
+
+        The pool only grows: a second tap in the process may share it while the first still uses it.
+        """
+        self.limiter.configure(rate)
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        with self._lock:
+            if self._pool is None or workers > self._workers:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)
+                self._workers = max(1, workers)
+                self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="tap-customerio")
+
+    # --- the budget ------------------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Block until one request may start."""
+        self.limiter.acquire()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request for `seconds` (a 429 applies to the whole workspace)."""
+        self.limiter.pause(seconds)
+
+    # --- the turn --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Run the SDK's code of one stream: no other stream thread runs until this one waits."""
+        self._turn.acquire()
+        self._holding.value = True
+        try:
+            yield
+        finally:
+            self._holding.value = False
+            self._turn.release()
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Let the other streams run while this thread waits (a no-op on threads without the turn)."""
+        if not getattr(self._holding, "value", False):
+            yield
+            return
+        self._holding.value = False
+        self._turn.release()
+        try:
+            yield
+        finally:
+            self._turn.acquire()
+            self._holding.value = True
+
+    def result(self, future: Future[T]) -> T:
+        """The result of work submitted to the workers, waited for without holding the turn."""
+        with self.waiting():
+            return future.result()
+
+    # --- the workers -----------------------------------------------------------------------------
+
+    def submit(self, work: Callable[..., T], *args: t.Any) -> Future[T]:
+        """Run `work(*args)` on a worker thread (it must not touch stream state or write messages)."""
+        with self._lock:
+            if self._pool is None:
+                msg = "Scheduler.configure must be called before work is submitted"
+                raise RuntimeError(msg)
+            return self._pool.submit(work, *args)
+
+    def fetch_ahead(self, key: Hashable, fetch: Callable[[], T]) -> None:
+        """Start `fetch` on a worker, to be claimed later under `key` (a stream and the page it names).
+
+        A page already pending under `key` is not fetched again: a second fetch would replace the first,
+        whose response nobody would claim (the export's `content` reads the same children as their streams)."""
+        with self._lock:
+            if key in self._ahead:
+                return
+            self._ahead[key] = future = Future()
+        self.submit(run_into, fetch, future)
+
+    def claim(self, key: Hashable) -> Future[t.Any] | None:
+        """The fetch started under `key`, once (the caller then owns its result), or None."""
+        with self._lock:
+            return self._ahead.pop(key, None)
+
+    def peek(self, key: Hashable) -> Future[t.Any] | None:
+        """The fetch started under `key`, left for its owner to claim."""
+        with self._lock:
+            return self._ahead.get(key)
+
+    def map_ahead(self, work: Callable[[T], U], items: Iterable[T], depth: int) -> Iterator[U]:
+        """`work(item)` for each item, in order, computed on the workers up to `depth` items ahead."""
+        running: collections.deque[Future[U]] = collections.deque()
+        for item in items:
+            running.append(self.submit(work, item))
+            if len(running) > depth:
+                yield self.result(running.popleft())
+        while running:
+            yield self.result(running.popleft())
+
+    # --- the streams -----------------------------------------------------------------------------
+
+    def run_concurrently(self, jobs: Iterable[Callable[[], None]], parallel: int) -> None:
+        """Run `jobs` on up to `parallel` threads of their own, each job holding the turn except while it
+        waits; returns when every job has ended, raising the first exception a job let out (a stream's
+        own failures are caught in the stream, so only run-ending ones such as a rejected key get here)."""
+        pending = list(jobs)
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    if not pending or errors:
+                        return
+                    job = pending.pop(0)
+                try:
+                    with self.turn():
+                        job()
+                except BaseException as exc:  # noqa: BLE001 (handed to the caller's thread below)
+                    with lock:
+                        errors.append(exc)
+
+        threads = [threading.Thread(target=worker, name=f"tap-customerio-stream-{n}", daemon=True)
+                   for n in range(max(1, min(parallel, len(pending))))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+
+class PacedAdapter(HTTPAdapter):
+    """requests' transport, taking a slot of the budget right before each request goes on the wire.
+
+    Pacing here rather than before building the request keeps the time between the limiter's clock and the
+    server's arrival as short as possible: every delay in between (a busy GIL, a loaded machine) would
+    bunch arrivals together and cost a 429.
+    """
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        super().__init__()
+        self._scheduler = scheduler
+
+    def send(self, request: requests.PreparedRequest, *args: t.Any, **kwargs: t.Any) -> requests.Response:
+        """Wait for a slot, then send."""
+        self._scheduler.acquire()
+        return super().send(request, *args, **kwargs)
+
+
+def run_into(work: Callable[[], T], future: Future[T]) -> None:
+    """Run `work`, handing its result or exception to `future`."""
+    try:
+        future.set_result(work())
+    except BaseException as exc:  # noqa: BLE001 (the claimer re-raises it)
+        future.set_exception(exc)
+
+
+def lookahead(items: Iterable[T], start: Callable[[T], None], depth: int) -> Iterator[T]:
+    """Pass `items` through, having called `start(item)` (e.g. fetch its first page ahead) for up to
+    `depth` items beyond the one handed out."""
+    ahead: collections.deque[T] = collections.deque()
+    for item in items:
+        start(item)
+        ahead.append(item)
+        if len(ahead) > depth:
+            yield ahead.popleft()
+    yield from ahead
+
+
+_PROCESS_SCHEDULER = Scheduler()
+
+
+def process_scheduler() -> Scheduler:
+    """The scheduler every tap instance of this process shares (Customer.io has one budget per workspace)."""
+    return _PROCESS_SCHEDULER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import typing as t
 
@@ -18,6 +19,7 @@ from tap_customerio.client import (
     app_api_key,
     one_line,
 )
+from tap_customerio.concurrency import process_scheduler
 from tap_customerio.failures import StreamFailures, StreamsFailedError
 from tap_customerio.inputs import InputError, check_catalog, check_state, checked_file
 from tap_customerio.pagination import CursorLoopError
@@ -185,8 +187,8 @@ class TapCustomerIO(Tap):
             th.IntegerType(minimum=1, maximum=32),
             default=4,
             description=(
-                "Worker threads for customer hydration and child streams' first pages, "
-                "so latency does not leave the budget idle."
+                "Streams synced at once, and worker threads fetching pages ahead (child streams' first "
+                "pages, customer hydration, message windows), so latency does not leave the budget idle."
             ),
         ),
         th.Property(
@@ -253,6 +255,8 @@ class TapCustomerIO(Tap):
         check_start_date(self.config.get("start_date"))
         check_batch_config(self.config.get("batch_config"))
         check_api_key(self.config)
+        process_scheduler().configure(float(self.config.get("max_requests_per_second", 10)),
+                                      workers=int(self.config.get("max_concurrency", 4)))
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """The SDK's state loading, after checking the state's shape and bookmark values (`inputs.py`)."""
@@ -264,23 +268,71 @@ class TapCustomerIO(Tap):
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
     def sync_all(self) -> None:
-        """Check the workspace, start the first pages of every selected top-level stream on the worker
-        threads, sync, then fail with the summary of the streams that failed (each stream's failure is
-        caught in its own `sync`, see `CustomerIOStream.sync`).
+        """Check the workspace, log what a backfill will cost, sync the selected top-level streams
+        concurrently (see `concurrency.py`), then fail with the summary of the streams that failed (each
+        stream's failure is caught in its own `sync`, see `CustomerIOStream.sync`).
 
-        singer-sdk syncs one stream after another; most App API lists are a single request, so without
-        the prefetch each of them would leave the budget idle for one round trip. (Overrides a method the
-        SDK marks final for type checkers; the SDK's sync itself runs unchanged.)
+        Overrides a method the SDK marks final, keeping its steps: reset progress markers, settle the
+        replication methods and write the incoming state (the SDK's private `_reset_state_progress_markers`
+        and `_set_compatible_replication_methods`, which have no public equivalent), then per stream `sync`
+        and `finalize_state_progress_markers`, then every stream's costs. Only the loop runs concurrently.
         """
         self.check_workspace()
+        self._reset_state_progress_markers()  # noqa: SLF001 (see the docstring)
+        self._set_compatible_replication_methods()  # noqa: SLF001 (see the docstring)
+        if self.state:
+            self.state_writer.write_state(self.state)
+        streams = self.top_level_streams()
         for stream in self.streams.values():
-            if stream.parent_stream_type is None and stream.selected and stream.prefetch_on_start \
-                    and type(stream) not in EXPORT_STREAM_TYPES:
-                for context in stream.partitions or [None]:
-                    stream.prefetch_first_page(context)
-        super().sync_all()
+            _ = stream.stream_state  # every state entry exists before threads serialise the state
+        self.log_backfill_estimates(streams)
+        process_scheduler().run_concurrently([functools.partial(sync_stream, stream) for stream in streams],
+                                             parallel=int(self.config.get("max_concurrency", 4)))
+        for stream in self.streams.values():
+            stream.log_sync_costs()
         if self.failures:
             raise StreamsFailedError(self.failures.summary(self.streams.values()))
+
+    def top_level_streams(self) -> list[CustomerIOStream]:
+        """The streams to sync, long-running ones first: a run should not end with one long chain of
+        requests using only part of the budget while every other stream is done."""
+        streams = [stream for stream in self.streams.values()
+                   if stream.parent_stream_type is None and (stream.selected or stream.has_selected_descendents)]
+        return sorted(streams, key=lambda stream: not stream.long_running)
+
+    def log_backfill_estimates(self, streams: list[CustomerIOStream]) -> None:
+        """One line per stream whose remaining requests can be known before it starts (pages of the
+        customer search, windows of messages), with the time the budget needs for them."""
+        rate = float(self.config.get("max_requests_per_second", 10))
+        for stream in streams:
+            estimate = stream.backfill_estimate()
+            if estimate is not None:
+                requests, detail = estimate
+                self.logger.info("Stream '%s': about %d requests to go (%s), %s at %g requests/s",
+                                 stream.name, requests, detail, duration(requests / rate), rate)
+
+    def workspace_figure(self, key: str) -> int | None:
+        """A count `/v1/workspaces` reports for the synced workspace (e.g. `people`), or None when it is
+        not known. The page is fetched ahead for the `workspaces` stream, which claims it if selected."""
+        try:
+            workspaces = self.workspaces_list()
+        except KeyRejectedError:
+            raise
+        except Exception:  # noqa: BLE001 (an estimate is optional; the streams report their own failures)
+            return None
+        wanted = str(self.config.get("workspace_id") or "")
+        mine = [w for w in workspaces if str(w.get("id")) == wanted] if wanted else workspaces
+        value = mine[0].get(key) if len(mine) == 1 else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def workspaces_list(self) -> list[dict]:
+        """The workspaces the key sees, read once per run (`check_workspace` and the estimates share it)."""
+        stream = self.streams["workspaces"]
+        key = stream.ahead_key_of_first_page(None)
+        scheduler = process_scheduler()
+        if scheduler.peek(key) is None:
+            stream.prefetch_first_page(None)
+        return list(stream.parse_response(scheduler.peek(key).result()))
 
     def check_workspace(self) -> None:
         """Selected export streams need one workspace id: the setting, else the only workspace the key
@@ -293,7 +345,7 @@ class TapCustomerIO(Tap):
         if not exports or self.config.get("workspace_id") not in (None, ""):
             return
         try:
-            workspaces = list(self.streams["workspaces"].request_records(None))
+            workspaces = self.workspaces_list()
         except KeyRejectedError:
             raise
         except CustomerIOError as exc:
@@ -359,6 +411,22 @@ class TapCustomerIO(Tap):
         except USER_FACING_ERRORS as exc:
             cls.logger.error("tap-customerio failed: %s", redact(one_line(exc), None))  # noqa: TRY400
             sys.exit(1)
+
+
+def sync_stream(stream: CustomerIOStream) -> None:
+    """One top-level stream's part of singer-sdk's `sync_all`: its sync (children included), then its
+    progress markers become its bookmark."""
+    stream.sync()
+    stream.finalize_state_progress_markers()
+
+
+def duration(seconds: float) -> str:
+    """`seconds` as a rough human duration."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class WorkspaceUnresolvedError(CustomerIOError):

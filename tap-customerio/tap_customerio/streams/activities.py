@@ -23,6 +23,7 @@ class ActivitiesStream(CustomerIOStream):
     primary_keys = ("id",)
     replication_key = "timestamp"
     start_date_applies = True
+    long_running = True
     schema = schemas.ACTIVITY
     timestamp_fields = ("timestamp",)
 

@@ -20,6 +20,7 @@ class CampaignsStream(CustomerIOStream):
     schema = schemas.CAMPAIGN
     timestamp_fields = ("created", "updated", "first_started")
     child_context_key = "campaign_id"
+    long_running = True
 
 
 class CampaignActionsStream(ActionStream):

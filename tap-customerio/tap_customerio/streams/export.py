@@ -15,7 +15,6 @@ The module has two halves:
 
 from __future__ import annotations
 
-import collections
 import json
 import time
 import typing as t
@@ -27,6 +26,7 @@ from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_customerio import schemas
 from tap_customerio.client import CustomerIOError, CustomerIOStream
+from tap_customerio.concurrency import lookahead
 from tap_customerio.pagination import NewestFirstCursorPaginator
 from tap_customerio.streams.activities import ActivitiesStream
 from tap_customerio.streams.messages import DAY, MessagesStream
@@ -561,6 +561,7 @@ class ContentStream(ExportStream):
     primary_keys = ("content_type", "content_id")
     replication_key = "updated_at"
     schema = StreamSchema(EXPORT_SCHEMAS, key="export_content")
+    long_running = True
 
     def probe_access(self) -> bool:
         """Each source list is probed as its own stream; a forbidden one is skipped when read."""
@@ -577,22 +578,13 @@ class ContentStream(ExportStream):
                     yield content_row(content_type, item, parent["id"], workspace_id, parent_times=parent)
 
     def children_of(self, parents: CustomerIOStream, children: CustomerIOStream) -> Iterator[tuple[dict, dict]]:
-        """(parent, child record) pairs in parent order; each child list's first page is requested a few
-        parents ahead with the base's prefetch, so request latency overlaps as for the tap's child streams."""
-        depth = 2 * int(self.config.get("max_concurrency", 4))
-        pending: collections.deque[tuple[dict, dict]] = collections.deque()
-
-        def drain(parent: dict, child_context: dict) -> Iterator[tuple[dict, dict]]:
-            return ((parent, item) for item in children.request_records(child_context))
-
-        for parent in parents.request_records(None):
-            child_context = parents.get_child_context(parent, None)
-            children.prefetch_first_page(child_context)
-            pending.append((parent, child_context))
-            if len(pending) > depth:
-                yield from drain(*pending.popleft())
-        while pending:
-            yield from drain(*pending.popleft())
+        """(parent, child record) pairs in parent order; each child list's first page is fetched a few
+        parents ahead, so request latency overlaps as for the tap's child streams."""
+        contexts = ((parent, parents.get_child_context(parent, None)) for parent in parents.request_records(None))
+        for parent, child_context in lookahead(contexts, lambda pair: children.prefetch_first_page(pair[1]),
+                                               depth=2 * int(self.config.get("max_concurrency", 4))):
+            for item in children.request_records(child_context):
+                yield parent, item
 
 
 #: The export streams, in the order the tap registers them.

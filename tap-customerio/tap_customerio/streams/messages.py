@@ -6,6 +6,7 @@ import time
 import typing as t
 
 from tap_customerio.client import CustomerIOError, CustomerIOStream
+from tap_customerio.concurrency import lookahead
 from tap_customerio.schemas import messages as schemas
 from tap_customerio.timestamps import iso_to_unix, unix_to_iso
 
@@ -57,8 +58,7 @@ class MessagesStream(CustomerIOStream):
     replication_key = "created"
     start_date_applies = True
     client_side_cdc = False
-    #: The first window ends "now", so only `get_records` can fetch windows ahead.
-    prefetch_on_start = False
+    long_running = True
     schema = schemas.MESSAGE
     timestamp_fields = schemas.MESSAGE_TIMESTAMP_FIELDS
 
@@ -66,21 +66,25 @@ class MessagesStream(CustomerIOStream):
         """Days re-read before the bookmark to pick up late metrics."""
         return int(self.config.get("messages_lookback_days", 30)) * DAY
 
+    def backfill_estimate(self) -> tuple[int, str] | None:
+        """At least one page per window (one more per 1000 deliveries in it)."""
+        windows = sum(1 for _ in self.window_bounds())
+        days = int(self.config.get("messages_window_days", 30))
+        return windows, f"{windows} windows of {days} days, at least one page each"
+
     def windows(self) -> Iterator[tuple[int, int]]:
         """Inclusive (start_ts, end_ts) pairs from the starting point up to now, oldest first.
 
         Windows are independent, so while the caller pages through one window the first pages of the next
-        `max_concurrency` windows are already being fetched on worker threads (the caller must request each
-        window it is given, with the context `{"start_ts": ..., "end_ts": ...}`).
+        `max_concurrency` windows are already being fetched (the caller must request each window it is
+        given, with the context `{"start_ts": ..., "end_ts": ...}`).
         """
-        bounds = list(self.window_bounds())
-        ahead = int(self.config.get("max_concurrency", 4))
-        fetched = 1
-        for index, window in enumerate(bounds):
-            for start_ts, end_ts in bounds[max(fetched, index + 1) : index + 1 + ahead]:
-                self.prefetch_first_page({"start_ts": start_ts, "end_ts": end_ts})
-            fetched = max(fetched, index + 1 + ahead)
-            yield window
+        return lookahead(self.window_bounds(), self.prefetch_window,
+                         depth=int(self.config.get("max_concurrency", 4)))
+
+    def prefetch_window(self, window: tuple[int, int]) -> None:
+        """Fetch the window's first page ahead."""
+        self.prefetch_first_page({"start_ts": window[0], "end_ts": window[1]})
 
     def window_bounds(self) -> Iterator[tuple[int, int]]:
         """The windows, without fetching anything."""

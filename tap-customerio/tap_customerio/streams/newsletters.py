@@ -26,6 +26,7 @@ class NewslettersStream(CustomerIOStream):
     schema = schemas.NEWSLETTER
     timestamp_fields = ("created", "updated", "sent_at")
     child_context_key = "newsletter_id"
+    long_running = True
 
 
 class NewsletterVariantsStream(CustomerIOStream):

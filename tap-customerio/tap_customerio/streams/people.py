@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import itertools
 import typing as t
 from http import HTTPStatus
@@ -13,7 +12,6 @@ from tap_customerio.schemas import people as schemas
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-    from concurrent.futures import Future
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -36,7 +34,7 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 class CustomersStream(CustomerIOStream):
     """`POST /v1/customers` (search, 1000 per page) → `POST /v1/customers/attributes?id_type=cio_id`.
 
-    Hydration batches run on `max_concurrency` threads while the main thread fetches the next search page,
+    Hydration batches run on the scheduler's worker threads while the main thread fetches the next search page,
     so request latency does not leave the rate budget idle; records keep the search order. Hydrating by
     `cio_id` (not `id`) is what keeps people without an `id` or email. People have no change timestamp,
     so the stream is full table.
@@ -50,23 +48,27 @@ class CustomersStream(CustomerIOStream):
     page_size = 1000
     primary_keys = ("cio_id",)
     schema = schemas.CUSTOMER
+    long_running = True
     timestamp_fields = ("timestamps.*", "devices[].last_used")
 
     def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> dict:
         """The match-all search filter."""
         return MATCH_ALL
 
+    def backfill_estimate(self) -> tuple[int, str] | None:
+        """Search pages and hydration batches for the people `/v1/workspaces` counts."""
+        people = self._tap.workspace_figure("people")
+        if people is None:
+            return None
+        pages, batches = -(-people // self.page_size), -(-people // HYDRATE_BATCH)
+        return pages + batches, f"{pages} search pages and {batches} hydration requests for {people} people"
+
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Hydrated people in search order, with a bounded number of batches in flight."""
-        workers = int(self.config.get("max_concurrency", 4))
-        in_flight: collections.deque[Future[list[dict]]] = collections.deque()
         found = (ident for ident in self.request_records(context) if ident.get("cio_id") not in (None, ""))
-        for batch in batched(found, HYDRATE_BATCH):
-            in_flight.append(self.workers.submit(self.hydrate, batch))
-            while len(in_flight) > workers * 2:
-                yield from in_flight.popleft().result()
-        while in_flight:
-            yield from in_flight.popleft().result()
+        depth = 2 * int(self.config.get("max_concurrency", 4))
+        for people in self.scheduler.map_ahead(self.hydrate, batched(found, HYDRATE_BATCH), depth):
+            yield from people
 
     def hydrate(self, found: list[dict]) -> list[dict]:
         """Attributes and devices of up to 100 people found by the search; people deleted since the search
