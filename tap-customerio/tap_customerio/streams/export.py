@@ -361,13 +361,16 @@ class ExportStream(CustomerIOStream):
     #: Rows are built with ISO 8601 times already; the source streams' unix-time paths do not apply to them.
     timestamp_fields = ()
 
-    @cached_property
+    @property
     def workspace_id(self) -> int:
-        """The `workspace_id` setting, else the only workspace `/v1/workspaces` shows this key."""
+        """The `workspace_id` setting, else the only workspace `/v1/workspaces` shows this key (listed once
+        per run by the tap). Not a `cached_property`: before Python 3.12 its lock is shared by every instance,
+        so a stream waiting on the network inside it would block the other export streams while they hold
+        the scheduler's turn, and the run would deadlock."""
         configured = self.config.get("workspace_id")
         if configured not in (None, ""):
             return int(configured)
-        workspaces = list(self._tap.streams["workspaces"].request_records(None))
+        workspaces = self._tap.workspaces_list()
         if len(workspaces) != 1:
             msg = (
                 f"stream '{self.name}' needs the workspace_id setting: the API key sees "

@@ -7,7 +7,6 @@ The attribute `timestamps` give the time an object last changed (`updated_at`), 
 
 from __future__ import annotations
 
-import collections
 import typing as t
 from urllib.parse import quote
 
@@ -17,7 +16,6 @@ from tap_customerio.streams.workspace import ObjectTypesStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-    from concurrent.futures import Future
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -72,19 +70,19 @@ class ObjectsStream(CustomerIOStream):
             self.logger.warning("Stream '%s' skips object type %r: its id is not an integer", self.name,
                                 object_type_id)
             return
+        depth = 2 * int(self.config.get("max_concurrency", 4))
+        rows = self.scheduler.map_ahead(lambda found: self.hydrate(object_type_id, found),
+                                        self.first_sightings(context), depth)
+        yield from filter(None, rows)
+
+    def first_sightings(self, context: Context | None) -> Iterator[dict]:
+        """Each object the search finds, once (a search page may repeat an object of the previous one)."""
         seen: set[str] = set()
-        in_flight: collections.deque[Future[dict | None]] = collections.deque()
-        workers = int(self.config.get("max_concurrency", 4))
         for found in self.request_records(context):
             cio_object_id = found.get("cio_object_id")
-            if not cio_object_id or cio_object_id in seen:
-                continue
-            seen.add(cio_object_id)
-            in_flight.append(self.workers.submit(self.hydrate, object_type_id, found))
-            while len(in_flight) > workers * 2:
-                yield from filter(None, [in_flight.popleft().result()])
-        while in_flight:
-            yield from filter(None, [in_flight.popleft().result()])
+            if cio_object_id and cio_object_id not in seen:
+                seen.add(cio_object_id)
+                yield found
 
     def hydrate(self, object_type_id: str, found: dict) -> dict | None:
         """One object row; None when the object was deleted since the search (404)."""

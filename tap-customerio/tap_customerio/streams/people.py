@@ -148,15 +148,9 @@ class SubscriptionPreferencesStream(CustomerIOStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Each found person's preferences, a bounded number of requests in flight."""
-        workers = int(self.config.get("max_concurrency", 4))
-        in_flight: collections.deque[Future[dict | None]] = collections.deque()
-        for ident in self.request_records(context):
-            if ident.get("cio_id") not in (None, ""):
-                in_flight.append(self.workers.submit(self.preferences, ident))
-            while len(in_flight) > workers * 2:
-                yield from filter(None, [in_flight.popleft().result()])
-        while in_flight:
-            yield from filter(None, [in_flight.popleft().result()])
+        depth = 2 * int(self.config.get("max_concurrency", 4))
+        found = (ident for ident in self.request_records(context) if ident.get("cio_id") not in (None, ""))
+        yield from filter(None, self.scheduler.map_ahead(self.preferences, found, depth))
 
     def validate_response(self, response: requests.Response) -> None:
         """A 404 for one person's preferences means the person was deleted since the search: skipped."""
