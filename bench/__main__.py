@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import tap_suite, target_suite
 from bench.report import RESULTS, markdown_table, write_results
+
 NOTES = [
     "Ratios compare runs made seconds apart on the same machine; absolute records/s depend on the machine "
     "and its load. Target times are end to end (interpreter start-up, stdin parsing, parquet writing, "

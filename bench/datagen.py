@@ -44,7 +44,7 @@ SUBJECTS = (
     "Reset your password",
     "We miss you — 20% off inside",
     "Invoice #{n} is ready",
-    "Ünïcödé subject ✓ with \"quotes\"",
+    'Ünïcödé subject ✓ with "quotes"',
 )
 FAILURES = ("550 mailbox unavailable", "hard bounce: unknown user", "timeout talking to provider")
 CHANNELS = ("email", "email", "email", "push", "twilio", "webhook", "slack")

@@ -34,9 +34,20 @@ def profile_target(records: int, out: Path) -> str:
         config = work / "config.json"
         config.write_text(json.dumps({"workspace_id": WORKSPACE_ID, "bucket_url": str(work / "bucket")}))
         stats_path = work / "target.prof"
-        argv = [sys.executable, "-m", "cProfile", "-o", str(stats_path), str(TARGET_EXECUTABLE), "--config", str(config)]
+        argv = [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(stats_path),
+            str(TARGET_EXECUTABLE),
+            "--config",
+            str(config),
+        ]
         with dataset.singer_path.open("rb") as stdin:
-            subprocess.run(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=plugin_env(), check=True)
+            subprocess.run(
+                argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=plugin_env(), check=True
+            )
         text = io.StringIO()
         pstats.Stats(str(stats_path), stream=text).sort_stats("tottime").print_stats(TOP)
     out.parent.mkdir(parents=True, exist_ok=True)

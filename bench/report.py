@@ -53,7 +53,9 @@ def environment() -> str:
     """When and where the figures were taken: ratios are comparable across machines, times are not."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{now} · {platform.python_implementation()} {platform.python_version()} · {os.cpu_count()} CPUs · load {load}"
+    return (
+        f"{now} · {platform.python_implementation()} {platform.python_version()} · {os.cpu_count()} CPUs · load {load}"
+    )
 
 
 def write_results(path: Path, rows: t.Sequence[Row], command: str, notes: t.Sequence[str]) -> None:

@@ -85,7 +85,5 @@ def arrow_type(schema: JsonSchema) -> pa.DataType | None:
 
 def arrow_schema(schema: JsonSchema) -> pa.Schema:
     """Explicit schema for `pyarrow.json.read_json`: every typed top-level property."""
-    fields = [
-        pa.field(name, typ) for name, sub in schema["properties"].items() if (typ := arrow_type(sub)) is not None
-    ]
+    fields = [pa.field(name, typ) for name, sub in schema["properties"].items() if (typ := arrow_type(sub)) is not None]
     return pa.schema(fields)

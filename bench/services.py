@@ -28,7 +28,7 @@ class S3Endpoint:
     bucket: str
     region: str = "us-east-1"
     access_key_id: str = "moto-access-key-id"
-    secret_access_key: str = "moto-secret-access-key"  # noqa: S105 - not a secret, moto takes anything
+    secret_access_key: str = "moto-secret-access-key"  # not a secret, moto takes anything
 
     def target_settings(self, prefix: str) -> dict[str, str]:
         """The target's settings for writing under `s3://<bucket>/<prefix>` on this server."""
@@ -40,7 +40,7 @@ class S3Endpoint:
             "aws_secret_access_key": self.secret_access_key,
         }
 
-    def client(self):  # noqa: ANN201 - boto3 clients are dynamically typed
+    def client(self):  # boto3 clients are dynamically typed
         """A boto3 client for inspecting what the target wrote."""
         import boto3
 

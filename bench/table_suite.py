@@ -26,7 +26,7 @@ _CHANGED = b'"subject":"(changed) '
 
 
 def _delta_rows(table_path: Path) -> int:
-    from deltalake import DeltaTable  # noqa: PLC0415 - an extra of the target
+    from deltalake import DeltaTable  # an extra of the target
 
     return DeltaTable(str(table_path)).count()
 
@@ -39,7 +39,7 @@ def changed_input(dataset: Dataset, path: Path) -> Path:
             if line.startswith(b'{"type":"RECORD"'):
                 records += 1
                 if records % CHANGED_EVERY == 0:
-                    line = line.replace(b'"subject":"', _CHANGED, 1)  # noqa: PLW2901
+                    line = line.replace(b'"subject":"', _CHANGED, 1)
             out.write(line)
     return path
 
@@ -54,7 +54,9 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
         rows = _delta_rows(bucket / dataset.stream)
         ratio = files_run.process.wall_s / append.wall_s
         result = [
-            Row(AREA, f"{label}: delta rows written", f"{rows:,} of {dataset.records:,}", "all", rows == dataset.records),
+            Row(
+                AREA, f"{label}: delta rows written", f"{rows:,} of {dataset.records:,}", "all", rows == dataset.records
+            ),
             Row(
                 AREA,
                 f"{label}: delta throughput / files mode",
@@ -65,7 +67,10 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
         ]
         changed = dataclass_with_path(dataset, changed_input(dataset, work_dir / "changed.singer.jsonl"))
         upsert = run_target(
-            changed, {"bucket_url": str(bucket), "table_format": "delta", "load_method": "upsert"}, work_dir, "delta-upsert"
+            changed,
+            {"bucket_url": str(bucket), "table_format": "delta", "load_method": "upsert"},
+            work_dir,
+            "delta-upsert",
         )
         rows = _delta_rows(bucket / dataset.stream)
         result.append(
@@ -87,6 +92,6 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
 
 def dataclass_with_path(dataset: Dataset, singer_path: Path) -> Dataset:
     """The same dataset read from another Singer file."""
-    import dataclasses  # noqa: PLC0415
+    import dataclasses
 
     return dataclasses.replace(dataset, singer_path=singer_path)

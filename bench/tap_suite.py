@@ -93,8 +93,15 @@ def read_output(path: Path) -> tuple[int, dict[str, t.Any] | None]:
     return records, state
 
 
-def tap_argv(sim: t.Any, work_dir: Path, name: str, settings: dict[str, t.Any], *, catalog: dict | None = None,
-             state: dict | None = None) -> list[str]:
+def tap_argv(
+    sim: t.Any,
+    work_dir: Path,
+    name: str,
+    settings: dict[str, t.Any],
+    *,
+    catalog: dict | None = None,
+    state: dict | None = None,
+) -> list[str]:
     """The tap's command line against `sim`; config, catalog and state go to files in `work_dir`."""
     work_dir.mkdir(parents=True, exist_ok=True)
     config = {"app_api_key": API_KEY, "api_url": sim.base_url, "workspace_id": WORKSPACE_ID, **settings}
@@ -114,7 +121,9 @@ def _dump(path: Path, data: dict) -> Path:
 def run_tap(sim: t.Any, work_dir: Path, name: str, settings: dict[str, t.Any], **files: dict | None) -> TapRun:
     """Run a sync against `sim` and collect what it cost and emitted."""
     first = len(sim.request_log)
-    process = run_measured(tap_argv(sim, work_dir, name, settings, **files), stdin_path=None, log_dir=work_dir, name=name)
+    process = run_measured(
+        tap_argv(sim, work_dir, name, settings, **files), stdin_path=None, log_dir=work_dir, name=name
+    )
     records, final_state = read_output(process.stdout_path)
     return TapRun(process, records, final_state, list(sim.request_log[first:]))
 
@@ -163,16 +172,25 @@ def load_average() -> str:
 def paced_rows(options: TapOptions) -> list[Row]:
     """Every stream against a slow API with the real budget: is the budget used, are 429s avoided?"""
     load = load_average()
-    with simulator(seed=options.seed, scale=options.scale, api_key=API_KEY, requests_per_second=BUDGET_PER_S,
-                   latency=LATENCY_S, workspace_id=WORKSPACE_ID) as sim:
+    with simulator(
+        seed=options.seed,
+        scale=options.scale,
+        api_key=API_KEY,
+        requests_per_second=BUDGET_PER_S,
+        latency=LATENCY_S,
+        workspace_id=WORKSPACE_ID,
+    ) as sim:
         run = run_tap(sim, options.work_dir, "tap-paced", {"max_requests_per_second": BUDGET_PER_S})
     label = f"all streams, {LATENCY_S * 1000:.0f} ms latency, {BUDGET_PER_S:.0f} req/s budget"
     rate = run.request_rate
     use = rate / BUDGET_PER_S
     throttled = run.statuses[429]
     return [
-        Row(AREA, f"{label}: requests/s",
-            f"{rate:.2f} ({len(run.requests)} requests in {run.process.wall_s:.0f}s; {load} before the run)"),
+        Row(
+            AREA,
+            f"{label}: requests/s",
+            f"{rate:.2f} ({len(run.requests)} requests in {run.process.wall_s:.0f}s; {load} before the run)",
+        ),
         Row(AREA, "budget used", f"{use:.1%}", f"≥ {MIN_BUDGET_USE:.0%}", use >= MIN_BUDGET_USE),
         Row(AREA, "429s received", str(throttled), "0", throttled == 0),
         Row(AREA, "records/s (paced)", f"{run.records / run.process.wall_s:,.0f} ({run.records:,} records)"),
@@ -187,8 +205,14 @@ def cpu_rows(options: TapOptions) -> list[Row]:
     in the future (no window to read) and subtracted, so the figure is the per-record cost.
     """
     load = load_average()
-    with simulator(seed=options.seed, scale=CPU_RUN_SCALE, api_key=API_KEY, requests_per_second=UNLIMITED,
-                   latency=0.0, workspace_id=WORKSPACE_ID) as sim:
+    with simulator(
+        seed=options.seed,
+        scale=CPU_RUN_SCALE,
+        api_key=API_KEY,
+        requests_per_second=UNLIMITED,
+        latency=0.0,
+        workspace_id=WORKSPACE_ID,
+    ) as sim:
         catalog = only_stream(discover(sim, options.work_dir), "messages")
         tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).isoformat()
         idle = run_tap(sim, options.work_dir, "tap-cpu-idle", {**UNPACED, "start_date": tomorrow}, catalog=catalog)
@@ -200,7 +224,9 @@ def cpu_rows(options: TapOptions) -> list[Row]:
         f"wall {run.records / run.process.wall_s:,.0f}/s, simulator-bound; {load} before the run)"
     )
     goal = f"≥ {MIN_CPU_RECORDS_PER_S:,}"
-    return [Row(AREA, "messages, zero latency: records per tap CPU second", value, goal, per_cpu_s >= MIN_CPU_RECORDS_PER_S)]
+    return [
+        Row(AREA, "messages, zero latency: records per tap CPU second", value, goal, per_cpu_s >= MIN_CPU_RECORDS_PER_S)
+    ]
 
 
 def forced_requests(first: TapRun, second: TapRun, sim: t.Any) -> int:
@@ -230,8 +256,14 @@ def forced_requests(first: TapRun, second: TapRun, sim: t.Any) -> int:
 
 def incremental_rows(options: TapOptions) -> list[Row]:
     """A second run from the first run's state, with nothing changed in between."""
-    with simulator(seed=options.seed, scale=options.scale, api_key=API_KEY, requests_per_second=UNLIMITED,
-                   latency=0.0, workspace_id=WORKSPACE_ID) as sim:
+    with simulator(
+        seed=options.seed,
+        scale=options.scale,
+        api_key=API_KEY,
+        requests_per_second=UNLIMITED,
+        latency=0.0,
+        workspace_id=WORKSPACE_ID,
+    ) as sim:
         first = run_tap(sim, options.work_dir, "tap-full", UNPACED)
         second = run_tap(sim, options.work_dir, "tap-incremental", UNPACED, state=first.state)
         forced = forced_requests(first, second, sim)

@@ -89,7 +89,9 @@ def comparison_rows(comparison: Comparison) -> list[Row]:
     target = comparison.target
     label = _label(target.dataset)
     if not target.complete:
-        return [Row(AREA, f"{label}: rows written", f"{target.rows_written:,} of {target.dataset.records:,}", "all", False)]
+        return [
+            Row(AREA, f"{label}: rows written", f"{target.rows_written:,} of {target.dataset.records:,}", "all", False)
+        ]
     process = target.process
     baseline = comparison.baseline
     speed = (
@@ -134,7 +136,11 @@ def s3_row(dataset: datagen.Dataset, options: TargetOptions) -> Row:
 def native_nested_row(default: TargetRun, options: TargetOptions) -> Row:
     """`native_nested: true` (structs) against the default (JSON text) on the same input, right after."""
     native = target_local(
-        default.dataset, options.work_dir, options.compression, f"native-{default.dataset.records}", {"native_nested": True}
+        default.dataset,
+        options.work_dir,
+        options.compression,
+        f"native-{default.dataset.records}",
+        {"native_nested": True},
     )
     metric = f"{_label(default.dataset)}: native_nested throughput / default"
     if not native.complete:
@@ -150,7 +156,13 @@ def native_nested_row(default: TargetRun, options: TargetOptions) -> Row:
 def alone_row(run: TargetRun) -> Row:
     """Throughput of a run too large for the baseline, which would hold the whole table in memory."""
     if not run.complete:
-        return Row(AREA, f"{_label(run.dataset)}: rows written", f"{run.rows_written:,} of {run.dataset.records:,}", "all", False)
+        return Row(
+            AREA,
+            f"{_label(run.dataset)}: rows written",
+            f"{run.rows_written:,} of {run.dataset.records:,}",
+            "all",
+            False,
+        )
     process = run.process
     value = (
         f"{run.records_per_s:,.0f} (wall {process.wall_s:.1f}s, cpu {process.cpu_s:.1f}s, cores {process.cores:.2f}, "
@@ -190,7 +202,9 @@ def wide_rows(options: TargetOptions) -> list[Row]:
     except (ProcessFailed, datagen.ShapeMismatch) as exc:
         return [failed(AREA, f"wide {human(options.wide_records)}", exc)]
     peak = wide.target.process.peak_rss_mib
-    memory = Row(AREA, f"{_label(wide.target.dataset)}: peak RSS", f"{peak:.0f} MiB", f"< {MAX_RSS_MIB} MiB", peak < MAX_RSS_MIB)
+    memory = Row(
+        AREA, f"{_label(wide.target.dataset)}: peak RSS", f"{peak:.0f} MiB", f"< {MAX_RSS_MIB} MiB", peak < MAX_RSS_MIB
+    )
     return [*comparison_rows(wide), memory]
 
 

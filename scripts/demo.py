@@ -34,7 +34,11 @@ def meltano_run(env: dict[str, str]) -> tuple[int, list[str]]:
     outcomes: list[str] = []
     with subprocess.Popen(
         [str(MELTANO), "run", "tap-customerio", "target-parquet-bucket"],
-        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, errors="replace",
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
     ) as process:
         assert process.stderr is not None
         for line in process.stderr:

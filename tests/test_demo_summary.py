@@ -47,9 +47,13 @@ def test_a_run_that_wrote_nothing_says_so_and_lists_skipped_and_failed_streams(t
     bucket = tmp_path / "bucket"
     load(bucket, {"segments": 3})
     failure = logging.LogRecord(
-        "tap-customerio", logging.ERROR, __file__, 0,
+        "tap-customerio",
+        logging.ERROR,
+        __file__,
+        0,
         "Stream '%s' (%s) failed%s, going on with the other streams: %s",
-        ("messages", "/v1/messages", "", "HTTP 500"), None,
+        ("messages", "/v1/messages", "", "HTTP 500"),
+        None,
     ).getMessage()
     meltano_line = f"2026-11-30T15:35:27.961893Z [info     ] tap-customerio {failure} cmd_type=elb consumer=False"
     skipped = "Skipping stream 'exports': 403 Forbidden for /v1/exports"

@@ -20,8 +20,15 @@ BIN = Path(sys.executable).parent
 
 #: singer-sdk's own settings; Meltano derives them from the declared capabilities.
 SDK_BUILTINS = {
-    "stream_maps", "stream_map_config", "faker_config", "flattening_enabled", "flattening_max_depth",
-    "flattening_max_key_length", "flattening_separator", "batch_config", "load_method",
+    "stream_maps",
+    "stream_map_config",
+    "faker_config",
+    "flattening_enabled",
+    "flattening_max_depth",
+    "flattening_max_key_length",
+    "flattening_separator",
+    "batch_config",
+    "load_method",
 }
 MELTANO_KIND = {"string": "string", "integer": "integer", "number": "decimal", "boolean": "boolean", "array": "array"}
 
@@ -121,13 +128,26 @@ def test_the_readmes_meltano_config_commands_run_with_meltano_4_4_and_take_effec
     assert [c[:2] for c in commands].count(["config", "set"]) >= 3
 
     outputs = [
-        subprocess.run([str(BIN / "meltano"), *shlex.split(os.path.expandvars(shlex.join(c)))], cwd=tmp_path,
-                       env=env, capture_output=True, text=True, check=True).stdout
+        subprocess.run(
+            [str(BIN / "meltano"), *shlex.split(os.path.expandvars(shlex.join(c)))],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         for c in commands
     ]
-    tap_config = json.loads(subprocess.run(
-        [str(BIN / "meltano"), "config", "print", "tap-customerio", "--format=json"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=True).stdout)
+    tap_config = json.loads(
+        subprocess.run(
+            [str(BIN / "meltano"), "config", "print", "tap-customerio", "--format=json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
 
     assert tap_config["workspace_id"] == 123456
     assert tap_config["app_api_key"] == "*****"
@@ -151,8 +171,19 @@ def test_each_sample_bucket_environment_sets_declared_settings_that_meltano_pass
         (loader,) = environments[name]["config"]["plugins"]["loaders"]
         assert set(loader["config"]) <= declared, name
         printed = subprocess.run(
-            [str(BIN / "meltano"), f"--environment={name}", "config", "print", "target-parquet-bucket", "--format=json"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+            [
+                str(BIN / "meltano"),
+                f"--environment={name}",
+                "config",
+                "print",
+                "target-parquet-bucket",
+                "--format=json",
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         config = json.loads(printed)
         assert config["bucket_url"].startswith(prefix), name
         assert {k: config[k] for k in loader["config"]} == loader["config"], name

@@ -27,8 +27,11 @@ PLUGINS = [
 
 def build(folder: str, out: Path) -> tuple[Path, Path]:
     """`python -m build` of one plugin (without build isolation: hatchling comes from the test venv)."""
-    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO_ROOT / folder)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO_ROOT / folder)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = out.glob("*.whl")
     (sdist,) = out.glob("*.tar.gz")
     return wheel, sdist
@@ -41,11 +44,13 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs_about(
     wheel, sdist = build(folder, tmp_path / "dist")
     venv = tmp_path / "venv"
     subprocess.run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run([str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)],
-                   check=True)
+    subprocess.run(
+        [str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)], check=True
+    )
 
-    about = json.loads(subprocess.check_output([str(venv / "bin" / script), "--about", "--format=json"],
-                                               stderr=subprocess.DEVNULL))
+    about = json.loads(
+        subprocess.check_output([str(venv / "bin" / script), "--about", "--format=json"], stderr=subprocess.DEVNULL)
+    )
 
     assert wheel.name.startswith(f"{dist}-0.1.0-")
     assert (about["name"], about["version"]) == (script, "0.1.0")
@@ -74,12 +79,16 @@ def test_installs_from_a_git_url_with_subdirectory_as_docs_plugins_md_says(
     subprocess.run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     requirement = f"{dist.replace('_', '-')}@git+file://{clone}#subdirectory={folder}"
 
-    subprocess.run([str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), requirement],
-                   check=True)
+    subprocess.run(
+        [str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), requirement], check=True
+    )
 
-    about = json.loads(subprocess.check_output([str(venv / "bin" / script), "--about", "--format=json"],
-                                               stderr=subprocess.DEVNULL))
+    about = json.loads(
+        subprocess.check_output([str(venv / "bin" / script), "--about", "--format=json"], stderr=subprocess.DEVNULL)
+    )
     assert about["name"] == script
-    documented = re.findall(r"(\S+)@git\+https://github\.com/OWNER/REPO\.git#subdirectory=(\S+?)[\"\s]",
-                            (REPO_ROOT / "docs" / "plugins.md").read_text())
+    documented = re.findall(
+        r"(\S+)@git\+https://github\.com/OWNER/REPO\.git#subdirectory=(\S+?)[\"\s]",
+        (REPO_ROOT / "docs" / "plugins.md").read_text(),
+    )
     assert (dist.replace("_", "-"), folder) in {(name.split("[")[0], sub) for name, sub in documented}

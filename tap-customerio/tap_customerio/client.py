@@ -300,10 +300,7 @@ class CustomerIOStream(RESTStream[t.Any]):
             raise RetriableAPIError(msg, response)
         if status == HTTPStatus.UNAUTHORIZED:
             region = self.config.get("region", "us")
-            msg = (
-                f"API key invalid or belongs to the other region (region={region}): "
-                f"HTTP 401 from {endpoint}"
-            )
+            msg = f"API key invalid or belongs to the other region (region={region}): HTTP 401 from {endpoint}"
             raise KeyRejectedError(msg)
         if status == HTTPStatus.FORBIDDEN:
             msg = f"HTTP 403 from {endpoint}: the API key has no access to stream '{self.name}'"
@@ -368,7 +365,7 @@ class CustomerIOStream(RESTStream[t.Any]):
                     exc = yield hinted
                 else:
                     ceiling = min(BACKOFF_CAP_SECONDS, base * 2**attempt)
-                    exc = yield random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not crypto)
+                    exc = yield random.uniform(ceiling / 2, ceiling)  # jitter, not crypto
                 attempt += 1
 
         return waits()
@@ -610,8 +607,9 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
         """Pass `records` through, the selected children's first pages fetched a few records ahead."""
-        children = [child for child in self.child_streams
-                    if child.selected and not self._tap.failures.failed(child.name)]
+        children = [
+            child for child in self.child_streams if child.selected and not self._tap.failures.failed(child.name)
+        ]
         if not children:
             return records
 
@@ -642,4 +640,3 @@ class CustomerIOStream(RESTStream[t.Any]):
             reason = redact(one_line(exc), app_api_key(self.config))
             self.logger.warning("Keeping stream '%s' in the catalog although probing it failed: %s", self.name, reason)
         return True
-

@@ -170,8 +170,10 @@ class Scheduler:
                     with lock:
                         errors.append(exc)
 
-        threads = [threading.Thread(target=worker, name=f"tap-customerio-stream-{n}", daemon=True)
-                   for n in range(max(1, min(parallel, len(pending))))]
+        threads = [
+            threading.Thread(target=worker, name=f"tap-customerio-stream-{n}", daemon=True)
+            for n in range(max(1, min(parallel, len(pending))))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -45,7 +45,7 @@ class NonConformingRecordError(FatalAPIError):
     """A record holds a value its stream's schema does not allow and that cannot be converted losslessly."""
 
 
-class _Mismatch(Exception):  # noqa: N818 (internal signal, turned into NonConformingRecordError)
+class _Mismatch(Exception):  # internal signal, turned into NonConformingRecordError
     """Raised by a compiled check; the stream-level `Conformer` adds stream name and record key."""
 
     def __init__(self, path: str, problem: str) -> None:
@@ -121,7 +121,11 @@ class Conformer:
             before, after = conversions.example or (None, None)
             logger.warning(
                 "Stream '%s' converted %d value(s) of field '%s' to its declared type without loss (e.g. %s → %s)",
-                self.stream, conversions.count, path, _shown(before), _shown(after),
+                self.stream,
+                conversions.count,
+                path,
+                _shown(before),
+                _shown(after),
             )
         self.converted.clear()
 
@@ -143,8 +147,9 @@ class Conformer:
 
     def _converter(self, declared: list[str], path: str, *, formatted: bool) -> t.Callable[[t.Any], t.Any]:
         """A formatted string (a date-time) is never made from another value: its JSON text is no date-time."""
-        targets = [json_type for json_type in declared
-                   if json_type != "null" and not (formatted and json_type == "string")]
+        targets = [
+            json_type for json_type in declared if json_type != "null" and not (formatted and json_type == "string")
+        ]
         allowed = " or ".join(declared)
 
         def convert(value: t.Any) -> t.Any:

@@ -32,7 +32,7 @@ def within_deadline(response: requests.Response, *_: t.Any, timeout: t.Any = Non
     deadline = time.monotonic() + timeout - response.elapsed.total_seconds()
     body = _read(response, deadline, timeout)
     # Response has no public setter for a body read outside it; these two are what `content` itself sets.
-    response._content, response._content_consumed = body, True  # noqa: SLF001
+    response._content, response._content_consumed = body, True
     response.raw.release_conn()
 
 

@@ -59,8 +59,9 @@ class StreamFailures:
         where = f" for {dict(context)}" if context else ""
         with self._lock:
             self._failures.setdefault(stream.name, StreamFailure(stream.name, reason))
-        logger.error("Stream '%s' (%s) failed%s, going on with the other streams: %s",
-                     stream.name, endpoint, where, reason)
+        logger.error(
+            "Stream '%s' (%s) failed%s, going on with the other streams: %s", stream.name, endpoint, where, reason
+        )
 
     def summary(self, streams: Iterable[Stream]) -> list[str]:
         """A header line, then one line per failed stream, including the selected children of a failed
@@ -68,10 +69,17 @@ class StreamFailures:
         lines = [f"{FAILED}: stream '{f.stream}': {f.reason}" for f in self._failures.values()]
         for stream in streams:
             parent = stream.parent_stream_type
-            if stream.selected and parent is not None and parent.name in self._failures \
-                    and stream.name not in self._failures:
-                lines.append(f"{FAILED}: stream '{stream.name}': not completely synced, "
-                             f"its parent stream '{parent.name}' failed")
-        header = (f"The following streams did not sync successfully ({len(lines)}); the other streams synced "
-                  "and their state was emitted:")
+            if (
+                stream.selected
+                and parent is not None
+                and parent.name in self._failures
+                and stream.name not in self._failures
+            ):
+                lines.append(
+                    f"{FAILED}: stream '{stream.name}': not completely synced, its parent stream '{parent.name}' failed"
+                )
+        header = (
+            f"The following streams did not sync successfully ({len(lines)}); the other streams synced "
+            "and their state was emitted:"
+        )
         return [header, *lines]

@@ -102,7 +102,8 @@ def check_catalog(catalog: t.Any, label: str = "catalog") -> None:
             raise InputError(msg)
         metadata = entry.get("metadata", [])
         if not isinstance(metadata, (list, tuple)) or not all(
-            isinstance(item, dict) and isinstance(item.get("breadcrumb"), (list, tuple))
+            isinstance(item, dict)
+            and isinstance(item.get("breadcrumb"), (list, tuple))
             and isinstance(item.get("metadata"), dict)
             for item in metadata
         ):

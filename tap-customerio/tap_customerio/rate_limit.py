@@ -60,4 +60,3 @@ class RateLimiter:
         """Hold every caller for `seconds` (a 429 applies to the whole workspace, not one stream)."""
         with self._lock:
             self._next_slot = max(self._next_slot, time.monotonic() + seconds)
-

@@ -211,8 +211,7 @@ class TapCustomerIO(Tap):
             th.IntegerType(minimum=1),
             default=60,
             description=(
-                "Seconds a whole request may take (waiting for the answer and reading all of it) "
-                "before it is retried."
+                "Seconds a whole request may take (waiting for the answer and reading all of it) before it is retried."
             ),
         ),
         th.Property(
@@ -255,8 +254,9 @@ class TapCustomerIO(Tap):
         check_start_date(self.config.get("start_date"))
         check_batch_config(self.config.get("batch_config"))
         check_api_key(self.config)
-        process_scheduler().configure(float(self.config.get("max_requests_per_second", 10)),
-                                      workers=int(self.config.get("max_concurrency", 4)))
+        process_scheduler().configure(
+            float(self.config.get("max_requests_per_second", 10)), workers=int(self.config.get("max_concurrency", 4))
+        )
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """The SDK's state loading, after checking the state's shape and bookmark values (`inputs.py`)."""
@@ -278,16 +278,18 @@ class TapCustomerIO(Tap):
         and `finalize_state_progress_markers`, then every stream's costs. Only the loop runs concurrently.
         """
         self.check_workspace()
-        self._reset_state_progress_markers()  # noqa: SLF001 (see the docstring)
-        self._set_compatible_replication_methods()  # noqa: SLF001 (see the docstring)
+        self._reset_state_progress_markers()  # see the docstring
+        self._set_compatible_replication_methods()  # see the docstring
         if self.state:
             self.state_writer.write_state(self.state)
         streams = self.top_level_streams()
         for stream in self.streams.values():
             _ = stream.stream_state  # every state entry exists before threads serialise the state
         self.log_backfill_estimates(streams)
-        process_scheduler().run_concurrently([functools.partial(sync_stream, stream) for stream in streams],
-                                             parallel=int(self.config.get("max_concurrency", 4)))
+        process_scheduler().run_concurrently(
+            [functools.partial(sync_stream, stream) for stream in streams],
+            parallel=int(self.config.get("max_concurrency", 4)),
+        )
         for stream in self.streams.values():
             stream.log_sync_costs()
         if self.failures:
@@ -296,8 +298,11 @@ class TapCustomerIO(Tap):
     def top_level_streams(self) -> list[CustomerIOStream]:
         """The streams to sync, long-running ones first: a run should not end with one long chain of
         requests using only part of the budget while every other stream is done."""
-        streams = [stream for stream in self.streams.values()
-                   if stream.parent_stream_type is None and (stream.selected or stream.has_selected_descendents)]
+        streams = [
+            stream
+            for stream in self.streams.values()
+            if stream.parent_stream_type is None and (stream.selected or stream.has_selected_descendents)
+        ]
         return sorted(streams, key=lambda stream: not stream.long_running)
 
     def log_backfill_estimates(self, streams: list[CustomerIOStream]) -> None:
@@ -308,8 +313,14 @@ class TapCustomerIO(Tap):
             estimate = stream.backfill_estimate()
             if estimate is not None:
                 requests, detail = estimate
-                self.logger.info("Stream '%s': about %d requests to go (%s), %s at %g requests/s",
-                                 stream.name, requests, detail, duration(requests / rate), rate)
+                self.logger.info(
+                    "Stream '%s': about %d requests to go (%s), %s at %g requests/s",
+                    stream.name,
+                    requests,
+                    detail,
+                    duration(requests / rate),
+                    rate,
+                )
 
     def workspace_figure(self, key: str) -> int | None:
         """A count `/v1/workspaces` reports for the synced workspace (e.g. `people`), or None when it is
@@ -365,7 +376,7 @@ class TapCustomerIO(Tap):
             return super().run_discovery()
         except USER_FACING_ERRORS as exc:
             reason = redact(one_line(exc), app_api_key(self.config))
-            self.logger.error("tap-customerio failed: %s", reason)  # noqa: TRY400 (no traceback)
+            self.logger.error("tap-customerio failed: %s", reason)  # no traceback
             sys.exit(1)
 
     @property
@@ -381,7 +392,7 @@ class TapCustomerIO(Tap):
             if parent is not None and parent.name in forbidden:
                 forbidden.add(stream.name)
         catalog = Catalog(
-            (stream.tap_stream_id, stream._singer_catalog_entry)  # noqa: SLF001 (the SDK's own catalog entries)
+            (stream.tap_stream_id, stream._singer_catalog_entry)  # the SDK's own catalog entries
             for stream in self.streams.values()
             if stream.name not in forbidden
         )
@@ -392,24 +403,27 @@ class TapCustomerIO(Tap):
         """The SDK's about text, plus the stream table in markdown (the SDK documents settings only)."""
         super().print_about(output_format)
         if output_format == "markdown":
-            print(stream_table())  # noqa: T201
+            print(stream_table())
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, catalog: t.IO[str] | None = None, **kwargs: t.Any) -> None:
         """Run a sync; config, input and API failures end the process with one line on stderr and exit
         code 1; failed streams end it with the summary, one line per stream (see `failures.py`)."""
         try:
-            super().invoke(state=checked_file(state, "state", check_state),
-                           catalog=checked_file(catalog, "catalog", check_catalog), **kwargs)
+            super().invoke(
+                state=checked_file(state, "state", check_state),
+                catalog=checked_file(catalog, "catalog", check_catalog),
+                **kwargs,
+            )
         except ConfigValidationError as exc:
-            cls.logger.error("tap-customerio failed: invalid config: %s", "; ".join(exc.errors) or exc)  # noqa: TRY400
+            cls.logger.error("tap-customerio failed: invalid config: %s", "; ".join(exc.errors) or exc)
             sys.exit(1)
         except StreamsFailedError as exc:
             for line in exc.lines:
-                cls.logger.error("%s", redact(line, None))  # noqa: TRY400 (one line per stream, no traceback)
+                cls.logger.error("%s", redact(line, None))  # one line per stream, no traceback
             sys.exit(1)
         except USER_FACING_ERRORS as exc:
-            cls.logger.error("tap-customerio failed: %s", redact(one_line(exc), None))  # noqa: TRY400
+            cls.logger.error("tap-customerio failed: %s", redact(one_line(exc), None))
             sys.exit(1)
 
 

@@ -39,7 +39,7 @@ def unix_to_iso(value: t.Any, field: str = "value") -> str | None:
         return None
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:  # noqa: PLR0124 (NaN)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:  # NaN
         raise InvalidTimestampError(field, value)
     if not MIN_UNIX_SECONDS <= value <= MAX_UNIX_SECONDS:
         raise InvalidTimestampError(field, value, "is not a unix time in seconds (milliseconds?)")

@@ -64,7 +64,7 @@ class ArrowRecordCaster:
         rows = batch.num_rows
         if column.name in SDC_FROM_MESSAGE:
             # The same `_sdc_*` values as a RECORD without time_extracted: one rule, in the decoder.
-            return self._decoder._metadata_array(column, [_Message(None, version)] * rows, rows)  # noqa: SLF001
+            return self._decoder._metadata_array(column, [_Message(None, version)] * rows, rows)
         index = batch.schema.get_field_index(column.name)
         if index < 0:
             if column.name in self._keys or not column.nullable:
@@ -96,7 +96,9 @@ def _convert(column: Column, values: pa.Array) -> pa.Array:
         except pa.ArrowInvalid:
             first = _first_true(pc.greater(values, 2**63 - 1))
             raise RecordError(first, "integer out of the int64 range") from None
-    if kind is Kind.NUMBER and (pa.types.is_integer(source) or pa.types.is_floating(source) or pa.types.is_decimal(source)):
+    if kind is Kind.NUMBER and (
+        pa.types.is_integer(source) or pa.types.is_floating(source) or pa.types.is_decimal(source)
+    ):
         numbers = values.cast(pa.float64())
         if pc.any(pc.invert(pc.is_finite(numbers))).as_py():
             first = _first_true(pc.invert(pc.is_finite(numbers)))

@@ -72,7 +72,7 @@ class Column:
     native_leaves_typed: bool = False
 
     @property
-    def decode_type(self) -> t.Any:  # noqa: ANN401
+    def decode_type(self) -> t.Any:
         """The msgspec type a value of this column is decoded into (validation happens here)."""
         base: t.Any = {
             Kind.INTEGER: int,
@@ -137,7 +137,7 @@ def _is_nullable(types: set[str], declared: bool, required: bool) -> bool:
     return not (declared and required and "null" not in types)
 
 
-def _json_string(value: t.Any) -> t.Any:  # noqa: ANN401
+def _json_string(value: t.Any) -> t.Any:
     """Leaves of a native struct that have no faithful Arrow type are stored as JSON text."""
     if value is None or isinstance(value, str):
         return value
@@ -160,18 +160,18 @@ class NestedValueError(Exception):
         return "".join(reversed(self.path))
 
 
-def _describe(value: t.Any) -> str:  # noqa: ANN401
+def _describe(value: t.Any) -> str:
     return f"{type(value).__name__} {msgspec.json.encode(value)[:80].decode(errors='replace')}"
 
 
-def _integer(value: t.Any) -> t.Any:  # noqa: ANN401
+def _integer(value: t.Any) -> t.Any:
     """Exactly an int64: 2.7 (or 2.0, or true) is refused, as the flat path's msgspec type does."""
     if value is None or (type(value) is int and -(2**63) <= value < 2**63):
         return value
     raise NestedValueError(f"expected an integer within int64, got {_describe(value)}")
 
 
-def _number(value: t.Any) -> t.Any:  # noqa: ANN401
+def _number(value: t.Any) -> t.Any:
     """A double; an integer literal only when a double holds it exactly (see `Kind.NUMBER`)."""
     if value is None or type(value) is float:
         return value
@@ -187,13 +187,13 @@ def _exact_double(value: int) -> bool:
         return False
 
 
-def _boolean(value: t.Any) -> t.Any:  # noqa: ANN401
+def _boolean(value: t.Any) -> t.Any:
     if value is None or type(value) is bool:
         return value
     raise NestedValueError(f"expected a boolean, got {_describe(value)}")
 
 
-def _string(value: t.Any) -> t.Any:  # noqa: ANN401
+def _string(value: t.Any) -> t.Any:
     if value is None or type(value) is str:
         return value
     raise NestedValueError(f"expected a string, got {_describe(value)}")
@@ -228,7 +228,7 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
         struct = pa.struct([pa.field(name, child[0]) for name, child in children.items()])
         normalizers = [(name, norm) for name, (_, norm, _) in children.items()]
 
-        def normalize_object(value: t.Any) -> t.Any:  # noqa: ANN401
+        def normalize_object(value: t.Any) -> t.Any:
             if not isinstance(value, dict):
                 return None if value is None else _raise_not(value, "an object")
             normalized = {}
@@ -244,7 +244,7 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
     if types == {"array"} and isinstance(prop.get("items"), dict) and prop["items"]:
         item_type, item_norm, item_typed = _native_type(prop["items"])
 
-        def normalize_array(value: t.Any) -> t.Any:  # noqa: ANN401
+        def normalize_array(value: t.Any) -> t.Any:
             if not isinstance(value, list):
                 return None if value is None else _raise_not(value, "an array")
             normalized = []
@@ -260,7 +260,7 @@ def _native_type(prop: t.Mapping[str, t.Any]) -> tuple[pa.DataType, t.Callable[[
     return pa.string(), _json_string, False
 
 
-def _raise_not(value: t.Any, expected: str) -> t.NoReturn:  # noqa: ANN401
+def _raise_not(value: t.Any, expected: str) -> t.NoReturn:
     raise NestedValueError(f"expected {expected}, got {_describe(value)}")
 
 

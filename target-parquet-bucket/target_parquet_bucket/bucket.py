@@ -52,7 +52,7 @@ def open_file_budget() -> int:
     """How many output files this process keeps open at once: half of what the open-files limit
     (`ulimit -n`) leaves after a reserve, so no number of streams and partitions can exhaust it."""
     try:
-        import resource  # noqa: PLC0415 - Unix only
+        import resource  # Unix only
     except ImportError:  # Windows: no per-process descriptor limit to read
         return 256
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -235,7 +235,9 @@ class Bucket:
         try:
             files = msgspec.json.decode(raw, type=_ActivatedMarker).files
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            msg = f"ACTIVATE_VERSION marker '{key}' is not one this target wrote ({exc}); move it away to activate again"
+            msg = (
+                f"ACTIVATE_VERSION marker '{key}' is not one this target wrote ({exc}); move it away to activate again"
+            )
             raise ValueError(msg) from None
         return files
 

@@ -154,7 +154,7 @@ class BatchDecoder:
                 values[column.name] = msgspec.json.decode(b"[" + b",".join(raws) + b"]", type=list[field[1]])
             except msgspec.ValidationError as exc:
                 match = _ERROR_AT.match(str(exc))
-                assert match is not None and match["index"] is not None  # noqa: S101 - list decoding names the item
+                assert match is not None and match["index"] is not None  # list decoding names the item
                 where = f"$[{match['index']}].record.{column.name}{match['path']}"
                 raise self._record_error(f"{match['message']} - at `{where}`") from None
         return values
@@ -405,8 +405,13 @@ def _to_arrow(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     if kind is Kind.JSON:
         return _of_declared_json_type(column, _json_text(data))
     if kind is Kind.UNION:
-        if column.json_types and (index := _first_bad(data, lambda raw: _is_json_type(raw, column.json_types))) is not None:
-            raise RecordError(index, f"expected {' or '.join(sorted(column.json_types))}, got {bytes(data[index])[:40]!r}")
+        if (
+            column.json_types
+            and (index := _first_bad(data, lambda raw: _is_json_type(raw, column.json_types))) is not None
+        ):
+            raise RecordError(
+                index, f"expected {' or '.join(sorted(column.json_types))}, got {bytes(data[index])[:40]!r}"
+            )
         return pa.array([_union_text(v) for v in data], pa.string())
     return _native(column, data)
 
@@ -424,7 +429,13 @@ def _of_declared_json_type(column: Column, text: pa.Array) -> pa.Array:
 
 
 #: The JSON type of a raw value, from its first byte (numbers are told apart by their literal).
-_FIRST_BYTE_TYPES = {ord("{"): "object", ord("["): "array", ord('"'): "string", ord("t"): "boolean", ord("f"): "boolean"}
+_FIRST_BYTE_TYPES = {
+    ord("{"): "object",
+    ord("["): "array",
+    ord('"'): "string",
+    ord("t"): "boolean",
+    ord("f"): "boolean",
+}
 
 
 def _is_json_type(raw: msgspec.Raw, allowed: frozenset[str]) -> bool:
@@ -510,9 +521,7 @@ def _timestamps(strings: pa.Array) -> pa.Array:
     for attempt in (
         lambda: strings.cast(TIMESTAMP_UTC),
         lambda: strings.cast(pa.timestamp("us")).cast(TIMESTAMP_UTC),
-        lambda: pc.floor_temporal(strings.cast(pa.timestamp("ns", tz="UTC")), unit="microsecond").cast(
-            TIMESTAMP_UTC
-        ),
+        lambda: pc.floor_temporal(strings.cast(pa.timestamp("ns", tz="UTC")), unit="microsecond").cast(TIMESTAMP_UTC),
     ):
         try:
             return _within(attempt(), strings, _FIRST_MOMENT, _LAST_MOMENT, "date-time")
@@ -557,7 +566,7 @@ def _dates(strings: pa.Array) -> pa.Array:
 
 def _native(column: Column, data: t.Sequence[t.Any]) -> pa.Array:
     normalize = column.native_normalize
-    assert normalize is not None  # noqa: S101 - set for every NATIVE column by arrow_schema
+    assert normalize is not None  # set for every NATIVE column by arrow_schema
     normalized = []
     for index, value in enumerate(data):
         try:

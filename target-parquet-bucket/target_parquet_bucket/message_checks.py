@@ -71,12 +71,12 @@ def _refuse(stream: str, problem: str) -> t.NoReturn:
     raise InvalidInputLine(msg)
 
 
-def _shown(value: t.Any) -> str:  # noqa: ANN401
+def _shown(value: t.Any) -> str:
     text = repr(value)
     return text if len(text) <= _MAX_DETAIL else f"{text[:_MAX_DETAIL]}..."
 
 
-def _depth(document: t.Any) -> int:  # noqa: ANN401
+def _depth(document: t.Any) -> int:
     """JSON nesting depth, iteratively: measuring must not be what overflows the stack."""
     deepest, pending = 0, [(document, 1)]
     while pending:
@@ -99,7 +99,7 @@ def _check_json_schema(stream: str, schema: dict) -> None:
         _refuse(stream, f"SCHEMA is not a valid JSON Schema at {where}: {detail}")
 
 
-def _check_key_properties(stream: str, keys: t.Any, properties: dict) -> None:  # noqa: ANN401
+def _check_key_properties(stream: str, keys: t.Any, properties: dict) -> None:
     if keys is None:
         return
     if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):

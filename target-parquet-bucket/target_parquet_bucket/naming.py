@@ -74,9 +74,7 @@ def validate_template(template: str, constants: t.Mapping[str, str]) -> None:
     if "stream" not in fields:
         msg = "file_name_template must contain {stream}, which keeps the files of two streams apart"
         raise NamingError(msg)
-    if template.startswith("/") or any(
-        part in {"", ".", ".."} for part in template.split("/")
-    ):
+    if template.startswith("/") or any(part in {"", ".", ".."} for part in template.split("/")):
         msg = f"file_name_template '{template}' must be a relative path without empty, '.' or '..' parts"
         raise NamingError(msg)
     if not _stream_is_recoverable(_items(parsed, constants)):

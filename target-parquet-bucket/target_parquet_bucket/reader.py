@@ -64,7 +64,7 @@ def _excerpt(line: bytes) -> str:
     return repr(line[:120])
 
 
-class _StopReading(Exception):  # noqa: N818 - a control-flow signal, not an error
+class _StopReading(Exception):  # a control-flow signal, not an error
     """Raised by a termination signal that arrives while the reader waits for the next line."""
 
 
@@ -96,7 +96,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
     def default_input(self) -> t.IO[bytes]:
         """Standard input, as bytes (no text decoding of lines we never look into), read through
         a 1 MiB buffer: a few large reads instead of one per 8 KiB."""
-        return open(sys.stdin.fileno(), "rb", buffering=_STDIN_BUFFER_BYTES, closefd=False)  # noqa: SIM115
+        return open(sys.stdin.fileno(), "rb", buffering=_STDIN_BUFFER_BYTES, closefd=False)
 
     def deserialize_json(self, line: bytes) -> dict:
         """Full parse for non-RECORD lines (and RECORD lines on the SDK path)."""

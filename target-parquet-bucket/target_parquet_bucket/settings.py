@@ -170,7 +170,9 @@ def check_settings(config: t.Mapping[str, t.Any]) -> None:
         )
         raise SettingsError(msg)
     batch_size_rows = config.get("batch_size_rows")
-    if batch_size_rows is not None and (isinstance(batch_size_rows, bool) or not isinstance(batch_size_rows, int) or batch_size_rows < 1):
+    if batch_size_rows is not None and (
+        isinstance(batch_size_rows, bool) or not isinstance(batch_size_rows, int) or batch_size_rows < 1
+    ):
         msg = f"batch_size_rows: must be a positive integer, got {batch_size_rows!r}"
         raise SettingsError(msg)
     temp_dir = config.get("temp_dir")

@@ -38,7 +38,7 @@ class InvalidRecordError(Exception):
     """A RECORD that does not match its stream's schema (one line: stream, input line, reason)."""
 
 
-def _encode_fallback(value: t.Any) -> t.Any:  # noqa: ANN401
+def _encode_fallback(value: t.Any) -> t.Any:
     """The SDK path hands us dates and Decimals; msgspec handles the rest natively."""
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 

@@ -91,7 +91,9 @@ class TableSink(ParquetBucketSink):
                 self._commit_pending(state=None, final=True)
             self._version = new_version
             self._replace_next = self.holding = True
-            self.logger.info("ACTIVATE_VERSION %s: '%s' is replaced once the version is complete", new_version, self.stream_name)
+            self.logger.info(
+                "ACTIVATE_VERSION %s: '%s' is replaced once the version is complete", new_version, self.stream_name
+            )
             return
         self.holding = False
         self._commit_pending(state=None, final=True)
@@ -116,7 +118,9 @@ class TableSink(ParquetBucketSink):
             raise TableWriteError(msg) from None
         self._pending, self._pending_bytes, self._replace_next = [], 0, False
         self._committed = True
-        self.logger.info("Committed %d rows to %s table '%s' (%s)", rows.num_rows, self.store.kind, self.stream_name, mode)
+        self.logger.info(
+            "Committed %d rows to %s table '%s' (%s)", rows.num_rows, self.store.kind, self.stream_name, mode
+        )
         self._housekeep(final=False)
 
     def _housekeep(self, *, final: bool) -> None:

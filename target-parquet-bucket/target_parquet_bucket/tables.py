@@ -47,7 +47,7 @@ class Commit(t.NamedTuple):
 
 def last_per_key(rows: pa.Table, keys: t.Sequence[str]) -> pa.Table:
     """Keep, for every key, only the last row in input order (what an upsert batch means)."""
-    if rows.num_rows < 2:  # noqa: PLR2004 - nothing to deduplicate
+    if rows.num_rows < 2:  # nothing to deduplicate
         return rows
     numbered = rows.append_column(_ROW, pa.array(range(rows.num_rows), pa.int64()))
     last = numbered.group_by(list(keys), use_threads=False).aggregate([(_ROW, "max")])
@@ -125,8 +125,8 @@ class DeltaStore(TableStore):
         """The table's location."""
         return f"{self.root}/{stream}"
 
-    def _table(self, stream: str) -> t.Any:  # noqa: ANN401 - deltalake.DeltaTable
-        from deltalake import DeltaTable  # noqa: PLC0415 - optional dependency
+    def _table(self, stream: str) -> t.Any:  # deltalake.DeltaTable
+        from deltalake import DeltaTable  # optional dependency
 
         uri = self.uri(stream)
         if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options or None):
@@ -142,7 +142,7 @@ class DeltaStore(TableStore):
 
     def commit(self, stream: str, commit: Commit, *, partition_by: str | None) -> None:
         """Append, merge on the keys (last row per key wins) or overwrite, as one Delta commit."""
-        from deltalake import CommitProperties, write_deltalake  # noqa: PLC0415
+        from deltalake import CommitProperties, write_deltalake
 
         properties = CommitProperties(custom_metadata=_commit_metadata(commit.state))
         rows = commit.rows.cast(nullable(commit.rows.schema))
@@ -191,9 +191,7 @@ class DeltaStore(TableStore):
             metrics = table.optimize.compact()
             logger.info("Compacted Delta table '%s': %s", stream, metrics)
         if retention_hours:
-            removed = table.vacuum(
-                retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
-            )
+            removed = table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
             logger.info("Vacuumed Delta table '%s': %d old files removed", stream, len(removed))
 
 
@@ -213,7 +211,7 @@ class IcebergStore(TableStore):
 
     kind = "iceberg"
 
-    def __init__(self, catalog: t.Any, namespace: str) -> None:  # noqa: ANN401 - pyiceberg Catalog
+    def __init__(self, catalog: t.Any, namespace: str) -> None:  # pyiceberg Catalog
         """`catalog`: a loaded pyiceberg catalog; the namespace is created when missing."""
         self.catalog = catalog
         self.namespace = namespace
@@ -222,7 +220,7 @@ class IcebergStore(TableStore):
     def _identifier(self, stream: str) -> tuple[str, str]:
         return (self.namespace, stream)
 
-    def _table(self, stream: str) -> t.Any:  # noqa: ANN401 - pyiceberg Table
+    def _table(self, stream: str) -> t.Any:  # pyiceberg Table
         if not self.catalog.table_exists(self._identifier(stream)):
             return None
         return self.catalog.load_table(self._identifier(stream))
@@ -251,12 +249,14 @@ class IcebergStore(TableStore):
         else:
             table.append(rows, snapshot_properties=properties)
 
-    def _create(self, stream: str, schema: pa.Schema, partition_by: str | None) -> t.Any:  # noqa: ANN401
-        from pyiceberg.transforms import DayTransform, IdentityTransform  # noqa: PLC0415
+    def _create(self, stream: str, schema: pa.Schema, partition_by: str | None) -> t.Any:
+        from pyiceberg.transforms import DayTransform, IdentityTransform
 
         table = self.catalog.create_table(self._identifier(stream), schema=schema)
         if partition_by and partition_by in schema.names:
-            transform = DayTransform() if pa.types.is_timestamp(schema.field(partition_by).type) else IdentityTransform()
+            transform = (
+                DayTransform() if pa.types.is_timestamp(schema.field(partition_by).type) else IdentityTransform()
+            )
             with table.update_spec() as update:
                 update.add_field(partition_by, transform, f"{partition_by}_{transform}")
         return self.catalog.load_table(self._identifier(stream))
@@ -268,7 +268,7 @@ class IcebergStore(TableStore):
 
     def housekeep(self, stream: str, *, compact: bool, retention_hours: int) -> None:
         """Expire snapshots older than the retention; pyiceberg has no compaction to call."""
-        import datetime  # noqa: PLC0415
+        import datetime
 
         table = self._table(stream)
         if table is None:
@@ -291,7 +291,9 @@ def open_table_store(config: t.Mapping[str, t.Any]) -> TableStore:
     root, options = object_store_location(url, config)
     if config.get("table_format") == "delta":
         return DeltaStore(root, options)
-    return IcebergStore(_iceberg_catalog(url, root, options, config), str(config.get("iceberg_namespace") or "customerio"))
+    return IcebergStore(
+        _iceberg_catalog(url, root, options, config), str(config.get("iceberg_namespace") or "customerio")
+    )
 
 
 def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str, dict[str, str]]:
@@ -334,9 +336,7 @@ def _s3_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
 def _azure_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
     """Connection string or SAS URL as object_store's Azure options."""
     if config.get("azure_connection_string"):
-        fields = dict(
-            part.split("=", 1) for part in str(config["azure_connection_string"]).split(";") if "=" in part
-        )
+        fields = dict(part.split("=", 1) for part in str(config["azure_connection_string"]).split(";") if "=" in part)
         options = {
             "azure_storage_account_name": fields.get("AccountName", ""),
             "azure_storage_account_key": fields.get("AccountKey", ""),
@@ -361,9 +361,9 @@ def _azure_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
     return {}
 
 
-def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Mapping[str, t.Any]) -> t.Any:  # noqa: ANN401
+def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Mapping[str, t.Any]) -> t.Any:
     """SQL catalog (default: sqlite next to a local bucket) or a REST catalog."""
-    from pyiceberg.catalog import load_catalog  # noqa: PLC0415 - optional dependency
+    from pyiceberg.catalog import load_catalog  # optional dependency
 
     uri = config.get("iceberg_catalog_uri")
     if not uri:
@@ -390,5 +390,3 @@ def _iceberg_io_options(url: str, options: dict[str, str]) -> dict[str, str]:
         "AWS_ENDPOINT_URL": "s3.endpoint",
     }
     return {mapping[k]: v for k, v in options.items() if k in mapping}
-
-

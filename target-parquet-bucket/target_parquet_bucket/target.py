@@ -29,11 +29,11 @@ from target_parquet_bucket.message_checks import (
 from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer, NamingError
 from target_parquet_bucket.reader import FastSingerReader
 from target_parquet_bucket.redaction import redact_logs
-from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.settings import SETTINGS, check_settings, describe_config_errors
+from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.storage import open_storage
-from target_parquet_bucket.writers import file_extension
 from target_parquet_bucket.table_settings import check_table_settings, table_format
+from target_parquet_bucket.writers import file_extension
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
@@ -47,6 +47,7 @@ _AGE_CHECK_EVERY = 4096
 
 # Decimal-safe (STATE floats arrive as Decimal and are written back as exact numbers).
 _state_encoder = msgspec.json.Encoder(decimal_format="number")
+
 
 class TargetParquetBucket(Target):
     """Singer target writing streams as files into a local folder, S3, Azure Blob or GCS."""
@@ -99,8 +100,8 @@ class TargetParquetBucket(Target):
         self.completing_state: dict | None = None
         self.tables = None
         if table_format(self.config) != "files":
-            from target_parquet_bucket.table_sink import TableSink  # noqa: PLC0415 - optional deps
-            from target_parquet_bucket.tables import open_table_store  # noqa: PLC0415
+            from target_parquet_bucket.table_sink import TableSink  # optional deps
+            from target_parquet_bucket.tables import open_table_store
 
             self.tables = open_table_store(self.config)
             self.default_sink_class = TableSink
@@ -252,7 +253,7 @@ class TargetParquetBucket(Target):
         """Run the target; any failure ends it with one error line and exit code 1."""
         try:
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
-        except Exception as exc:  # noqa: BLE001 - the CLI boundary: report, never a traceback
+        except Exception as exc:
             cls.logger.debug("Target failed", exc_info=exc)
             message = " ".join(str(exc).split()) or type(exc).__name__
             if isinstance(exc, ConfigValidationError) and exc.errors:

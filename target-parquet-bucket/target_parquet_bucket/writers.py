@@ -162,9 +162,7 @@ class _StreamFileWriter(FileWriter):
         super().__init__(schema, directory, compression)
         self._raw = pa.OSFile(str(self.path), "wb")
         codec = _STREAM_CODECS.get(compression)
-        self._sink: pa.NativeFile = (
-            pa.CompressedOutputStream(self._raw, codec[0]) if codec else self._raw
-        )
+        self._sink: pa.NativeFile = pa.CompressedOutputStream(self._raw, codec[0]) if codec else self._raw
 
     @property
     def size_bytes(self) -> int:
@@ -213,9 +211,7 @@ class JsonlFileWriter(_StreamFileWriter):
     def __init__(self, schema: pa.Schema, directory: Path, compression: str) -> None:
         """Remember which columns carry JSON text to embed it raw."""
         super().__init__(schema, directory, compression)
-        self._json_columns = [
-            field.name for field in schema if (field.metadata or {}) == JSON_TEXT_METADATA
-        ]
+        self._json_columns = [field.name for field in schema if (field.metadata or {}) == JSON_TEXT_METADATA]
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Encode the rows with msgspec (timestamps as RFC 3339) and append them."""

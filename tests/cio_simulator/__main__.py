@@ -35,10 +35,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    simulator = Simulator(seed=args.seed, scale=args.scale, api_key=args.api_key,
-                          requests_per_second=args.requests_per_second, latency=args.latency,
-                          anchor=args.anchor, workspace_id=args.workspace_id, host=args.host,
-                          retry_after=args.retry_after, quirks=[q for q in args.quirks.split(",") if q])
+    simulator = Simulator(
+        seed=args.seed,
+        scale=args.scale,
+        api_key=args.api_key,
+        requests_per_second=args.requests_per_second,
+        latency=args.latency,
+        anchor=args.anchor,
+        workspace_id=args.workspace_id,
+        host=args.host,
+        retry_after=args.retry_after,
+        quirks=[q for q in args.quirks.split(",") if q],
+    )
     simulator.faults.configure(rate=args.fault_rate, kinds=args.fault_kinds.split(","), seed=args.fault_seed)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -20,14 +20,18 @@ from typing import Any
 
 from . import records
 from .determinism import LazyRecords, MappedRecords, Record, SplitMix, mix, rng_for, salt
-from .mutations import MUTATION_STEP, apply_mutation
+from .mutations import apply_mutation
 
 DAY = 86400
 QUIET_PERIOD = 3600
 MESSAGE_HISTORY = 395 * DAY
 ACTIVITY_HISTORY = 40 * DAY
-SUPPRESSION_TYPES = {"bounces": "bounces", "blocks": "blocks", "spam_reports": "spam",
-                     "invalid_emails": "invalid_emails"}
+SUPPRESSION_TYPES = {
+    "bounces": "bounces",
+    "blocks": "blocks",
+    "spam_reports": "spam",
+    "invalid_emails": "invalid_emails",
+}
 SUPPRESSION_BASE_COUNTS = {"bounces": 1200, "blocks": 40, "spam_reports": 30, "invalid_emails": 12}
 # Actions per campaign, cycled: more than one page (10), exactly one full page, and none at all.
 CAMPAIGN_ACTION_COUNTS = (23, 11, 10, 3, 1, 0, 5, 2, 14, 4, 1, 6)
@@ -35,21 +39,33 @@ BROADCAST_ACTION_COUNTS = (1, 2, 12, 1, 3, 0)
 BROADCAST_TRIGGER_COUNTS = (3, 0, 5, 1, 2, 0)
 # Share of people (percent) in each segment, cycled: one segment over 1000 members at scale 1, one empty.
 SEGMENT_SHARES = (60, 25, 10, 0, 5, 40, 15, 2)
-SEGMENT_NAMES = ("Active users", "Trialists", "Churn risk", "Empty test segment", "VIP", "Newsletter readers",
-                 "Mobile app", "Beta testers")
+SEGMENT_NAMES = (
+    "Active users",
+    "Trialists",
+    "Churn risk",
+    "Empty test segment",
+    "VIP",
+    "Newsletter readers",
+    "Mobile app",
+    "Beta testers",
+)
 #: Kinds of the background activities; delivery events (`opened_email`, ...) are derived from the messages.
 ACTIVITY_TYPES = ("event", "event", "page", "attribute_change", "profile_create")
 #: Delivery event types of the activity feed (the spec's `/v1/activities` `type` enum) for the simulated
 #: channels, `<metric>_<message type>`: the other metrics of a message (e.g. `delivered` of a webhook) have no
 #: activity and exist only as the message's `metrics` timestamps.
 FEED_DELIVERY_TYPES = frozenset(
-    [f"{m}_{c}" for m in ("attempted", "deferred", "drafted", "failed", "sent", "undeliverable")
-     for c in ("email", "push", "slack", "twilio", "webhook")]
+    [
+        f"{m}_{c}"
+        for m in ("attempted", "deferred", "drafted", "failed", "sent", "undeliverable")
+        for c in ("email", "push", "slack", "twilio", "webhook")
+    ]
     + [f"{m}_{c}" for m in ("bounced", "delivered") for c in ("email", "push", "twilio")]
     + [f"clicked_{c}" for c in ("email", "push", "twilio", "webhook")]
     + [f"converted_{c}" for c in ("email", "slack", "twilio", "webhook")]
     + [f"dropped_{c}" for c in ("email", "push", "twilio", "webhook")]
-    + ["opened_email", "opened_push", "spammed_email", "unsubscribed_email"])
+    + ["opened_email", "opened_push", "spammed_email", "unsubscribed_email"]
+)
 #: The activity feed's `delivery_type` per message type (spec enum `ios|android|email|phone`).
 FEED_DELIVERY_CHANNELS = {"email": "email", "push": "ios", "twilio": "phone"}
 #: Positions at or above this name delivery activities (index into `delivery_activities()`).
@@ -84,7 +100,7 @@ class Dataset:
         self.initial_clock = self.clock
         self.generation = 0
         self._indexes: dict[str, tuple[int, dict[Any, Record]]] = {}
-        config_scale = scale ** 0.5  # configuration lists grow slower than event data
+        config_scale = scale**0.5  # configuration lists grow slower than event data
         self._generate_segments(scaled(8, config_scale))
         self._generate_campaigns(scaled(12, scale))
         self._generate_broadcasts(scaled(6, scale))
@@ -133,8 +149,7 @@ class Dataset:
             segment_id = k + 1
             created = self._past(rng, 700 * DAY, 30 * DAY)
             name = SEGMENT_NAMES[k % len(SEGMENT_NAMES)] + ("" if k < len(SEGMENT_NAMES) else f" {k}")
-            self.segments.append(records.segment(rng, segment_id, name, created,
-                                                 self._edited(rng, created, 20 * DAY)))
+            self.segments.append(records.segment(rng, segment_id, name, created, self._edited(rng, created, 20 * DAY)))
             share = SEGMENT_SHARES[k % len(SEGMENT_SHARES)]
             self._segment_residues[segment_id] = frozenset(rng.sample(range(100), share))
         self._segment_cache: dict[int, tuple[int, list[int]]] = {}
@@ -154,9 +169,17 @@ class Dataset:
             for n in range(CAMPAIGN_ACTION_COUNTS[k % len(CAMPAIGN_ACTION_COUNTS)]):
                 action_created = created + n * 60
                 parent = actions[-1]["id"] if actions else 0
-                actions.append(records.action(self._rng("campaign_action", next_action), next_action,
-                                              "campaign_id", campaign_id, int(parent), action_created,
-                                              self._edited(rng, action_created, 40 * DAY)))
+                actions.append(
+                    records.action(
+                        self._rng("campaign_action", next_action),
+                        next_action,
+                        "campaign_id",
+                        campaign_id,
+                        int(parent),
+                        action_created,
+                        self._edited(rng, action_created, 40 * DAY),
+                    )
+                )
                 next_action += 1
             self.campaign_actions[campaign_id] = actions
             refs = [(int(a["id"]), a["type"]) for a in actions]
@@ -178,21 +201,35 @@ class Dataset:
             created = self._past(rng, 600 * DAY, 30 * DAY)
             actions = []
             for n in range(BROADCAST_ACTION_COUNTS[k % len(BROADCAST_ACTION_COUNTS)]):
-                record = records.action(self._rng("broadcast_action", next_action), next_action, "broadcast_id",
-                                        broadcast_id, 0, created + n, self._edited(rng, created + n, 9 * DAY))
+                record = records.action(
+                    self._rng("broadcast_action", next_action),
+                    next_action,
+                    "broadcast_id",
+                    broadcast_id,
+                    0,
+                    created + n,
+                    self._edited(rng, created + n, 9 * DAY),
+                )
                 actions.append(record)
                 next_action += 1
             self.broadcast_actions[broadcast_id] = actions
             triggers = []
             for _ in range(BROADCAST_TRIGGER_COUNTS[k % len(BROADCAST_TRIGGER_COUNTS)]):
                 at = self._past(rng, 25 * DAY, DAY)
-                triggers.append({"id": trigger_id, "broadcast_id": broadcast_id, "created_at": at,
-                                 "processed_at": at + rng.randint(1, 120)})
+                triggers.append(
+                    {
+                        "id": trigger_id,
+                        "broadcast_id": broadcast_id,
+                        "created_at": at,
+                        "processed_at": at + rng.randint(1, 120),
+                    }
+                )
                 trigger_id += 1
             self.broadcast_triggers[broadcast_id] = triggers
             refs = [(int(a["id"]), a["type"]) for a in actions]
-            self.broadcasts.append(records.broadcast(rng, broadcast_id, created,
-                                                     self._edited(rng, created, 30 * DAY), refs))
+            self.broadcasts.append(
+                records.broadcast(rng, broadcast_id, created, self._edited(rng, created, 30 * DAY), refs)
+            )
 
     def _generate_newsletters(self, count: int) -> None:
         self.newsletters: list[Record] = []
@@ -206,19 +243,32 @@ class Dataset:
             created = self._past(rng, 1000 * DAY, DAY)
             contents = []
             for _ in range(rng.choice((1, 1, 1, 2, 3))):
-                contents.append(records.newsletter_content(self._rng("newsletter_content", content_id),
-                                                           content_id, newsletter_id))
+                contents.append(
+                    records.newsletter_content(self._rng("newsletter_content", content_id), content_id, newsletter_id)
+                )
                 content_id += 1
             self.newsletter_contents[newsletter_id] = contents
             ids = [c["id"] for c in contents]
             ab_test = len(ids) == 2
-            self.newsletter_test_groups[newsletter_id] = [
-                {"id": g + 1, "name": f"Group {'AB'[g]}", "label": "AB"[g], "winner": g == 0,
-                 "content_ids": [str(ids[g])]} for g in range(2)
-            ] if ab_test else []
-            self.newsletters.append(records.newsletter(rng, newsletter_id, created,
-                                                       self._edited(rng, created, 10 * DAY), ids, segment_ids,
-                                                       [1, 2, 3]))
+            self.newsletter_test_groups[newsletter_id] = (
+                [
+                    {
+                        "id": g + 1,
+                        "name": f"Group {'AB'[g]}",
+                        "label": "AB"[g],
+                        "winner": g == 0,
+                        "content_ids": [str(ids[g])],
+                    }
+                    for g in range(2)
+                ]
+                if ab_test
+                else []
+            )
+            self.newsletters.append(
+                records.newsletter(
+                    rng, newsletter_id, created, self._edited(rng, created, 10 * DAY), ids, segment_ids, [1, 2, 3]
+                )
+            )
         self.newsletters.sort(key=lambda n: (n["created"], n["id"]))
         self._blast_newsletter_id = self.newsletters[len(self.newsletters) * 3 // 4]["id"]
 
@@ -232,8 +282,14 @@ class Dataset:
             self.transactional.append(records.transactional(rng, k + 1, created, self._edited(rng, created, 99 * DAY)))
             contents = []
             for _ in range(rng.choice((1, 2))):
-                contents.append(records.transactional_content(self._rng("transactional_content", content_id),
-                                                              content_id, created, self._edited(rng, created, DAY)))
+                contents.append(
+                    records.transactional_content(
+                        self._rng("transactional_content", content_id),
+                        content_id,
+                        created,
+                        self._edited(rng, created, DAY),
+                    )
+                )
                 content_id += 1
             self.transactional_contents[k + 1] = contents
 
@@ -249,8 +305,7 @@ class Dataset:
         self.ip_addresses: list[str] = small["ip_addresses"]
         visible, hidden = scaled(14, config_scale), scaled(4, config_scale)
         self.sender_identities: list[Record] = [
-            records.sender_identity(self._rng("sender", i), i + 1, hidden=i >= visible)
-            for i in range(visible + hidden)
+            records.sender_identity(self._rng("sender", i), i + 1, hidden=i >= visible) for i in range(visible + hidden)
         ]
 
     def _generate_objects(self, count: int) -> None:
@@ -262,22 +317,42 @@ class Dataset:
             for n in range(max(1, count - 5 * position)):
                 rng = self._rng("object", position, n)
                 created = self._past(rng, 500 * DAY, DAY)
-                attributes = {"name": f"{records.title(rng, 2)}", "plan": rng.choice(("free", "pro", "enterprise")),
-                              "seats": str(rng.randint(1, 500))}
+                attributes = {
+                    "name": f"{records.title(rng, 2)}",
+                    "plan": rng.choice(("free", "pro", "enterprise")),
+                    "seats": str(rng.randint(1, 500)),
+                }
                 timestamps = {key: self._edited(rng, created, 60 * DAY) for key in attributes}
-                people = sorted({self._live_people[rng.randrange(len(self._live_people))]
-                                 for _ in range(rng.choice((0, 1, 2, 3, 12)))})
-                items.append({"object_id": f"{object_type['singular_slug']}-{n}",
-                              "cio_object_id": f"o{object_type['id']}{n:06x}", "attributes": attributes,
-                              "timestamps": timestamps, "people": people})
+                people = sorted(
+                    {
+                        self._live_people[rng.randrange(len(self._live_people))]
+                        for _ in range(rng.choice((0, 1, 2, 3, 12)))
+                    }
+                )
+                items.append(
+                    {
+                        "object_id": f"{object_type['singular_slug']}-{n}",
+                        "cio_object_id": f"o{object_type['id']}{n:06x}",
+                        "attributes": attributes,
+                        "timestamps": timestamps,
+                        "people": people,
+                    }
+                )
             self.objects[object_type["id"]] = items
 
     @property
     def workspaces(self) -> list[Record]:
-        return [{"id": self.workspace_id, "name": "Simulated workspace", "messages_sent": len(self.messages),
-                 "billable_messages_sent": len(self.messages) * 9 // 10, "people": len(self._live_people),
-                 "object_types": len(self.object_types),
-                 "objects": sum(len(items) for items in self.objects.values())}]
+        return [
+            {
+                "id": self.workspace_id,
+                "name": "Simulated workspace",
+                "messages_sent": len(self.messages),
+                "billable_messages_sent": len(self.messages) * 9 // 10,
+                "people": len(self._live_people),
+                "object_types": len(self.object_types),
+                "objects": sum(len(items) for items in self.objects.values()),
+            }
+        ]
 
     # -- people ------------------------------------------------------------------------------------------------
 
@@ -290,14 +365,16 @@ class Dataset:
         self._live_people = array("l", (i for i in range(count) if not self.person_is_deleted(i)))
         self.people: Sequence[Record] = MappedRecords(lambda: self._live_people, self.person)
         self.deleted_people: Sequence[Record] = MappedRecords(
-            lambda: [i for i in range(self._people_count) if self.person_is_deleted(i)], self.person)
+            lambda: [i for i in range(self._people_count) if self.person_is_deleted(i)], self.person
+        )
 
     def _person_hash(self, index: int) -> int:
         return mix(self.seed, PERSON_SALT, index)
 
     def person_is_deleted(self, index: int) -> bool:
-        return index in self._deleted_later or \
-            index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0
+        return (
+            index in self._deleted_later or (index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0)
+        )
 
     def delete_person(self, index: int, at: int) -> None:
         """Delete a live person at `at`: gone from search, memberships and the feed without `deleted=true`; the
@@ -322,8 +399,10 @@ class Dataset:
 
     def _names(self, index: int) -> tuple[str, str]:
         h = self._person_hash(index)
-        return (records.FIRST_NAMES[(h >> 20) % len(records.FIRST_NAMES)],
-                records.LAST_NAMES[(h >> 28) % len(records.LAST_NAMES)])
+        return (
+            records.FIRST_NAMES[(h >> 20) % len(records.FIRST_NAMES)],
+            records.LAST_NAMES[(h >> 28) % len(records.LAST_NAMES)],
+        )
 
     def person_index(self, value: str, id_type: str) -> int | None:
         """The index of the live person a customer id / email / cio_id names (None if unknown or deleted)."""
@@ -349,9 +428,13 @@ class Dataset:
         rng = self._rng("person", index)
         created = self._person_created.get(index) or self._past(rng, 3 * 365 * DAY, DAY)
         first, last = self._names(index)
-        attributes: dict[str, str] = {"cio_id": ids["cio_id"], "created_at": str(created),
-                                      "first_name": first.capitalize(), "last_name": last.capitalize(),
-                                      "plan": rng.choice(("free", "free", "pro", "enterprise"))}
+        attributes: dict[str, str] = {
+            "cio_id": ids["cio_id"],
+            "created_at": str(created),
+            "first_name": first.capitalize(),
+            "last_name": last.capitalize(),
+            "plan": rng.choice(("free", "free", "pro", "enterprise")),
+        }
         if ids["id"] is not None:
             attributes["id"] = ids["id"]
         if ids["email"] is not None:
@@ -362,29 +445,51 @@ class Dataset:
             attributes["lifetime_value"] = f"{rng.uniform(0, 5000):.2f}"
         if rng.random() < 0.2:
             attributes["favorite_color"] = rng.choice(("red", "green", "blue"))
-        timestamps = {key: created if key in ("cio_id", "created_at", "id", "email")
-                      else self._edited(rng, created, 90 * DAY) for key in attributes}
+        timestamps = {
+            key: created if key in ("cio_id", "created_at", "id", "email") else self._edited(rng, created, 90 * DAY)
+            for key in attributes
+        }
         for key, (value, at) in self._person_changes.get(index, {}).items():
             attributes[key] = value
             timestamps[key] = at
         devices = []
         for d in range(rng.choice((0, 0, 0, 1, 1, 2))):
-            devices.append({"id": f"{mix(self.seed, index, d):016x}",
-                            "last_used": self._edited(rng, created, 200 * DAY),
-                            "platform": rng.choice(("ios", "android")),
-                            "attributes": {"device_os": str(rng.randint(12, 17)), "app_version": "3.2.1"}})
-        return {"attributes": attributes, "devices": devices, "id": ids["id"], "identifiers": ids,
-                "timestamps": timestamps, "unsubscribed": rng.random() < 0.05}
+            devices.append(
+                {
+                    "id": f"{mix(self.seed, index, d):016x}",
+                    "last_used": self._edited(rng, created, 200 * DAY),
+                    "platform": rng.choice(("ios", "android")),
+                    "attributes": {"device_os": str(rng.randint(12, 17)), "app_version": "3.2.1"},
+                }
+            )
+        return {
+            "attributes": attributes,
+            "devices": devices,
+            "id": ids["id"],
+            "identifiers": ids,
+            "timestamps": timestamps,
+            "unsubscribed": rng.random() < 0.05,
+        }
 
     def subscription_preferences(self, index: int) -> Record:
         """A person's subscription preferences: each topic at its default, flipped for some people."""
         rng = self._rng("preferences", index)
         ids = self.identifiers(index)
-        topics = [{"id": topic["identifier"], "name": topic["name"],
-                   "subscribed": topic["subscribed_by_default"] != (rng.random() < 0.2)}
-                  for topic in self.subscription_topics]
-        return {"id": ids["id"], "identifiers": ids, "topics": topics, "unsubscribed": self.person(index)["unsubscribed"],
-                "header": {"title": "Your subscriptions", "subtitle": "Choose what you receive"}}
+        topics = [
+            {
+                "id": topic["identifier"],
+                "name": topic["name"],
+                "subscribed": topic["subscribed_by_default"] != (rng.random() < 0.2),
+            }
+            for topic in self.subscription_topics
+        ]
+        return {
+            "id": ids["id"],
+            "identifiers": ids,
+            "topics": topics,
+            "unsubscribed": self.person(index)["unsubscribed"],
+            "header": {"title": "Your subscriptions", "subtitle": "Choose what you receive"},
+        }
 
     @property
     def people_count(self) -> int:
@@ -399,16 +504,16 @@ class Dataset:
         if cached and cached[0] == self._people_count:
             return cached[1]
         residues = self._segment_residues[segment_id]
-        members = sorted(i for r in residues for i in range(r, self._people_count, 100)
-                         if not self.person_is_deleted(i))
+        members = sorted(
+            i for r in residues for i in range(r, self._people_count, 100) if not self.person_is_deleted(i)
+        )
         self._segment_cache[segment_id] = (self._people_count, members)
         return members
 
     @property
     def segment_members(self) -> dict[int, list[Record]]:
         """Segment id → identifiers of its members, in the order the membership endpoint serves them."""
-        return {s["id"]: [self.identifiers(i) for i in self.segment_member_positions(s["id"])]
-                for s in self.segments}
+        return {s["id"]: [self.identifiers(i) for i in self.segment_member_positions(s["id"])] for s in self.segments}
 
     # -- messages ------------------------------------------------------------------------------------------
 
@@ -432,8 +537,12 @@ class Dataset:
         return range(bisect_left(self._message_created, start_ts), bisect_right(self._message_created, end_ts))
 
     def message_id(self, index: int) -> str:
-        raw = mix(self.seed, MESSAGE_SALT, index).to_bytes(8, "big") + index.to_bytes(6, "big") + \
-            self.workspace_id.to_bytes(4, "big") + mix(index, self.seed).to_bytes(8, "big")
+        raw = (
+            mix(self.seed, MESSAGE_SALT, index).to_bytes(8, "big")
+            + index.to_bytes(6, "big")
+            + self.workspace_id.to_bytes(4, "big")
+            + mix(index, self.seed).to_bytes(8, "big")
+        )
         return base64.urlsafe_b64encode(raw).decode()
 
     def message_position(self, message_id: str) -> int | None:
@@ -452,10 +561,18 @@ class Dataset:
         person = rng.randrange(self._initial_people)  # the first draw, as `message_person` repeats it
         ids = self.identifiers(person)
         parent = self._message_parent(rng, created)
-        kind = "email" if parent.get("newsletter_id") or ids["email"] and rng.random() < 0.8 else \
-            rng.choice(("push", "twilio", "webhook", "slack"))
-        recipient = {"email": ids["email"] or "", "push": f"device-{person}", "twilio": f"+1555{person:07d}",
-                     "webhook": "https://hooks.example.com/in", "slack": "#alerts"}[kind]
+        kind = (
+            "email"
+            if parent.get("newsletter_id") or (ids["email"] and rng.random() < 0.8)
+            else rng.choice(("push", "twilio", "webhook", "slack"))
+        )
+        recipient = {
+            "email": ids["email"] or "",
+            "push": f"device-{person}",
+            "twilio": f"+1555{person:07d}",
+            "webhook": "https://hooks.example.com/in",
+            "slack": "#alerts",
+        }[kind]
         cutoff = self._message_cutoff.get(index, self.initial_clock)
         metrics, failure = self._message_metrics(rng, created, kind, cutoff)
         metrics.update(self._message_metric_overrides.get(index, {}))
@@ -478,8 +595,9 @@ class Dataset:
             "newsletter_id": parent.get("newsletter_id"),
             "content_id": parent.get("content_id", 0),
             "broadcast_id": parent.get("broadcast_id"),
-            "trigger_event_id": f"01H{mix(index, 7):020X}"[:26] if parent.get("campaign_id") and
-            rng.random() < 0.5 else None,
+            "trigger_event_id": f"01H{mix(index, 7):020X}"[:26]
+            if parent.get("campaign_id") and rng.random() < 0.5
+            else None,
             "type": kind,
             "forgotten": rng.random() < 0.01,
             "transactional_message_id": parent.get("transactional_message_id"),
@@ -509,8 +627,9 @@ class Dataset:
         contents = self.transactional_contents[transactional["id"]]
         return {"transactional_message_id": transactional["id"], "content_id": rng.choice(contents)["id"]}
 
-    def _message_metrics(self, rng: SplitMix, created: int, kind: str,
-                         cutoff: int) -> tuple[dict[str, int], str | None]:
+    def _message_metrics(
+        self, rng: SplitMix, created: int, kind: str, cutoff: int
+    ) -> tuple[dict[str, int], str | None]:
         """The delivery timeline, cut at the clock the message was created under (later events arrive only
         through `mutate()`, so a record never changes on its own)."""
         sent = created + rng.randint(1, 30)
@@ -552,15 +671,16 @@ class Dataset:
         self._activity_times = array("q", sorted(start + int(draw() * span) for _ in range(count)))
         who = salt("activity_person")
         self._activity_people = array("l", (mix(self.seed, who, j) % self._initial_people for j in range(count)))
-        self._live_activities = array("l", (j for j in range(count)
-                                            if not self.person_is_deleted(self._activity_people[j])))
+        self._live_activities = array(
+            "l", (j for j in range(count) if not self.person_is_deleted(self._activity_people[j]))
+        )
         self._activity_order: dict[bool, tuple[int, list[int]]] = {}
         self._fixed_activities: dict[int, str] = {}  # activity kinds set by mutations (position → type)
         self._delivery_activities: tuple[int, list[tuple[Record, int]]] | None = None
-        self.activities: Sequence[Record] = MappedRecords(lambda: self.activity_positions(True)[::-1],
-                                                          self.activity)
+        self.activities: Sequence[Record] = MappedRecords(lambda: self.activity_positions(True)[::-1], self.activity)
         self.activities_of_live_people: Sequence[Record] = MappedRecords(
-            lambda: self.activity_positions(False)[::-1], self.activity)
+            lambda: self.activity_positions(False)[::-1], self.activity
+        )
 
     def activity_positions(self, include_deleted: bool) -> Sequence[int]:
         """Positions (ascending time) of the activities `GET /v1/activities` shows: the background ones and the
@@ -570,9 +690,11 @@ class Dataset:
             return cached[1]
         background = range(len(self._activity_times)) if include_deleted else self._live_activities
         timed = [(self._activity_times[j], j) for j in background]
-        timed += [(record["timestamp"], DELIVERY_ACTIVITY_BASE + k)
-                  for k, (record, person) in enumerate(self.delivery_activities())
-                  if include_deleted or not self.person_is_deleted(person)]
+        timed += [
+            (record["timestamp"], DELIVERY_ACTIVITY_BASE + k)
+            for k, (record, person) in enumerate(self.delivery_activities())
+            if include_deleted or not self.person_is_deleted(person)
+        ]
         order = [position for _, position in sorted(timed)]
         self._activity_order[include_deleted] = (self.generation, order)
         return order
@@ -590,16 +712,21 @@ class Dataset:
             for n, (metric, at, data) in enumerate(self.delivery_events(index, message)):
                 kind = f"{metric}_{message['type']}"
                 if at >= start and kind in FEED_DELIVERY_TYPES:
-                    found.append(({
-                        "id": ulid(at * 1000 + n, mix(self.seed, DELIVERY_ACTIVITY_SALT, index, n)),
-                        "customer_id": message["customer_id"],
-                        "customer_identifiers": message["customer_identifiers"],
-                        "type": kind,
-                        "timestamp": at,
-                        "delivery_id": message["id"],
-                        "delivery_type": FEED_DELIVERY_CHANNELS.get(message["type"]),
-                        "data": {"delivery_id": message["id"], "recipient": message["recipient"], **data},
-                    }, self.message_person(index)))
+                    found.append(
+                        (
+                            {
+                                "id": ulid(at * 1000 + n, mix(self.seed, DELIVERY_ACTIVITY_SALT, index, n)),
+                                "customer_id": message["customer_id"],
+                                "customer_identifiers": message["customer_identifiers"],
+                                "type": kind,
+                                "timestamp": at,
+                                "delivery_id": message["id"],
+                                "delivery_type": FEED_DELIVERY_CHANNELS.get(message["type"]),
+                                "data": {"delivery_id": message["id"], "recipient": message["recipient"], **data},
+                            },
+                            self.message_person(index),
+                        )
+                    )
         found.sort(key=lambda item: (item[0]["timestamp"], item[0]["id"]))
         self._delivery_activities = (self.generation, found)
         return found
@@ -664,18 +791,21 @@ class Dataset:
     def _generate_suppressions(self, scale: float) -> None:
         self.suppression_counts = {kind: scaled(base, scale) for kind, base in SUPPRESSION_BASE_COUNTS.items()}
         self.suppressions: dict[str, Sequence[Record]] = {
-            kind: LazyRecords(lambda kind=kind: self.suppression_counts[kind],
-                              lambda k, kind=kind: self.suppression(kind, k))
+            kind: LazyRecords(
+                lambda kind=kind: self.suppression_counts[kind], lambda k, kind=kind: self.suppression(kind, k)
+            )
             for kind in SUPPRESSION_TYPES
         }
 
     def suppression(self, kind: str, index: int) -> Record:
         rng = self._rng(f"suppression_{kind}", index)
         span = 700 * DAY // max(1, self.suppression_counts[kind])
-        return {"created": self.initial_clock - 700 * DAY + index * span + rng.randint(0, max(1, span - 1)),
-                "email": f"{kind[:-1]}{index}@{rng.choice(records.EMAIL_DOMAINS)}",
-                "reason": rng.choice(("550 5.1.1 user unknown", "mailbox full", "blocked by recipient")),
-                "status": rng.choice(("550", "552", "554"))}
+        return {
+            "created": self.initial_clock - 700 * DAY + index * span + rng.randint(0, max(1, span - 1)),
+            "email": f"{kind[:-1]}{index}@{rng.choice(records.EMAIL_DOMAINS)}",
+            "reason": rng.choice(("550 5.1.1 user unknown", "mailbox full", "blocked by recipient")),
+            "status": rng.choice(("550", "552", "554")),
+        }
 
     # -- mutations ---------------------------------------------------------------------------------------------
 

@@ -76,8 +76,10 @@ def with_sender_ids_as_text(request: Request, actions: list[Record]) -> list[Rec
     """Actions with `from_id` / `reply_to_id` as JSON strings under the `string_sender_ids` quirk."""
     if STRING_SENDER_IDS not in request.quirks:
         return actions
-    return [{**action, **{key: str(action[key]) for key in ("from_id", "reply_to_id")
-                          if action.get(key) is not None}} for action in actions]
+    return [
+        {**action, **{key: str(action[key]) for key in ("from_id", "reply_to_id") if action.get(key) is not None}}
+        for action in actions
+    ]
 
 
 def spec_person(person: Record) -> Record:
@@ -92,6 +94,7 @@ def or_null(items: list[Any]) -> list[Any] | None:
 
 
 # -- campaigns ------------------------------------------------------------------------------------------------
+
 
 @route("GET", "/campaigns")
 def list_campaigns(request: Request, data: Dataset) -> Any:
@@ -124,15 +127,17 @@ def get_campaign_action(request: Request, data: Dataset) -> Any:
 @route("GET", "/campaigns/{campaign_id}/metrics")
 def campaign_metrics(request: Request, data: Dataset) -> Any:
     campaign = get_campaign(request, data)["campaign"]
-    return metrics.metrics_response(request, data.seed, f"campaign{campaign['id']}", campaign["created"],
-                                    data.now, accepts_v2=True)
+    return metrics.metrics_response(
+        request, data.seed, f"campaign{campaign['id']}", campaign["created"], data.now, accepts_v2=True
+    )
 
 
 @route("GET", "/campaigns/{campaign_id}/actions/{action_id}/metrics")
 def campaign_action_metrics(request: Request, data: Dataset) -> Any:
     action = get_campaign_action(request, data)["action"]
-    return metrics.metrics_response(request, data.seed, f"action{action['id']}", action["created"], data.now,
-                                    accepts_v2=True)
+    return metrics.metrics_response(
+        request, data.seed, f"action{action['id']}", action["created"], data.now, accepts_v2=True
+    )
 
 
 @route("GET", "/campaigns/{campaign_id}/messages")
@@ -142,6 +147,7 @@ def campaign_messages(request: Request, data: Dataset) -> Any:
 
 
 # -- broadcasts -----------------------------------------------------------------------------------------------
+
 
 @route("GET", "/broadcasts")
 def list_broadcasts(request: Request, data: Dataset) -> Any:
@@ -157,8 +163,7 @@ def get_broadcast(request: Request, data: Dataset) -> Any:
 def list_broadcast_actions(request: Request, data: Dataset) -> Any:
     """Paginated with `next` like the live API (reference 2.5), although the spec documents no cursor."""
     get_broadcast(request, data)
-    page, token = cursor_page(data.broadcast_actions[request.int_param("broadcast_id")], request,
-                              ACTIONS_PER_PAGE)
+    page, token = cursor_page(data.broadcast_actions[request.int_param("broadcast_id")], request, ACTIONS_PER_PAGE)
     return {"actions": with_sender_ids_as_text(request, page), "next": token}
 
 
@@ -171,17 +176,32 @@ def list_broadcast_triggers(request: Request, data: Dataset) -> Any:
 @route("GET", "/broadcasts/{broadcast_id}/metrics")
 def broadcast_metrics(request: Request, data: Dataset) -> Any:
     broadcast = get_broadcast(request, data)["broadcast"]
-    return metrics.metrics_response(request, data.seed, f"broadcast{broadcast['id']}", broadcast["created"],
-                                    data.now, accepts_v2=False, months_max=121)
+    return metrics.metrics_response(
+        request,
+        data.seed,
+        f"broadcast{broadcast['id']}",
+        broadcast["created"],
+        data.now,
+        accepts_v2=False,
+        months_max=121,
+    )
 
 
 @route("GET", "/broadcasts/{broadcast_id}/actions/{action_id}/metrics")
 def broadcast_action_metrics(request: Request, data: Dataset) -> Any:
     get_broadcast(request, data)
-    action = find(data.broadcast_actions[request.int_param("broadcast_id")], "id", request.params["action_id"],
-                  "action")
-    return metrics.metrics_response(request, data.seed, f"broadcast_action{action['id']}", action["created"],
-                                    data.now, accepts_v2=False, months_max=121)
+    action = find(
+        data.broadcast_actions[request.int_param("broadcast_id")], "id", request.params["action_id"], "action"
+    )
+    return metrics.metrics_response(
+        request,
+        data.seed,
+        f"broadcast_action{action['id']}",
+        action["created"],
+        data.now,
+        accepts_v2=False,
+        months_max=121,
+    )
 
 
 @route("GET", "/broadcasts/{broadcast_id}/messages")
@@ -192,11 +212,11 @@ def broadcast_messages(request: Request, data: Dataset) -> Any:
 
 # -- newsletters ----------------------------------------------------------------------------------------------
 
+
 @route("GET", "/newsletters")
 def list_newsletters(request: Request, data: Dataset) -> Any:
     limit = request.limit(default=10, maximum=100)
-    ordered = data.newsletters if request.choice("sort", ("asc", "desc"), "asc") == "asc" \
-        else data.newsletters[::-1]
+    ordered = data.newsletters if request.choice("sort", ("asc", "desc"), "asc") == "asc" else data.newsletters[::-1]
     page, token = cursor_page(ordered, request, limit)
     return {"newsletters": page, "next": token}
 
@@ -227,8 +247,15 @@ def list_newsletter_test_groups(request: Request, data: Dataset) -> Any:
 @route("GET", "/newsletters/{newsletter_id}/metrics")
 def newsletter_metrics(request: Request, data: Dataset) -> Any:
     newsletter = get_newsletter(request, data)["newsletter"]
-    return metrics.metrics_response(request, data.seed, f"newsletter{newsletter['id']}", newsletter["created"],
-                                    data.now, accepts_v2=False, months_max=121)
+    return metrics.metrics_response(
+        request,
+        data.seed,
+        f"newsletter{newsletter['id']}",
+        newsletter["created"],
+        data.now,
+        accepts_v2=False,
+        months_max=121,
+    )
 
 
 @route("GET", "/newsletters/{newsletter_id}/messages")
@@ -238,6 +265,7 @@ def newsletter_messages(request: Request, data: Dataset) -> Any:
 
 
 # -- messages -------------------------------------------------------------------------------------------------
+
 
 def message_window(request: Request, now: int, cap: int) -> tuple[int, int]:
     """The reference's window rules, verbatim: at most `cap` (6 months) ending at `end_ts` (default now);
@@ -254,8 +282,7 @@ MESSAGE_FILTERS = ("type", "metric", "campaign_id", "newsletter_id", "action_id"
 
 
 @route("GET", "/messages")
-def list_messages(request: Request, data: Dataset, parent: tuple[str, int] | None = None,
-                  cap: int = SIX_MONTHS) -> Any:
+def list_messages(request: Request, data: Dataset, parent: tuple[str, int] | None = None, cap: int = SIX_MONTHS) -> Any:
     """Deliveries newest first within the window; `next` is `""` after the last page, `messages` null if none."""
     limit = request.limit(default=50, maximum=1000)
     start, end = message_window(request, data.now, cap)
@@ -276,8 +303,10 @@ def _scan_messages(data: Dataset, positions: Sequence[int], wanted: dict[str, st
     found = []
     for position in positions:
         message = data.message(position)
-        if all(value in message["metrics"] if name == "metric" else str(message.get(name)) == value
-               for name, value in wanted.items()):
+        if all(
+            value in message["metrics"] if name == "metric" else str(message.get(name)) == value
+            for name, value in wanted.items()
+        ):
             found.append(position)
             if len(found) >= needed:
                 break
@@ -294,6 +323,7 @@ def get_message(request: Request, data: Dataset) -> Any:
 
 # -- customers ------------------------------------------------------------------------------------------------
 
+
 @route("POST", "/customers")
 def search_customers(request: Request, data: Dataset) -> Any:
     """People search: `identifiers` (use these), legacy `ids` (`""` for people without an id), `next`."""
@@ -303,8 +333,7 @@ def search_customers(request: Request, data: Dataset) -> Any:
     matches = search.matching_people(data, request.body["filter"])
     page, token = cursor_page(matches, request, limit)
     identifiers = [data.identifiers(i) for i in page]
-    return {"identifiers": or_null(identifiers), "ids": or_null([p["id"] or "" for p in identifiers]),
-            "next": token}
+    return {"identifiers": or_null(identifiers), "ids": or_null([p["id"] or "" for p in identifiers]), "next": token}
 
 
 @route("GET", "/customers")
@@ -351,6 +380,7 @@ def customer_subscription_preferences(request: Request, data: Dataset) -> Any:
 
 # -- segments -------------------------------------------------------------------------------------------------
 
+
 @route("GET", "/segments")
 def list_segments(request: Request, data: Dataset) -> Any:
     return {"segments": data.segments}
@@ -367,8 +397,12 @@ def segment_membership(request: Request, data: Dataset) -> Any:
     limit = request.limit(default=1000, maximum=30000)
     page, token = cursor_page(data.segment_member_positions(segment["id"]), request, limit, quirk=EMPTY_PAGES)
     identifiers = [data.identifiers(i) for i in page]
-    return {"identifiers": or_null(identifiers), "ids": or_null([p["id"] or "" for p in identifiers]),
-            "next": token, "segment_id": segment["id"]}
+    return {
+        "identifiers": or_null(identifiers),
+        "ids": or_null([p["id"] or "" for p in identifiers]),
+        "next": token,
+        "segment_id": segment["id"],
+    }
 
 
 @route("GET", "/segments/{segment_id}/customer_count")
@@ -381,16 +415,22 @@ def segment_customer_count(request: Request, data: Dataset) -> Any:
 def segment_used_by(request: Request, data: Dataset) -> Any:
     segment_id = get_segment(request, data)["segment"]["id"]
     newsletters = [n for n in data.newsletters if segment_id in n["recipient_segment_ids"]]
-    return {"used_by": {
-        "segment_id": segment_id,
-        "campaigns": [c["id"] for c in data.campaigns
-                      if segment_id in c.get("trigger_segment_ids", []) + c["filter_segment_ids"]],
-        "sent_newsletters": [n["id"] for n in newsletters if n["sent_at"] is not None],
-        "draft_newsletters": [n["id"] for n in newsletters if n["sent_at"] is None],
-    }}
+    return {
+        "used_by": {
+            "segment_id": segment_id,
+            "campaigns": [
+                c["id"]
+                for c in data.campaigns
+                if segment_id in c.get("trigger_segment_ids", []) + c["filter_segment_ids"]
+            ],
+            "sent_newsletters": [n["id"] for n in newsletters if n["sent_at"] is not None],
+            "draft_newsletters": [n["id"] for n in newsletters if n["sent_at"] is None],
+        }
+    }
 
 
 # -- activities -----------------------------------------------------------------------------------------------
+
 
 @route("GET", "/activities")
 def list_activities(request: Request, data: Dataset) -> Any:
@@ -406,6 +446,7 @@ def list_activities(request: Request, data: Dataset) -> Any:
 
 # -- workspace configuration ------------------------------------------------------------------------------------
 
+
 @route("GET", "/sender_identities")
 def list_sender_identities(request: Request, data: Dataset) -> Any:
     hidden = bool(request.bool_query("hidden", False))
@@ -419,8 +460,7 @@ def list_sender_identities(request: Request, data: Dataset) -> Any:
 
 @route("GET", "/sender_identities/{sender_id}")
 def get_sender_identity(request: Request, data: Dataset) -> Any:
-    return {"sender_identity": lookup(data, "sender_identities", request.int_param("sender_id"),
-                                    "sender identity")}
+    return {"sender_identity": lookup(data, "sender_identities", request.int_param("sender_id"), "sender identity")}
 
 
 @route("GET", "/exports")
@@ -467,8 +507,10 @@ def list_workspaces(request: Request, data: Dataset) -> Any:
 def collection_content(request: Request, data: Dataset) -> Any:
     """The collection's data: a JSON object (the spec's shape) holding up to 20 of its rows."""
     collection = lookup(data, "collections", request.int_param("collection_id"), "collection")
-    rows = [{column: f"{column}-{collection['id']}-{row}" for column in collection["schema"]}
-            for row in range(min(collection["rows"], 20))]
+    rows = [
+        {column: f"{column}-{collection['id']}-{row}" for column in collection["schema"]}
+        for row in range(min(collection["rows"], 20))
+    ]
     return {"name": collection["name"], "revision": collection["updated_at"], "items": rows}
 
 
@@ -490,24 +532,41 @@ def search_objects(request: Request, data: Dataset) -> Any:
         raise ApiError(400, "request body must be a JSON object with a string object_type_id and a filter")
     items = data.objects.get(body["object_type_id"], [])
     page, token = cursor_page(items, request, request.limit(default=50, maximum=1000))
-    return {"identifiers": or_null([{"object_id": o["object_id"], "cio_object_id": o["cio_object_id"]} for o in page]),
-            "ids": or_null([o["object_id"] for o in page]), "next": token}
+    return {
+        "identifiers": or_null([{"object_id": o["object_id"], "cio_object_id": o["cio_object_id"]} for o in page]),
+        "ids": or_null([o["object_id"] for o in page]),
+        "next": token,
+    }
 
 
 @route("GET", "/objects/{object_type_id:s}/{object_id:s}/attributes")
 def object_attributes(request: Request, data: Dataset) -> Any:
     item = object_of(request, data)
-    return {"object": {"attributes": item["attributes"], "timestamps": item["timestamps"],
-                       "identifiers": {"object_id": item["object_id"], "cio_object_id": item["cio_object_id"]},
-                       "object_type_id": request.params["object_type_id"]}}
+    return {
+        "object": {
+            "attributes": item["attributes"],
+            "timestamps": item["timestamps"],
+            "identifiers": {"object_id": item["object_id"], "cio_object_id": item["cio_object_id"]},
+            "object_type_id": request.params["object_type_id"],
+        }
+    }
 
 
 @route("GET", "/objects/{object_type_id:s}/{object_id:s}/relationships")
 def object_relationships(request: Request, data: Dataset) -> Any:
     item = object_of(request, data)
     page, token = cursor_page(item["people"], request, request.limit(default=10, maximum=100))
-    return {"cio_relationships": [{"identifiers": data.identifiers(i), "object_type_id": request.params["object_type_id"],
-                                   "object_type_disabled": False} for i in page], "next": token}
+    return {
+        "cio_relationships": [
+            {
+                "identifiers": data.identifiers(i),
+                "object_type_id": request.params["object_type_id"],
+                "object_type_disabled": False,
+            }
+            for i in page
+        ],
+        "next": token,
+    }
 
 
 @route("GET", "/object_types")
@@ -527,13 +586,14 @@ def list_suppressions(request: Request, data: Dataset) -> Any:
     assert offset is not None
     if offset < 0:
         raise ApiError(400, "offset must not be negative")
-    page = data.suppressions[kind][offset:offset + limit]
+    page = data.suppressions[kind][offset : offset + limit]
     if not page:
         return {"suppressions": None}
     return {"category": SUPPRESSION_TYPES[kind], "suppressions": page}
 
 
 # -- transactional --------------------------------------------------------------------------------------------
+
 
 @route("GET", "/transactional")
 def list_transactional(request: Request, data: Dataset) -> Any:
@@ -563,5 +623,13 @@ def transactional_deliveries(request: Request, data: Dataset) -> Any:
 @route("GET", "/transactional/{transactional_id}/metrics")
 def transactional_metrics(request: Request, data: Dataset) -> Any:
     message = transactional_message(request, data)
-    return metrics.metrics_response(request, data.seed, f"transactional{message['id']}", message["created_at"],
-                                    data.now, accepts_v2=False, months_max=121, keys=metrics.TRANSACTIONAL_KEYS)
+    return metrics.metrics_response(
+        request,
+        data.seed,
+        f"transactional{message['id']}",
+        message["created_at"],
+        data.now,
+        accepts_v2=False,
+        months_max=121,
+        keys=metrics.TRANSACTIONAL_KEYS,
+    )

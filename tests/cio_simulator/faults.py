@@ -34,15 +34,22 @@ class FaultInjector:
         self._queued: deque[str] = deque()
         self.configure(rate=0.0)
 
-    def configure(self, rate: float = 0.0, kinds: Iterable[str] = FAULT_KINDS, seed: int = 1,
-                  only_paths: Iterable[str] | None = None, slow_seconds: float = 1.0) -> None:
+    def configure(
+        self,
+        rate: float = 0.0,
+        kinds: Iterable[str] = FAULT_KINDS,
+        seed: int = 1,
+        only_paths: Iterable[str] | None = None,
+        slow_seconds: float = 1.0,
+    ) -> None:
         """Fail about `rate` of the requests whose path starts with one of `only_paths` (all if None); paths
         may be given with or without the `/v1` prefix."""
         kinds = tuple(kinds)
         unknown = set(kinds) - {*FAULT_KINDS, REJECTION}
         if unknown or not kinds:
-            raise ValueError(f"fault kinds must be a non-empty subset of {(*FAULT_KINDS, REJECTION)}, "
-                             f"got {sorted(unknown)}")
+            raise ValueError(
+                f"fault kinds must be a non-empty subset of {(*FAULT_KINDS, REJECTION)}, got {sorted(unknown)}"
+            )
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"fault rate must be between 0 and 1, got {rate}")
         with self._lock:

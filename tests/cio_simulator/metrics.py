@@ -18,8 +18,16 @@ from .protocol import ApiError, Request
 from .records import METRIC_SERIES_KEYS
 
 HOUR, DAY = 3600, 86400
-V2_RESOLUTIONS = {"hours": "hours", "hourly": "hours", "days": "days", "daily": "days", "weeks": "weeks",
-                  "weekly": "weeks", "months": "months", "monthly": "months"}
+V2_RESOLUTIONS = {
+    "hours": "hours",
+    "hourly": "hours",
+    "days": "days",
+    "daily": "days",
+    "weeks": "weeks",
+    "weekly": "weeks",
+    "months": "months",
+    "monthly": "months",
+}
 V1_MAX_STEPS = {"hours": 24, "days": 45, "weeks": 12, "months": 120}
 MAX_V2_BUCKETS = 5000
 TEN_YEARS = 3653 * DAY
@@ -66,21 +74,41 @@ def _midnight(day: date, zone: tzinfo) -> int:
     return int(datetime.combine(day, datetime.min.time(), zone).timestamp())
 
 
-def series(seed: int, entity: str, created: int, buckets: list[int], period: str,
-           keys: tuple[str, ...], zone: tzinfo = EASTERN) -> dict[str, list[int]]:
-    magnitudes = {"sent": 500, "delivered": 480, "attempted": 500, "created": 500, "opened": 200,
-                  "human_opened": 150, "clicked": 60, "human_clicked": 50, "2xx": 40}
+def series(
+    seed: int, entity: str, created: int, buckets: list[int], period: str, keys: tuple[str, ...], zone: tzinfo = EASTERN
+) -> dict[str, list[int]]:
+    magnitudes = {
+        "sent": 500,
+        "delivered": 480,
+        "attempted": 500,
+        "created": 500,
+        "opened": 200,
+        "human_opened": 150,
+        "clicked": 60,
+        "human_clicked": 50,
+        "2xx": 40,
+    }
     result: dict[str, list[int]] = {}
     for position, key in enumerate(keys):
         top = magnitudes.get(key, 6)
-        result[key] = [0 if shift(b, period, 1, zone) <= created else mix(seed, salt(entity), b, position) % (top + 1)
-                       for b in buckets]
+        result[key] = [
+            0 if shift(b, period, 1, zone) <= created else mix(seed, salt(entity), b, position) % (top + 1)
+            for b in buckets
+        ]
     return result
 
 
-def metrics_response(request: Request, seed: int, entity: str, created: int, now: int, *,
-                     accepts_v2: bool, months_max: int = 120,
-                     keys: tuple[str, ...] = tuple(METRIC_SERIES_KEYS)) -> dict:
+def metrics_response(
+    request: Request,
+    seed: int,
+    entity: str,
+    created: int,
+    now: int,
+    *,
+    accepts_v2: bool,
+    months_max: int = 120,
+    keys: tuple[str, ...] = tuple(METRIC_SERIES_KEYS),
+) -> dict:
     """Answer a metrics request: campaign/action metrics need `version` (1 or 2); the others are v1 only."""
     if accepts_v2:
         version = request.query.get("version")

@@ -66,9 +66,11 @@ def _messages(ds: Dataset, rng: SplitMix, moment: Any, previous: int) -> dict[st
     for index in range(first_new, len(ds._message_created)):
         ds._message_cutoff[index] = ds.clock
     recent = ds.message_positions(previous - RECENT_MESSAGES, previous)
-    candidates = [i for i in rng.sample(recent, min(len(recent), 300))
-                  if (m := ds.message(i))["type"] == "email" and "delivered" in m["metrics"]
-                  and "opened" not in m["metrics"]]
+    candidates = [
+        i
+        for i in rng.sample(recent, min(len(recent), 300))
+        if (m := ds.message(i))["type"] == "email" and "delivered" in m["metrics"] and "opened" not in m["metrics"]
+    ]
     events = []
     for index in sorted(candidates[: _count(ds, 15)]):
         opened = moment()
@@ -78,9 +80,11 @@ def _messages(ds: Dataset, rng: SplitMix, moment: Any, previous: int) -> dict[st
             added["clicked"] = rng.randint(opened, ds.clock)
             events.append([ds.message_id(index), "clicked", added["clicked"]])
         ds._message_metric_overrides.setdefault(index, {}).update(added)
-    return {"created": [ds.message_id(i) for i in range(first_new, len(ds._message_created))],
-            "metrics_added": sorted({event[0] for event in events}),
-            "metric_events": events}
+    return {
+        "created": [ds.message_id(i) for i in range(first_new, len(ds._message_created))],
+        "metrics_added": sorted({event[0] for event in events}),
+        "metric_events": events,
+    }
 
 
 def _campaigns(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[int]]:
@@ -114,13 +118,15 @@ def _newsletters(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[int]
     updated = _bump(rng, ds.newsletters, 2, "updated", moment)
     newsletter_id = max(n["id"] for n in ds.newsletters) + 1
     content_id = max(c["id"] for contents in ds.newsletter_contents.values() for c in contents) + 1
-    content = records.newsletter_content(rng_for(ds.seed, "newsletter_content", content_id), content_id,
-                                         newsletter_id)
+    content = records.newsletter_content(rng_for(ds.seed, "newsletter_content", content_id), content_id, newsletter_id)
     created = moment()
     ds.newsletter_contents[newsletter_id] = [content]
     ds.newsletter_test_groups[newsletter_id] = []
-    ds.newsletters.append(records.newsletter(rng, newsletter_id, created, created, [content_id],
-                                             [s["id"] for s in ds.segments], [1, 2, 3]))
+    ds.newsletters.append(
+        records.newsletter(
+            rng, newsletter_id, created, created, [content_id], [s["id"] for s in ds.segments], [1, 2, 3]
+        )
+    )
     ds.newsletters[-1]["sent_at"] = None
     return {"created": [newsletter_id], "updated": updated}
 
@@ -156,8 +162,11 @@ def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str
     background = [ds.activity(j)["id"] for j in range(first_new, len(ds._activity_times))]
     # Delivery events of the new deliveries and of the metrics that landed on recent ones (of live people, as
     # the feed lists them without `deleted=true`).
-    events = [activity["id"] for activity, person in ds.delivery_activities()
-              if activity["timestamp"] > previous and not ds.person_is_deleted(person)]
+    events = [
+        activity["id"]
+        for activity, person in ds.delivery_activities()
+        if activity["timestamp"] > previous and not ds.person_is_deleted(person)
+    ]
     return {"created": background + events}
 
 

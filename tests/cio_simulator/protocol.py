@@ -129,8 +129,9 @@ def decode_numeric_cursor(token: str | None) -> tuple[int, bool]:
     return int(token) - ACTIVITY_CURSOR_BASE, False
 
 
-def cursor_page(items: Sequence[Any], request: Request, page_size: int, *, numeric: bool = False,
-                quirk: str | None = None) -> tuple[list[Any], str]:
+def cursor_page(
+    items: Sequence[Any], request: Request, page_size: int, *, numeric: bool = False, quirk: str | None = None
+) -> tuple[list[Any], str]:
     """One page of `items` from the `start` cursor and its `next` (`""` once the last record was served).
     `quirk` is the live pagination quirk this endpoint shows when the simulator enables it."""
     encode, decode = (encode_numeric_cursor, decode_numeric_cursor) if numeric else (encode_cursor, decode_cursor)

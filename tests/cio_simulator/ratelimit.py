@@ -41,5 +41,6 @@ class SlidingWindowLimiter:
                 return True, None
             self._rejections += 1
             with_header = self.retry_after == "always" or (
-                self.retry_after == "alternate" and self._rejections % 2 == 1)
+                self.retry_after == "alternate" and self._rejections % 2 == 1
+            )
             return False, max(1, math.ceil(window[0] + 1.0 - now)) if with_header else None

@@ -12,30 +12,29 @@ from typing import Any
 
 from .determinism import Record, SplitMix
 
-WORDS = (
-    "welcome onboarding trial renewal winback launch digest weekly monthly upgrade feedback survey invite "
-    "reminder cart abandoned receipt shipping summer winter spring autumn promo beta insider vip loyalty"
-).split()
-FIRST_NAMES = "ada grace alan edsger barbara ken dennis margaret linus guido james anita radia donald".split()
-LAST_NAMES = "lovelace hopper turing dijkstra liskov thompson ritchie hamilton torvalds rossum gosling borg".split()
+WORDS = ["welcome", "onboarding", "trial", "renewal", "winback", "launch", "digest", "weekly", "monthly", "upgrade", "feedback", "survey", "invite", "reminder", "cart", "abandoned", "receipt", "shipping", "summer", "winter", "spring", "autumn", "promo", "beta", "insider", "vip", "loyalty"]
+FIRST_NAMES = ["ada", "grace", "alan", "edsger", "barbara", "ken", "dennis", "margaret", "linus", "guido", "james", "anita", "radia", "donald"]
+LAST_NAMES = ["lovelace", "hopper", "turing", "dijkstra", "liskov", "thompson", "ritchie", "hamilton", "torvalds", "rossum", "gosling", "borg"]
 EMAIL_DOMAINS = ("example.com", "example.org", "mail.test", "inbox.example")
 TAGS = ("lifecycle", "marketing", "product", "billing", "q3", "experiment")
 LANGUAGES = ("", "", "", "de", "fr", "es")
 CAMPAIGN_TYPES = ("segment", "event", "form", "date", "relationship", "object", "webhook")
 ACTION_TYPES = ("email", "email", "email", "push", "twilio", "slack", "in_app")
-METRIC_SERIES_KEYS = (
-    "2xx 3xx 4xx 5xx attempted bounced clicked human_clicked prefetch_clicked converted created deferred "
-    "delivered drafted failed opened human_opened prefetch_opened sent spammed suppressed undeliverable "
-    "topic_unsubscribed unsubscribed"
-).split()
+METRIC_SERIES_KEYS = ["2xx", "3xx", "4xx", "5xx", "attempted", "bounced", "clicked", "human_clicked", "prefetch_clicked", "converted", "created", "deferred", "delivered", "drafted", "failed", "opened", "human_opened", "prefetch_opened", "sent", "spammed", "suppressed", "undeliverable", "topic_unsubscribed", "unsubscribed"]
 
 
 def title(rng: SplitMix, words: int = 2) -> str:
     return " ".join(rng.choice(WORDS).capitalize() for _ in range(words))
 
 
-def campaign(rng: SplitMix, campaign_id: int, created: int, updated: int, action_ids: list[tuple[int, str]],
-             segment_ids: list[int]) -> Record:
+def campaign(
+    rng: SplitMix,
+    campaign_id: int,
+    created: int,
+    updated: int,
+    action_ids: list[tuple[int, str]],
+    segment_ids: list[int],
+) -> Record:
     """A campaign: the union of common fields plus the fields of its trigger type (spec `oneOf`)."""
     kind = CAMPAIGN_TYPES[campaign_id % len(CAMPAIGN_TYPES)]
     state = rng.choice(("running", "running", "running", "draft", "stopped"))
@@ -59,17 +58,25 @@ def campaign(rng: SplitMix, campaign_id: int, created: int, updated: int, action
     elif kind == "event":
         record["event_name"] = rng.choice(("purchase", "signup", "cart_updated", "trial_ended"))
     elif kind == "date":
-        record.update(frequency=rng.choice(("once", "monthly", "yearly")), date_attribute="created_at",
-                      timezone="America/New_York", use_customer_timezone=rng.random() < 0.5,
-                      start_hour=rng.randint(0, 23), start_minutes=rng.choice((0, 15, 30, 45)))
+        record.update(
+            frequency=rng.choice(("once", "monthly", "yearly")),
+            date_attribute="created_at",
+            timezone="America/New_York",
+            use_customer_timezone=rng.random() < 0.5,
+            start_hour=rng.randint(0, 23),
+            start_minutes=rng.choice((0, 15, 30, 45)),
+        )
     elif kind in ("relationship", "object"):
         # Live quirk (reference 2.1): these are typed `object` in the spec but arrive as JSON text.
         record.update(
             object_type_id=1,
             filter_object_attributes=json.dumps({"and": [{"field": "plan", "operator": "exists"}]}),
             filter_relationship_attributes=json.dumps({"or": []}),
-            audience={"type": rng.randint(0, 1), "person_filters": json.dumps({"and": []}),
-                      "relationship_filters": json.dumps({"and": []})},
+            audience={
+                "type": rng.randint(0, 1),
+                "person_filters": json.dumps({"and": []}),
+                "relationship_filters": json.dumps({"and": []}),
+            },
             relationship_attribute_triggers=json.dumps({"role": "admin"}),
             object_attribute_triggers=json.dumps({"tier": "gold"}),
         )
@@ -103,8 +110,9 @@ def content_fields(rng: SplitMix, kind: str) -> Record:
     return fields
 
 
-def action(rng: SplitMix, action_id: int, parent_key: str, parent_id: int, parent_action_id: int,
-           created: int, updated: int) -> Record:
+def action(
+    rng: SplitMix, action_id: int, parent_key: str, parent_id: int, parent_action_id: int, created: int, updated: int
+) -> Record:
     """A campaign or broadcast action; `id` is a JSON string as the live API sends it (reference 6.1)."""
     kind = rng.choice(ACTION_TYPES)
     record: Record = {"id": str(action_id), parent_key: parent_id, "deduplicate_id": f"{action_id}:{updated}"}
@@ -122,8 +130,9 @@ def action(rng: SplitMix, action_id: int, parent_key: str, parent_id: int, paren
     return record
 
 
-def broadcast(rng: SplitMix, broadcast_id: int, created: int, updated: int,
-              action_ids: list[tuple[int, str]]) -> Record:
+def broadcast(
+    rng: SplitMix, broadcast_id: int, created: int, updated: int, action_ids: list[tuple[int, str]]
+) -> Record:
     state = rng.choice(("running", "running", "draft"))
     return {
         "id": broadcast_id,
@@ -141,8 +150,15 @@ def broadcast(rng: SplitMix, broadcast_id: int, created: int, updated: int,
     }
 
 
-def newsletter(rng: SplitMix, newsletter_id: int, created: int, updated: int, content_ids: list[int],
-               segment_ids: list[int], topic_ids: list[int]) -> Record:
+def newsletter(
+    rng: SplitMix,
+    newsletter_id: int,
+    created: int,
+    updated: int,
+    content_ids: list[int],
+    segment_ids: list[int],
+    topic_ids: list[int],
+) -> Record:
     sent = rng.random() < 0.8
     return {
         "id": newsletter_id,
@@ -176,8 +192,7 @@ def segment(rng: SplitMix, segment_id: int, name: str, created: int, updated: in
         "progress": None if rng.random() < 0.7 else rng.randint(0, 100),
         "type": "dynamic" if dynamic else "manual",
         "tags": rng.sample(TAGS, rng.randint(1, 2)) if rng.random() < 0.6 else None,
-        "conditions": {"and": [{"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}]}
-        if dynamic else {},
+        "conditions": {"and": [{"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}]} if dynamic else {},
         "created_at": created,
         "updated_at": updated,
     }
@@ -218,6 +233,7 @@ def metric_value(rng: SplitMix, key: str) -> int:
 
 def settings_resources(rng: SplitMix, anchor: int, scale: float) -> dict[str, Any]:
     """The small workspace-configuration lists (exports, webhooks, snippets, ...)."""
+
     def count(base: int) -> int:
         return max(1, round(base * min(scale, 5.0)))
 
@@ -225,42 +241,97 @@ def settings_resources(rng: SplitMix, anchor: int, scale: float) -> dict[str, An
     for i in range(count(5)):
         created = anchor - rng.randint(2, 300) * 86400
         failed = i == 3
-        exports.append({
-            "id": 900 + i, "user_id": rng.randint(1, 9), "user_email": "analyst@example.com",
-            "total": rng.randint(10, 5000), "deduplicate_id": f"{900 + i}:{created}",
-            "type": ("customers", "deliveries")[i % 2], "failed": failed,
-            "description": f"{title(rng)} export", "downloads": rng.randint(0, 4),
-            "created_at": created, "updated_at": created + rng.randint(5, 600),
-            "status": "failed" if failed else ("done" if i else "pending"),
-        })
-    webhooks = [{
-        "name": f"{title(rng, 1)} webhook", "id": 40 + i, "endpoint": f"https://hooks.example.com/cio/{i}",
-        "disabled": i == 2, "full_resolution": rng.random() < 0.5, "with_content": rng.random() < 0.5,
-        "events": rng.sample(["email_sent", "email_opened", "email_clicked", "email_failed", "sms_sent"], 3),
-        "type": "webhook",
-    } for i in range(count(3))]
-    snippets = [{"name": f"snippet_{rng.choice(WORDS)}_{i}", "value": f"<p>{title(rng, 3)}</p>",
-                 "updated_at": anchor - rng.randint(1, 400) * 86400} for i in range(count(6))]
+        exports.append(
+            {
+                "id": 900 + i,
+                "user_id": rng.randint(1, 9),
+                "user_email": "analyst@example.com",
+                "total": rng.randint(10, 5000),
+                "deduplicate_id": f"{900 + i}:{created}",
+                "type": ("customers", "deliveries")[i % 2],
+                "failed": failed,
+                "description": f"{title(rng)} export",
+                "downloads": rng.randint(0, 4),
+                "created_at": created,
+                "updated_at": created + rng.randint(5, 600),
+                "status": "failed" if failed else ("done" if i else "pending"),
+            }
+        )
+    webhooks = [
+        {
+            "name": f"{title(rng, 1)} webhook",
+            "id": 40 + i,
+            "endpoint": f"https://hooks.example.com/cio/{i}",
+            "disabled": i == 2,
+            "full_resolution": rng.random() < 0.5,
+            "with_content": rng.random() < 0.5,
+            "events": rng.sample(["email_sent", "email_opened", "email_clicked", "email_failed", "sms_sent"], 3),
+            "type": "webhook",
+        }
+        for i in range(count(3))
+    ]
+    snippets = [
+        {
+            "name": f"snippet_{rng.choice(WORDS)}_{i}",
+            "value": f"<p>{title(rng, 3)}</p>",
+            "updated_at": anchor - rng.randint(1, 400) * 86400,
+        }
+        for i in range(count(6))
+    ]
     collections = []
     for i in range(count(4)):
         created = anchor - rng.randint(10, 400) * 86400
-        collections.append({"bytes": rng.randint(100, 10**6), "created_at": created,
-                            "updated_at": created + rng.randint(0, 86400 * 5), "id": 70 + i,
-                            "name": f"{rng.choice(WORDS)}_list", "rows": rng.randint(1, 5000),
-                            "schema": ["sku", "price", "name"][: rng.randint(1, 3)]})
-    topics = [{"name": f"{title(rng, 1)} updates", "description": f"News about {rng.choice(WORDS)}",
-               "subscribed_by_default": i != 1, "id": i + 1, "identifier": f"topic_{i + 1}"}
-              for i in range(count(3))]
+        collections.append(
+            {
+                "bytes": rng.randint(100, 10**6),
+                "created_at": created,
+                "updated_at": created + rng.randint(0, 86400 * 5),
+                "id": 70 + i,
+                "name": f"{rng.choice(WORDS)}_list",
+                "rows": rng.randint(1, 5000),
+                "schema": ["sku", "price", "name"][: rng.randint(1, 3)],
+            }
+        )
+    topics = [
+        {
+            "name": f"{title(rng, 1)} updates",
+            "description": f"News about {rng.choice(WORDS)}",
+            "subscribed_by_default": i != 1,
+            "id": i + 1,
+            "identifier": f"topic_{i + 1}",
+        }
+        for i in range(count(3))
+    ]
     object_types = [
-        {"id": "1", "name": "Companies", "singular_name": "Company", "slug": "companies",
-         "singular_slug": "company", "enabled": True, "icon": "building"},
-        {"id": "2", "name": "Accounts", "singular_name": "Account", "slug": "accounts",
-         "singular_slug": "account", "enabled": False, "icon": "folder"},
+        {
+            "id": "1",
+            "name": "Companies",
+            "singular_name": "Company",
+            "slug": "companies",
+            "singular_slug": "company",
+            "enabled": True,
+            "icon": "building",
+        },
+        {
+            "id": "2",
+            "name": "Accounts",
+            "singular_name": "Account",
+            "slug": "accounts",
+            "singular_slug": "account",
+            "enabled": False,
+            "icon": "folder",
+        },
     ]
     ip_addresses = [f"35.188.{rng.randint(0, 255)}.{rng.randint(1, 254)}" for _ in range(8)]
-    return {"exports": exports, "reporting_webhooks": webhooks, "snippets": snippets,
-            "collections": collections, "topics": topics, "object_types": object_types,
-            "ip_addresses": ip_addresses}
+    return {
+        "exports": exports,
+        "reporting_webhooks": webhooks,
+        "snippets": snippets,
+        "collections": collections,
+        "topics": topics,
+        "object_types": object_types,
+        "ip_addresses": ip_addresses,
+    }
 
 
 def sender_identity(rng: SplitMix, sender_id: int, hidden: bool) -> Record:

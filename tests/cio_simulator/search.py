@@ -44,7 +44,7 @@ def _matches(data: Dataset, node: Any, index: int, person: dict[str, Any]) -> bo
     """Evaluate a search filter (`and`/`or`/`not`/`segment`/`attribute` with `eq`/`exists`) for one person."""
     if not isinstance(node, dict) or len(node) != 1:
         raise ApiError(400, "each filter node must have exactly one of and, or, not, segment, attribute")
-    (kind, value), = node.items()
+    ((kind, value),) = node.items()
     if kind in ("and", "or"):
         if not isinstance(value, list) or not value:
             raise ApiError(400, f"{kind} must be a non-empty list")

@@ -71,11 +71,22 @@ class Simulator:
       `protocol.py`.
     """
 
-    def __init__(self, seed: int = 7, scale: float = 1.0, api_key: str = "sim-key",
-                 requests_per_second: float = 10, latency: float = 0.0, anchor: int | None = None,
-                 workspace_id: int = 123456, *, host: str = "127.0.0.1", port: int = 0,
-                 forbidden_paths: Iterable[str] = (), retry_after: str = "alternate",
-                 quirks: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        seed: int = 7,
+        scale: float = 1.0,
+        api_key: str = "sim-key",
+        requests_per_second: float = 10,
+        latency: float = 0.0,
+        anchor: int | None = None,
+        workspace_id: int = 123456,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        forbidden_paths: Iterable[str] = (),
+        retry_after: str = "alternate",
+        quirks: Iterable[str] = (),
+    ) -> None:
         self.data = Dataset(seed=seed, scale=scale, anchor=anchor, workspace_id=workspace_id)
         self.api_key = api_key
         self.latency = latency
@@ -98,8 +109,12 @@ class Simulator:
         if self._server is not None:
             raise RuntimeError("simulator already started")
         self._server = _Server((self._host, self._port if port is None else port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"cio-simulator-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"cio-simulator-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -162,26 +177,31 @@ class Simulator:
         path, query = parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
         body = _parse_json(raw_body)
         response = self._gate(method, path, query, authorization, body)
-        self.request_log.append(LoggedRequest(method, path, query, 0 if response.fault == "drop" else
-                                              response.status, arrived, response.fault,
-                                              None if body is _INVALID else body))
+        self.request_log.append(
+            LoggedRequest(
+                method,
+                path,
+                query,
+                0 if response.fault == "drop" else response.status,
+                arrived,
+                response.fault,
+                None if body is _INVALID else body,
+            )
+        )
         return response
 
-    def _gate(self, method: str, path: str, query: dict[str, str], authorization: str | None,
-              body: Any) -> Response:
+    def _gate(self, method: str, path: str, query: dict[str, str], authorization: str | None, body: Any) -> Response:
         if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
             return json_response(404, ApiError(404, f"{path} not found").body())
         if authorization != f"Bearer {self.api_key}":
             detail = "Unauthorized request: check that the App API key is valid and belongs to this region"
             return json_response(401, ApiError(401, detail).body())
         if any(path == p or path.startswith(p + "/") for p in self.forbidden_paths):
-            return json_response(403, ApiError(403, "This App API key does not have access to this resource")
-                                 .body())
+            return json_response(403, ApiError(403, "This App API key does not have access to this resource").body())
         admitted, retry_after = self.rate_limiter.admit(self.api_key)
         if not admitted:
             headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-            return json_response(429, ApiError(429, "Your request is over the 10-per-second limit").body(),
-                                 **headers)
+            return json_response(429, ApiError(429, "Your request is over the 10-per-second limit").body(), **headers)
         fault = self.faults.pick(path)
         if fault and fault not in ("truncate", "slow"):
             return _fault_response(fault)
@@ -219,8 +239,7 @@ def _fault_response(kind: str) -> Response:
         return Response(502, GATEWAY_PAGE, {"Content-Type": "text/html"}, fault=kind)
     if kind.startswith("429"):
         headers = {"Retry-After": "1"} if kind == "429" else {}
-        response = json_response(429, ApiError(429, "Your request is over the 10-per-second limit").body(),
-                                 **headers)
+        response = json_response(429, ApiError(429, "Your request is over the 10-per-second limit").body(), **headers)
     elif kind == "400":
         response = json_response(400, ApiError(400, "invalid parameter").body())
     else:

@@ -69,8 +69,7 @@ def all_content(sim: Simulator) -> set[tuple[str, int]]:
         {("campaign_action", int(a["id"])) for actions in data.campaign_actions.values() for a in actions}
         | {("broadcast_action", int(a["id"])) for actions in data.broadcast_actions.values() for a in actions}
         | {("newsletter_variant", c["id"]) for contents in data.newsletter_contents.values() for c in contents}
-        | {("transactional_content", c["id"]) for contents in data.transactional_contents.values()
-           for c in contents}
+        | {("transactional_content", c["id"]) for contents in data.transactional_contents.values() for c in contents}
     )
 
 
@@ -89,14 +88,15 @@ def initial_export(sim: Simulator) -> Keys:
 def expected_changes(sim: Simulator, summary: dict) -> Keys:
     """The rows a sync after one `mutate()` should hold: what that mutation created or changed."""
     created_ids = set(summary["messages"]["created"])
-    created_messages = [m for m in sim.data.messages[-len(created_ids):] if m["id"] in created_ids]
+    created_messages = [m for m in sim.data.messages[-len(created_ids) :] if m["id"] in created_ids]
     people = {p["identifiers"]["cio_id"]: p for p in sim.data.people}
     newsletters = summary["newsletters"]["created"] + summary["newsletters"]["updated"]
     return {
         "deliveries": {(m["id"],) for m in created_messages},
         "metrics": {event for event in metric_events(sim) if event[2] > iso(summary["clock"] - MUTATION_STEP)},
-        "people": {(cio,) for cio in summary["people"]["created"] + summary["people"]["updated"]
-                   + summary["people"]["deleted"]},
+        "people": {
+            (cio,) for cio in summary["people"]["created"] + summary["people"]["updated"] + summary["people"]["deleted"]
+        },
         "attributes": {(cio, name) for cio in summary["people"]["created"] for name in people[cio]["attributes"]}
         | {(cio, name) for cio in summary["people"]["updated"] for name in ("plan", "last_mutation")},
         "content": {("campaign_action", int(a)) for a in summary["campaign_actions"]["updated"]}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from singer_sdk.singerlib import RecordMessage, StateMessage
 from singer_sdk.singerlib.encoding.simple import SimpleSingerWriter
+
 from tap_customerio.tap import TapCustomerIO
 
 if t.TYPE_CHECKING:
@@ -35,6 +36,7 @@ class CollectingWriter(SimpleSingerWriter):
         elif isinstance(message, StateMessage):
             self.states.append(copy.deepcopy(message.value))
 
+
 @dataclass
 class Run:
     """What one sync emitted: records per stream, the last state, and the error that ended it early."""
@@ -46,6 +48,7 @@ class Run:
     def keys(self, stream: str, *fields: str) -> list[tuple]:
         """The given fields of every record of `stream`, in emission order."""
         return [tuple(record[name] for name in fields) for record in self.records.get(stream, [])]
+
 
 def sync(
     config: dict,
@@ -63,15 +66,19 @@ def sync(
     would set it.
     """
     writer = CollectingWriter()
-    tap = TapCustomerIO(config=config, state=copy.deepcopy(state or {}), message_writer=writer,
-                        catalog=catalog_with_full_table(config, set(full_table)))
+    tap = TapCustomerIO(
+        config=config,
+        state=copy.deepcopy(state or {}),
+        message_writer=writer,
+        catalog=catalog_with_full_table(config, set(full_table)),
+    )
     wanted = set(streams)
     for name, stream in tap.streams.items():
         stream.selected = name in wanted
     error = None
     try:
         tap.sync_all()
-    except Exception as exc:  # noqa: BLE001 (any failure ends the run; the caller inspects it)
+    except Exception as exc:
         if not may_fail:
             raise
         error = exc

@@ -10,6 +10,7 @@ from export.expectations import SEED
 from jsonschema import Draft7Validator
 from openapi_server import SPEC
 from openapi_server.spec import Spec
+
 from tap_customerio import schemas
 from tap_customerio.streams.export import (
     FEED_EVENT_TYPES,
@@ -139,8 +140,13 @@ def test_failure_metrics_carry_the_failure_message_as_reason() -> None:
 PERSON = {
     "id": "user-1",
     "identifiers": {"email": "ada@example.com", "id": "user-1", "cio_id": "a3000001"},
-    "attributes": {"email": "ada@example.com", "created_at": "1489014595", "plan": "pro", "age": 36,
-                   "tags": ["a", "b"]},
+    "attributes": {
+        "email": "ada@example.com",
+        "created_at": "1489014595",
+        "plan": "pro",
+        "age": 36,
+        "tags": ["a", "b"],
+    },
     "timestamps": {"email": 1489014600, "created_at": 1489014595, "plan": 1600000000, "age": 1500000000},
     "unsubscribed": False,
     "devices": [],
@@ -186,8 +192,11 @@ def test_initial_attribute_rows_list_every_current_attribute_as_text() -> None:
 def test_attribute_changeset_has_one_row_per_changed_attribute_with_its_latest_value() -> None:
     # Seed example: synced at 12:00, email changed at 12:05 and again at 12:10, synced at 12:15.
     noon = 1700000000
-    person = {**PERSON, "attributes": {**PERSON["attributes"], "email": "personal-email@example.com"},
-              "timestamps": {**PERSON["timestamps"], "email": noon + 600}}
+    person = {
+        **PERSON,
+        "attributes": {**PERSON["attributes"], "email": "personal-email@example.com"},
+        "timestamps": {**PERSON["timestamps"], "email": noon + 600},
+    }
 
     rows = list(attribute_rows(person, WORKSPACE, after=noon))
 
@@ -195,10 +204,22 @@ def test_attribute_changeset_has_one_row_per_changed_attribute_with_its_latest_v
 
 
 def test_content_rows_put_each_kind_in_one_table_with_its_parent() -> None:
-    action = {"id": "18", "campaign_id": 3, "name": "Welcome email", "type": "email", "language": "",
-              "sending_state": "automatic", "from": "Team <team@example.com>", "reply_to": "", "subject": "Hi!",
-              "recipient": "{{customer.email}}", "preheader_text": "", "body": "<p>Hi</p>",
-              "created": 1600000000, "updated": 1600000100}
+    action = {
+        "id": "18",
+        "campaign_id": 3,
+        "name": "Welcome email",
+        "type": "email",
+        "language": "",
+        "sending_state": "automatic",
+        "from": "Team <team@example.com>",
+        "reply_to": "",
+        "subject": "Hi!",
+        "recipient": "{{customer.email}}",
+        "preheader_text": "",
+        "body": "<p>Hi</p>",
+        "created": 1600000000,
+        "updated": 1600000100,
+    }
     variant = {"id": 51, "newsletter_id": 5, "name": "Variant A", "type": "email", "subject": "A"}
     newsletter_times = {"created": 1600000200, "updated": 1600000300}
 
@@ -206,12 +227,25 @@ def test_content_rows_put_each_kind_in_one_table_with_its_parent() -> None:
     variant_row = content_row("newsletter_variant", variant, 5, WORKSPACE, parent_times=newsletter_times)
 
     assert action_row == {
-        "workspace_id": 4242, "content_type": "campaign_action", "content_id": 18,
-        "campaign_id": 3, "broadcast_id": None, "newsletter_id": None, "transactional_message_id": None,
-        "delivery_type": "email", "created_at": "2020-09-13T12:26:40+00:00",
-        "updated_at": "2020-09-13T12:28:20+00:00", "name": "Welcome email", "language": "",
-        "sending_state": "automatic", "from": "Team <team@example.com>", "reply_to": "",
-        "recipient": "{{customer.email}}", "subject": "Hi!", "preheader_text": "", "body": "<p>Hi</p>",
+        "workspace_id": 4242,
+        "content_type": "campaign_action",
+        "content_id": 18,
+        "campaign_id": 3,
+        "broadcast_id": None,
+        "newsletter_id": None,
+        "transactional_message_id": None,
+        "delivery_type": "email",
+        "created_at": "2020-09-13T12:26:40+00:00",
+        "updated_at": "2020-09-13T12:28:20+00:00",
+        "name": "Welcome email",
+        "language": "",
+        "sending_state": "automatic",
+        "from": "Team <team@example.com>",
+        "reply_to": "",
+        "recipient": "{{customer.email}}",
+        "subject": "Hi!",
+        "preheader_text": "",
+        "body": "<p>Hi</p>",
     }
     assert (variant_row["content_id"], variant_row["newsletter_id"], variant_row["campaign_id"]) == (51, 5, None)
     assert variant_row["updated_at"] == "2020-09-13T12:31:40+00:00"
@@ -226,10 +260,16 @@ def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> Non
         "export_metrics": [row for m in data.messages for row in metric_rows(m, WORKSPACE)],
         "export_people": [person_row(p, WORKSPACE) for p in people],
         "export_attributes": [row for p in people for row in attribute_rows(p, WORKSPACE)],
-        "export_content": [content_row("campaign_action", a, cid, WORKSPACE)
-                           for cid, actions in data.campaign_actions.items() for a in actions]
-        + [content_row("newsletter_variant", v, n["id"], WORKSPACE, parent_times=n)
-           for n in data.newsletters for v in data.newsletter_contents[n["id"]]],
+        "export_content": [
+            content_row("campaign_action", a, cid, WORKSPACE)
+            for cid, actions in data.campaign_actions.items()
+            for a in actions
+        ]
+        + [
+            content_row("newsletter_variant", v, n["id"], WORKSPACE, parent_times=n)
+            for n in data.newsletters
+            for v in data.newsletter_contents[n["id"]]
+        ],
     }
 
     for schema_name, built in rows.items():
@@ -241,21 +281,35 @@ def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> Non
 
 
 def test_feed_event_types_are_activity_types_of_the_published_spec() -> None:
-    enum = Spec(SPEC).find("GET", "/v1/activities")[0].response["properties"]["activities"]["items"][
-        "properties"]["type"]["enum"]
+    enum = (
+        Spec(SPEC)
+        .find("GET", "/v1/activities")[0]
+        .response["properties"]["activities"]["items"]["properties"]["type"]["enum"]
+    )
 
     assert set(FEED_EVENT_TYPES) <= set(enum)
     assert {"opened_email", "clicked_email", "delivered_email", "bounced_email", "sent_push"} <= set(FEED_EVENT_TYPES)
 
 
 def test_a_clicked_activity_is_a_metrics_row_with_its_link_and_the_activity_id_as_event_id() -> None:
-    clicked = {"id": "01AK4N8V8G8KVA4HN8Y50CCZ59", "customer_id": "user-1", "type": "clicked_email",
-               "timestamp": 1600000000, "delivery_id": "dgOq6QWq6QUBAAF4", "delivery_type": "email",
-               "data": {"delivery_id": "dgOq6QWq6QUBAAF4", "href": "https://docs.customer.io", "link_id": 3}}
+    clicked = {
+        "id": "01AK4N8V8G8KVA4HN8Y50CCZ59",
+        "customer_id": "user-1",
+        "type": "clicked_email",
+        "timestamp": 1600000000,
+        "delivery_id": "dgOq6QWq6QUBAAF4",
+        "delivery_type": "email",
+        "data": {"delivery_id": "dgOq6QWq6QUBAAF4", "href": "https://docs.customer.io", "link_id": 3},
+    }
 
     assert activity_metric_row(clicked, WORKSPACE) == {
-        "workspace_id": WORKSPACE, "event_id": "01AK4N8V8G8KVA4HN8Y50CCZ59", "delivery_id": "dgOq6QWq6QUBAAF4",
-        "metric": "clicked", "reason": None, "link_id": 3, "link_url": "https://docs.customer.io",
+        "workspace_id": WORKSPACE,
+        "event_id": "01AK4N8V8G8KVA4HN8Y50CCZ59",
+        "delivery_id": "dgOq6QWq6QUBAAF4",
+        "metric": "clicked",
+        "reason": None,
+        "link_id": 3,
+        "link_url": "https://docs.customer.io",
         "created_at": "2020-09-13T12:26:40+00:00",
     }
     assert activity_metric_row({**clicked, "type": "page"}, WORKSPACE) is None

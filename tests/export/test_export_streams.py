@@ -37,8 +37,13 @@ def sim(make_cio_sim: Callable[..., Simulator]) -> Simulator:
 
 def tap_config(sim: Simulator, **extra: t.Any) -> dict[str, t.Any]:
     """Tap settings reaching the whole simulated history; the workspace id comes from the API."""
-    return {"app_api_key": sim.api_key, "api_url": sim.base_url, "start_date": history_start(sim),
-            "max_requests_per_second": 1000, **extra}
+    return {
+        "app_api_key": sim.api_key,
+        "api_url": sim.base_url,
+        "start_date": history_start(sim),
+        "max_requests_per_second": 1000,
+        **extra,
+    }
 
 
 def emitted(run: Run, stream: str) -> set[tuple]:
@@ -47,6 +52,7 @@ def emitted(run: Run, stream: str) -> set[tuple]:
 
 
 # --- tests ------------------------------------------------------------------------------------------------
+
 
 def test_first_sync_exports_all_history(sim: Simulator) -> None:
     run = sync(tap_config(sim), EXPORT_STREAMS)
@@ -94,8 +100,9 @@ def test_attribute_changes_of_several_mutations_are_one_row_per_attribute_with_i
 
     second = sync(tap_config(sim), ["attributes"], first.state)
 
-    current = {(p["identifiers"]["cio_id"], name): value
-               for p in sim.data.people for name, value in p["attributes"].items()}
+    current = {
+        (p["identifiers"]["cio_id"], name): value for p in sim.data.people for name, value in p["attributes"].items()
+    }
     assert emitted(second, "attributes") == changed
     for row in second.records["attributes"]:
         assert row["attribute_value"] == current[(row["internal_customer_id"], row["attribute_name"])]
@@ -177,8 +184,10 @@ def test_metrics_have_a_row_per_open_and_click_with_the_clicked_link_from_the_ac
     clicks = [row for row in rows if row["event_id"] in feed and row["metric"] == "clicked"]
     repeated = Counter((row["delivery_id"], row["metric"]) for row in rows if row["metric"] in ("opened", "clicked"))
     assert clicks and all(
-        (row["link_id"], row["link_url"]) == (feed[row["event_id"]]["data"]["link_id"],
-                                              feed[row["event_id"]]["data"]["href"]) for row in clicks)
+        (row["link_id"], row["link_url"])
+        == (feed[row["event_id"]]["data"]["link_id"], feed[row["event_id"]]["data"]["href"])
+        for row in clicks
+    )
     assert max(repeated.values()) == 2
 
 

@@ -23,8 +23,13 @@ from jsonschema import Draft7Validator
 from .spec import Schema, as_json_schema, merged
 
 UNIX_TIME = 1552341937
-FORMAT_VALUES = {"email": "person@example.com", "url": "https://example.com/hook", "ip address": "192.0.2.10",
-                 "date-time": "2019-03-11T22:05:37Z", "base64": "aGVsbG8="}
+FORMAT_VALUES = {
+    "email": "person@example.com",
+    "url": "https://example.com/hook",
+    "ip address": "192.0.2.10",
+    "date-time": "2019-03-11T22:05:37Z",
+    "base64": "aGVsbG8=",
+}
 
 
 class Generator:
@@ -51,8 +56,12 @@ class Generator:
         """`record` with its identity values made its own (record 0 keeps the document's values)."""
         if index == 0 or not isinstance(record, dict):
             return record
-        return {key: self.distinct(value, index) if isinstance(value, dict) else
-                (own(value, index) if key in self.identity else value) for key, value in record.items()}
+        return {
+            key: self.distinct(value, index)
+            if isinstance(value, dict)
+            else (own(value, index) if key in self.identity else value)
+            for key, value in record.items()
+        }
 
     # -- one value ----------------------------------------------------------------------------------
 
@@ -67,8 +76,12 @@ class Generator:
         if "enum" in schema:
             return schema["enum"][k % len(schema["enum"])]
         kind = schema.get("type") or untyped_kind(schema)
-        if own_example and "example" in schema and fits(schema["example"], schema) and \
-                (mode == "full" or kind not in ("object", "array")):
+        if (
+            own_example
+            and "example" in schema
+            and fits(schema["example"], schema)
+            and (mode == "full" or kind not in ("object", "array"))
+        ):
             return schema["example"]
         if kind == "object":
             return self.object(schema, mode, k)
@@ -107,8 +120,11 @@ class Generator:
         schema = merged(schema)
         if schema.get("type") == "array":
             return False
-        return any(self.holds_identity(n, p) for branch in branches(schema)
-                   for n, p in merged(branch).get("properties", {}).items())
+        return any(
+            self.holds_identity(n, p)
+            for branch in branches(schema)
+            for n, p in merged(branch).get("properties", {}).items()
+        )
 
 
 def branches(schema: Schema) -> list[Schema]:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .instances import Generator, branches
-from .spec import Operation, RequestRejected, Schema, Spec, merged
+from .spec import Operation, RequestRejected, Spec, merged
 
 
 @dataclass
@@ -49,8 +49,7 @@ class OpenAPIServer:
         self._server = ThreadingHTTPServer((host, 0), _Handler)
         self._server.daemon_threads = True
         self._server.api = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> OpenAPIServer:
         self._thread.start()
@@ -75,8 +74,9 @@ class OpenAPIServer:
             self.log.append(Served(method, parts.path, query, status, body))
         return status, body
 
-    def _answer(self, method: str, path: str, query: dict[str, str], authorization: str | None,
-                raw: bytes) -> tuple[int, Any]:
+    def _answer(
+        self, method: str, path: str, query: dict[str, str], authorization: str | None, raw: bytes
+    ) -> tuple[int, Any]:
         if not (authorization or "").startswith("Bearer "):
             return 401, {"errors": [{"detail": "unauthorized", "status": "401"}]}
         found = self.spec.find(method, path)

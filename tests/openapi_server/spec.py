@@ -60,8 +60,11 @@ def as_json_schema(schema: Any) -> Any:
         return [as_json_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    converted = {"anyOf" if key == "oneOf" else key: as_json_schema(value) for key, value in schema.items()
-                 if key not in ("nullable", "example", "format")}
+    converted = {
+        "anyOf" if key == "oneOf" else key: as_json_schema(value)
+        for key, value in schema.items()
+        if key not in ("nullable", "example", "format")
+    }
     if schema.get("nullable") and isinstance(schema.get("type"), str):
         converted["type"] = [schema["type"], "null"]
         if "enum" in converted:
@@ -96,8 +99,9 @@ class Operation:
         if self.body is not None:
             error = next(Draft7Validator(as_json_schema(self.body)).iter_errors(body), None)
             if error is not None:
-                raise RequestRejected(f"request body {error.json_path} breaks {error.validator} "
-                                      f"{json.dumps(error.validator_value)[:100]}")
+                raise RequestRejected(
+                    f"request body {error.json_path} breaks {error.validator} {json.dumps(error.validator_value)[:100]}"
+                )
 
 
 def typed(raw: str, schema: Schema) -> Any:
@@ -124,12 +128,18 @@ class Spec:
                     continue
                 content = operation["responses"]["200"].get("content", {}).get("application/json", {})
                 body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-                self.operations.append((
-                    re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"),
-                    Operation(method.upper(), template, resolve([*shared, *operation.get("parameters", [])], root),
-                              resolve(body["schema"], root) if "schema" in body else None,
-                              resolve(content.get("schema", {}), root)),
-                ))
+                self.operations.append(
+                    (
+                        re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"),
+                        Operation(
+                            method.upper(),
+                            template,
+                            resolve([*shared, *operation.get("parameters", [])], root),
+                            resolve(body["schema"], root) if "schema" in body else None,
+                            resolve(content.get("schema", {}), root),
+                        ),
+                    )
+                )
         # Literal segments win over parameters (`/v1/customers/attributes` is not `/v1/customers/{id}`).
         self.operations.sort(key=lambda entry: entry[1].template.count("{"))
 

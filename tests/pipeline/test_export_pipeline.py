@@ -29,22 +29,24 @@ FILE_NAME = re.compile(rf"^(?P<stream>[a-z_]+)_v4_{WORKSPACE_ID}_(?P<sequence>\d
 
 #: The deliveries schema of Customer.io's export (seed 000/001): INTEGER → int64, STRING → string,
 #: TIMESTAMP → timestamp; "Required" columns are not nullable.
-DELIVERIES_SCHEMA = pa.schema([
-    pa.field("workspace_id", pa.int64(), nullable=False),
-    pa.field("delivery_id", pa.string(), nullable=False),
-    pa.field("internal_customer_id", pa.string()),
-    pa.field("subject_id", pa.string()),
-    pa.field("event_id", pa.string()),
-    pa.field("delivery_type", pa.string(), nullable=False),
-    pa.field("campaign_id", pa.int64()),
-    pa.field("action_id", pa.int64()),
-    pa.field("newsletter_id", pa.int64()),
-    pa.field("content_id", pa.int64()),
-    pa.field("trigger_id", pa.int64()),
-    pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
-    pa.field("transactional_message_id", pa.int64()),
-    pa.field("seq_num", pa.int64(), nullable=False),
-])
+DELIVERIES_SCHEMA = pa.schema(
+    [
+        pa.field("workspace_id", pa.int64(), nullable=False),
+        pa.field("delivery_id", pa.string(), nullable=False),
+        pa.field("internal_customer_id", pa.string()),
+        pa.field("subject_id", pa.string()),
+        pa.field("event_id", pa.string()),
+        pa.field("delivery_type", pa.string(), nullable=False),
+        pa.field("campaign_id", pa.int64()),
+        pa.field("action_id", pa.int64()),
+        pa.field("newsletter_id", pa.int64()),
+        pa.field("content_id", pa.int64()),
+        pa.field("trigger_id", pa.int64()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("transactional_message_id", pa.int64()),
+        pa.field("seq_num", pa.int64(), nullable=False),
+    ]
+)
 
 
 def pipeline_env(sim: Simulator) -> dict[str, str]:
@@ -96,8 +98,10 @@ def test_two_pipeline_runs_write_the_initial_export_then_only_the_changes(
 
 def latest_deliveries_as_documented(bucket: Path) -> int:
     """The DuckDB query of docs/export.md over every deliveries file: the latest row per delivery."""
-    return len(duckdb.sql(f"""
+    return len(
+        duckdb.sql(f"""
         SELECT delivery_id, delivery_type, created_at
         FROM read_parquet('{bucket}/deliveries_v4_*.parquet')
         QUALIFY row_number() OVER (PARTITION BY delivery_id ORDER BY seq_num DESC) = 1
-    """).fetchall())
+    """).fetchall()
+    )

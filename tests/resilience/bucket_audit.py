@@ -58,7 +58,7 @@ class S3Prefix:
     def keys(self) -> list[str]:
         found = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-            found.extend(item["Key"][len(self.prefix):] for item in page.get("Contents", []))
+            found.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", []))
         return sorted(found)
 
     def read(self, key: str) -> bytes:
@@ -72,7 +72,7 @@ class AzurePrefix:
         self.container, self.prefix = container, prefix.rstrip("/") + "/"
 
     def keys(self) -> list[str]:
-        return sorted(b.name[len(self.prefix):] for b in self.container.list_blobs(name_starts_with=self.prefix))
+        return sorted(b.name[len(self.prefix) :] for b in self.container.list_blobs(name_starts_with=self.prefix))
 
     def read(self, key: str) -> bytes:
         return self.container.download_blob(self.prefix + key).readall()

@@ -32,7 +32,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 ERROR_BODIES: dict[str, tuple[str, bytes]] = {
     "500": ("application/xml", b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"),
     "502": ("text/html", b"<html><body>502 Bad Gateway (injected)</body></html>"),
-    "503": ("application/xml", b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"),
+    "503": (
+        "application/xml",
+        b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+    ),
     "429": ("application/json", b'{"errors":[{"detail":"rate limited (injected)","status":"429"}]}'),
 }
 
@@ -108,8 +111,16 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def inject(self, rate: float, kinds: t.Iterable[str], *, methods: t.Iterable[str] | None = None,
-               path: str = "", seed: int | None = None, slow_seconds: float = 1.0) -> None:
+    def inject(
+        self,
+        rate: float,
+        kinds: t.Iterable[str],
+        *,
+        methods: t.Iterable[str] | None = None,
+        path: str = "",
+        seed: int | None = None,
+        slow_seconds: float = 1.0,
+    ) -> None:
         """Fail a share `rate` of matching requests with faults drawn from `kinds`."""
         kinds = tuple(kinds)
         unknown = set(kinds) - set(FAULT_KINDS)
@@ -127,8 +138,14 @@ class FaultProxy:
             if seed is not None:
                 self._random = random.Random(seed)
 
-    def override(self, path: str, status: int, body: bytes, content_type: str = "application/json",
-                 headers: t.Mapping[str, str] | None = None) -> None:
+    def override(
+        self,
+        path: str,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: t.Mapping[str, str] | None = None,
+    ) -> None:
         """Answer requests whose path matches `path` with this response (and extra `headers`, e.g.
         `Retry-After`) instead of the upstream's."""
         self.overrides.append(Override(re.compile(path), status, body, content_type, tuple((headers or {}).items())))
@@ -173,10 +190,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and `Expect: 100-continue`, as SDKs use them
     owner: FaultProxy
 
-    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: t.Any) -> None:  # signature of the base class
         """Silence the default per-request stderr logging; `FaultProxy.log` records exchanges."""
 
-    def do_GET(self) -> None:  # noqa: N802 - name required by BaseHTTPRequestHandler
+    def do_GET(self) -> None:  # name required by BaseHTTPRequestHandler
         self._serve()
 
     do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_GET
@@ -186,8 +203,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         for override in self.owner.overrides:
             if override.path.search(self.path):
                 self.owner.record(self.command, self.path, f"override:{override.status}")
-                self._respond(override.status, [("Content-Type", override.content_type), *override.headers],
-                              override.body)
+                self._respond(
+                    override.status, [("Content-Type", override.content_type), *override.headers], override.body
+                )
                 return
         fault = self.owner.choose_fault(self.command, self.path)
         if fault == "reset":

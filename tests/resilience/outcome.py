@@ -45,12 +45,16 @@ class Outcome:
         return lines[-1] if lines else ""
 
 
-def run_plugin(executable: Path, args: list[str], *, cwd: Path, env: dict[str, str],
-               stdin: bytes = b"") -> Outcome:
+def run_plugin(executable: Path, args: list[str], *, cwd: Path, env: dict[str, str], stdin: bytes = b"") -> Outcome:
     """Run a plugin to completion with `stdin` as its input; its stderr is also kept in `cwd` for post-mortems."""
     result = subprocess.run(
-        [str(executable), *args], input=stdin, cwd=cwd, env=env,
-        capture_output=True, timeout=RUN_TIMEOUT_S, check=False,
+        [str(executable), *args],
+        input=stdin,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
     )
     runs = len(list(cwd.glob(f"{executable.name}.*.stderr")))
     (cwd / f"{executable.name}.{runs + 1}.stderr").write_bytes(result.stderr)

@@ -72,7 +72,12 @@ def discover_catalog(tap_config: Path, workdir: Path, streams: t.Collection[str]
     """Run discovery and write a catalog in which only `streams` are selected."""
     result = subprocess.run(
         [str(TAP), "--config", str(tap_config), "--discover"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
     )
     if result.returncode != 0:
         msg = f"tap discovery failed ({result.returncode}):\n{result.stderr[-3000:]}"
@@ -105,8 +110,12 @@ def run_pipeline(
     target_err = (workdir / f"target.{run}.stderr").open("w+b")
     tap = subprocess.Popen([str(TAP), *tap_args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=tap_err)
     target = subprocess.Popen(
-        [str(TARGET), *target_args], cwd=workdir, env=env,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=target_err,
+        [str(TARGET), *target_args],
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=target_err,
     )
     stdout_lines: list[bytes] = []
     reader = threading.Thread(target=lambda: stdout_lines.extend(target.stdout), daemon=True)
@@ -147,7 +156,7 @@ def _write_all(fd: int, data: bytes) -> None:
     """os.write until every byte went out (a pipe may accept only part of a chunk)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 class _Relay:

@@ -22,7 +22,7 @@ class Deliveries:
 
     def __init__(self, sim: t.Any) -> None:
         data = sim.data
-        self.created = {data.message_id(i): data._message_created[i] for i in range(len(data.messages))}  # noqa: SLF001
+        self.created = {data.message_id(i): data._message_created[i] for i in range(len(data.messages))}
 
     def ids_before(self, moment: int) -> set[str]:
         return {i for i, created in self.created.items() if created < moment}
@@ -39,22 +39,41 @@ def bookmark(state: t.Any) -> int | None:
 class ResumingPipeline:
     """Runs the pipeline again and again from the last emitted state, auditing the bucket after each run."""
 
-    def __init__(self, sim: t.Any, workdir: Path, bucket: bucket_audit.Bucket, env: dict[str, str], *,
-                 max_file_rows: int = 20_000, bucket_settings: dict[str, t.Any] | None = None,
-                 **tap_overrides: t.Any) -> None:
+    def __init__(
+        self,
+        sim: t.Any,
+        workdir: Path,
+        bucket: bucket_audit.Bucket,
+        env: dict[str, str],
+        *,
+        max_file_rows: int = 20_000,
+        bucket_settings: dict[str, t.Any] | None = None,
+        **tap_overrides: t.Any,
+    ) -> None:
         """`bucket` is a local folder, or a view of a cloud bucket that `bucket_settings` point the target at."""
         self.workdir, self.bucket, self.env = workdir, bucket, env
         self.deliveries = Deliveries(sim)
         tap_settings = {
-            "app_api_key": API_KEY, "api_url": sim.base_url, "start_date": START_DATE, "workspace_id": 123456,
-            "max_requests_per_second": 1000, "messages_window_days": 30, "messages_lookback_days": 0,
+            "app_api_key": API_KEY,
+            "api_url": sim.base_url,
+            "start_date": START_DATE,
+            "workspace_id": 123456,
+            "max_requests_per_second": 1000,
+            "messages_window_days": 30,
+            "messages_lookback_days": 0,
         }
         self.tap_settings = tap_settings
         self.tap_config = write_json(workdir / "tap_config.json", tap_settings)
-        self.target_config = write_json(workdir / "target_config.json", {
-            **(bucket_settings or {"bucket_url": str(bucket)}), "workspace_id": "123456", "add_record_metadata": True,
-            "max_file_rows": max_file_rows, "batch_size_rows": min(5_000, max_file_rows),
-        })
+        self.target_config = write_json(
+            workdir / "target_config.json",
+            {
+                **(bucket_settings or {"bucket_url": str(bucket)}),
+                "workspace_id": "123456",
+                "add_record_metadata": True,
+                "max_file_rows": max_file_rows,
+                "batch_size_rows": min(5_000, max_file_rows),
+            },
+        )
         self.catalog = discover_catalog(self.tap_config, workdir, {"messages"}, env)
         self.configure_tap(**tap_overrides)
         self.state: t.Any = None
@@ -73,8 +92,9 @@ class ResumingPipeline:
         resumed_from = bookmark(self.state)
         before = bucket_audit.fingerprints(self.bucket)
 
-        run = run_pipeline(tap_args, ["--config", str(self.target_config)], self.workdir,
-                           env=self.env, interruption=interruption)
+        run = run_pipeline(
+            tap_args, ["--config", str(self.target_config)], self.workdir, env=self.env, interruption=interruption
+        )
 
         after = bucket_audit.fingerprints(self.bucket)
         bucket_audit.assert_nothing_overwritten(before, after)

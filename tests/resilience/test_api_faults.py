@@ -48,13 +48,22 @@ def catalog(sim: t.Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every stream the tap offers, selected (discovered once, before any fault is switched on)."""
     folder = tmp_path_factory.mktemp("catalog")
     config = write_json(folder / "tap_config.json", tap_settings(sim))
-    probe = json.loads(run_plugin(TAP, ["--config", str(config), "--discover"], cwd=folder, env=plugin_env(folder)).stdout)
+    probe = json.loads(
+        run_plugin(TAP, ["--config", str(config), "--discover"], cwd=folder, env=plugin_env(folder)).stdout
+    )
     return discover_catalog(config, folder, {s["tap_stream_id"] for s in probe["streams"]}, plugin_env(folder))
 
 
 def tap_settings(sim: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
-    return {"app_api_key": API_KEY, "api_url": sim.base_url, "start_date": "2025-06-01T00:00:00Z",
-            "workspace_id": 123456, "max_requests_per_second": 1000, **IMPATIENT, **overrides}
+    return {
+        "app_api_key": API_KEY,
+        "api_url": sim.base_url,
+        "start_date": "2025-06-01T00:00:00Z",
+        "workspace_id": 123456,
+        "max_requests_per_second": 1000,
+        **IMPATIENT,
+        **overrides,
+    }
 
 
 def replicate(sim: t.Any, catalog: Path, workdir: Path) -> tuple[t.Any, dict[str, collections.Counter]]:
@@ -63,8 +72,12 @@ def replicate(sim: t.Any, catalog: Path, workdir: Path) -> tuple[t.Any, dict[str
     bucket = workdir / "bucket"
     tap_config = write_json(workdir / "tap_config.json", tap_settings(sim))
     target_config = write_json(workdir / "target_config.json", {"bucket_url": str(bucket), "workspace_id": "123456"})
-    run = run_pipeline(["--config", str(tap_config), "--catalog", str(catalog)], ["--config", str(target_config)],
-                       workdir, env=plugin_env(workdir))
+    run = run_pipeline(
+        ["--config", str(tap_config), "--catalog", str(catalog)],
+        ["--config", str(target_config)],
+        workdir,
+        env=plugin_env(workdir),
+    )
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for key in bucket_audit.data_files(bucket):
         stream = key.rsplit("/", 1)[-1].split("_v4_")[0]
@@ -99,6 +112,7 @@ def test_a_fifth_of_requests_failing_in_every_way_still_yields_exactly_the_same_
 
 def assert_same_bookmarks(actual: dict, expected: dict) -> None:
     """Stream by stream (so a difference names its stream), ignoring run-dependent sequence counters."""
+
     def stable(bookmark: dict | None) -> dict:
         return {k: v for k, v in (bookmark or {}).items() if not k.startswith(RUN_DEPENDENT)}
 
@@ -137,8 +151,9 @@ def test_api_failing_mid_stream_keeps_state_behind_the_written_data_and_resume_c
     proxy = FaultProxy(messages_sim.base_url, seed=3).start()
     try:
         pipeline = ResumingPipeline(messages_sim, workdir, tmp_path / "bucket", env, max_file_rows=5_000)
-        pipeline.configure_tap(api_url=proxy.url + urllib.parse.urlsplit(messages_sim.base_url).path,
-                               **IMPATIENT | {"max_retries": 2})
+        pipeline.configure_tap(
+            api_url=proxy.url + urllib.parse.urlsplit(messages_sim.base_url).path, **IMPATIENT | {"max_retries": 2}
+        )
         proxy.inject(1.0, ["503"], path=r"/v1/messages\?.*start=")  # every second page onwards fails
 
         failed = pipeline.run()

@@ -27,18 +27,28 @@ STREAMS = ("orders", "events")
 RECORDS_PER_STREAM = 6_000
 STATE_EVERY = 1_000
 TRANSIENT = ("500", "503", "reset", "lost_answer", "slow")
-ORDERS_SCHEMA = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "amount": {"type": ["number", "null"]}, "note": {"type": ["string", "null"]}}}
+ORDERS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "amount": {"type": ["number", "null"]},
+        "note": {"type": ["string", "null"]},
+    },
+}
 
 
 def singer_input() -> bytes:
     """Two interleaved streams; every STATE says how many records of each stream came before it."""
-    lines = [json.dumps({"type": "SCHEMA", "stream": s, "schema": ORDERS_SCHEMA, "key_properties": ["id"]})
-             for s in STREAMS]
+    lines = [
+        json.dumps({"type": "SCHEMA", "stream": s, "schema": ORDERS_SCHEMA, "key_properties": ["id"]}) for s in STREAMS
+    ]
     for n in range(1, RECORDS_PER_STREAM + 1):
         for stream in STREAMS:
-            lines.append(json.dumps({"type": "RECORD", "stream": stream,
-                                     "record": {"id": n, "amount": n / 4, "note": f"{stream} {n}"}}))
+            lines.append(
+                json.dumps(
+                    {"type": "RECORD", "stream": stream, "record": {"id": n, "amount": n / 4, "note": f"{stream} {n}"}}
+                )
+            )
         if n % STATE_EVERY == 0:
             lines.append(json.dumps({"type": "STATE", "value": {"written": {s: n for s in STREAMS}}}))
     return ("\n".join(lines) + "\n").encode()
@@ -57,9 +67,14 @@ def destination(request: pytest.FixtureRequest) -> Iterator[Destination]:
         s3 = request.getfixturevalue("s3_service")
         name = s3.create_bucket()
         proxy = FaultProxy(s3.endpoint_url, seed=11).start()
-        settings = {"bucket_url": f"s3://{name}/sync", "s3_endpoint_url": proxy.url, "s3_region": s3.region,
-                    "aws_access_key_id": s3.access_key_id, "aws_secret_access_key": s3.secret_access_key,
-                    "s3_addressing_style": "path"}
+        settings = {
+            "bucket_url": f"s3://{name}/sync",
+            "s3_endpoint_url": proxy.url,
+            "s3_region": s3.region,
+            "aws_access_key_id": s3.access_key_id,
+            "aws_secret_access_key": s3.secret_access_key,
+            "s3_addressing_style": "path",
+        }
         view: bucket_audit.BucketView = bucket_audit.S3Prefix(s3.client(), name, "sync")
     else:
         azurite = request.getfixturevalue("azurite_service")
@@ -73,9 +88,10 @@ def destination(request: pytest.FixtureRequest) -> Iterator[Destination]:
 
 
 def run_target(workdir: Path, env: dict[str, str], destination: Destination, **settings: t.Any) -> Outcome:
-    config = write_json(workdir / "target_config.json", {
-        "workspace_id": "123456", "max_file_rows": 1_500, "batch_size_rows": 500,
-        **destination.settings, **settings})
+    config = write_json(
+        workdir / "target_config.json",
+        {"workspace_id": "123456", "max_file_rows": 1_500, "batch_size_rows": 500, **destination.settings, **settings},
+    )
     return run_plugin(TARGET, ["--config", str(config)], cwd=workdir, env=env, stdin=singer_input())
 
 
@@ -93,7 +109,9 @@ def assert_states_cover_only_written_records(outcome: Outcome, bucket: bucket_au
     for state in outcome.messages:
         for stream, count in state["written"].items():
             missing = set(range(1, count + 1)) - set(written[stream])
-            assert not missing, f"state {state} emitted but {len(missing)} of its {stream} records are not in the bucket"
+            assert not missing, (
+                f"state {state} emitted but {len(missing)} of its {stream} records are not in the bucket"
+            )
 
 
 def test_transient_bucket_faults_are_retried_and_every_record_lands_once(

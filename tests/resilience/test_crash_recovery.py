@@ -64,8 +64,9 @@ def test_killing_tap_or_target_anywhere_loses_no_delivery_and_duplicates_only_un
     assert final.tap_returncode == 0, final.tap_stderr[-2000:]
     assert final.target_returncode == 0, final.target_stderr[-2000:]
     assert sum(run.interrupted for run, _ in pipeline.runs) >= INTERRUPTIONS // 2
-    table = bucket_audit.read_table(pipeline.bucket, bucket_audit.data_files(pipeline.bucket),
-                                    columns=["id", "_sdc_sequence"])
+    table = bucket_audit.read_table(
+        pipeline.bucket, bucket_audit.data_files(pipeline.bucket), columns=["id", "_sdc_sequence"]
+    )
     ids = table.column("id").to_pylist()
     missing = set(pipeline.deliveries.created) - set(ids)
     assert not missing, f"{len(missing)} deliveries the API exposes never reached the bucket"
@@ -78,9 +79,20 @@ def test_killing_the_target_mid_upload_to_s3_leaves_only_whole_objects_and_resum
     small = make_cio_sim(seed=SEED, scale=8, api_key=API_KEY, requests_per_second=10_000)
     name = s3_service.create_bucket()
     bucket = bucket_audit.S3Prefix(s3_service.client(), name, "cio")
-    pipeline = ResumingPipeline(small, workdir, bucket, env, max_file_rows=1_000, bucket_settings={
-        "bucket_url": f"s3://{name}/cio", "s3_endpoint_url": s3_service.endpoint_url, "s3_region": s3_service.region,
-        "aws_access_key_id": s3_service.access_key_id, "aws_secret_access_key": s3_service.secret_access_key})
+    pipeline = ResumingPipeline(
+        small,
+        workdir,
+        bucket,
+        env,
+        max_file_rows=1_000,
+        bucket_settings={
+            "bucket_url": f"s3://{name}/cio",
+            "s3_endpoint_url": s3_service.endpoint_url,
+            "s3_region": s3_service.region,
+            "aws_access_key_id": s3_service.access_key_id,
+            "aws_secret_access_key": s3_service.secret_access_key,
+        },
+    )
 
     for interruption in kill_schedule(SEED + 1, 4, most_lines=15_000):
         pipeline.run(interruption)
@@ -116,8 +128,9 @@ def assert_duplicates_only_from_interrupted_runs(pipeline: ResumingPipeline, tab
     """Each copy of a duplicated id comes from a different run, and all but the last from interrupted ones."""
     run_of_file = {key: n for n, (_, added) in enumerate(pipeline.runs) for key in added}
     copies: dict[str, list[tuple[int, int]]] = collections.defaultdict(list)
-    for delivery, sequence, key in zip(*(table.column(c).to_pylist() for c in ("id", "_sdc_sequence", "_file")),
-                                       strict=True):
+    for delivery, sequence, key in zip(
+        *(table.column(c).to_pylist() for c in ("id", "_sdc_sequence", "_file")), strict=True
+    ):
         copies[delivery].append((run_of_file[key], sequence))
     for delivery, found in copies.items():
         if len(found) == 1:

@@ -65,19 +65,25 @@ class SecretScanner:
 
 
 def about_outcomes(executable: Path, config: Path, workdir: Path, env: dict[str, str]) -> dict[str, Outcome]:
-    return {f"--about {fmt}": run_plugin(executable, ["--about", "--format", fmt, "--config", str(config)],
-                                         cwd=workdir, env=env)
-            for fmt in ("json", "markdown")}
+    return {
+        f"--about {fmt}": run_plugin(
+            executable, ["--about", "--format", fmt, "--config", str(config)], cwd=workdir, env=env
+        )
+        for fmt in ("json", "markdown")
+    }
 
 
 @pytest.mark.parametrize("log_level", LOG_LEVELS)
-def test_tap_never_reveals_the_api_key(
-    make_cio_sim: t.Callable[..., t.Any], workdir: Path, log_level: str
-) -> None:
+def test_tap_never_reveals_the_api_key(make_cio_sim: t.Callable[..., t.Any], workdir: Path, log_level: str) -> None:
     sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
     env = plugin_env(workdir, {"LOGLEVEL": log_level})
-    settings = {"app_api_key": APP_API_KEY, "api_url": sim.base_url, "workspace_id": 123456,
-                "start_date": "2026-01-01T00:00:00Z", "max_requests_per_second": 1000}
+    settings = {
+        "app_api_key": APP_API_KEY,
+        "api_url": sim.base_url,
+        "workspace_id": 123456,
+        "start_date": "2026-01-01T00:00:00Z",
+        "max_requests_per_second": 1000,
+    }
     config = write_json(workdir / "tap_config.json", settings)
     wrong = write_json(workdir / "wrong_key.json", {**settings, "app_api_key": WRONG_APP_API_KEY})
     catalog = discover_catalog(config, workdir, {"campaigns", "customers", "messages"}, env)
@@ -85,8 +91,9 @@ def test_tap_never_reveals_the_api_key(
 
     outcomes = {
         "sync": run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env),
-        "sync with a rejected key": run_plugin(TAP, ["--config", str(wrong), "--catalog", str(catalog)],
-                                               cwd=workdir, env=env),
+        "sync with a rejected key": run_plugin(
+            TAP, ["--config", str(wrong), "--catalog", str(catalog)], cwd=workdir, env=env
+        ),
         **about_outcomes(TAP, config, workdir, env),
     }
 
@@ -103,7 +110,7 @@ class TokenServer:
 
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler API
+            def do_POST(self) -> None:  # BaseHTTPRequestHandler API
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = json.dumps({"access_token": "emulator-token", "expires_in": 3600, "token_type": "Bearer"})
                 self.send_response(200)
@@ -112,7 +119,7 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(body.encode())
 
-            def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: t.Any) -> None:
                 """Quiet."""
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
@@ -129,11 +136,18 @@ def service_account_key(token_uri: str) -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    return {"type": "service_account", "project_id": "test-project", "private_key_id": "5ecre7" + "0" * 34,
-            "private_key": pem, "client_email": "sync@test-project.iam.gserviceaccount.com",
-            "client_id": "1234567890", "token_uri": token_uri}
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "test-project",
+        "private_key_id": "5ecre7" + "0" * 34,
+        "private_key": pem,
+        "client_email": "sync@test-project.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": token_uri,
+    }
 
 
 class Bucket(t.NamedTuple):
@@ -149,12 +163,23 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
     if request.param == "s3":
         s3 = request.getfixturevalue("s3_service")
         name, client = s3.create_bucket(), s3.client()
-        settings = {"bucket_url": f"s3://{name}/sync", "s3_endpoint_url": s3.endpoint_url, "s3_region": s3.region,
-                    "aws_access_key_id": "AKIAEXAMPLEKEYID", "aws_secret_access_key": AWS_SECRET}
-        objects = lambda: {o["Key"]: client.get_object(Bucket=name, Key=o["Key"])["Body"].read()  # noqa: E731
-                           for o in client.list_objects_v2(Bucket=name).get("Contents", [])}
-        yield Bucket(settings, {**settings, "bucket_url": "s3://no-such-bucket-here/sync"},
-                     {"aws_secret_access_key": AWS_SECRET}, objects)
+        settings = {
+            "bucket_url": f"s3://{name}/sync",
+            "s3_endpoint_url": s3.endpoint_url,
+            "s3_region": s3.region,
+            "aws_access_key_id": "AKIAEXAMPLEKEYID",
+            "aws_secret_access_key": AWS_SECRET,
+        }
+        objects = lambda: {
+            o["Key"]: client.get_object(Bucket=name, Key=o["Key"])["Body"].read()
+            for o in client.list_objects_v2(Bucket=name).get("Contents", [])
+        }
+        yield Bucket(
+            settings,
+            {**settings, "bucket_url": "s3://no-such-bucket-here/sync"},
+            {"aws_secret_access_key": AWS_SECRET},
+            objects,
+        )
     elif request.param == "azure":
         azurite = request.getfixturevalue("azurite_service")
         name = azurite.create_container()
@@ -163,31 +188,48 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
         container = azurite.service_client().get_container_client(name)
         objects = lambda: {b.name: container.download_blob(b.name).readall() for b in container.list_blobs()}  # noqa: E731
         missing = sas_url.replace(f"/{name}?", "/no-such-container?")
-        yield Bucket({"bucket_url": f"azure://{name}/sync", "azure_sas_url": sas_url},
-                     {"bucket_url": "azure://no-such-container/sync", "azure_sas_url": missing},
-                     {"SAS signature": signature, "Azurite account key": azurite.account_key}, objects)
+        yield Bucket(
+            {"bucket_url": f"azure://{name}/sync", "azure_sas_url": sas_url},
+            {"bucket_url": "azure://no-such-container/sync", "azure_sas_url": missing},
+            {"SAS signature": signature, "Azurite account key": azurite.account_key},
+            objects,
+        )
     else:
         gcs = request.getfixturevalue("gcs_service")
         name = gcs.create_bucket()
         tokens = TokenServer()
         key = service_account_key(tokens.url)
         key_body = max(key["private_key"].splitlines(), key=len)
-        settings = {"bucket_url": f"gs://{name}/sync", "gcs_endpoint_url": gcs.endpoint_url,
-                    "gcs_service_account_json": json.dumps(key), "gcs_project": "test-project"}
+        settings = {
+            "bucket_url": f"gs://{name}/sync",
+            "gcs_endpoint_url": gcs.endpoint_url,
+            "gcs_service_account_json": json.dumps(key),
+            "gcs_project": "test-project",
+        }
         bucket_handle = gcs.client().bucket(name)
         objects = lambda: {b.name: b.download_as_bytes() for b in bucket_handle.list_blobs()}  # noqa: E731
-        yield Bucket(settings, {**settings, "bucket_url": "gs://no-such-bucket-here/sync", "gcs_retry_timeout_s": 2},
-                     {"service-account private key": key_body, "service-account key id": key["private_key_id"]},
-                     objects)
+        yield Bucket(
+            settings,
+            {**settings, "bucket_url": "gs://no-such-bucket-here/sync", "gcs_retry_timeout_s": 2},
+            {"service-account private key": key_body, "service-account key id": key["private_key_id"]},
+            objects,
+        )
         tokens.server.shutdown()
 
 
-SINGER_INPUT = b"".join(json.dumps(m).encode() + b"\n" for m in [
-    {"type": "SCHEMA", "stream": "people", "key_properties": ["id"],
-     "schema": {"type": "object", "properties": {"id": {"type": "integer"}, "email": {"type": "string"}}}},
-    *({"type": "RECORD", "stream": "people", "record": {"id": n, "email": f"p{n}@example.com"}} for n in range(50)),
-    {"type": "STATE", "value": {"bookmarks": {"people": {"n": 50}}}},
-])
+SINGER_INPUT = b"".join(
+    json.dumps(m).encode() + b"\n"
+    for m in [
+        {
+            "type": "SCHEMA",
+            "stream": "people",
+            "key_properties": ["id"],
+            "schema": {"type": "object", "properties": {"id": {"type": "integer"}, "email": {"type": "string"}}},
+        },
+        *({"type": "RECORD", "stream": "people", "record": {"id": n, "email": f"p{n}@example.com"}} for n in range(50)),
+        {"type": "STATE", "value": {"bookmarks": {"people": {"n": 50}}}},
+    ]
+)
 
 
 @pytest.mark.parametrize("log_level", LOG_LEVELS)
@@ -199,8 +241,9 @@ def test_target_never_reveals_bucket_credentials(bucket: Bucket, workdir: Path, 
 
     outcomes = {
         "run": run_plugin(TARGET, ["--config", str(config)], cwd=workdir, env=env, stdin=SINGER_INPUT),
-        "run against a missing bucket": run_plugin(TARGET, ["--config", str(broken)], cwd=workdir, env=env,
-                                                   stdin=SINGER_INPUT),
+        "run against a missing bucket": run_plugin(
+            TARGET, ["--config", str(broken)], cwd=workdir, env=env, stdin=SINGER_INPUT
+        ),
         **about_outcomes(TARGET, config, workdir, env),
     }
 
@@ -222,8 +265,12 @@ def test_a_tap_key_ending_in_a_carriage_return_is_stripped_and_never_shown(
 ) -> None:
     sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
     env = plugin_env(workdir, {"LOGLEVEL": log_level})
-    crlf = {"app_api_key": APP_API_KEY + "\r", "api_url": sim.base_url, "workspace_id": 123456,
-            "max_requests_per_second": 1000}  # as read from a `.env` file saved with CRLF line ends
+    crlf = {
+        "app_api_key": APP_API_KEY + "\r",
+        "api_url": sim.base_url,
+        "workspace_id": 123456,
+        "max_requests_per_second": 1000,
+    }  # as read from a `.env` file saved with CRLF line ends
     config = write_json(workdir / "tap_config.json", crlf)
     scanner = SecretScanner({"app_api_key": APP_API_KEY})
 
@@ -247,12 +294,22 @@ def test_an_api_error_quoting_the_key_or_a_bearer_token_is_scrubbed_from_every_l
     sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
     env = plugin_env(workdir, {"LOGLEVEL": log_level})
     other_token = "other-SECRET-token-55aa"
-    echo = {"errors": [{"detail": f"key {APP_API_KEY} may not read this; got 'Authorization: Bearer {APP_API_KEY}' "
-                                  f"and Bearer {other_token}"}]}
+    echo = {
+        "errors": [
+            {
+                "detail": f"key {APP_API_KEY} may not read this; got 'Authorization: Bearer {APP_API_KEY}' "
+                f"and Bearer {other_token}"
+            }
+        ]
+    }
     proxy = FaultProxy(sim.base_url).start()
     proxy.override(r"^/v1/campaigns", 400, json.dumps(echo).encode())
-    settings = {"app_api_key": APP_API_KEY, "api_url": sim.base_url, "workspace_id": 123456,
-                "max_requests_per_second": 1000}
+    settings = {
+        "app_api_key": APP_API_KEY,
+        "api_url": sim.base_url,
+        "workspace_id": 123456,
+        "max_requests_per_second": 1000,
+    }
     catalog = discover_catalog(write_json(workdir / "discover.json", settings), workdir, {"campaigns", "topics"}, env)
     config = write_json(workdir / "tap_config.json", {**settings, "api_url": proxy.url + "/v1"})
     try:

@@ -44,13 +44,29 @@ def proxy(sim: t.Any) -> t.Iterator[FaultProxy]:
 
 
 def settings(sim: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
-    return {"app_api_key": API_KEY, "api_url": sim.base_url, "start_date": "2020-01-01T00:00:00Z",
-            "workspace_id": 123456, "max_requests_per_second": 1000, "max_retries": 1, "retry_backoff_ms": 10,
-            "request_timeout": 5, **overrides}
+    return {
+        "app_api_key": API_KEY,
+        "api_url": sim.base_url,
+        "start_date": "2020-01-01T00:00:00Z",
+        "workspace_id": 123456,
+        "max_requests_per_second": 1000,
+        "max_retries": 1,
+        "retry_backoff_ms": 10,
+        "request_timeout": 5,
+        **overrides,
+    }
 
 
-def sync(sim: t.Any, proxy: FaultProxy, workdir: Path, env: dict[str, str], streams: set[str], *,
-         state: dict | None = None, **overrides: t.Any) -> Outcome:
+def sync(
+    sim: t.Any,
+    proxy: FaultProxy,
+    workdir: Path,
+    env: dict[str, str],
+    streams: set[str],
+    *,
+    state: dict | None = None,
+    **overrides: t.Any,
+) -> Outcome:
     """Discover against the simulator itself, then sync `streams` through the proxy."""
     catalog = discover_catalog(write_json(workdir / "discover.json", settings(sim)), workdir, streams, env)
     api_url = proxy.url + urllib.parse.urlsplit(sim.base_url).path
@@ -86,8 +102,9 @@ BREAKAGES: dict[str, tuple[t.Callable[[FaultProxy], None], tuple[str, ...]]] = {
     ),
     "unexpected shape": (lambda p: p.override(r"^/v1/snippets", 200, b'{"data":[]}'), ("without 'snippets'",)),
     "a timestamp in microseconds": (
-        lambda p: p.override(r"^/v1/snippets", 200,
-                             json.dumps({"snippets": [{"name": "x", "updated_at": 10**15}]}).encode()),
+        lambda p: p.override(
+            r"^/v1/snippets", 200, json.dumps({"snippets": [{"name": "x", "updated_at": 10**15}]}).encode()
+        ),
         ("updated_at",),
     ),
 }
@@ -144,7 +161,8 @@ def test_a_failing_child_stream_leaves_its_parent_and_sibling_synced(
     live = {c["id"] for c in sim.data.campaigns}
     assert {r["id"] for r in records(outcome, "campaigns")} == live
     assert {r["campaign_id"] for r in records(outcome, "campaign_actions")} == {
-        c for c in live if sim.data.campaign_actions.get(c)}
+        c for c in live if sim.data.campaign_actions.get(c)
+    }
     assert records(outcome, "campaign_metrics") == []
     header, *failed = summary(outcome)
     assert len(failed) == 1
@@ -202,9 +220,17 @@ def test_export_streams_without_a_resolvable_workspace_fail_before_the_first_str
     sim: t.Any, proxy: FaultProxy, workdir: Path, env: dict[str, str]
 ) -> None:
     proxy.override(r"^/v1/workspaces", 200, json.dumps(TWO_WORKSPACES).encode())
-    every_stream = {e["tap_stream_id"] for e in json.loads(run_plugin(
-        TAP, ["--config", str(write_json(workdir / "d.json", settings(sim))), "--discover"],
-        cwd=workdir, env=env).stdout)["streams"]}
+    every_stream = {
+        e["tap_stream_id"]
+        for e in json.loads(
+            run_plugin(
+                TAP,
+                ["--config", str(write_json(workdir / "d.json", settings(sim))), "--discover"],
+                cwd=workdir,
+                env=env,
+            ).stdout
+        )["streams"]
+    }
     catalog = discover_catalog(write_json(workdir / "d.json", settings(sim)), workdir, every_stream, env)
     unset = {k: v for k, v in settings(sim, api_url=proxy.url + "/v1").items() if k != "workspace_id"}
     config = write_json(workdir / "tap_config.json", unset)

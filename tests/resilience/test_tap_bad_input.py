@@ -35,16 +35,23 @@ def tap_config(workdir: Path, **settings: t.Any) -> Path:
 
 
 def good_settings(sim: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
-    return {"app_api_key": API_KEY, "api_url": sim.base_url, "start_date": "2024-01-01T00:00:00Z",
-            "max_requests_per_second": 1000, "workspace_id": 123456, **overrides}
+    return {
+        "app_api_key": API_KEY,
+        "api_url": sim.base_url,
+        "start_date": "2024-01-01T00:00:00Z",
+        "max_requests_per_second": 1000,
+        "workspace_id": 123456,
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize("mode", ["discover", "sync"])
 def test_missing_api_key_names_the_setting(workdir: Path, env: dict[str, str], mode: str) -> None:
     config = tap_config(workdir, api_url="http://127.0.0.1:9/v1")
 
-    outcome = run_plugin(TAP, ["--config", str(config), *(["--discover"] if mode == "discover" else [])],
-                         cwd=workdir, env=env)
+    outcome = run_plugin(
+        TAP, ["--config", str(config), *(["--discover"] if mode == "discover" else [])], cwd=workdir, env=env
+    )
 
     assert_one_line_error(outcome, "app_api_key")
     assert not [m for m in outcome.stdout_lines if '"RECORD"' in m]
@@ -89,7 +96,7 @@ def proxied(sim: t.Any) -> t.Iterator[FaultProxy]:
     proxy.stop()
 
 
-def run_campaigns_through(proxy: FaultProxy, sim: t.Any, workdir: Path, env: dict[str, str]):  # noqa: ANN201
+def run_campaigns_through(proxy: FaultProxy, sim: t.Any, workdir: Path, env: dict[str, str]):
     """Sync only `campaigns` with the tap pointed at the proxy."""
     catalog = discover_catalog(tap_config(workdir, **good_settings(sim)), workdir, {"campaigns"}, env)
     api_url = proxy.url + urllib.parse.urlsplit(sim.base_url).path
@@ -140,8 +147,9 @@ def test_record_missing_fields_is_emitted_with_nulls(
     assert record.get("name") is None
 
 
-def run_with_inputs(sim: t.Any, workdir: Path, env: dict[str, str], *, state: str | None = None,
-                    catalog: str | None = None) -> t.Any:
+def run_with_inputs(
+    sim: t.Any, workdir: Path, env: dict[str, str], *, state: str | None = None, catalog: str | None = None
+) -> t.Any:
     """Sync `campaigns` and `topics` with the given state and/or catalog file text (else a good catalog)."""
     config = tap_config(workdir, **good_settings(sim))
     catalog_file = discover_catalog(config, workdir, {"campaigns", "topics"}, env)
@@ -155,17 +163,27 @@ def run_with_inputs(sim: t.Any, workdir: Path, env: dict[str, str], *, state: st
     return run_plugin(TAP, args, cwd=workdir, env=env)
 
 
-@pytest.mark.parametrize(("state", "words"), [
-    ('{"bookmarks": {"campaigns": ', ("state file", "state.json", "not JSON")),
-    ('[{"bookmarks": {}}]', ("state file", "state.json", "object", "list")),
-    ('{"bookmarks": {"campaigns": "2024-01-01"}}', ("state.json", "campaigns", "object")),
-    ('{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": "not-a-date"}}}',
-     ("state.json", "campaigns", "replication_key_value", "not-a-date")),
-    ('{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": 1764505000000}}}',
-     ("state.json", "campaigns", "replication_key_value", "1764505000000")),
-    ('{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": "3169-07-08T01:00:00Z"}}}',
-     ("state.json", "campaigns", "replication_key_value", "in the future")),
-], ids=["not JSON", "a list", "a bookmark that is not an object", "not-a-date", "unix milliseconds", "year 3169"])
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        ('{"bookmarks": {"campaigns": ', ("state file", "state.json", "not JSON")),
+        ('[{"bookmarks": {}}]', ("state file", "state.json", "object", "list")),
+        ('{"bookmarks": {"campaigns": "2024-01-01"}}', ("state.json", "campaigns", "object")),
+        (
+            '{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": "not-a-date"}}}',
+            ("state.json", "campaigns", "replication_key_value", "not-a-date"),
+        ),
+        (
+            '{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": 1764505000000}}}',
+            ("state.json", "campaigns", "replication_key_value", "1764505000000"),
+        ),
+        (
+            '{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": "3169-07-08T01:00:00Z"}}}',
+            ("state.json", "campaigns", "replication_key_value", "in the future"),
+        ),
+    ],
+    ids=["not JSON", "a list", "a bookmark that is not an object", "not-a-date", "unix milliseconds", "year 3169"],
+)
 def test_a_bad_state_fails_before_any_request_with_one_line_naming_the_file_stream_and_field(
     sim: t.Any, workdir: Path, env: dict[str, str], state: str, words: tuple[str, ...]
 ) -> None:
@@ -176,16 +194,26 @@ def test_a_bad_state_fails_before_any_request_with_one_line_naming_the_file_stre
     assert not [m for m in outcome.stdout_lines if '"RECORD"' in m]
 
 
-@pytest.mark.parametrize(("catalog", "words"), [
-    ('{"streams": [', ("catalog file", "not JSON")),
-    ('["campaigns"]', ("catalog file", "streams")),
-    ('{"streams": [{"stream": "campaigns", "schema": {}, "metadata": []}]}', ("catalog file", "streams[0]",
-                                                                              "tap_stream_id")),
-    ('{"streams": [{"tap_stream_id": "campaigns", "schema": "object", "metadata": []}]}',
-     ("catalog file", "campaigns", "schema")),
-    ('{"streams": [{"tap_stream_id": "campaigns", "schema": {}, "metadata": {"selected": true}}]}',
-     ("catalog file", "campaigns", "metadata")),
-], ids=["not JSON", "a list", "no tap_stream_id", "schema not an object", "metadata not a list"])
+@pytest.mark.parametrize(
+    ("catalog", "words"),
+    [
+        ('{"streams": [', ("catalog file", "not JSON")),
+        ('["campaigns"]', ("catalog file", "streams")),
+        (
+            '{"streams": [{"stream": "campaigns", "schema": {}, "metadata": []}]}',
+            ("catalog file", "streams[0]", "tap_stream_id"),
+        ),
+        (
+            '{"streams": [{"tap_stream_id": "campaigns", "schema": "object", "metadata": []}]}',
+            ("catalog file", "campaigns", "schema"),
+        ),
+        (
+            '{"streams": [{"tap_stream_id": "campaigns", "schema": {}, "metadata": {"selected": true}}]}',
+            ("catalog file", "campaigns", "metadata"),
+        ),
+    ],
+    ids=["not JSON", "a list", "no tap_stream_id", "schema not an object", "metadata not a list"],
+)
 def test_a_malformed_catalog_fails_with_one_line_naming_the_file_and_what_is_wrong(
     sim: t.Any, workdir: Path, env: dict[str, str], catalog: str, words: tuple[str, ...]
 ) -> None:

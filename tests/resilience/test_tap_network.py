@@ -32,8 +32,15 @@ def sim(make_cio_sim: t.Callable[..., t.Any]) -> t.Any:
 
 
 def settings(sim: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
-    return {"app_api_key": API_KEY, "api_url": sim.base_url, "workspace_id": 123456,
-            "max_requests_per_second": 1000, "max_retries": 1, "retry_backoff_ms": 10, **overrides}
+    return {
+        "app_api_key": API_KEY,
+        "api_url": sim.base_url,
+        "workspace_id": 123456,
+        "max_requests_per_second": 1000,
+        "max_retries": 1,
+        "retry_backoff_ms": 10,
+        **overrides,
+    }
 
 
 def sync(sim: t.Any, workdir: Path, env: dict[str, str], streams: set[str], **overrides: t.Any) -> Outcome:
@@ -55,7 +62,7 @@ class DripServer:
         stop = self.stopped = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler API
+            def do_GET(self) -> None:  # BaseHTTPRequestHandler API
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(1 << 20))
@@ -68,7 +75,7 @@ class DripServer:
                 except OSError:
                     return
 
-            def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: t.Any) -> None:
                 """Quiet."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -34,8 +34,12 @@ LATER_STATE = {"bookmarks": {"users": {"replication_key_value": 4}}}
 
 
 def schema(stream: str = "users", properties_schema: dict | None = None, keys: list[str] | None = None) -> dict:
-    return {"type": "SCHEMA", "stream": stream, "schema": properties_schema or USERS_SCHEMA,
-            "key_properties": ["id"] if keys is None else keys}
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": properties_schema or USERS_SCHEMA,
+        "key_properties": ["id"] if keys is None else keys,
+    }
 
 
 def record(stream: str = "users", **values: t.Any) -> dict:
@@ -67,8 +71,9 @@ def bucket(tmp_path: Path) -> Path:
 
 
 def run_target(workdir: Path, env: dict[str, str], bucket: Path, stdin: bytes, **settings: t.Any) -> Outcome:
-    config = write_json(workdir / "target_config.json",
-                        {"bucket_url": str(bucket), "workspace_id": "123456", **settings})
+    config = write_json(
+        workdir / "target_config.json", {"bucket_url": str(bucket), "workspace_id": "123456", **settings}
+    )
     return run_plugin(TARGET, ["--config", str(config)], cwd=workdir, env=env, stdin=stdin)
 
 
@@ -95,7 +100,9 @@ def assert_nothing_outside(bucket: Path, tmp_path: Path) -> None:
 
 
 def test_malformed_json_line_fails_naming_the_line(workdir: Path, env: dict[str, str], bucket: Path) -> None:
-    stdin = singer_input(*good_prefix(), b'{"type": "RECORD", "stream": "users", "record": {"id": 3, "na', *good_suffix())
+    stdin = singer_input(
+        *good_prefix(), b'{"type": "RECORD", "stream": "users", "record": {"id": 3, "na', *good_suffix()
+    )
 
     outcome = run_target(workdir, env, bucket, stdin)
 
@@ -188,8 +195,10 @@ def test_streams_whose_names_sanitize_alike_never_share_file_names(
     workdir: Path, env: dict[str, str], bucket: Path
 ) -> None:
     stdin = singer_input(
-        schema("a/b"), record("a/b", id=1, name="from a/b"),
-        schema("a_b"), record("a_b", id=2, name="from a_b"),
+        schema("a/b"),
+        record("a/b", id=1, name="from a/b"),
+        schema("a_b"),
+        record("a_b", id=2, name="from a_b"),
         state(GOOD_STATE),
     )
 
@@ -206,9 +215,13 @@ def test_streams_whose_names_sanitize_alike_never_share_file_names(
 def test_streams_whose_names_sanitize_alike_never_share_file_names_across_runs(
     workdir: Path, env: dict[str, str], bucket: Path
 ) -> None:
-    first = run_target(workdir, env, bucket, singer_input(schema("a/b"), record("a/b", id=1, name="x"), state(GOOD_STATE)))
+    first = run_target(
+        workdir, env, bucket, singer_input(schema("a/b"), record("a/b", id=1, name="x"), state(GOOD_STATE))
+    )
 
-    second = run_target(workdir, env, bucket, singer_input(schema("a_b"), record("a_b", id=2, name="y"), state(GOOD_STATE)))
+    second = run_target(
+        workdir, env, bucket, singer_input(schema("a_b"), record("a_b", id=2, name="y"), state(GOOD_STATE))
+    )
 
     assert first.returncode == 0, first.last_stderr_line
     if second.returncode != 0:
@@ -252,8 +265,14 @@ def nested(depth: int) -> dict:
 
 
 def test_deeply_nested_and_huge_values_round_trip(workdir: Path, env: dict[str, str], bucket: Path) -> None:
-    doc_schema = {"type": "object", "properties": {
-        "id": {"type": "integer"}, "doc": {"type": ["object", "null"]}, "text": {"type": ["string", "null"]}}}
+    doc_schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "doc": {"type": ["object", "null"]},
+            "text": {"type": ["string", "null"]},
+        },
+    }
     deep = nested(200)
     huge = "cio" * 4_000_000  # 12 MB in one cell
     stdin = singer_input(
@@ -275,8 +294,9 @@ def test_deeply_nested_and_huge_values_round_trip(workdir: Path, env: dict[str, 
 def test_non_utf8_bytes_fail_naming_the_line_or_are_replaced_visibly(
     workdir: Path, env: dict[str, str], bucket: Path
 ) -> None:
-    stdin = singer_input(*good_prefix(), b'{"type": "RECORD", "stream": "users", "record": {"id": 3, "name": "caf\xe9"}}',
-                         *good_suffix())
+    stdin = singer_input(
+        *good_prefix(), b'{"type": "RECORD", "stream": "users", "record": {"id": 3, "name": "caf\xe9"}}', *good_suffix()
+    )
 
     outcome = run_target(workdir, env, bucket, stdin)
 
@@ -295,9 +315,12 @@ def test_nan_and_infinity_fail_naming_the_line_or_stay_floats(
 ) -> None:
     score_schema = {"type": "object", "properties": {"id": {"type": "integer"}, "score": {"type": ["number", "null"]}}}
     stdin = singer_input(
-        schema("scores", score_schema), record("scores", id=1, score=0.5), state(GOOD_STATE),
+        schema("scores", score_schema),
+        record("scores", id=1, score=0.5),
+        state(GOOD_STATE),
         b'{"type": "RECORD", "stream": "scores", "record": {"id": 3, "score": ' + literal + b"}}",
-        record("scores", id=4, score=1.5), state(LATER_STATE),
+        record("scores", id=4, score=1.5),
+        state(LATER_STATE),
     )
 
     outcome = run_target(workdir, env, bucket, stdin)
@@ -316,10 +339,17 @@ def test_nan_and_infinity_fail_naming_the_line_or_stay_floats(
 def test_integers_beyond_int64_fail_naming_the_field_or_keep_every_digit(
     workdir: Path, env: dict[str, str], bucket: Path, big: int
 ) -> None:
-    counter_schema = {"type": "object", "properties": {"id": {"type": "integer"}, "count": {"type": ["integer", "null"]}}}
+    counter_schema = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "count": {"type": ["integer", "null"]}},
+    }
     stdin = singer_input(
-        schema("counters", counter_schema), record("counters", id=1, count=5), state(GOOD_STATE),
-        record("counters", id=3, count=big), record("counters", id=4, count=6), state(LATER_STATE),
+        schema("counters", counter_schema),
+        record("counters", id=1, count=5),
+        state(GOOD_STATE),
+        record("counters", id=3, count=big),
+        record("counters", id=4, count=6),
+        state(LATER_STATE),
     )
 
     outcome = run_target(workdir, env, bucket, stdin)
@@ -348,7 +378,9 @@ def test_state_with_decimals_is_emitted_digit_for_digit(workdir: Path, env: dict
 
 
 @pytest.mark.parametrize("stdin", [b"", b"\n\n  \n"], ids=["empty", "blank-lines"])
-def test_empty_input_writes_nothing_and_succeeds(workdir: Path, env: dict[str, str], bucket: Path, stdin: bytes) -> None:
+def test_empty_input_writes_nothing_and_succeeds(
+    workdir: Path, env: dict[str, str], bucket: Path, stdin: bytes
+) -> None:
     outcome = run_target(workdir, env, bucket, stdin)
 
     assert outcome.returncode == 0, outcome.last_stderr_line

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from cio_simulator import Simulator
 
 MATCH_ALL = {"filter": {"and": [{"attribute": {"field": "cio_id", "operator": "exists"}}]}}

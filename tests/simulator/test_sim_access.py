@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import requests
-from conftest import Api
-
 from cio_simulator import Simulator
+from conftest import Api
 
 
 def test_requests_without_the_bearer_key_are_a_401_with_an_errors_body(cio_sim: Simulator) -> None:
@@ -24,8 +23,14 @@ def test_forbidden_paths_answer_403_for_that_resource_only(make_cio_sim) -> None
 
 
 def test_unknown_paths_and_records_are_a_404(api: Api) -> None:
-    for path in ("/no_such_resource", "/campaigns/999999", "/campaigns/999999/actions", "/newsletters/0/contents",
-                 "/segments/999/membership", "/broadcasts/1/actions"):
+    for path in (
+        "/no_such_resource",
+        "/campaigns/999999",
+        "/campaigns/999999/actions",
+        "/newsletters/0/contents",
+        "/segments/999/membership",
+        "/broadcasts/1/actions",
+    ):
         response = api.get(path)
         assert response.status_code == 404, path
         assert response.json()["errors"][0]["status"] == "404"

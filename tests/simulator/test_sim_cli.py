@@ -15,15 +15,29 @@ TESTS_DIR = Path(__file__).resolve().parents[1]
 
 def test_cli_serves_until_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
-    process = subprocess.Popen([sys.executable, "-m", "cio_simulator", "--port", "0", "--seed", "1",
-                                "--api-key", "cli-secret", "--workspace-id", "42"],
-                               stdout=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cio_simulator",
+            "--port",
+            "0",
+            "--seed",
+            "1",
+            "--api-key",
+            "cli-secret",
+            "--workspace-id",
+            "42",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
-        response = requests.get(base_url + "/workspaces", headers={"Authorization": "Bearer cli-secret"},
-                                timeout=10)
+        response = requests.get(base_url + "/workspaces", headers={"Authorization": "Bearer cli-secret"}, timeout=10)
         assert response.json()["workspaces"][0]["id"] == 42
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

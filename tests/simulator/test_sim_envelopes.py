@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MATCH_ALL, Api
-
 from cio_simulator import Simulator
+from conftest import MATCH_ALL, Api
 
 
 @pytest.fixture(scope="module")
@@ -13,28 +12,48 @@ def cio_sim(read_only_sim: Simulator) -> Simulator:
     """These tests only read, so the module shares one simulator."""
     return read_only_sim
 
+
 # (path, envelope, fields that must be present with these Python types in every record)
 LIST_ENDPOINTS = [
-    ("/campaigns", "campaigns", {"id": int, "name": str, "created": int, "updated": int, "actions": list,
-                                 "first_started": int, "tags": list, "active": bool}),
-    ("/campaigns/1/actions", "actions", {"id": str, "campaign_id": int, "created": int, "updated": int,
-                                         "headers": dict, "type": str}),
+    (
+        "/campaigns",
+        "campaigns",
+        {
+            "id": int,
+            "name": str,
+            "created": int,
+            "updated": int,
+            "actions": list,
+            "first_started": int,
+            "tags": list,
+            "active": bool,
+        },
+    ),
+    (
+        "/campaigns/1/actions",
+        "actions",
+        {"id": str, "campaign_id": int, "created": int, "updated": int, "headers": dict, "type": str},
+    ),
     ("/broadcasts", "broadcasts", {"id": int, "created": int, "updated": int, "actions": list}),
     ("/broadcasts/15/actions", "actions", {"id": str, "broadcast_id": int, "created": int, "updated": int}),
-    ("/broadcasts/13/triggers", "triggers", {"id": int, "broadcast_id": int, "created_at": int,
-                                             "processed_at": int}),
+    ("/broadcasts/13/triggers", "triggers", {"id": int, "broadcast_id": int, "created_at": int, "processed_at": int}),
     ("/newsletters", "newsletters", {"id": int, "created": int, "updated": int, "content_ids": list}),
     ("/newsletters/1/contents", "contents", {"id": int, "newsletter_id": int, "headers": dict, "from_id": int}),
-    ("/messages", "messages", {"id": str, "created": int, "metrics": dict, "customer_identifiers": dict,
-                               "type": str, "forgotten": bool}),
+    (
+        "/messages",
+        "messages",
+        {"id": str, "created": int, "metrics": dict, "customer_identifiers": dict, "type": str, "forgotten": bool},
+    ),
     ("/segments", "segments", {"id": int, "name": str, "created_at": int, "updated_at": int}),
     ("/segments/1/membership", "identifiers", {"cio_id": str}),
     ("/exports", "exports", {"id": int, "created_at": int, "updated_at": int, "status": str}),
-    ("/activities", "activities", {"id": str, "timestamp": int, "type": str, "customer_identifiers": dict,
-                                   "data": dict}),
+    (
+        "/activities",
+        "activities",
+        {"id": str, "timestamp": int, "type": str, "customer_identifiers": dict, "data": dict},
+    ),
     ("/sender_identities", "sender_identities", {"id": int, "email": str, "hidden": bool}),
-    ("/reporting_webhooks", "reporting_webhooks", {"id": int, "endpoint": str, "events": list,
-                                                   "disabled": bool}),
+    ("/reporting_webhooks", "reporting_webhooks", {"id": int, "endpoint": str, "events": list, "disabled": bool}),
     ("/snippets", "snippets", {"name": str, "value": str, "updated_at": int}),
     ("/info/ip_addresses", "ip_addresses", {}),
     ("/collections", "collections", {"id": int, "created_at": int, "updated_at": int, "schema": list}),
@@ -49,8 +68,9 @@ LIST_ENDPOINTS = [
 
 
 @pytest.mark.parametrize(("path", "envelope", "types"), LIST_ENDPOINTS, ids=[e[0] for e in LIST_ENDPOINTS])
-def test_list_endpoint_uses_the_reference_envelope_and_types(api: Api, path: str, envelope: str,
-                                                             types: dict[str, type]) -> None:
+def test_list_endpoint_uses_the_reference_envelope_and_types(
+    api: Api, path: str, envelope: str, types: dict[str, type]
+) -> None:
     payload = api.ok(path)
     records = payload[envelope]
     assert isinstance(records, list) and records
@@ -123,9 +143,14 @@ def test_segment_membership_carries_the_segment_id(api: Api) -> None:
     assert api.ok("/segments/2/membership")["segment_id"] == 2
 
 
-@pytest.mark.parametrize("path", ["/campaigns/1/metrics?version=2&res=days",
-                                  "/campaigns/1/metrics?version=1&period=weeks&steps=4",
-                                  "/newsletters/3/metrics?period=days&steps=7"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/campaigns/1/metrics?version=2&res=days",
+        "/campaigns/1/metrics?version=1&period=weeks&steps=4",
+        "/newsletters/3/metrics?period=days&steps=7",
+    ],
+)
 def test_metrics_are_series_of_integers_per_metric(api: Api, path: str) -> None:
     series = api.get(path).json()["metric"]["series"]
     lengths = {len(values) for values in series.values()}
@@ -134,8 +159,9 @@ def test_metrics_are_series_of_integers_per_metric(api: Api, path: str) -> None:
 
 
 def test_campaign_metrics_v2_has_one_bucket_per_day_between_start_and_end(api: Api) -> None:
-    series = api.ok("/campaigns/1/metrics", version=2, res="days", start=1_699_920_000,
-                    end=1_699_920_000 + 6 * 86400)["metric"]["series"]
+    series = api.ok("/campaigns/1/metrics", version=2, res="days", start=1_699_920_000, end=1_699_920_000 + 6 * 86400)[
+        "metric"
+    ]["series"]
     assert len(series["sent"]) == 7
 
 
@@ -145,17 +171,21 @@ def test_campaign_metrics_require_a_version(api: Api) -> None:
     assert response.json() == {"errors": [{"detail": "version is required and must be 1 or 2", "status": "400"}]}
 
 
-@pytest.mark.parametrize(("path", "envelope", "expected"), [
-    ("/campaigns/1", "campaign", lambda d: d.campaigns[0]),
-    ("/campaigns/1/actions/1001", "action", lambda d: d.campaign_actions[1][1]),
-    ("/broadcasts/13", "broadcast", lambda d: d.broadcasts[0]),
-    ("/segments/2", "segment", lambda d: d.segments[1]),
-    ("/exports/901", "export", lambda d: d.exports[1]),
-    ("/sender_identities/3", "sender_identity", lambda d: d.sender_identities[2]),
-    ("/transactional/2", "message", lambda d: d.transactional[1]),
-])
-def test_single_records_are_wrapped_in_their_singular_envelope(api: Api, cio_sim: Simulator, path: str,
-                                                               envelope: str, expected) -> None:
+@pytest.mark.parametrize(
+    ("path", "envelope", "expected"),
+    [
+        ("/campaigns/1", "campaign", lambda d: d.campaigns[0]),
+        ("/campaigns/1/actions/1001", "action", lambda d: d.campaign_actions[1][1]),
+        ("/broadcasts/13", "broadcast", lambda d: d.broadcasts[0]),
+        ("/segments/2", "segment", lambda d: d.segments[1]),
+        ("/exports/901", "export", lambda d: d.exports[1]),
+        ("/sender_identities/3", "sender_identity", lambda d: d.sender_identities[2]),
+        ("/transactional/2", "message", lambda d: d.transactional[1]),
+    ],
+)
+def test_single_records_are_wrapped_in_their_singular_envelope(
+    api: Api, cio_sim: Simulator, path: str, envelope: str, expected
+) -> None:
     assert api.ok(path) == {envelope: expected(cio_sim.data)}
 
 
@@ -173,8 +203,12 @@ def test_customers_by_email_returns_identifier_results(api: Api, cio_sim: Simula
 def test_segment_count_and_usage(api: Api, cio_sim: Simulator) -> None:
     assert api.ok("/segments/1/customer_count") == {"count": len(cio_sim.data.segment_members[1])}
     used_by = api.ok("/segments/1/used_by")["used_by"]
-    assert used_by["segment_id"] == 1 and set(used_by) == {"segment_id", "campaigns", "sent_newsletters",
-                                                           "draft_newsletters"}
+    assert used_by["segment_id"] == 1 and set(used_by) == {
+        "segment_id",
+        "campaigns",
+        "sent_newsletters",
+        "draft_newsletters",
+    }
 
 
 def test_metrics_repeat_exactly_and_are_zero_before_the_entity_existed(api: Api, cio_sim: Simulator) -> None:

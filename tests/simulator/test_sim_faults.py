@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import Api
-
 from cio_simulator import FAULT_KINDS, Simulator
+from conftest import Api
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])

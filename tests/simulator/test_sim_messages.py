@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from conftest import Api
-
 from cio_simulator import Simulator
+from conftest import Api
 
 DAY = 86400
 SIX_MONTHS = 180 * DAY
@@ -76,8 +75,7 @@ def test_some_window_holds_more_than_1000_messages(make_cio_sim) -> None:
     simulator = make_cio_sim(anchor=ANCHOR)
     created = sorted(m["created"] for m in simulator.data.messages)
     busiest_day = max(range(len(created)), key=lambda i: bisect_right(created, created[i] + DAY) - i)
-    first = Api(simulator).ok("/messages", limit=1000, start_ts=created[busiest_day],
-                              end_ts=created[busiest_day] + DAY)
+    first = Api(simulator).ok("/messages", limit=1000, start_ts=created[busiest_day], end_ts=created[busiest_day] + DAY)
     assert len(first["messages"]) == 1000 and first["next"]
 
 

@@ -5,20 +5,29 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import MATCH_ALL, Api
-
 from cio_simulator import Dataset, Simulator
+from conftest import MATCH_ALL, Api
 
 ANCHOR = 1_700_000_000
 
 
 def snapshot(data: Dataset) -> str:
-    return json.dumps({
-        "campaigns": data.campaigns, "actions": data.campaign_actions, "newsletters": data.newsletters,
-        "segments": data.segments, "messages": data.messages[::97], "people": data.people[::53],
-        "activities": data.activities[::31], "bounces": data.suppressions["bounces"][::41],
-        "senders": data.sender_identities, "snippets": data.snippets,
-    }, sort_keys=True, default=str)
+    return json.dumps(
+        {
+            "campaigns": data.campaigns,
+            "actions": data.campaign_actions,
+            "newsletters": data.newsletters,
+            "segments": data.segments,
+            "messages": data.messages[::97],
+            "people": data.people[::53],
+            "activities": data.activities[::31],
+            "bounces": data.suppressions["bounces"][::41],
+            "senders": data.sender_identities,
+            "snippets": data.snippets,
+        },
+        sort_keys=True,
+        default=str,
+    )
 
 
 def test_the_same_seed_scale_and_anchor_give_the_same_data() -> None:
@@ -60,8 +69,16 @@ CHANGE_TIMES = ("created", "updated", "created_at", "updated_at")
 @pytest.mark.parametrize(("seed", "scale"), [(1, 1.0), (3, 1.0), (3, 0.2), (7, 1.0)])
 def test_no_generated_record_changes_after_the_data_clock(seed: int, scale: float) -> None:
     data = Dataset(seed, scale, ANCHOR)
-    lists = [data.campaigns, data.broadcasts, data.newsletters, data.segments, data.transactional,
-             *data.campaign_actions.values(), *data.broadcast_actions.values(), *data.transactional_contents.values()]
+    lists = [
+        data.campaigns,
+        data.broadcasts,
+        data.newsletters,
+        data.segments,
+        data.transactional,
+        *data.campaign_actions.values(),
+        *data.broadcast_actions.values(),
+        *data.transactional_contents.values(),
+    ]
     times = [record[field] for records in lists for record in records for field in CHANGE_TIMES if record.get(field)]
     times += [at for person in data.people for at in person["timestamps"].values()]
     assert times
@@ -80,8 +97,7 @@ def test_a_deleted_campaign_disappears_and_its_children_are_404(mutated) -> None
     api = Api(simulator)
     [deleted] = summary["campaigns"]["deleted"]
     assert deleted not in [c["id"] for c in api.ok("/campaigns")["campaigns"]]
-    for path in (f"/campaigns/{deleted}/actions", f"/campaigns/{deleted}/metrics?version=2",
-                 f"/campaigns/{deleted}"):
+    for path in (f"/campaigns/{deleted}/actions", f"/campaigns/{deleted}/metrics?version=2", f"/campaigns/{deleted}"):
         response = api.get(path)
         assert response.status_code == 404
         assert response.json()["errors"][0] == {"detail": f"campaign {deleted} not found", "status": "404"}
@@ -93,14 +109,18 @@ def test_changed_campaigns_newsletters_segments_and_actions_are_exactly_the_summ
     changed = {c["id"] for c in api.ok("/campaigns")["campaigns"] if c["updated"] > before}
     assert changed == set(summary["campaigns"]["updated"]) and changed
     newsletters, _ = api.read_all("/newsletters", "newsletters", limit=100)
-    assert {n["id"] for n in newsletters if n["updated"] > before} == \
-        set(summary["newsletters"]["updated"] + summary["newsletters"]["created"])
-    assert [s["id"] for s in api.ok("/segments")["segments"] if s["updated_at"] > before] == \
-        summary["segments"]["updated"]
-    actions = [a for cid in simulator.data.campaign_actions
-               for a in api.read_all(f"/campaigns/{cid}/actions", "actions")[0]]
-    assert sorted((a["id"] for a in actions if a["updated"] > before), key=int) == \
-        summary["campaign_actions"]["updated"]
+    assert {n["id"] for n in newsletters if n["updated"] > before} == set(
+        summary["newsletters"]["updated"] + summary["newsletters"]["created"]
+    )
+    assert [s["id"] for s in api.ok("/segments")["segments"] if s["updated_at"] > before] == summary["segments"][
+        "updated"
+    ]
+    actions = [
+        a for cid in simulator.data.campaign_actions for a in api.read_all(f"/campaigns/{cid}/actions", "actions")[0]
+    ]
+    assert (
+        sorted((a["id"] for a in actions if a["updated"] > before), key=int) == summary["campaign_actions"]["updated"]
+    )
 
 
 def test_new_messages_are_newer_than_everything_before_and_come_first(mutated) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MATCH_ALL, Api
-
 from cio_simulator import Simulator
+from conftest import MATCH_ALL, Api
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +48,20 @@ def test_customer_search_finds_every_live_person_once_in_pages_of_1000(api: Api,
 def test_customer_search_filters_by_segment_and_attribute(api: Api, cio_sim: Simulator) -> None:
     in_segment, _ = api.read_all("/customers", "identifiers", body={"filter": {"segment": {"id": 3}}}, limit=1000)
     assert in_segment == cio_sim.data.segment_members[3]
-    pro = {"filter": {"and": [{"attribute": {"field": "plan", "operator": "eq", "value": "pro"}},
-                              {"not": {"attribute": {"field": "email", "operator": "exists"}}}]}}
+    pro = {
+        "filter": {
+            "and": [
+                {"attribute": {"field": "plan", "operator": "eq", "value": "pro"}},
+                {"not": {"attribute": {"field": "email", "operator": "exists"}}},
+            ]
+        }
+    }
     found, _ = api.read_all("/customers", "identifiers", body=pro, limit=1000)
-    expected = [p["identifiers"] for p in cio_sim.data.people
-                if p["attributes"]["plan"] == "pro" and p["identifiers"]["email"] is None]
+    expected = [
+        p["identifiers"]
+        for p in cio_sim.data.people
+        if p["attributes"]["plan"] == "pro" and p["identifiers"]["email"] is None
+    ]
     assert found == expected and expected
 
 
@@ -101,14 +109,18 @@ def test_esp_suppressions_page_by_offset_until_a_null_list(api: Api, cio_sim: Si
     assert len(cio_sim.data.suppressions["bounces"]) > 1000
 
 
-@pytest.mark.parametrize(("path", "envelope", "maximum", "params"), [
-    ("/newsletters", "newsletters", 100, {}),
-    ("/activities", "activities", 100, {}),
-    ("/messages", "messages", 1000, {}),
-    ("/esp/suppression/bounces", "suppressions", 1000, {}),
-])
-def test_limits_above_the_maximum_are_clamped_to_it(api: Api, path: str, envelope: str, maximum: int,
-                                                    params: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "envelope", "maximum", "params"),
+    [
+        ("/newsletters", "newsletters", 100, {}),
+        ("/activities", "activities", 100, {}),
+        ("/messages", "messages", 1000, {}),
+        ("/esp/suppression/bounces", "suppressions", 1000, {}),
+    ],
+)
+def test_limits_above_the_maximum_are_clamped_to_it(
+    api: Api, path: str, envelope: str, maximum: int, params: dict[str, str]
+) -> None:
     assert len(api.ok(path, limit=maximum * 5, **params)[envelope]) == maximum
 
 
@@ -149,13 +161,16 @@ def test_empty_pages_quirk_puts_a_token_carrying_empty_page_before_each_later_pa
     assert sorted(m["id"] for m in messages) == sorted(expected) and pages == 3
 
 
-@pytest.mark.parametrize(("path", "envelope"), [("/activities", "activities"),
-                                                ("/sender_identities", "sender_identities")])
+@pytest.mark.parametrize(
+    ("path", "envelope"), [("/activities", "activities"), ("/sender_identities", "sender_identities")]
+)
 def test_sticky_end_quirk_repeats_the_last_token_on_empty_pages(make_cio_sim, path: str, envelope: str) -> None:
     simulator = make_cio_sim(quirks=("sticky_end",))
     api = Api(simulator)
-    expected = {"activities": len(simulator.data.activities_of_live_people),
-                "sender_identities": sum(not s["hidden"] for s in simulator.data.sender_identities)}[envelope]
+    expected = {
+        "activities": len(simulator.data.activities_of_live_people),
+        "sender_identities": sum(not s["hidden"] for s in simulator.data.sender_identities),
+    }[envelope]
     token, seen = None, 0
     while True:
         payload = api.ok(path, limit=100, **({"start": token} if token else {}))

@@ -5,17 +5,19 @@ from __future__ import annotations
 import datetime
 from zoneinfo import ZoneInfo
 
-from conftest import Api
-
 from cio_simulator import Simulator
+from conftest import Api
 
 
 def test_spec_people_are_wrapped_in_customer_with_identifiers_only_in_attributes(make_cio_sim) -> None:
     sim: Simulator = make_cio_sim(scale=0.1, quirks=("spec_people",))
     person = sim.data.person(0)
 
-    items = Api(sim).post("/customers/attributes", {"ids": [person["identifiers"]["cio_id"]]},
-                          id_type="cio_id").json()["customers"]
+    items = (
+        Api(sim)
+        .post("/customers/attributes", {"ids": [person["identifiers"]["cio_id"]]}, id_type="cio_id")
+        .json()["customers"]
+    )
 
     assert items == [{"customer": {k: v for k, v in person.items() if k != "identifiers"}}]
     assert items[0]["customer"]["attributes"]["cio_id"] == person["identifiers"]["cio_id"]
@@ -44,8 +46,7 @@ def test_the_400_fault_answers_a_rejected_parameter(make_cio_sim) -> None:
     sim.faults.configure(rate=1.0, kinds=("400",), only_paths=("/esp/suppression/blocks",))
     api = Api(sim)
 
-    assert api.get("/esp/suppression/blocks").json() == {"errors": [{"detail": "invalid parameter",
-                                                                     "status": "400"}]}
+    assert api.get("/esp/suppression/blocks").json() == {"errors": [{"detail": "invalid parameter", "status": "400"}]}
     assert api.get("/esp/suppression/bounces").status_code == 200
 
 

@@ -10,8 +10,8 @@ import os
 import typing as t
 
 import pytest
-
 from resilience.fault_proxy import FaultProxy
+
 from target_parquet_bucket.storage.azure import AzureStorage
 from target_parquet_bucket.storage.gcs import GCSStorage
 from target_parquet_bucket.storage.s3 import S3Storage
@@ -23,7 +23,7 @@ if t.TYPE_CHECKING:
     from fixtures.storage_services import AzuriteService, GCSService, S3Service
 
 MIB = 1024 * 1024
-AWS_SECRET = "aws-secret-7d3e"  # noqa: S105 - a known fake secret the tests look for
+AWS_SECRET = "aws-secret-7d3e"  # a known fake secret the tests look for
 TRANSIENT_FAULTS = ["500", "502", "503", "reset"]
 
 
@@ -63,7 +63,9 @@ def s3_storage(s3: S3Service, bucket: str, endpoint_url: str, attempts: int) -> 
 
 
 def azure_storage(azurite: AzuriteService, container: str, proxy: FaultProxy, attempts: int) -> AzureStorage:
-    sas_url = azurite.container_sas_url(container).replace(azurite.blob_endpoint.split("/devstoreaccount1")[0], proxy.url)
+    sas_url = azurite.container_sas_url(container).replace(
+        azurite.blob_endpoint.split("/devstoreaccount1")[0], proxy.url
+    )
     config = {"azure_sas_url": sas_url, "azure_block_size_mb": 4, "azure_max_attempts": attempts}
     return AzureStorage.from_config(f"azure://{container}/exports", config)
 
@@ -93,7 +95,9 @@ def test_s3_persistent_upload_failure_is_one_clean_error_and_leaves_no_object(
     proxy.inject(1.0, ["503"], methods=["PUT", "POST"])
     (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
 
-    with pytest.raises(OSError, match=rf"S3 bucket '{bucket}' \(upload exports/a.parquet\) failed: .*SlowDown") as caught:
+    with pytest.raises(
+        OSError, match=rf"S3 bucket '{bucket}' \(upload exports/a.parquet\) failed: .*SlowDown"
+    ) as caught:
         s3_storage(s3_service, bucket, proxy.url, attempts=2).put("a.parquet", tmp_path / "f")
 
     assert "\n" not in str(caught.value)
@@ -159,7 +163,9 @@ def test_gcs_persistent_upload_failure_is_one_clean_error_and_leaves_no_object(
     bucket = gcs_service.create_bucket()
     proxy = proxy_to(gcs_service.endpoint_url)
     proxy.inject(1.0, ["503"], methods=["POST", "PUT"])
-    storage = GCSStorage.from_config(f"gs://{bucket}/exports", {"gcs_endpoint_url": proxy.url, "gcs_retry_timeout_s": 2})
+    storage = GCSStorage.from_config(
+        f"gs://{bucket}/exports", {"gcs_endpoint_url": proxy.url, "gcs_retry_timeout_s": 2}
+    )
     (tmp_path / "f").write_bytes(b"x" * 1024)
 
     with pytest.raises(OSError, match=rf"GCS bucket '{bucket}' \(upload exports/a.parquet\) failed: .*503") as caught:

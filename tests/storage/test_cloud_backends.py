@@ -10,9 +10,9 @@ import typing as t
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fixtures.storage_services import free_port
 from singer_sdk import typing as th
 
-from fixtures.storage_services import free_port
 from target_parquet_bucket.storage.azure import AzureStorage
 from target_parquet_bucket.storage.base import ObjectExistsError
 from target_parquet_bucket.storage.gcs import GCSStorage
@@ -24,8 +24,8 @@ if t.TYPE_CHECKING:
     from fixtures.storage_services import AzuriteService, GCSService, S3Service
 
 MIB = 1024 * 1024
-AWS_SECRET = "aws-secret-9f2c7e1d"  # noqa: S105 - a known fake secret the tests look for
-AWS_TOKEN = "aws-session-token-5b8a"  # noqa: S105
+AWS_SECRET = "aws-secret-9f2c7e1d"  # a known fake secret the tests look for
+AWS_TOKEN = "aws-session-token-5b8a"
 
 
 def assert_one_line_without(text: str, *secrets: str) -> None:
@@ -49,14 +49,14 @@ def s3_config(s3: S3Service, **overrides: t.Any) -> dict[str, t.Any]:
 class S3WithoutPrecheck(S3Storage):
     """An S3Storage whose existence check lost a race: another writer created the key right after it."""
 
-    def exists(self, key: str) -> bool:  # noqa: ARG002
+    def exists(self, key: str) -> bool:
         return False
 
 
 class AzureWithoutPrecheck(AzureStorage):
     """An AzureStorage whose existence check lost a race: another writer created the key right after it."""
 
-    def exists(self, key: str) -> bool:  # noqa: ARG002
+    def exists(self, key: str) -> bool:
         return False
 
 
@@ -199,7 +199,9 @@ def test_azure_server_refuses_overwrite_even_when_the_existence_check_raced(
     assert racing.get_bytes("k.parquet") == b"first"
 
 
-def test_azure_create_refused_by_an_identical_blob_counts_as_done(azurite_service: AzuriteService, tmp_path: Path) -> None:
+def test_azure_create_refused_by_an_identical_blob_counts_as_done(
+    azurite_service: AzuriteService, tmp_path: Path
+) -> None:
     """A retried upload whose first attempt succeeded (response lost) meets its own blob: not a collision."""
     container = azurite_service.create_container()
     config = {"azure_sas_url": azurite_service.container_sas_url(container), "azure_block_size_mb": 4}

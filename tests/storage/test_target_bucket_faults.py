@@ -7,7 +7,6 @@ import typing as t
 from urllib.parse import unquote
 
 import pytest
-
 from resilience.fault_proxy import FaultProxy
 from storage.test_target_on_buckets import SCHEMAS, column, delivery, parquet_objects, state
 from target.target_runs import run_target

@@ -9,11 +9,11 @@ import typing as t
 
 import pyarrow.parquet as pq
 import pytest
-
 from target.target_runs import run_target
 
 if t.TYPE_CHECKING:
     from storage.conftest import Backend
+
     from target_parquet_bucket.storage.base import Storage
 
 SCHEMAS = {
@@ -23,7 +23,10 @@ SCHEMAS = {
         "key_properties": ["id"],
         "schema": {
             "type": "object",
-            "properties": {"id": {"type": "integer"}, "created_at": {"type": ["string", "null"], "format": "date-time"}},
+            "properties": {
+                "id": {"type": "integer"},
+                "created_at": {"type": ["string", "null"], "format": "date-time"},
+            },
         },
     },
     "people": {
@@ -83,7 +86,9 @@ def test_two_runs_of_two_streams_land_complete_and_never_overwrite(backend: Back
     assert {key: after_second[key] for key in after_first} == after_first  # nothing overwritten
     assert column(after_second, "deliveries", "id") == [1, 2, 3, 4, 5]
     assert column(after_second, "people", "email") == ["a@example.com", "b@example.com"]
-    assert min(sequences(set(after_second) - set(after_first), "deliveries")) > max(sequences(after_first, "deliveries"))
+    assert min(sequences(set(after_second) - set(after_first), "deliveries")) > max(
+        sequences(after_first, "deliveries")
+    )
 
 
 @pytest.mark.parametrize("backend", ["s3", "azure-connection-string", "gcs"], indirect=True)

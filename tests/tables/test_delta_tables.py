@@ -14,7 +14,14 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
-from target.target_runs import TARGET_EXECUTABLE, record_message, run_target, schema_message, singer_lines, state_message
+from target.target_runs import (
+    TARGET_EXECUTABLE,
+    record_message,
+    run_target,
+    schema_message,
+    singer_lines,
+    state_message,
+)
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -99,7 +106,7 @@ def test_a_target_dying_on_its_state_line_after_the_commit_is_replayed_without_d
     read_end, write_end = os.pipe()
     os.close(read_end)  # nobody reads the target's output: its STATE line fails with EPIPE
     try:
-        crashed = subprocess.run(  # noqa: S603 - our own console script
+        crashed = subprocess.run(  # our own console script
             [str(TARGET_EXECUTABLE), "--config", str(settings)],
             input=singer_lines(messages),
             stdout=write_end,
@@ -190,7 +197,10 @@ def test_a_schema_change_within_one_run_commits_each_schemas_rows(tmp_path: Path
     run = run_target(messages, config(tmp_path, load_method="upsert"))
 
     assert run.exit_code == 0, run.stderr
-    assert {k: (v["n"], v["email"]) for k, v in rows_by_id(tmp_path).items()} == {"a": (1, None), "b": (2, "b@example.com")}
+    assert {k: (v["n"], v["email"]) for k, v in rows_by_id(tmp_path).items()} == {
+        "a": (1, None),
+        "b": (2, "b@example.com"),
+    }
 
 
 def test_an_incompatible_type_change_fails_with_one_line_naming_stream_and_column(tmp_path: Path) -> None:
@@ -247,7 +257,7 @@ def test_compaction_every_two_commits_leaves_one_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("load_method", ["append-only", "upsert"])
-def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:  # noqa: ANN401
+def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     """moto server mode over real HTTP; read back with delta-rs's own S3 client."""
     name = s3_service.create_bucket()
     settings = {
@@ -278,7 +288,7 @@ def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:  # noq
 
 
 @pytest.mark.parametrize("credential", ["connection_string", "sas_url"])
-def test_delta_tables_on_azure_blob(azurite_service: t.Any, credential: str) -> None:  # noqa: ANN401
+def test_delta_tables_on_azure_blob(azurite_service: t.Any, credential: str) -> None:
     """Azurite over real HTTP; read back with delta-rs's own Azure client and the account key."""
     container = azurite_service.create_container()
     settings = {"bucket_url": f"azure://{container}/lake", "table_format": "delta", "load_method": "upsert"}
@@ -300,7 +310,7 @@ def test_delta_tables_on_azure_blob(azurite_service: t.Any, credential: str) -> 
     assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist())) == [("a", 10), ("b", 2)]
 
 
-def test_a_failed_commit_on_azure_names_the_stream_and_never_shows_the_sas_token(azurite_service: t.Any) -> None:  # noqa: ANN401
+def test_a_failed_commit_on_azure_names_the_stream_and_never_shows_the_sas_token(azurite_service: t.Any) -> None:
     container = azurite_service.create_container()
     sas_url = azurite_service.container_sas_url(container, permission="rl")  # no write permission
     settings = {"bucket_url": f"azure://{container}/lake", "table_format": "delta", "azure_sas_url": sas_url}

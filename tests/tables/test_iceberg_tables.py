@@ -36,14 +36,14 @@ def config(root: Path, **settings: t.Any) -> dict:
     return {"bucket_url": str(root), "table_format": "iceberg", **settings}
 
 
-def iceberg_table(root: Path, catalog_uri: str | None = None, **properties: str) -> t.Any:  # noqa: ANN401
+def iceberg_table(root: Path, catalog_uri: str | None = None, **properties: str) -> t.Any:
     """The stream's table through a catalog opened here (the default catalog file of a local bucket)."""
     uri = catalog_uri or f"sqlite:///{root / '_iceberg_catalog.db'}"
     catalog = SqlCatalog("default", uri=uri, warehouse=root.as_uri(), **properties)
     return catalog.load_table(("customerio", STREAM))
 
 
-def n_by_id(table: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+def n_by_id(table: t.Any) -> dict[str, t.Any]:
     arrow_table = table.scan().to_arrow()
     assert duckdb.sql("select count(*) = count(distinct id) from arrow_table").fetchall() == [(True,)]
     return dict(zip(arrow_table["id"].to_pylist(), arrow_table["n"].to_pylist()))
@@ -96,7 +96,9 @@ def test_activate_version_replaces_the_table_contents(tmp_path: Path) -> None:
 
 def test_a_new_column_is_added_and_a_type_change_fails_naming_stream_and_column(tmp_path: Path) -> None:
     run_target([people_schema(), person("a", 1)], config(tmp_path))
-    added = run_target([people_schema(email={"type": ["string", "null"]}), person("b", 2, email="b@x")], config(tmp_path))
+    added = run_target(
+        [people_schema(email={"type": ["string", "null"]}), person("b", 2, email="b@x")], config(tmp_path)
+    )
     changed = run_target([people_schema(n={"type": ["string", "null"]}), person("c", "x")], config(tmp_path))
 
     assert added.exit_code == 0, added.stderr
@@ -108,14 +110,16 @@ def test_a_new_column_is_added_and_a_type_change_fails_naming_stream_and_column(
 
 
 def test_partition_by_a_date_time_field_is_a_day_transform(tmp_path: Path) -> None:
-    run = run_target([people_schema(), person("a", 1, day=1), person("b", 2, day=2)], config(tmp_path, partition_by="updated_at"))
+    run = run_target(
+        [people_schema(), person("a", 1, day=1), person("b", 2, day=2)], config(tmp_path, partition_by="updated_at")
+    )
 
     assert run.exit_code == 0, run.stderr
     spec = iceberg_table(tmp_path).spec()
     assert [str(f.transform) for f in spec.fields] == ["day"]
 
 
-def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_path: Path) -> None:  # noqa: ANN401
+def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_path: Path) -> None:
     name = s3_service.create_bucket()
     catalog_uri = f"sqlite:///{tmp_path / 'catalog.db'}"
     settings = {
@@ -148,7 +152,9 @@ def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_pa
 
 
 def test_a_remote_bucket_without_a_catalog_uri_fails_naming_the_setting(tmp_path: Path) -> None:
-    run = run_target([people_schema(), person("a", 1)], {"bucket_url": "s3://somewhere/lake", "table_format": "iceberg"})
+    run = run_target(
+        [people_schema(), person("a", 1)], {"bucket_url": "s3://somewhere/lake", "table_format": "iceberg"}
+    )
 
     assert run.exit_code == 1
     assert len(run.error_lines) == 1

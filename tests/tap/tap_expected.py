@@ -18,57 +18,79 @@ def _one_each(keys: Any) -> Counter:
 
 EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
     "campaigns": lambda d, c: _one_each(x["id"] for x in d.campaigns),
-    "campaign_actions": lambda d, c: _one_each((cid, a["id"]) for cid, acts in d.campaign_actions.items()
-                                               for a in acts),
+    "campaign_actions": lambda d, c: _one_each(
+        (cid, a["id"]) for cid, acts in d.campaign_actions.items() for a in acts
+    ),
     "broadcasts": lambda d, c: _one_each(x["id"] for x in d.broadcasts),
-    "broadcast_actions": lambda d, c: _one_each((bid, a["id"]) for bid, acts in d.broadcast_actions.items()
-                                                for a in acts),
+    "broadcast_actions": lambda d, c: _one_each(
+        (bid, a["id"]) for bid, acts in d.broadcast_actions.items() for a in acts
+    ),
     "broadcast_triggers": lambda d, c: _one_each(t["id"] for ts in d.broadcast_triggers.values() for t in ts),
     "newsletters": lambda d, c: _one_each(x["id"] for x in d.newsletters),
-    "newsletter_variants": lambda d, c: _one_each((nid, v["id"]) for nid, vs in d.newsletter_contents.items()
-                                                  for v in vs),
-    "newsletter_test_groups": lambda d, c: _one_each((nid, g["id"]) for nid, gs in d.newsletter_test_groups.items()
-                                                     for g in gs),
+    "newsletter_variants": lambda d, c: _one_each(
+        (nid, v["id"]) for nid, vs in d.newsletter_contents.items() for v in vs
+    ),
+    "newsletter_test_groups": lambda d, c: _one_each(
+        (nid, g["id"]) for nid, gs in d.newsletter_test_groups.items() for g in gs
+    ),
     "segments": lambda d, c: _one_each(x["id"] for x in d.segments),
-    "segment_memberships": lambda d, c: _one_each((sid, m["cio_id"]) for sid, ms in d.segment_members.items()
-                                                  for m in ms),
+    "segment_memberships": lambda d, c: _one_each(
+        (sid, m["cio_id"]) for sid, ms in d.segment_members.items() for m in ms
+    ),
     "segment_usage": lambda d, c: _one_each(x["id"] for x in d.segments),
     "transactional_messages": lambda d, c: _one_each(x["id"] for x in d.transactional),
-    "transactional_contents": lambda d, c: _one_each((tid, x["id"]) for tid, xs in d.transactional_contents.items()
-                                                     for x in xs),
+    "transactional_contents": lambda d, c: _one_each(
+        (tid, x["id"]) for tid, xs in d.transactional_contents.items() for x in xs
+    ),
     "exports": lambda d, c: _one_each(x["id"] for x in d.exports),
     "reporting_webhooks": lambda d, c: _one_each(x["id"] for x in d.reporting_webhooks),
     "snippets": lambda d, c: _one_each(x["name"] for x in d.snippets),
     "collections": lambda d, c: _one_each(x["id"] for x in d.collections),
     "collection_contents": lambda d, c: _one_each(x["id"] for x in d.collections),
     "objects": lambda d, c: _one_each((tid, o["cio_object_id"]) for tid, items in d.objects.items() for o in items),
-    "object_relationships": lambda d, c: _one_each((tid, o["cio_object_id"], d.identifiers(i)["cio_id"])
-                                                   for tid, items in d.objects.items() for o in items
-                                                   for i in o["people"]),
+    "object_relationships": lambda d, c: _one_each(
+        (tid, o["cio_object_id"], d.identifiers(i)["cio_id"])
+        for tid, items in d.objects.items()
+        for o in items
+        for i in o["people"]
+    ),
     "topics": lambda d, c: _one_each(x["id"] for x in d.subscription_topics),
     "types": lambda d, c: _one_each(x["id"] for x in d.object_types),
     "workspaces": lambda d, c: _one_each(x["id"] for x in d.workspaces),
     "ip_addresses": lambda d, c: _one_each(d.ip_addresses),
     "sender_identities": lambda d, c: _one_each(x["id"] for x in d.sender_identities),
-    "eps_suppression": lambda d, c: _one_each((kind, x["email"]) for kind, xs in d.suppressions.items()
-                                              for x in xs),
+    "eps_suppression": lambda d, c: _one_each((kind, x["email"]) for kind, xs in d.suppressions.items() for x in xs),
     "customers": lambda d, c: _one_each(p["identifiers"]["cio_id"] for p in d.people),
     "subscription_preferences": lambda d, c: _one_each(p["identifiers"]["cio_id"] for p in d.people),
     "messages": lambda d, c: _one_each(m["id"] for m in d.messages),
-    "activities": lambda d, c: _one_each(a["id"] for a in (d.activities if c.get("include_deleted_people")
-                                                           else d.activities_of_live_people)),
-    "campaign_metrics": lambda d, c: Counter({(x["id"], key): c["metrics_days"]
-                                              for x in d.campaigns for key in METRIC_SERIES_KEYS}),
-    "newsletter_metrics": lambda d, c: Counter({(x["id"], key): c["metrics_days"]
-                                                for x in d.newsletters for key in METRIC_SERIES_KEYS}),
-    "campaign_action_metrics": lambda d, c: Counter({(cid, a["id"], key): c["metrics_days"]
-                                                     for cid, acts in d.campaign_actions.items() for a in acts
-                                                     for key in METRIC_SERIES_KEYS}),
-    "broadcast_metrics": lambda d, c: Counter({(x["id"], key): c["metrics_days"]
-                                               for x in d.broadcasts for key in METRIC_SERIES_KEYS}),
-    "broadcast_action_metrics": lambda d, c: Counter({(bid, a["id"], key): c["metrics_days"]
-                                                      for bid, acts in d.broadcast_actions.items() for a in acts
-                                                      for key in METRIC_SERIES_KEYS}),
+    "activities": lambda d, c: _one_each(
+        a["id"] for a in (d.activities if c.get("include_deleted_people") else d.activities_of_live_people)
+    ),
+    "campaign_metrics": lambda d, c: Counter(
+        {(x["id"], key): c["metrics_days"] for x in d.campaigns for key in METRIC_SERIES_KEYS}
+    ),
+    "newsletter_metrics": lambda d, c: Counter(
+        {(x["id"], key): c["metrics_days"] for x in d.newsletters for key in METRIC_SERIES_KEYS}
+    ),
+    "campaign_action_metrics": lambda d, c: Counter(
+        {
+            (cid, a["id"], key): c["metrics_days"]
+            for cid, acts in d.campaign_actions.items()
+            for a in acts
+            for key in METRIC_SERIES_KEYS
+        }
+    ),
+    "broadcast_metrics": lambda d, c: Counter(
+        {(x["id"], key): c["metrics_days"] for x in d.broadcasts for key in METRIC_SERIES_KEYS}
+    ),
+    "broadcast_action_metrics": lambda d, c: Counter(
+        {
+            (bid, a["id"], key): c["metrics_days"]
+            for bid, acts in d.broadcast_actions.items()
+            for a in acts
+            for key in METRIC_SERIES_KEYS
+        }
+    ),
 }
 
 #: Primary-key fields per stream, as the tap declares them (metrics: entity and metric; days are counted).

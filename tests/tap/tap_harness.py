@@ -55,16 +55,21 @@ class TapRun:
 
     def keys(self, stream: str, *key: str) -> Counter:
         """How often each primary-key value of `stream` was emitted."""
-        return Counter(tuple(record[k] for k in key) if len(key) > 1 else record[key[0]]
-                       for record in self.records.get(stream, []))
+        return Counter(
+            tuple(record[k] for k in key) if len(key) > 1 else record[key[0]] for record in self.records.get(stream, [])
+        )
 
     def schema(self, stream: str) -> dict[str, Any]:
         """The SCHEMA message of `stream`."""
         return next(m["schema"] for m in self.messages if m["type"] == "SCHEMA" and m["stream"] == stream)
 
 
-def catalog_for(config: dict[str, Any], streams: Iterable[str], *, metadata: dict[str, Any] | None = None,
-                ) -> dict[str, Any]:
+def catalog_for(
+    config: dict[str, Any],
+    streams: Iterable[str],
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The discovered catalog with only `streams` selected; `metadata` is merged into each selected stream's
     root metadata (e.g. `{"replication-method": "FULL_TABLE"}`, as Meltano's `metadata:` extra writes it)."""
     wanted = set(streams)
@@ -79,8 +84,13 @@ def catalog_for(config: dict[str, Any], streams: Iterable[str], *, metadata: dic
     return catalog
 
 
-def run_tap(config: dict[str, Any], streams: Iterable[str] | None = None, *, state: dict | None = None,
-            catalog: dict[str, Any] | None = None) -> TapRun:
+def run_tap(
+    config: dict[str, Any],
+    streams: Iterable[str] | None = None,
+    *,
+    state: dict | None = None,
+    catalog: dict[str, Any] | None = None,
+) -> TapRun:
     """Sync in-process, capturing stdout (Singer messages) and the tap's log."""
     if catalog is None and streams is not None:
         catalog = catalog_for(config, streams)

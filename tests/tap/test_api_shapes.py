@@ -23,8 +23,7 @@ def valid(run, stream: str) -> list[str]:
     return [error.message for record in run.records[stream] for error in validator.iter_errors(record)]
 
 
-def test_people_hydrated_without_identifiers_are_keyed_by_the_identifiers_in_their_attributes(
-        make_cio_sim) -> None:
+def test_people_hydrated_without_identifiers_are_keyed_by_the_identifiers_in_their_attributes(make_cio_sim) -> None:
     sim = make_cio_sim(scale=0.1, quirks=("spec_people",))
     people = list(sim.data.people)
 
@@ -42,8 +41,9 @@ def test_people_hydrated_without_identifiers_are_keyed_by_the_identifiers_in_the
 def test_action_sender_ids_arrive_as_integers_or_strings_and_are_emitted_as_strings(make_cio_sim) -> None:
     for quirks in ((), ("string_sender_ids",)):
         sim = make_cio_sim(scale=0.3, quirks=quirks)
-        served = {(campaign_id, a["id"]): a for campaign_id, actions in sim.data.campaign_actions.items()
-                  for a in actions}
+        served = {
+            (campaign_id, a["id"]): a for campaign_id, actions in sim.data.campaign_actions.items() for a in actions
+        }
 
         run = run_tap(tap_config(sim), ["campaigns", "campaign_actions", "broadcasts", "broadcast_actions"])
 
@@ -77,8 +77,9 @@ def test_newsletter_metrics_label_each_value_with_the_new_york_day_it_covers(mak
     today = datetime.datetime.now(NEW_YORK).date()
     assert datetime.datetime.fromtimestamp(starts[-1], NEW_YORK).date() == today
     assert len(starts) == 5
-    expected = series(sim.data.seed, f"newsletter{newsletter['id']}", newsletter["created"], starts, "days",
-                      tuple(METRIC_SERIES_KEYS))
+    expected = series(
+        sim.data.seed, f"newsletter{newsletter['id']}", newsletter["created"], starts, "days", tuple(METRIC_SERIES_KEYS)
+    )
     for row in rows:
         day = starts.index(new_york_midnight(row["period_start"]))
         assert row["value"] == expected[row["metric"]][day], row
@@ -107,8 +108,10 @@ def test_a_rejected_metrics_request_skips_that_campaign_and_nothing_else(make_ci
     assert {r["campaign_id"] for r in run.records["campaign_metrics"]} == set(others)
     assert len(run.records["campaigns"]) == len(sim.data.campaigns)
     assert len(run.records["segments"]) == len(sim.data.segments)
-    assert f"Stream 'campaign_metrics' skips {{'campaign_id': {first}}}: GET /v1/campaigns/{first}/metrics " \
-           "returned HTTP 400: invalid parameter" in run.log
+    assert (
+        f"Stream 'campaign_metrics' skips {{'campaign_id': {first}}}: GET /v1/campaigns/{first}/metrics "
+        "returned HTTP 400: invalid parameter" in run.log
+    )
 
 
 def test_a_suppression_type_the_api_rejects_is_skipped_with_a_warning(make_cio_sim) -> None:
@@ -120,8 +123,10 @@ def test_a_suppression_type_the_api_rejects_is_skipped_with_a_warning(make_cio_s
     emitted = Counter(r["suppression_type"] for r in run.records["eps_suppression"])
     assert emitted == {kind: len(rows) for kind, rows in sim.data.suppressions.items() if kind != "blocks"}
     assert len(run.records["segments"]) == len(sim.data.segments)
-    assert "Stream 'eps_suppression' skips {'suppression_type': 'blocks'}: GET /v1/esp/suppression/blocks " \
-           "returned HTTP 400: invalid parameter" in run.log
+    assert (
+        "Stream 'eps_suppression' skips {'suppression_type': 'blocks'}: GET /v1/esp/suppression/blocks "
+        "returned HTTP 400: invalid parameter" in run.log
+    )
 
 
 def test_suppressions_are_read_per_configured_domain_with_the_domain_in_the_key(make_cio_sim) -> None:
@@ -130,12 +135,21 @@ def test_suppressions_are_read_per_configured_domain_with_the_domain_in_the_key(
 
     run = run_tap(tap_config(sim, esp_suppression_domains=domains), ["eps_suppression"])
 
-    asked = Counter((e.path.rsplit("/", 1)[-1], e.query.get("domain")) for e in sim.request_log
-                    if e.path.startswith("/v1/esp/suppression/"))
+    asked = Counter(
+        (e.path.rsplit("/", 1)[-1], e.query.get("domain"))
+        for e in sim.request_log
+        if e.path.startswith("/v1/esp/suppression/")
+    )
     assert set(asked) == {(kind, domain) for kind in sim.data.suppressions for domain in domains}
     keys = Counter((r["suppression_type"], r["domain"], r["email"]) for r in run.records["eps_suppression"])
-    assert keys == Counter({(kind, domain, row["email"]): 1 for kind, rows in sim.data.suppressions.items()
-                            for row in rows for domain in domains})
+    assert keys == Counter(
+        {
+            (kind, domain, row["email"]): 1
+            for kind, rows in sim.data.suppressions.items()
+            for row in rows
+            for domain in domains
+        }
+    )
     schema_message = next(m for m in run.messages if m["type"] == "SCHEMA" and m["stream"] == "eps_suppression")
     assert schema_message["key_properties"] == ["suppression_type", "domain", "email"]
 
@@ -146,5 +160,4 @@ def test_senders_are_emitted_once_when_the_api_ignores_hidden(make_cio_sim) -> N
 
         run = run_tap(tap_config(sim), ["sender_identities"])
 
-        assert run.keys("sender_identities", "id") == Counter({s["id"]: 1 for s in sim.data.sender_identities}), \
-            quirks
+        assert run.keys("sender_identities", "id") == Counter({s["id"]: 1 for s in sim.data.sender_identities}), quirks

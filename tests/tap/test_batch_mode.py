@@ -13,8 +13,13 @@ if t.TYPE_CHECKING:
     from cio_simulator import Simulator
 
 
-def test_parquet_batch_encoding_is_refused_at_start_because_singer_sdk_would_drop_properties(cio_sim: Simulator) -> None:
-    config = tap_config(cio_sim, batch_config={"encoding": {"format": "parquet", "compression": "none"}, "storage": {"root": "file:///tmp"}})
+def test_parquet_batch_encoding_is_refused_at_start_because_singer_sdk_would_drop_properties(
+    cio_sim: Simulator,
+) -> None:
+    config = tap_config(
+        cio_sim,
+        batch_config={"encoding": {"format": "parquet", "compression": "none"}, "storage": {"root": "file:///tmp"}},
+    )
 
     with pytest.raises(ConfigValidationError, match="batch_config: encoding format 'parquet' would lose values"):
         run_tap(config, ["segments"])

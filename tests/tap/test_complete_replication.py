@@ -20,8 +20,13 @@ from tap_harness import TapRun, run_tap, tap_config
 from tap_customerio.tap import STREAM_TYPES
 
 OWN_STREAMS = sorted(EXPECTED)
-FAULTY_CONFIG = {"start_date": "2020-01-01T00:00:00Z", "metrics_days": 3, "request_timeout": 1,
-                 "retry_backoff_ms": 20, "max_retries": 12}
+FAULTY_CONFIG = {
+    "start_date": "2020-01-01T00:00:00Z",
+    "metrics_days": 3,
+    "request_timeout": 1,
+    "retry_backoff_ms": 20,
+    "max_retries": 12,
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +55,9 @@ def test_the_run_really_met_every_fault_kind(faulty_sim: Simulator, faulty_run: 
 
 
 @pytest.mark.parametrize("stream", OWN_STREAMS)
-def test_every_record_is_emitted_exactly_once_despite_faults(stream: str, faulty_sim: Simulator,
-                                                             faulty_run: TapRun) -> None:
+def test_every_record_is_emitted_exactly_once_despite_faults(
+    stream: str, faulty_sim: Simulator, faulty_run: TapRun
+) -> None:
     expected = expected_keys(faulty_sim.data, stream, FAULTY_CONFIG)
     assert expected, f"the simulator has no {stream}: the test would prove nothing"
     assert faulty_run.keys(stream, *key_fields(stream)) == expected

@@ -21,8 +21,20 @@ from cio_simulator import Simulator
 from tap_harness import TapRun, catalog_for, run_tap, tap_config
 
 #: Streams with cursor chains (activities; campaign and broadcast actions), children, hydration and windows.
-STREAMS = ["activities", "campaigns", "campaign_actions", "broadcasts", "broadcast_actions", "customers",
-           "messages", "newsletters", "newsletter_variants", "segments", "snippets", "transactional_messages"]
+STREAMS = [
+    "activities",
+    "campaigns",
+    "campaign_actions",
+    "broadcasts",
+    "broadcast_actions",
+    "customers",
+    "messages",
+    "newsletters",
+    "newsletter_variants",
+    "segments",
+    "snippets",
+    "transactional_messages",
+]
 #: Cursor chains whose pages are compared: activities against the chains of the actions children.
 CHAIN = "/v1/activities"
 #: The tap's budget against the simulator's 10 per second, as in test_rate_limit.py: the simulator runs in the
@@ -66,8 +78,11 @@ def assert_bookmarks_follow_records(run: TapRun) -> None:
                     if value is None:
                         continue
                     key, context = partition["replication_key"], partition.get("context", {})
-                    seen = [as_time(r[key]) for r in emitted.get(stream, [])
-                            if r.get(key) and all(r.get(k) == v for k, v in context.items())]
+                    seen = [
+                        as_time(r[key])
+                        for r in emitted.get(stream, [])
+                        if r.get(key) and all(r.get(k) == v for k, v in context.items())
+                    ]
                     assert seen, f"STATE at message {position} bookmarks {stream} {context} before any record"
                     assert as_time(value) <= max(seen), f"{stream} {context}: bookmark {value} ahead of its records"
     assert all(position < last_state for position in last_record.values())
@@ -78,7 +93,8 @@ def records_by_stream(run: TapRun) -> dict[str, Counter]:
 
 
 def test_streams_sync_concurrently_with_each_streams_state_after_its_records_and_the_sequential_records(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+    make_cio_sim: Callable[..., Simulator],
+) -> None:
     sim = make_cio_sim(scale=0.5, latency=0.05)
     config = tap_config(sim, metrics_days=2, start_date="2020-01-01T00:00:00Z")
     catalog = catalog_for(config, STREAMS)
@@ -106,7 +122,8 @@ def test_concurrent_streams_stay_within_the_budget_and_get_no_429(make_cio_sim: 
 
 
 def test_a_first_sync_logs_the_requests_customer_search_and_message_windows_will_take(
-        make_cio_sim: Callable[..., Simulator], caplog: pytest.LogCaptureFixture) -> None:
+    make_cio_sim: Callable[..., Simulator], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="tap-customerio")  # the CLI's default level
     sim = make_cio_sim(scale=0.5)
     config = tap_config(sim, start_date="2024-01-01T00:00:00Z", messages_window_days=90)
@@ -116,6 +133,8 @@ def test_a_first_sync_logs_the_requests_customer_search_and_message_windows_will
     people_requests = sum(1 for e in sim.request_log if e.path.startswith("/v1/customers"))
     windows = sum(1 for e in sim.request_log if e.path == "/v1/messages" and "start" not in e.query)
     people = len(sim.data.people)
-    assert (f"Stream 'customers': about {people_requests} requests to go ({-(-people // 1000)} search pages and "
-            f"{-(-people // 100)} hydration requests for {people} people)") in run.log
+    assert (
+        f"Stream 'customers': about {people_requests} requests to go ({-(-people // 1000)} search pages and "
+        f"{-(-people // 100)} hydration requests for {people} people)"
+    ) in run.log
     assert f"Stream 'messages': about {windows} requests to go ({windows} windows of 90 days" in run.log

@@ -23,8 +23,12 @@ TAP = str(Path(sys.executable).parent / "tap-customerio")
 SECRET = "sk-0a1b2c3d4e5f-do-not-log"
 
 
-def run_cli(tmp_path: Path, config: dict[str, Any], *args: str, catalog: dict | None = None,
-            ) -> subprocess.CompletedProcess:
+def run_cli(
+    tmp_path: Path,
+    config: dict[str, Any],
+    *args: str,
+    catalog: dict | None = None,
+) -> subprocess.CompletedProcess:
     """The installed console script, as Meltano runs it."""
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
@@ -37,7 +41,8 @@ def run_cli(tmp_path: Path, config: dict[str, Any], *args: str, catalog: dict | 
 
 
 def test_a_key_of_the_wrong_region_fails_with_one_line_and_exit_code_1(
-        tmp_path: Path, make_cio_sim: Callable[..., Simulator]) -> None:
+    tmp_path: Path, make_cio_sim: Callable[..., Simulator]
+) -> None:
     sim = make_cio_sim(api_key="the-workspace-key")
     result = run_cli(tmp_path, tap_config(sim, app_api_key=SECRET, region="eu"))
     assert result.returncode == 1
@@ -47,7 +52,8 @@ def test_a_key_of_the_wrong_region_fails_with_one_line_and_exit_code_1(
 
 
 def test_requests_that_keep_failing_end_the_run_with_the_endpoint_and_status(
-        tmp_path: Path, make_cio_sim: Callable[..., Simulator]) -> None:
+    tmp_path: Path, make_cio_sim: Callable[..., Simulator]
+) -> None:
     sim = make_cio_sim(api_key=SECRET)
     config = tap_config(sim, app_api_key=SECRET, max_retries=2, retry_backoff_ms=10)
     catalog = catalog_for(config, ["campaigns"])
@@ -63,7 +69,8 @@ def test_requests_that_keep_failing_end_the_run_with_the_endpoint_and_status(
 
 
 def test_the_key_never_appears_in_output_or_logs_of_a_run_with_retries(
-        tmp_path: Path, make_cio_sim: Callable[..., Simulator]) -> None:
+    tmp_path: Path, make_cio_sim: Callable[..., Simulator]
+) -> None:
     sim = make_cio_sim(api_key=SECRET, scale=0.2)
     config = tap_config(sim, app_api_key=SECRET, retry_backoff_ms=10, request_timeout=1)
     catalog = catalog_for(config, ["campaigns", "campaign_actions", "customers", "messages"])
@@ -76,7 +83,8 @@ def test_the_key_never_appears_in_output_or_logs_of_a_run_with_retries(
 
 
 def test_discovery_leaves_out_streams_the_key_gets_403_for_and_their_children(
-        tmp_path: Path, make_cio_sim: Callable[..., Simulator]) -> None:
+    tmp_path: Path, make_cio_sim: Callable[..., Simulator]
+) -> None:
     sim = make_cio_sim(forbidden_paths=["/v1/transactional", "/v1/esp"])
     result = run_cli(tmp_path, tap_config(sim), "--discover")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -89,17 +97,18 @@ def test_discovery_leaves_out_streams_the_key_gets_403_for_and_their_children(
 
 
 def test_a_sync_without_catalog_skips_forbidden_streams_with_a_warning_and_syncs_the_rest(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+    make_cio_sim: Callable[..., Simulator],
+) -> None:
     sim = make_cio_sim(forbidden_paths=["/v1/transactional"], scale=0.2)
-    run = run_tap(tap_config(sim, metrics_days=2), ["campaigns", "transactional_messages",
-                                                     "transactional_contents", "snippets"])
+    run = run_tap(
+        tap_config(sim, metrics_days=2), ["campaigns", "transactional_messages", "transactional_contents", "snippets"]
+    )
     assert "transactional_messages" not in run.records
     assert len(run.records["campaigns"]) == len(sim.data.campaigns)
     assert len(run.records["snippets"]) == len(sim.data.snippets)
 
 
-def test_children_of_a_parent_deleted_since_it_was_listed_are_skipped(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+def test_children_of_a_parent_deleted_since_it_was_listed_are_skipped(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim()
     config = tap_config(sim)
     catalog = catalog_for(config, ["campaigns", "campaign_actions"])
@@ -116,8 +125,7 @@ def test_children_of_a_parent_deleted_since_it_was_listed_are_skipped(
     assert [e.status for e in sim.request_log if e.path == f"/v1/campaigns/{deleted[0]}/actions"] == [404]
 
 
-def test_a_non_retriable_client_error_fails_at_once_with_the_api_detail(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+def test_a_non_retriable_client_error_fails_at_once_with_the_api_detail(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim()
     tap = TapCustomerIO(config=tap_config(sim))
     stream = tap.streams["campaigns"]

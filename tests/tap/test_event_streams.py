@@ -24,18 +24,22 @@ def iso(unix: int) -> str:
 
 def message_windows(sim: Simulator) -> list[tuple[int, int]]:
     """The windows requested (first pages only), oldest first (next windows are fetched ahead)."""
-    return sorted((int(e.query["start_ts"]), int(e.query["end_ts"])) for e in sim.request_log
-                  if e.path == "/v1/messages" and e.status == 200 and "start_ts" in e.query
-                  and "start" not in e.query)
+    return sorted(
+        (int(e.query["start_ts"]), int(e.query["end_ts"]))
+        for e in sim.request_log
+        if e.path == "/v1/messages" and e.status == 200 and "start_ts" in e.query and "start" not in e.query
+    )
 
 
 def committed_message_bookmarks(states: list[dict]) -> list[str]:
-    return [s["bookmarks"]["messages"]["replication_key_value"] for s in states
-            if s.get("bookmarks", {}).get("messages", {}).get("replication_key_value")]
+    return [
+        s["bookmarks"]["messages"]["replication_key_value"]
+        for s in states
+        if s.get("bookmarks", {}).get("messages", {}).get("replication_key_value")
+    ]
 
 
-def test_messages_are_read_in_contiguous_windows_from_start_date_to_now(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+def test_messages_are_read_in_contiguous_windows_from_start_date_to_now(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.3)
     start = sim.data.initial_clock - 400 * DAY
     run = run_tap(tap_config(sim, start_date=iso(start), messages_window_days=30), ["messages"])
@@ -44,13 +48,11 @@ def test_messages_are_read_in_contiguous_windows_from_start_date_to_now(
     assert all(end - begin < 30 * DAY for begin, end in windows)
     assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(windows, windows[1:], strict=False))
     assert windows[-1][1] >= sim.data.now
-    older_than_six_months = [m for m in run.records["messages"]
-                             if iso_to_unix(m["created"]) < sim.data.now - 200 * DAY]
+    older_than_six_months = [m for m in run.records["messages"] if iso_to_unix(m["created"]) < sim.data.now - 200 * DAY]
     assert older_than_six_months
 
 
-def test_the_messages_bookmark_advances_after_each_completed_window(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+def test_the_messages_bookmark_advances_after_each_completed_window(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.3)
     run = run_tap(tap_config(sim, start_date=iso(sim.data.initial_clock - 400 * DAY)), ["messages"])
     states = [m["value"] for m in run.messages if m["type"] == "STATE"]
@@ -62,14 +64,19 @@ def test_the_messages_bookmark_advances_after_each_completed_window(
 
 
 def test_an_interrupted_messages_sync_resumes_after_the_last_completed_window(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+    make_cio_sim: Callable[..., Simulator],
+) -> None:
     sim = make_cio_sim(scale=0.3)
     config = tap_config(sim, start_date=iso(sim.data.initial_clock - 400 * DAY))
     first = run_tap(config, ["messages"])
     states = [m["value"] for m in first.messages if m["type"] == "STATE"]
-    midway = next(s for s in states if len(set(committed_message_bookmarks([s]))) == 1
-                  and committed_message_bookmarks([s])[0] < committed_message_bookmarks(states)[-1]
-                  and iso_to_unix(committed_message_bookmarks([s])[0]) > sim.data.initial_clock - 200 * DAY)
+    midway = next(
+        s
+        for s in states
+        if len(set(committed_message_bookmarks([s]))) == 1
+        and committed_message_bookmarks([s])[0] < committed_message_bookmarks(states)[-1]
+        and iso_to_unix(committed_message_bookmarks([s])[0]) > sim.data.initial_clock - 200 * DAY
+    )
     bookmark = iso_to_unix(committed_message_bookmarks([midway])[0])
     sim.reset_log()
     resumed = run_tap(config, ["messages"], state=midway)
@@ -79,7 +86,8 @@ def test_an_interrupted_messages_sync_resumes_after_the_last_completed_window(
 
 
 def test_messages_lookback_re_reads_30_days_but_emits_only_deliveries_created_or_given_a_metric_since(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+    make_cio_sim: Callable[..., Simulator],
+) -> None:
     sim = make_cio_sim(seed=5, scale=1.0)
     config = tap_config(sim, start_date=iso(sim.data.initial_clock - 400 * DAY), messages_lookback_days=30)
     first = run_tap(config, ["messages"])
@@ -98,8 +106,7 @@ def test_messages_lookback_re_reads_30_days_but_emits_only_deliveries_created_or
     assert all(opened[message_id] for message_id in given_a_metric)
 
 
-def test_activities_stop_paging_at_the_bookmark_on_an_incremental_run(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+def test_activities_stop_paging_at_the_bookmark_on_an_incremental_run(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.5)
     config = tap_config(sim)
     first = run_tap(config, ["activities"])
@@ -114,7 +121,8 @@ def test_activities_stop_paging_at_the_bookmark_on_an_incremental_run(
 
 
 def test_include_deleted_people_asks_for_deleted_activities_and_emits_them(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+    make_cio_sim: Callable[..., Simulator],
+) -> None:
     sim = make_cio_sim(scale=0.5)
     run = run_tap(tap_config(sim, include_deleted_people=True), ["activities"])
     assert all(e.query.get("deleted") == "true" for e in sim.request_log if e.path == "/v1/activities")
@@ -123,16 +131,35 @@ def test_include_deleted_people_asks_for_deleted_activities_and_emits_them(
 
 
 def test_an_unreadable_changed_through_in_the_messages_state_ends_the_sync_with_one_line(
-        make_cio_sim: Callable[..., Simulator], tmp_path: Path) -> None:
+    make_cio_sim: Callable[..., Simulator], tmp_path: Path
+) -> None:
     sim = make_cio_sim(scale=0.3)
     config = tap_config(sim)
-    state = {"bookmarks": {"messages": {"replication_key": "created", "replication_key_value": iso(sim.data.now),
-                                        "changed_through": "not-a-date"}}}
+    state = {
+        "bookmarks": {
+            "messages": {
+                "replication_key": "created",
+                "replication_key_value": iso(sim.data.now),
+                "changed_through": "not-a-date",
+            }
+        }
+    }
     for name, content in (("config", config), ("catalog", catalog_for(config, ["messages"])), ("state", state)):
         (tmp_path / f"{name}.json").write_text(json.dumps(content))
-    result = subprocess.run([str(Path(sys.executable).with_name("tap-customerio")), "--config",
-                             str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json"),
-                             "--state", str(tmp_path / "state.json")], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("tap-customerio")),
+            "--config",
+            str(tmp_path / "config.json"),
+            "--catalog",
+            str(tmp_path / "catalog.json"),
+            "--state",
+            str(tmp_path / "state.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0
     expected = "stream 'messages': state field 'changed_through' is not an ISO 8601 date-time: 'not-a-date'"
     assert expected in result.stderr

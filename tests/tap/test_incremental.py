@@ -14,9 +14,23 @@ from tap_harness import TapRun, catalog_for, run_tap, tap_config
 
 from tap_customerio.timestamps import iso_to_unix
 
-INCREMENTAL_STREAMS = ["activities", "broadcast_actions", "broadcasts", "campaign_actions", "campaigns",
-                       "collection_contents", "collections", "exports", "objects", "messages", "newsletters", "segments", "snippets",
-                       "transactional_contents", "transactional_messages"]
+INCREMENTAL_STREAMS = [
+    "activities",
+    "broadcast_actions",
+    "broadcasts",
+    "campaign_actions",
+    "campaigns",
+    "collection_contents",
+    "collections",
+    "exports",
+    "objects",
+    "messages",
+    "newsletters",
+    "segments",
+    "snippets",
+    "transactional_contents",
+    "transactional_messages",
+]
 CONFIG = {"start_date": "2020-01-01T00:00:00Z"}
 
 
@@ -55,8 +69,11 @@ def two_runs(sim: Simulator) -> tuple[TapRun, dict[str, Any], TapRun]:
 
 def test_every_incremental_stream_is_incremental_by_default(sim: Simulator) -> None:
     catalog = catalog_for(tap_config(sim), INCREMENTAL_STREAMS)
-    methods = {entry["tap_stream_id"]: entry["replication_method"] for entry in catalog["streams"]
-               if entry["tap_stream_id"] in INCREMENTAL_STREAMS}
+    methods = {
+        entry["tap_stream_id"]: entry["replication_method"]
+        for entry in catalog["streams"]
+        if entry["tap_stream_id"] in INCREMENTAL_STREAMS
+    }
     assert set(methods.values()) == {"INCREMENTAL"}
 
 
@@ -64,9 +81,10 @@ def test_every_incremental_stream_is_incremental_by_default(sim: Simulator) -> N
 def test_a_second_run_after_mutations_emits_only_the_changed_records(stream: str, two_runs: tuple) -> None:
     first, summary, second = two_runs
     assert first.records.get(stream), f"the first run emitted no {stream}"
-    emitted = Counter(next(record[key] for key in ("id", "collection_id", "cio_object_id", "name")
-                           if key in record)
-                      for record in second.records.get(stream, []))
+    emitted = Counter(
+        next(record[key] for key in ("id", "collection_id", "cio_object_id", "name") if key in record)
+        for record in second.records.get(stream, [])
+    )
     assert emitted == changed_by(summary, stream)
 
 
@@ -85,7 +103,8 @@ def test_bookmarks_of_child_streams_are_kept_per_parent(two_runs: tuple) -> None
 
 
 def test_catalog_metadata_replication_method_full_table_emits_everything_despite_the_bookmark(
-        sim: Simulator, two_runs: tuple) -> None:
+    sim: Simulator, two_runs: tuple
+) -> None:
     first, _, _ = two_runs
     config = tap_config(sim, **CONFIG)
     streams = ["campaigns", "campaign_actions", "newsletters", "segments"]
@@ -97,7 +116,8 @@ def test_catalog_metadata_replication_method_full_table_emits_everything_despite
 
 
 def test_forced_replication_method_in_catalog_metadata_also_switches_to_full_table(
-        sim: Simulator, two_runs: tuple) -> None:
+    sim: Simulator, two_runs: tuple
+) -> None:
     first, _, _ = two_runs
     config = tap_config(sim, **CONFIG)
     catalog = catalog_for(config, ["snippets"], metadata={"forced-replication-method": "FULL_TABLE"})
@@ -106,7 +126,8 @@ def test_forced_replication_method_in_catalog_metadata_also_switches_to_full_tab
 
 
 def test_the_lookback_window_re_emits_records_changed_shortly_before_the_bookmark(
-        sim: Simulator, two_runs: tuple) -> None:
+    sim: Simulator, two_runs: tuple
+) -> None:
     first, _, _ = two_runs
     lookback_minutes = 60 * 24 * 30
     config = tap_config(sim, **CONFIG, lookback_window_minutes=lookback_minutes)

@@ -21,8 +21,13 @@ def test_each_object_relationship_is_a_row_naming_the_related_person(cio_sim) ->
     run = run_tap(tap_config(cio_sim), ["object_relationships"])
 
     data = cio_sim.data
-    expected = sorted((type_id, o["cio_object_id"], data.identifiers(i)["cio_id"], data.identifiers(i)["email"])
-                      for type_id, items in data.objects.items() for o in items for i in o["people"])
-    emitted = sorted((r["object_type_id"], r["cio_object_id"], r["cio_id"], r["email"])
-                     for r in run.records["object_relationships"])
+    expected = sorted(
+        (type_id, o["cio_object_id"], data.identifiers(i)["cio_id"], data.identifiers(i)["email"])
+        for type_id, items in data.objects.items()
+        for o in items
+        for i in o["people"]
+    )
+    emitted = sorted(
+        (r["object_type_id"], r["cio_object_id"], r["cio_id"], r["email"]) for r in run.records["object_relationships"]
+    )
     assert emitted == expected

@@ -48,9 +48,16 @@ def server() -> Iterator[OpenAPIServer]:
 
 @pytest.fixture(scope="module")
 def run(server: OpenAPIServer) -> TapRun:
-    config = {"app_api_key": "spec-key", "api_url": server.base_url, "max_requests_per_second": 1000,
-              "request_timeout": 5, "max_retries": 0, "workspace_id": 1, "messages_window_days": 180,
-              "metrics_days": 2}
+    config = {
+        "app_api_key": "spec-key",
+        "api_url": server.base_url,
+        "max_requests_per_second": 1000,
+        "request_timeout": 5,
+        "max_retries": 0,
+        "workspace_id": 1,
+        "messages_window_days": 180,
+        "metrics_days": 2,
+    }
     return run_tap(config, [stream.name for stream in STREAM_TYPES])  # streams off by default too
 
 
@@ -68,8 +75,9 @@ def test_every_record_is_keyed_and_valid_against_the_schema_the_tap_declares(run
     validator = Draft7Validator(declared["schema"])
     records = run.records.get(stream, [])
 
-    errors = Counter(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for r in records
-                     for e in validator.iter_errors(r))
+    errors = Counter(
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for r in records for e in validator.iter_errors(r)
+    )
     unkeyed = [r for r in records if any(r.get(key) is None for key in declared["key_properties"])]
 
     assert (dict(errors), unkeyed) == ({}, [])
@@ -78,18 +86,25 @@ def test_every_record_is_keyed_and_valid_against_the_schema_the_tap_declares(run
 @pytest.mark.parametrize("stream", sorted(TOP_LEVEL))
 def test_each_record_of_a_top_level_list_is_emitted_once(server: OpenAPIServer, run: TapRun, stream: str) -> None:
     path, envelope = TOP_LEVEL[stream]
-    served = {record["id"] for entry in server.log if entry.path == path and entry.status == 200
-              for record in entry.body[envelope]}
+    served = {
+        record["id"]
+        for entry in server.log
+        if entry.path == path and entry.status == 200
+        for record in entry.body[envelope]
+    }
 
     assert run.keys(stream, "id") == Counter({record_id: 1 for record_id in served})
 
 
-def test_suppression_types_the_document_does_not_list_are_skipped_with_a_warning(server: OpenAPIServer,
-                                                                                  run: TapRun) -> None:
+def test_suppression_types_the_document_does_not_list_are_skipped_with_a_warning(
+    server: OpenAPIServer, run: TapRun
+) -> None:
     assert {r["suppression_type"] for r in run.records["eps_suppression"]} == {"bounces", "spam_reports"}
     for kind in ("blocks", "invalid_emails"):
-        assert f"Stream 'eps_suppression' skips {{'suppression_type': '{kind}'}}: GET /v1/esp/suppression/{kind} " \
-               "returned HTTP 400" in run.log
+        assert (
+            f"Stream 'eps_suppression' skips {{'suppression_type': '{kind}'}}: GET /v1/esp/suppression/{kind} "
+            "returned HTTP 400" in run.log
+        )
 
 
 def test_people_are_keyed_although_the_documents_example_has_no_identifiers(run: TapRun) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_customerio.client import CustomerIOError, CustomerIOStream
@@ -22,7 +21,7 @@ from tap_customerio.timestamps import compile_converter
 def page(body: dict) -> requests.Response:
     response = requests.Response()
     response.status_code = 200
-    response._content = json.dumps(body).encode()  # noqa: SLF001 (how requests stores a body)
+    response._content = json.dumps(body).encode()  # how requests stores a body
     return response
 
 
@@ -37,8 +36,11 @@ def follow(paginator: CursorPaginator, bodies: list[dict]) -> list[str | None]:
 
 
 def test_the_cursor_paginator_follows_next_until_it_is_empty_null_or_missing() -> None:
-    assert follow(CursorPaginator("/x"), [{"next": "MDo1"}, {"next": "MDo2MQ=="}, {"next": ""}]) == \
-        ["MDo1", "MDo2MQ==", "MDo2MQ=="]
+    assert follow(CursorPaginator("/x"), [{"next": "MDo1"}, {"next": "MDo2MQ=="}, {"next": ""}]) == [
+        "MDo1",
+        "MDo2MQ==",
+        "MDo2MQ==",
+    ]
     assert CursorPaginator("/x").finished is False
     for end in ({"next": None}, {}):
         paginator = CursorPaginator("/x")
@@ -60,21 +62,28 @@ def test_an_empty_page_with_a_token_continues_only_where_the_endpoint_does_that(
 
 def test_unix_seconds_become_iso_strings_at_top_level_nested_keys_maps_and_lists() -> None:
     convert = compile_converter(("created", "metrics.opened", "timestamps.*", "devices[].last_used"))
-    record = {"created": 1552341937, "metrics": {"opened": 0, "human_opened": 3},
-              "timestamps": {"email": 1489014595, "plan": "1489014596"},
-              "devices": [{"last_used": 1700000000}, {"last_used": None}], "updated": 5}
+    record = {
+        "created": 1552341937,
+        "metrics": {"opened": 0, "human_opened": 3},
+        "timestamps": {"email": 1489014595, "plan": "1489014596"},
+        "devices": [{"last_used": 1700000000}, {"last_used": None}],
+        "updated": 5,
+    }
     convert(record)
-    assert record == {"created": "2019-03-11T22:05:37+00:00",
-                      "metrics": {"opened": "1970-01-01T00:00:00+00:00", "human_opened": 3},
-                      "timestamps": {"email": "2017-03-08T23:09:55+00:00", "plan": "2017-03-08T23:09:56+00:00"},
-                      "devices": [{"last_used": "2023-11-14T22:13:20+00:00"}, {"last_used": None}],
-                      "updated": 5}
+    assert record == {
+        "created": "2019-03-11T22:05:37+00:00",
+        "metrics": {"opened": "1970-01-01T00:00:00+00:00", "human_opened": 3},
+        "timestamps": {"email": "2017-03-08T23:09:55+00:00", "plan": "2017-03-08T23:09:56+00:00"},
+        "devices": [{"last_used": "2023-11-14T22:13:20+00:00"}, {"last_used": None}],
+        "updated": 5,
+    }
 
 
 def test_about_in_markdown_documents_every_setting_and_every_stream() -> None:
     tap = str(Path(sys.executable).parent / "tap-customerio")
-    about = subprocess.run([tap, "--about", "--format=markdown"], capture_output=True, text=True, check=True,
-                           timeout=120).stdout
+    about = subprocess.run(
+        [tap, "--about", "--format=markdown"], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
     for setting, schema in TapCustomerIO.config_jsonschema["properties"].items():
         assert f"| {setting} |" in about
         assert schema.get("description"), setting
@@ -96,14 +105,20 @@ def answered(body: dict) -> requests.Response:
 def test_a_null_list_is_an_empty_page_but_a_missing_envelope_is_an_error_naming_the_stream() -> None:
     stream = campaigns_stream()
     assert list(stream.parse_response(answered({"campaigns": None}))) == []
-    with pytest.raises(CustomerIOError, match=r"stream 'campaigns': GET /v1/campaigns answered without "
-                                              r"'campaigns' \(keys: data\)"):
+    with pytest.raises(
+        CustomerIOError,
+        match=r"stream 'campaigns': GET /v1/campaigns answered without "
+        r"'campaigns' \(keys: data\)",
+    ):
         stream.parse_response(answered({"data": [{"id": 1}]}))
 
 
 def test_a_timestamp_field_holding_something_else_fails_naming_stream_record_and_field() -> None:
-    with pytest.raises(CustomerIOError, match=r"stream 'campaigns': record \{'id': 77\}: field 'created' is not "
-                                              r"a unix timestamp: 'last tuesday'"):
+    with pytest.raises(
+        CustomerIOError,
+        match=r"stream 'campaigns': record \{'id': 77\}: field 'created' is not "
+        r"a unix timestamp: 'last tuesday'",
+    ):
         campaigns_stream().post_process({"id": 77, "created": "last tuesday", "updated": 1700000000})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from tap_customerio.progress import Progress
 
 
@@ -35,7 +36,9 @@ def test_one_line_per_interval_with_records_so_far_rate_page_and_messages_window
         for _ in range(100):
             progress.record()
         if second == 7:
-            progress.page("https://api.customer.io/v1/messages?limit=1000&start_ts=1767139200&end_ts=1769731199&start=abc")
+            progress.page(
+                "https://api.customer.io/v1/messages?limit=1000&start_ts=1767139200&end_ts=1769731199&start=abc"
+            )
 
     assert caplog.messages == [
         "messages: 401 records so far (80/s), page 1 of /v1/messages, window 2025-12-01 to 2025-12-30",

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from cio_simulator import Simulator
-from tap_customerio.tap import TapCustomerIO
 from tap_expected import expected_keys, key_fields
 from tap_harness import catalog_for, run_tap, tap_config
+
+from tap_customerio.tap import TapCustomerIO
 
 STREAMS = ["campaigns", "campaign_actions", "campaign_metrics", "customers"]
 
@@ -40,8 +41,7 @@ def paced_config(sim: Simulator, **overrides: Any) -> dict[str, Any]:
     return tap_config(sim, max_requests_per_second=BUDGET, max_concurrency=4, metrics_days=2, **overrides)
 
 
-def test_concurrent_hydration_and_child_prefetch_stay_within_the_budget(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+def test_concurrent_hydration_and_child_prefetch_stay_within_the_budget(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.3, requests_per_second=10, latency=0.05)
     config = paced_config(sim)
     catalog = catalog_for(config, STREAMS)
@@ -58,8 +58,7 @@ def test_concurrent_hydration_and_child_prefetch_stay_within_the_budget(
 def test_two_taps_in_one_process_share_one_budget(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.2, requests_per_second=10)
     configs = [paced_config(sim), paced_config(sim)]
-    catalogs = [catalog_for(configs[0], ["campaigns", "campaign_actions"]),
-                catalog_for(configs[1], ["newsletters"])]
+    catalogs = [catalog_for(configs[0], ["campaigns", "campaign_actions"]), catalog_for(configs[1], ["newsletters"])]
     sim.reset_log()
     failures: list[BaseException] = []
 
@@ -82,7 +81,8 @@ def test_two_taps_in_one_process_share_one_budget(make_cio_sim: Callable[..., Si
 
 
 def test_a_budget_above_the_servers_limit_is_corrected_by_429_handling_without_losing_records(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+    make_cio_sim: Callable[..., Simulator],
+) -> None:
     sim = make_cio_sim(scale=1.0, requests_per_second=10)
     config = tap_config(sim, max_requests_per_second=40, metrics_days=2, retry_backoff_ms=50)
     catalog = catalog_for(config, ["campaigns", "campaign_actions", "campaign_metrics"])
@@ -98,14 +98,30 @@ def test_a_budget_above_the_servers_limit_is_corrected_by_429_handling_without_l
 def test_requests_fetched_ahead_are_used_and_never_sent_twice(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.3)
     config = tap_config(sim, metrics_days=2, start_date="2020-01-01T00:00:00Z")
-    streams = ["activities", "campaigns", "campaign_actions", "campaign_metrics", "customers", "eps_suppression",
-               "exports", "messages", "newsletters", "newsletter_variants", "segments", "segment_memberships",
-               "sender_identities", "snippets", "topics", "workspaces"]
+    streams = [
+        "activities",
+        "campaigns",
+        "campaign_actions",
+        "campaign_metrics",
+        "customers",
+        "eps_suppression",
+        "exports",
+        "messages",
+        "newsletters",
+        "newsletter_variants",
+        "segments",
+        "segment_memberships",
+        "sender_identities",
+        "snippets",
+        "topics",
+        "workspaces",
+    ]
     catalog = catalog_for(config, streams)
     sim.reset_log()
     run = run_tap(config, catalog=catalog)
-    sent = Counter((e.method, e.path, tuple(sorted(e.query.items())), json.dumps(e.body, sort_keys=True))
-                   for e in sim.request_log)
+    sent = Counter(
+        (e.method, e.path, tuple(sorted(e.query.items())), json.dumps(e.body, sort_keys=True)) for e in sim.request_log
+    )
     assert [request for request, times in sent.items() if times > 1] == []
     for stream in streams:
         assert run.keys(stream, *key_fields(stream)) == expected_keys(sim.data, stream, config), stream

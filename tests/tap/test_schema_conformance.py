@@ -34,8 +34,9 @@ def sim() -> Iterator[Simulator]:
 @pytest.fixture(scope="module")
 def full_run(sim: Simulator) -> TapRun:
     """One sync of every stream, export streams included."""
-    config = tap_config(sim, start_date="2020-01-01T00:00:00Z", metrics_days=2,
-                        workspace_id=sim.data.workspaces[0]["id"])
+    config = tap_config(
+        sim, start_date="2020-01-01T00:00:00Z", metrics_days=2, workspace_id=sim.data.workspaces[0]["id"]
+    )
     return run_tap(config, ALL_STREAMS)
 
 
@@ -60,8 +61,9 @@ def test_every_emitted_record_is_valid_against_the_schema_the_tap_emitted(stream
     assert errors == []
 
 
-def test_campaign_triggers_are_declared_and_emitted_as_the_json_text_the_api_sends(sim: Simulator,
-                                                                                  full_run: TapRun) -> None:
+def test_campaign_triggers_are_declared_and_emitted_as_the_json_text_the_api_sends(
+    sim: Simulator, full_run: TapRun
+) -> None:
     properties = full_run.schema("campaigns")["properties"]
     for name in ("relationship_attribute_triggers", "object_attribute_triggers"):
         assert properties[name]["type"] == ["string", "null"]
@@ -82,7 +84,8 @@ def edited_campaigns_run(make_cio_sim: Any, edit: Any) -> tuple[Simulator, TapRu
 
 
 def test_campaign_triggers_sent_as_objects_like_the_spec_types_them_are_emitted_as_their_json_text(
-        make_cio_sim: Any) -> None:
+    make_cio_sim: Any,
+) -> None:
     triggers = {"and": [{"relationship_attribute": {"type_id": 1, "field": "trig", "operator": "eq", "value": "x"}}]}
 
     def edit(campaigns: list[dict]) -> None:
@@ -115,18 +118,24 @@ def test_numeric_string_ids_become_integers_counted_in_one_warning_per_stream_an
 
 @pytest.mark.parametrize(("bad_id", "shown"), [("abc", "'abc'"), (None, "None"), (True, "True"), ("007", "'007'")])
 def test_a_campaign_id_that_is_no_integer_ends_the_sync_with_one_line_naming_stream_field_and_key(
-        make_cio_sim: Any, tmp_path: Path, bad_id: Any, shown: str) -> None:
+    make_cio_sim: Any, tmp_path: Path, bad_id: Any, shown: str
+) -> None:
     sim = make_cio_sim(scale=0.5)
     sim.data.campaigns[1]["id"] = bad_id
     config = tap_config(sim)
     (tmp_path / "config.json").write_text(json.dumps(config))
     (tmp_path / "catalog.json").write_text(json.dumps(catalog_for(config, ["campaigns"])))
-    result = subprocess.run([str(TAP), "--config", str(tmp_path / "config.json"), "--catalog",
-                             str(tmp_path / "catalog.json")], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(TAP), "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0
     expected = f"stream 'campaigns': record {{'id': {shown}}}: field 'id' holds {shown}, which is not integer"
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
-    emitted_ids = [json.loads(line)["record"]["id"] for line in result.stdout.splitlines()
-                   if json.loads(line)["type"] == "RECORD"]
+    emitted_ids = [
+        json.loads(line)["record"]["id"] for line in result.stdout.splitlines() if json.loads(line)["type"] == "RECORD"
+    ]
     assert all(type(campaign_id) is int for campaign_id in emitted_ids)

@@ -14,8 +14,11 @@ def test_each_segment_has_one_record_with_the_campaigns_and_newsletters_using_it
         newsletters = [n for n in data.newsletters if segment["id"] in n["recipient_segment_ids"]]
         expected[segment["id"]] = {
             "segment_id": segment["id"],
-            "campaigns": [c["id"] for c in data.campaigns
-                          if segment["id"] in c.get("trigger_segment_ids", []) + c["filter_segment_ids"]],
+            "campaigns": [
+                c["id"]
+                for c in data.campaigns
+                if segment["id"] in c.get("trigger_segment_ids", []) + c["filter_segment_ids"]
+            ],
             "sent_newsletters": [n["id"] for n in newsletters if n["sent_at"] is not None],
             "draft_newsletters": [n["id"] for n in newsletters if n["sent_at"] is None],
         }

@@ -13,8 +13,7 @@ def deselect(catalog: dict, stream: str, *breadcrumb: str) -> None:
     entry["metadata"].append({"breadcrumb": list(breadcrumb), "metadata": {"selected": False}})
 
 
-def test_a_deselected_top_level_property_is_left_out_of_every_record(
-        make_cio_sim: Callable[..., Simulator]) -> None:
+def test_a_deselected_top_level_property_is_left_out_of_every_record(make_cio_sim: Callable[..., Simulator]) -> None:
     sim = make_cio_sim(scale=0.3)
     config = tap_config(sim)
     catalog = catalog_for(config, ["campaigns"])

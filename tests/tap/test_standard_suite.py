@@ -9,13 +9,17 @@ from collections.abc import Iterator
 import pytest
 from cio_simulator import Simulator
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-
 from tap_harness import catalog_for
 
 from tap_customerio.tap import STREAM_TYPES, TapCustomerIO
 
-SUITE_CONFIG: dict = {"app_api_key": "sim-key", "start_date": "2020-01-01T00:00:00Z", "request_timeout": 10,
-                      "max_requests_per_second": 1000, "metrics_days": 3}
+SUITE_CONFIG: dict = {
+    "app_api_key": "sim-key",
+    "start_date": "2020-01-01T00:00:00Z",
+    "request_timeout": 10,
+    "max_requests_per_second": 1000,
+    "metrics_days": 3,
+}
 
 
 def every_stream_selected() -> dict:

@@ -31,8 +31,11 @@ def target_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `target-jsonl` executable, installed from PyPI into its own virtualenv."""
     venv = tmp_path_factory.mktemp("target-jsonl") / "venv"
     subprocess.run([str(UV), "venv", "--quiet", str(venv)], check=True, timeout=300)
-    subprocess.run([str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), TARGET_JSONL],
-                   check=True, timeout=600)
+    subprocess.run(
+        [str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), TARGET_JSONL],
+        check=True,
+        timeout=600,
+    )
     return venv / "bin" / "target-jsonl"
 
 
@@ -44,20 +47,32 @@ def sim() -> Iterator[Simulator]:
 
 def test_target_jsonl_rejects_a_record_that_does_not_match_its_schema(target_jsonl: Path, tmp_path: Path) -> None:
     lines = [
-        {"type": "SCHEMA", "stream": "s", "schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
-         "key_properties": ["id"]},
+        {
+            "type": "SCHEMA",
+            "stream": "s",
+            "schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
+            "key_properties": ["id"],
+        },
         {"type": "RECORD", "stream": "s", "record": {"id": "abc"}},
     ]
-    result = subprocess.run([str(target_jsonl)], input="".join(json.dumps(m) + "\n" for m in lines),
-                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    result = subprocess.run(
+        [str(target_jsonl)],
+        input="".join(json.dumps(m) + "\n" for m in lines),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "ValidationError" in result.stderr
 
 
 def test_a_full_sync_of_every_stream_piped_into_target_jsonl_exits_0_on_both_sides_with_every_row(
-        sim: Simulator, target_jsonl: Path, tmp_path: Path) -> None:
-    config = tap_config(sim, start_date="2020-01-01T00:00:00Z", metrics_days=2,
-                        workspace_id=sim.data.workspaces[0]["id"])
+    sim: Simulator, target_jsonl: Path, tmp_path: Path
+) -> None:
+    config = tap_config(
+        sim, start_date="2020-01-01T00:00:00Z", metrics_days=2, workspace_id=sim.data.workspaces[0]["id"]
+    )
     (tmp_path / "tap.json").write_text(json.dumps(config))
     (tmp_path / "catalog.json").write_text(json.dumps(catalog_for(config, ALL_STREAMS)))
     out = tmp_path / "out"
@@ -65,10 +80,19 @@ def test_a_full_sync_of_every_stream_piped_into_target_jsonl_exits_0_on_both_sid
 
     sent: Counter = Counter()
     with (tmp_path / "tap.log").open("w") as tap_log, (tmp_path / "target.log").open("w") as target_log:
-        target = subprocess.Popen([str(target_jsonl), "--config", str(tmp_path / "target.json")],
-                                  stdin=subprocess.PIPE, stderr=target_log, stdout=subprocess.DEVNULL, text=True)
-        tap = subprocess.Popen([str(TAP), "--config", str(tmp_path / "tap.json"), "--catalog",
-                                str(tmp_path / "catalog.json")], stdout=subprocess.PIPE, stderr=tap_log, text=True)
+        target = subprocess.Popen(
+            [str(target_jsonl), "--config", str(tmp_path / "target.json")],
+            stdin=subprocess.PIPE,
+            stderr=target_log,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        tap = subprocess.Popen(
+            [str(TAP), "--config", str(tmp_path / "tap.json"), "--catalog", str(tmp_path / "catalog.json")],
+            stdout=subprocess.PIPE,
+            stderr=tap_log,
+            text=True,
+        )
         target_reading = True
         for line in tap.stdout:
             message = json.loads(line)

@@ -73,7 +73,7 @@ def run_target(
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "config.json"
         config_path.write_text(json.dumps(config))
-        completed = subprocess.run(  # noqa: S603, PLW1509 - our own console script; preexec_fn only sets limits
+        completed = subprocess.run(  # our own console script; preexec_fn only sets limits
             [*wrapper, str(TARGET_EXECUTABLE), "--config", str(config_path)],
             input=singer_lines(messages),
             capture_output=True,

@@ -14,7 +14,6 @@ import typing as t
 from pathlib import Path
 
 import pytest
-
 from target.target_runs import record_message, run_target, schema_message
 
 from target_parquet_bucket.arrow_schema import columns_for_schema
@@ -30,7 +29,11 @@ SCHEMA = {
         "at": {"type": ["string", "null"], "format": "date-time"},
         "obj": {
             "type": ["object", "null"],
-            "properties": {"i": {"type": ["integer", "null"]}, "f": {"type": ["number", "null"]}, "t": {"type": ["string", "null"]}},
+            "properties": {
+                "i": {"type": ["integer", "null"]},
+                "f": {"type": ["number", "null"]},
+                "t": {"type": ["string", "null"]},
+            },
         },
         "tags": {"type": ["array", "null"], "items": {"type": "integer"}},
     },
@@ -50,7 +53,7 @@ def decoder(*, native: bool) -> BatchDecoder:
     return BatchDecoder(columns_for_schema(schema, native_nested=native), key_properties=["id"])
 
 
-def outcome(decoder: BatchDecoder, lines: list[bytes]) -> t.Any:  # noqa: ANN401
+def outcome(decoder: BatchDecoder, lines: list[bytes]) -> t.Any:
     try:
         batch, versions = decoder.decode(lines)
     except RecordError as exc:
@@ -62,7 +65,7 @@ def both_paths(lines: list[bytes], *, native: bool) -> tuple[t.Any, t.Any, bool]
     """(outcome on the Arrow path, outcome on the msgspec path, whether Arrow kept the batch)."""
     fast, slow = decoder(native=native), decoder(native=native)
     assert fast.reads_with_arrow
-    slow._arrow_reader = None  # noqa: SLF001 - the reference: the msgspec path alone
+    slow._arrow_reader = None  # the reference: the msgspec path alone
     fast_outcome = outcome(fast, lines)
     return fast_outcome, outcome(slow, lines), fast.reads_with_arrow
 

@@ -10,7 +10,7 @@ from target_parquet_bucket.target import TargetParquetBucket
 
 
 def test_about_markdown_lists_every_setting_with_a_description() -> None:
-    about = subprocess.run(  # noqa: S603 - our own console script
+    about = subprocess.run(  # our own console script
         [str(TARGET_EXECUTABLE), "--about", "--format=markdown"],
         capture_output=True,
         text=True,

@@ -53,7 +53,9 @@ def test_malformed_json_names_the_input_line(tmp_path: Path) -> None:
         ('{"id": "a", "x": 1e999}', "out of range"),
     ],
 )
-def test_a_record_violating_its_schema_names_stream_line_and_field(tmp_path: Path, record_json: str, reason: str) -> None:
+def test_a_record_violating_its_schema_names_stream_line_and_field(
+    tmp_path: Path, record_json: str, reason: str
+) -> None:
     line = '{"type": "RECORD", "stream": "deliveries", "record": ' + record_json + "}"
     error = failing_run(tmp_path, line)
     assert reason in error
@@ -64,7 +66,11 @@ def test_a_record_violating_its_schema_names_stream_line_and_field(tmp_path: Pat
 @pytest.mark.parametrize("value", ["0000000000004651", "yesterday", "2026-13-45T00:00:00Z"])
 def test_an_unparseable_date_time_names_stream_line_column_and_value(tmp_path: Path, value: str) -> None:
     schema = schema_message("events", {"at": {"type": ["null", "string"], "format": "date-time"}})
-    messages = [schema, record_message("events", {"at": "2026-11-22T10:00:00Z"}), record_message("events", {"at": value})]
+    messages = [
+        schema,
+        record_message("events", {"at": "2026-11-22T10:00:00Z"}),
+        record_message("events", {"at": value}),
+    ]
     run = run_target(messages, {"bucket_url": str(tmp_path)})
     assert run.exit_code == 1
     assert len(run.error_lines) == 1
@@ -147,19 +153,23 @@ def test_state_received_before_a_failing_stream_is_not_emitted_either(tmp_path: 
 def test_sigterm_while_waiting_for_input_commits_what_was_read_with_its_state(tmp_path: Path) -> None:
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps({"bucket_url": str(tmp_path / "bucket"), "batch_size_rows": 1}))
-    process = subprocess.Popen(  # noqa: S603 - our own console script
+    process = subprocess.Popen(  # our own console script
         [str(TARGET_EXECUTABLE), "--config", str(config_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     assert process.stdin is not None and process.stderr is not None
-    process.stdin.write(singer_lines([
-        SCHEMA,
-        record_message("deliveries", {"id": "a"}),
-        state_message({"n": 1}),
-        record_message("deliveries", {"id": "b"}),
-    ]))
+    process.stdin.write(
+        singer_lines(
+            [
+                SCHEMA,
+                record_message("deliveries", {"id": "a"}),
+                state_message({"n": 1}),
+                record_message("deliveries", {"id": "b"}),
+            ]
+        )
+    )
     process.stdin.flush()
     drains = 0
     for line in process.stderr:  # each record is drained into the open file; the second drain

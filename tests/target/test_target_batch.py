@@ -150,7 +150,13 @@ def test_every_file_of_a_manifest_lands_in_order_between_records(tmp_path: Path,
     assert len(batch["manifest"]) == 3
 
     run = run_target(
-        [SCHEMA, *(record_message(STREAM, r) for r in before), batch, *(record_message(STREAM, r) for r in after), STATE],
+        [
+            SCHEMA,
+            *(record_message(STREAM, r) for r in before),
+            batch,
+            *(record_message(STREAM, r) for r in after),
+            STATE,
+        ],
         {"bucket_url": str(tmp_path / "bucket")},
     )
 
@@ -209,7 +215,9 @@ def test_a_jsonl_row_violating_the_schema_fails_like_its_record_naming_stream_li
     as_record = run_target([SCHEMA, record_message(STREAM, bad)], {"bucket_url": str(tmp_path / "records")})
     record_error = as_record.error_lines[0].split(f"stream '{STREAM}', input line 2: ")[1]
 
-    run = run_target([SCHEMA, record_message(STREAM, people(0, 1)[0]), batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
+    run = run_target(
+        [SCHEMA, record_message(STREAM, people(0, 1)[0]), batch, STATE], {"bucket_url": str(tmp_path / "bucket")}
+    )
 
     assert run.exit_code == 1
     assert run.states == []
@@ -227,7 +235,11 @@ def test_a_jsonl_row_violating_the_schema_fails_like_its_record_naming_stream_li
         ("id", pa.array([1, 2, 3], pa.float64()), "row 1: column 'id': expected integer, got double"),
         ("active", pa.array(["true", None, "yes"]), "row 1: column 'active': expected boolean, got string"),
         ("score", pa.array([1.0, float("nan"), 3.0]), "row 2: column 'score': NaN or Infinity is not a JSON number"),
-        ("created_at", pa.array(["2026-01-01T00:00:00Z", "yesterday", None]), "row 2: column 'created_at': 'yesterday' is not an ISO-8601 date-time"),
+        (
+            "created_at",
+            pa.array(["2026-01-01T00:00:00Z", "yesterday", None]),
+            "row 2: column 'created_at': 'yesterday' is not an ISO-8601 date-time",
+        ),
     ],
 )
 def test_a_parquet_column_violating_the_schema_fails_naming_stream_line_file_and_row(
@@ -237,7 +249,12 @@ def test_a_parquet_column_violating_the_schema_fails_naming_stream_line_file_and
     table = table.drop_columns([column]) if column in table.column_names else table
     path = tmp_path / "bad.parquet"
     pq.write_table(table.append_column(column, values), path)
-    batch = {"type": "BATCH", "stream": STREAM, "encoding": {"format": "parquet", "compression": "none"}, "manifest": [path.as_uri()]}
+    batch = {
+        "type": "BATCH",
+        "stream": STREAM,
+        "encoding": {"format": "parquet", "compression": "none"},
+        "manifest": [path.as_uri()],
+    }
 
     run = run_target([SCHEMA, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
 
@@ -251,7 +268,12 @@ def test_a_parquet_column_violating_the_schema_fails_naming_stream_line_file_and
 def test_a_parquet_file_without_the_key_column_fails_naming_the_key(tmp_path: Path) -> None:
     path = tmp_path / "nokey.parquet"
     pq.write_table(pa.table({"email": ["a@example.com"]}), path)
-    batch = {"type": "BATCH", "stream": STREAM, "encoding": {"format": "parquet", "compression": "none"}, "manifest": [path.as_uri()]}
+    batch = {
+        "type": "BATCH",
+        "stream": STREAM,
+        "encoding": {"format": "parquet", "compression": "none"},
+        "manifest": [path.as_uri()],
+    }
 
     run = run_target([SCHEMA, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
 
@@ -264,21 +286,35 @@ def test_a_null_in_a_required_non_nullable_parquet_column_fails_naming_its_row(t
     schema = schema_message(STREAM, {"id": {"type": "integer"}, "email": {"type": "string"}}, required=["id", "email"])
     path = tmp_path / "nulls.parquet"
     pq.write_table(pa.table({"id": [1, 2, 3], "email": ["a", "b", None]}), path)
-    batch = {"type": "BATCH", "stream": STREAM, "encoding": {"format": "parquet", "compression": "none"}, "manifest": [path.as_uri()]}
+    batch = {
+        "type": "BATCH",
+        "stream": STREAM,
+        "encoding": {"format": "parquet", "compression": "none"},
+        "manifest": [path.as_uri()],
+    }
 
     run = run_target([schema, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
 
     assert run.exit_code == 1
     assert run.states == []
-    assert run.error_lines[0].endswith(f"file {path.as_uri()}, row 3: column 'email' is declared non-nullable but is null")
+    assert run.error_lines[0].endswith(
+        f"file {path.as_uri()}, row 3: column 'email' is declared non-nullable but is null"
+    )
 
 
 def test_a_missing_batch_file_fails_with_one_line_and_no_state_past_it(tmp_path: Path) -> None:
     first = jsonl_batch(tmp_path / "first.jsonl", [json.dumps(r).encode() for r in people(1, 3)])
     missing = tmp_path / "gone.jsonl.gz"
-    batch = {"type": "BATCH", "stream": STREAM, "encoding": {"format": "jsonl", "compression": "gzip"}, "manifest": [missing.as_uri()]}
+    batch = {
+        "type": "BATCH",
+        "stream": STREAM,
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "manifest": [missing.as_uri()],
+    }
 
-    run = run_target([SCHEMA, first, STATE, batch, state_message({"after": True})], {"bucket_url": str(tmp_path / "bucket")})
+    run = run_target(
+        [SCHEMA, first, STATE, batch, state_message({"after": True})], {"bucket_url": str(tmp_path / "bucket")}
+    )
 
     assert run.exit_code == 1
     assert run.states == []

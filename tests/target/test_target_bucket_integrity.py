@@ -59,7 +59,10 @@ def test_an_activate_version_cannot_replace_a_data_file_of_a_folder_template(tmp
     first_run(tmp_path, file_name_template=template)
     data = (tmp_path / "users/1.json").read_bytes()
 
-    run = run_target([USERS, {"type": "ACTIVATE_VERSION", "stream": "users", "version": "../../../users/1"}], config(tmp_path, file_name_template=template))
+    run = run_target(
+        [USERS, {"type": "ACTIVATE_VERSION", "stream": "users", "version": "../../../users/1"}],
+        config(tmp_path, file_name_template=template),
+    )
 
     assert run.exit_code == 1
     assert "input line 2: stream 'users': ACTIVATE_VERSION 'version' must be an integer" in run.error_lines[0]
@@ -78,7 +81,9 @@ def test_only_integer_versions_are_activated(tmp_path: Path, version: object) ->
 def test_a_version_activated_again_in_a_later_run_keeps_the_files_it_listed(tmp_path: Path) -> None:
     def activate_with(record_id: int) -> None:
         versioned = {**record_message("users", {"id": record_id}), "version": 7}
-        run = run_target([USERS, versioned, {"type": "ACTIVATE_VERSION", "stream": "users", "version": 7}], config(tmp_path))
+        run = run_target(
+            [USERS, versioned, {"type": "ACTIVATE_VERSION", "stream": "users", "version": 7}], config(tmp_path)
+        )
         assert run.exit_code == 0, run.error_lines
 
     activate_with(1)
@@ -124,7 +129,7 @@ def _can_mount_in_a_user_namespace() -> bool:
     if unshare is None:
         return False
     probe = [unshare, "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs -o size=16k tmpfs /mnt"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0  # noqa: S603
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 #: Runs the target with `bucket` as a 64 KiB tmpfs (a disk that fills up), then copies what the bucket
@@ -181,13 +186,15 @@ def test_many_streams_and_partitions_stay_within_the_open_files_limit(tmp_path: 
     assert run.states == [{"done": True}]
     keys = data_files(bucket)
     assert len(keys) == 40 * 30
-    assert sorted((key.split("/")[1].split("_v4")[0], read_parquet(bucket, key)["id"][0].as_py()) for key in keys) == sorted(
-        (s, i) for s in streams for i in range(30)
-    )
+    assert sorted(
+        (key.split("/")[1].split("_v4")[0], read_parquet(bucket, key)["id"][0].as_py()) for key in keys
+    ) == sorted((s, i) for s in streams for i in range(30))
     assert list(work.iterdir()) == []
 
 
-def test_the_oldest_open_files_of_any_stream_are_uploaded_first_and_a_failure_leaves_no_temp_file(tmp_path: Path) -> None:
+def test_the_oldest_open_files_of_any_stream_are_uploaded_first_and_a_failure_leaves_no_temp_file(
+    tmp_path: Path,
+) -> None:
     """Under `ulimit -n 128` at most (128 - 64) / 2 = 32 files are open. Stream a opens 20 partition
     files, stream b 20 more: a's 8 oldest are uploaded to make room. Then stream c fails."""
     bucket, work = tmp_path / "bucket", tmp_path / "work"
@@ -214,8 +221,12 @@ def test_the_oldest_open_files_of_any_stream_are_uploaded_first_and_a_failure_le
 
 
 @pytest.mark.parametrize(("stream", "written_as"), [("../escape", "_escape"), ("a/b", "a_b")])
-def test_a_stream_name_changed_for_object_names_is_logged_with_both_names(tmp_path: Path, stream: str, written_as: str) -> None:
-    run = run_target([schema_message(stream, {"id": {"type": "integer"}}), record_message(stream, {"id": 1})], config(tmp_path))
+def test_a_stream_name_changed_for_object_names_is_logged_with_both_names(
+    tmp_path: Path, stream: str, written_as: str
+) -> None:
+    run = run_target(
+        [schema_message(stream, {"id": {"type": "integer"}}), record_message(stream, {"id": 1})], config(tmp_path)
+    )
 
     assert run.exit_code == 0, run.stderr
     assert data_files(tmp_path) == [f"{written_as}_v4_123_1.parquet"]

@@ -218,7 +218,9 @@ def test_stream_maps_use_the_sdk_record_path_with_the_same_output(tmp_path: Path
     ]
 
 
-@pytest.mark.parametrize(("compression", "codec"), [("snappy", "SNAPPY"), ("zstd", "ZSTD"), ("gzip", "GZIP"), ("none", "UNCOMPRESSED")])
+@pytest.mark.parametrize(
+    ("compression", "codec"), [("snappy", "SNAPPY"), ("zstd", "ZSTD"), ("gzip", "GZIP"), ("none", "UNCOMPRESSED")]
+)
 def test_the_configured_parquet_codec_is_the_one_written(tmp_path: Path, compression: str, codec: str) -> None:
     run = run_target(two_streams(1), config(tmp_path, compression=compression))
     assert run.exit_code == 0, run.stderr
@@ -226,7 +228,10 @@ def test_the_configured_parquet_codec_is_the_one_written(tmp_path: Path, compres
     assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {codec}
 
 
-@pytest.mark.parametrize(("file_format", "compression", "name"), [("csv", "gzip", "metrics_v4_42_1.csv.gz"), ("jsonl", "zstd", "metrics_v4_42_1.jsonl.zst")])
+@pytest.mark.parametrize(
+    ("file_format", "compression", "name"),
+    [("csv", "gzip", "metrics_v4_42_1.csv.gz"), ("jsonl", "zstd", "metrics_v4_42_1.jsonl.zst")],
+)
 def test_csv_and_jsonl_are_compressed_whole_with_a_matching_extension(
     tmp_path: Path, file_format: str, compression: str, name: str
 ) -> None:
@@ -239,7 +244,7 @@ def test_csv_and_jsonl_are_compressed_whole_with_a_matching_extension(
 
 
 def test_files_roll_at_the_size_limit(tmp_path: Path) -> None:
-    import hashlib  # noqa: PLC0415
+    import hashlib
 
     def digest(n: int, salt: str) -> str:
         return hashlib.sha256(f"{salt}{n}".encode()).hexdigest()
@@ -293,7 +298,8 @@ def test_a_per_stream_folder_template_keeps_partition_folders_inside_the_stream_
     assert sorted(deliveries.column("delivery_id").to_pylist()) == ["d1", "d1b"]
     days = duckdb.sql(
         f"select distinct created_at::date::varchar from read_parquet('{tmp_path}/deliveries/**/*.parquet', "
-        "hive_partitioning = false) order by 1").fetchall()
+        "hive_partitioning = false) order by 1"
+    ).fetchall()
     assert days == [("2026-11-22",), ("2026-11-23",)]
 
 

@@ -13,8 +13,14 @@ SCHEMA = schema_message("s", {"id": {"type": "integer"}, "doc": {"type": ["objec
 
 def run_after_good_lines(tmp_path: Path, *bad: dict | str, config: dict | None = None) -> TargetRun:
     """Lines 1-3: SCHEMA, a good record, STATE; then the bad line(s) from line 4, a record and a STATE."""
-    messages = [SCHEMA, record_message("s", {"id": 1}), state_message(GOOD_STATE), *bad,
-                record_message("s", {"id": 2}), state_message({"bookmarks": {"s": 2}})]
+    messages = [
+        SCHEMA,
+        record_message("s", {"id": 1}),
+        state_message(GOOD_STATE),
+        *bad,
+        record_message("s", {"id": 2}),
+        state_message({"bookmarks": {"s": 2}}),
+    ]
     return run_target(messages, {"bucket_url": str(tmp_path), **(config or {})})
 
 
@@ -55,8 +61,12 @@ def test_a_100_level_native_nested_schema_names_stream_and_line(tmp_path: Path) 
 
 
 def test_schema_properties_given_as_a_list_name_stream_and_line(tmp_path: Path) -> None:
-    listed = {"type": "SCHEMA", "stream": "listed", "key_properties": [],
-              "schema": {"type": "object", "properties": [{"id": {"type": "integer"}}]}}
+    listed = {
+        "type": "SCHEMA",
+        "stream": "listed",
+        "key_properties": [],
+        "schema": {"type": "object", "properties": [{"id": {"type": "integer"}}]},
+    }
     error = error_line(run_after_good_lines(tmp_path, listed))
     assert "input line 4: stream 'listed': SCHEMA 'properties' must be an object" in error
 
@@ -80,11 +90,16 @@ def test_activate_version_for_a_stream_without_schema_names_stream_and_line(tmp_
 
 def test_a_native_nested_conversion_error_names_the_line_not_a_record(tmp_path: Path) -> None:
     schema = schema_message(
-        "s", {"id": {"type": "integer"}, "doc": {"type": ["object", "null"], "properties": {"n": {"type": "integer"}}}},
+        "s",
+        {"id": {"type": "integer"}, "doc": {"type": ["object", "null"], "properties": {"n": {"type": "integer"}}}},
         key_properties=["id"],
     )
-    messages = [schema, record_message("s", {"id": 1, "doc": {"n": 1}}), state_message(GOOD_STATE),
-                record_message("s", {"id": 2, "doc": {"n": "seven"}})]
+    messages = [
+        schema,
+        record_message("s", {"id": 1, "doc": {"n": 1}}),
+        state_message(GOOD_STATE),
+        record_message("s", {"id": 2, "doc": {"n": "seven"}}),
+    ]
     error = error_line(run_target(messages, {"bucket_url": str(tmp_path), "native_nested": True}))
     assert "stream 's', input line 4: column 'doc': expected an integer" in error
     assert "doc.n" in error
@@ -103,7 +118,11 @@ def test_a_stream_name_without_characters_usable_in_object_names_names_the_line(
 
 
 def test_a_stream_whose_name_sanitises_like_another_names_the_line(tmp_path: Path) -> None:
-    error = error_line(run_after_good_lines(
-        tmp_path, schema_message("a/b", {"id": {"type": "integer"}}), schema_message("a_b", {"id": {"type": "integer"}}),
-    ))
+    error = error_line(
+        run_after_good_lines(
+            tmp_path,
+            schema_message("a/b", {"id": {"type": "integer"}}),
+            schema_message("a_b", {"id": {"type": "integer"}}),
+        )
+    )
     assert "input line 5: stream 'a_b': streams 'a/b' and 'a_b' would both be written as 'a_b'" in error

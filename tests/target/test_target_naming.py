@@ -15,13 +15,20 @@ NOW = datetime.datetime(2026, 11, 22, 9, 8, 7, tzinfo=datetime.timezone.utc)
 
 
 def test_default_template_renders_customerio_names() -> None:
-    namer = FileNamer("{stream}_v{version}_{workspace_id}_{sequence}.{format}", workspace_id="123", version="4", extension="parquet")
+    namer = FileNamer(
+        "{stream}_v{version}_{workspace_id}_{sequence}.{format}", workspace_id="123", version="4", extension="parquet"
+    )
     assert namer.key("deliveries", 17, now=NOW) == "deliveries_v4_123_17.parquet"
 
 
 def test_every_token_renders() -> None:
-    namer = FileNamer("{date}/{stream}-{timestamp}-{sequence}.{format}", workspace_id="1", version="4", extension="csv.gz")
-    assert namer.key("people", 2, now=NOW, partition="dt=2026-11-22/") == "2026-11-22/dt=2026-11-22/people-20261122T090807Z-2.csv.gz"
+    namer = FileNamer(
+        "{date}/{stream}-{timestamp}-{sequence}.{format}", workspace_id="1", version="4", extension="csv.gz"
+    )
+    assert (
+        namer.key("people", 2, now=NOW, partition="dt=2026-11-22/")
+        == "2026-11-22/dt=2026-11-22/people-20261122T090807Z-2.csv.gz"
+    )
 
 
 @pytest.mark.parametrize(
@@ -41,7 +48,13 @@ def test_unsafe_or_ambiguous_templates_are_refused(template: str, complaint: str
 
 @pytest.mark.parametrize(
     ("name", "safe"),
-    [("deliveries", "deliveries"), ("../x", "_x"), ("a/b", "a_b"), ("test:Special!in?attr", "test_Special_in_attr"), (".hidden", "hidden")],
+    [
+        ("deliveries", "deliveries"),
+        ("../x", "_x"),
+        ("a/b", "a_b"),
+        ("test:Special!in?attr", "test_Special_in_attr"),
+        (".hidden", "hidden"),
+    ],
 )
 def test_stream_names_become_single_safe_segments(name: str, safe: str) -> None:
     assert safe_segment(name, what="stream") == safe

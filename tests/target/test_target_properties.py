@@ -153,19 +153,62 @@ class Scenario:
 # --- Strategies ------------------------------------------------------------------------------------
 
 ODD_NAMES = [
-    "id", "Id", "ID", "a b", "../x", "a/b", "a_b", "ünï", "日本", "with.dot", "$ref", "type", "", "tab\tc",
-    "quote'\"", "emoji😀", "_meta", "-x", "back\\slash",
+    "id",
+    "Id",
+    "ID",
+    "a b",
+    "../x",
+    "a/b",
+    "a_b",
+    "ünï",
+    "日本",
+    "with.dot",
+    "$ref",
+    "type",
+    "",
+    "tab\tc",
+    "quote'\"",
+    "emoji😀",
+    "_meta",
+    "-x",
+    "back\\slash",
 ]
 STREAM_NAMES = [
-    "users", "Users", "USERS", "deliveries", "a b", "a/b", "a_b", "../escape", "ünïcödé", "日本", "..",
-    "_meta", "email.sent", "x\\..\\y", "quote'q", "sp ace", "-dash",
+    "users",
+    "Users",
+    "USERS",
+    "deliveries",
+    "a b",
+    "a/b",
+    "a_b",
+    "../escape",
+    "ünïcödé",
+    "日本",
+    "..",
+    "_meta",
+    "email.sent",
+    "x\\..\\y",
+    "quote'q",
+    "sp ace",
+    "-dash",
 ]
-BAD_DATETIMES = ["", "yesterday", "2026-13-45T00:00:00Z", "2026-11-22T25:00:00Z", "0000-06-01T00:00:00Z",
-                 "2026-02-30T10:00:00Z", "10:00:00", "22/11/2026 10:00"]
+BAD_DATETIMES = [
+    "",
+    "yesterday",
+    "2026-13-45T00:00:00Z",
+    "2026-11-22T25:00:00Z",
+    "0000-06-01T00:00:00Z",
+    "2026-02-30T10:00:00Z",
+    "10:00:00",
+    "22/11/2026 10:00",
+]
 BAD_DATES = ["", "yesterday", "2026-02-30", "0000-01-01", "2026-13-01", "22/11/2026", "2026-11-22T10:00:00Z"]
 
 json_leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**31), 2**31), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**31), 2**31),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=6),
 )
 json_value = st.recursive(
@@ -191,8 +234,15 @@ def props(draw: st.DrawFn, depth: int = 0) -> Prop:
         return Prop("any", True, draw(st.sampled_from([{}, {"description": "anything"}])))
     nullable = draw(st.booleans())
     if kind == "union":
-        members = tuple(sorted(draw(st.sets(st.sampled_from(["integer", "boolean", "string", "object", "array"]),
-                                            min_size=2, max_size=3))))
+        members = tuple(
+            sorted(
+                draw(
+                    st.sets(
+                        st.sampled_from(["integer", "boolean", "string", "object", "array"]), min_size=2, max_size=3
+                    )
+                )
+            )
+        )
         types = [*members, "null"] if nullable else list(members)
         return Prop("union", nullable, {"type": types}, members=members)
     children: tuple[tuple[str, Prop], ...] = ()
@@ -232,8 +282,15 @@ def schemas(draw: st.DrawFn, hostile: bool) -> Schema:
     keys: tuple[str, ...] = ()
     if key_candidates and draw(st.booleans()):
         keys = (draw(st.sampled_from(key_candidates)),)
-    broken = draw(st.sampled_from(["", "", "", "properties as a list", "no properties", "unknown type",
-                                   "key not in properties"])) if hostile and draw(st.integers(0, 3)) == 0 else ""
+    broken = (
+        draw(
+            st.sampled_from(
+                ["", "", "", "properties as a list", "no properties", "unknown type", "key not in properties"]
+            )
+        )
+        if hostile and draw(st.integers(0, 3)) == 0
+        else ""
+    )
     if broken == "key not in properties":
         keys, broken = (*keys, "no_such_property"), ""
         return Schema(properties, required, keys, "key not in properties")
@@ -243,14 +300,19 @@ def schemas(draw: st.DrawFn, hostile: bool) -> Schema:
 def datetimes_text() -> st.SearchStrategy[str]:
     """ISO-8601 date-times as taps send them: `T`, 0-9 fraction digits, `Z`/±hh:mm/naive, years 1-9999."""
     return st.builds(
-        lambda moment, digits, offset: moment.strftime("%Y-%m-%dT%H:%M:%S")
-        + (f".{digits}" if digits else "") + offset,
+        lambda moment, digits, offset: moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{digits}" if digits else "") + offset,
         st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59)),
         st.one_of(st.just(""), st.text("0123456789", min_size=1, max_size=9)),
-        st.one_of(st.just("Z"), st.just(""), st.builds(
-            lambda sign, h, m: f"{sign}{h:02d}:{m:02d}", st.sampled_from("+-"), st.integers(0, 14),
-            st.sampled_from([0, 30, 45]),
-        )),
+        st.one_of(
+            st.just("Z"),
+            st.just(""),
+            st.builds(
+                lambda sign, h, m: f"{sign}{h:02d}:{m:02d}",
+                st.sampled_from("+-"),
+                st.integers(0, 14),
+                st.sampled_from([0, 30, 45]),
+            ),
+        ),
     )
 
 
@@ -260,8 +322,11 @@ def valid_values(prop: Prop) -> st.SearchStrategy[t.Any]:
     if kind == "integer":
         return st.one_of(st.integers(-1000, 1000), st.integers(*INT64))
     if kind == "number":
-        return st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**53), 2**53),
-                         st.sampled_from([2**60, -(2**63), 2**53 + 1, 10**40]))
+        return st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.integers(-(2**53), 2**53),
+            st.sampled_from([2**60, -(2**63), 2**53 + 1, 10**40]),
+        )
     if kind == "boolean":
         return st.booleans()
     if kind == "string":
@@ -338,8 +403,14 @@ def run_messages(draw: st.DrawFn, streams: list[str], known: dict[str, Schema], 
     for _ in range(draw(st.integers(0, 14))):
         stream = draw(st.sampled_from(streams))
         schema = current[stream]
-        action = draw(st.sampled_from(["RECORD"] * 8 + ["STATE"] * 2 + ["SCHEMA", "ACTIVATE_VERSION", "BATCH"]
-                                      + (["MALFORMED", "ORPHAN"] if hostile else [])))
+        action = draw(
+            st.sampled_from(
+                ["RECORD"] * 8
+                + ["STATE"] * 2
+                + ["SCHEMA", "ACTIVATE_VERSION", "BATCH"]
+                + (["MALFORMED", "ORPHAN"] if hostile else [])
+            )
+        )
         if action == "RECORD":
             version = draw(st.one_of(st.none(), st.integers(0, 2**41)))
             messages.append(Message("RECORD", stream, record=draw(records(schema, hostile)), version=version))
@@ -351,16 +422,27 @@ def run_messages(draw: st.DrawFn, streams: list[str], known: dict[str, Schema], 
             messages.append(Message("SCHEMA", stream, schema=current[stream]))
         elif action == "ACTIVATE_VERSION":
             valid = st.integers(0, 2**41)
-            version = draw(valid if not hostile else st.one_of(
-                valid, st.sampled_from(["../../sequences/users", "../../../users/1", "1", 1.5, None, True])))
+            version = draw(
+                valid
+                if not hostile
+                else st.one_of(
+                    valid, st.sampled_from(["../../sequences/users", "../../../users/1", "1", 1.5, None, True])
+                )
+            )
             messages.append(Message("ACTIVATE_VERSION", stream, version=version))
         elif action == "BATCH":
-            files = draw(st.lists(st.lists(records(schema, hostile), min_size=1, max_size=3).map(tuple),
-                                  min_size=1, max_size=2))
-            messages.append(Message(
-                "BATCH", stream, batch_format=draw(st.sampled_from(["jsonl", "parquet"])),
-                batch_compression=draw(st.sampled_from(["none", "gzip"])), batch_files=tuple(files),
-            ))
+            files = draw(
+                st.lists(st.lists(records(schema, hostile), min_size=1, max_size=3).map(tuple), min_size=1, max_size=2)
+            )
+            messages.append(
+                Message(
+                    "BATCH",
+                    stream,
+                    batch_format=draw(st.sampled_from(["jsonl", "parquet"])),
+                    batch_compression=draw(st.sampled_from(["none", "gzip"])),
+                    batch_files=tuple(files),
+                )
+            )
         elif action == "ORPHAN":  # a RECORD for a stream that never had a SCHEMA
             messages.append(Message("RECORD", "never_declared", record={"id": 1}))
         else:
@@ -372,12 +454,17 @@ def run_messages(draw: st.DrawFn, streams: list[str], known: dict[str, Schema], 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     hostile = draw(st.integers(0, 2)) == 0
-    random_names = st.text(min_size=1, max_size=6) if hostile else st.from_regex(r"[a-zA-Z0-9 _./-]{1,8}", fullmatch=True)
+    random_names = (
+        st.text(min_size=1, max_size=6) if hostile else st.from_regex(r"[a-zA-Z0-9 _./-]{1,8}", fullmatch=True)
+    )
     stream_names = st.one_of(st.sampled_from(STREAM_NAMES), random_names)
     if not hostile:  # names the target must accept: usable, and not two sanitising to one file name
         stream_names = stream_names.filter(lambda name: safe_stream(name) is not None)
-    streams = draw(st.lists(stream_names, min_size=1, max_size=3, unique_by=safe_stream if not hostile else None)
-                   if not hostile else st.lists(stream_names, min_size=1, max_size=3, unique=True))
+    streams = draw(
+        st.lists(stream_names, min_size=1, max_size=3, unique_by=safe_stream if not hostile else None)
+        if not hostile
+        else st.lists(stream_names, min_size=1, max_size=3, unique=True)
+    )
     known: dict[str, Schema] = {}
     runs = [draw(run_messages(streams, known, hostile))]
     if draw(st.booleans()):  # a second run into the same bucket, with the same and maybe other streams
@@ -428,7 +515,11 @@ def write_batch_files(message: Message, folder: Path, number: int) -> tuple[str,
                 read_back.extend(pq.read_table(target).to_pylist())
             if canonical_json(read_back) != canonical_json([dict(row) for rows in message.batch_files for row in rows]):
                 raise ValueError("parquet would not hold these records as they are")
-            return "parquet", [p.with_name(p.name + (".parquet.gz" if gz else ".parquet")).as_uri() for p in paths], read_back
+            return (
+                "parquet",
+                [p.with_name(p.name + (".parquet.gz" if gz else ".parquet")).as_uri() for p in paths],
+                read_back,
+            )
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             pass
     urls, read_back = [], []
@@ -472,9 +563,7 @@ def render(run: tuple[Message, ...], style: str, folder: Path) -> tuple[list[str
 
 # --- The oracle --------------------------------------------------------------------------------------
 
-_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?", re.ASCII
-)
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?", re.ASCII)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MIN_US = (dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc) - _EPOCH) // dt.timedelta(microseconds=1)
 _MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc) - _EPOCH) // dt.timedelta(
@@ -495,7 +584,9 @@ def datetime_micros(text: str) -> int | None:
         return None
     fraction_ns = int((match[7] or "").ljust(9, "0"))
     offset = match[8] or "Z"
-    offset_s = 0 if offset == "Z" else (1 if offset[0] == "+" else -1) * (int(offset[1:3]) * 3600 + int(offset[4:]) * 60)
+    offset_s = (
+        0 if offset == "Z" else (1 if offset[0] == "+" else -1) * (int(offset[1:3]) * 3600 + int(offset[4:]) * 60)
+    )
     local_us = (local - _EPOCH) // dt.timedelta(microseconds=1)
     micros = local_us - offset_s * 1_000_000 + fraction_ns // 1000  # floor: fraction_ns >= 0
     return micros if _MIN_US <= micros <= _MAX_US else None
@@ -530,9 +621,16 @@ def canonical_json(value: t.Any) -> str:
 
 
 ARROW_TYPES = {
-    "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(), "string": pa.string(),
-    "date-time": pa.timestamp("us", tz="UTC"), "date": pa.date32(),
-    "object": pa.string(), "array": pa.string(), "union": pa.string(), "any": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "string": pa.string(),
+    "date-time": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+    "object": pa.string(),
+    "array": pa.string(),
+    "union": pa.string(),
+    "any": pa.string(),
 }
 
 
@@ -752,7 +850,7 @@ class S3Backend:
             for item in page.get("Contents", []):
                 key = item["Key"]
                 body = client.get_object(Bucket=self.name, Key=key)["Body"].read()
-                found[key[len(self.prefix) + 1:] if key.startswith(self.prefix + "/") else "/" + key] = body
+                found[key[len(self.prefix) + 1 :] if key.startswith(self.prefix + "/") else "/" + key] = body
         return found
 
     def outside(self) -> list[str]:
@@ -808,7 +906,8 @@ def same_value(expected: t.Any, actual: t.Any) -> bool:
 def matches(row: Row, schema: pa.Schema, values: tuple[t.Any, ...]) -> bool:
     declared = tuple(Column(f.name, f.type, f.nullable) for f in schema)
     return declared == row.columns and all(
-        (e is None and a is None) or (e is not None and same_value(e, a)) for e, a in zip(row.values, values, strict=True)
+        (e is None and a is None) or (e is not None and same_value(e, a))
+        for e, a in zip(row.values, values, strict=True)
     )
 
 
@@ -820,8 +919,14 @@ class Landed:
     sequences: dict[str, list[int]]
 
 
-def read_new_files(before: dict[str, bytes], after: dict[str, bytes], template: str,
-                   streams: dict[str, str], scratch: Path, max_rows: int) -> Landed:
+def read_new_files(
+    before: dict[str, bytes],
+    after: dict[str, bytes],
+    template: str,
+    streams: dict[str, str],
+    scratch: Path,
+    max_rows: int,
+) -> Landed:
     """Read every data file the run added; fail on any object that is not part of the layout."""
     pattern = key_pattern(template)
     landed = Landed([], collections.defaultdict(list))
@@ -861,8 +966,16 @@ def unmatched(expected: list[Row], landed: Landed) -> tuple[list[Row], list[tupl
     return left, strays
 
 
-def check_run(run: TargetRun, expected: Expected, before: dict[str, bytes], after: dict[str, bytes],
-              template: str, streams: dict[str, str], scratch: Path, max_rows: int) -> None:
+def check_run(
+    run: TargetRun,
+    expected: Expected,
+    before: dict[str, bytes],
+    after: dict[str, bytes],
+    template: str,
+    streams: dict[str, str],
+    scratch: Path,
+    max_rows: int,
+) -> None:
     """The rule stated in the module docstring, for one run."""
     for key, data in before.items():
         if key.startswith("_meta/sequences/"):
@@ -877,12 +990,18 @@ def check_run(run: TargetRun, expected: Expected, before: dict[str, bytes], afte
     missing, strays = unmatched(expected.rows, landed)
     assert not strays, f"rows in the bucket that were never sent with these values: {strays}"
     for stream, sequences in landed.sequences.items():
-        old = [int(m["sequence"]) for k in before if (m := key_pattern(template).fullmatch(k)) and m["stream"] == stream]
-        assert len(set(sequences + old)) == len(sequences) + len(old), f"sequence reused for {stream}: {sequences} {old}"
+        old = [
+            int(m["sequence"]) for k in before if (m := key_pattern(template).fullmatch(k)) and m["stream"] == stream
+        ]
+        assert len(set(sequences + old)) == len(sequences) + len(old), (
+            f"sequence reused for {stream}: {sequences} {old}"
+        )
         assert not old or min(sequences) > max(old), f"sequences of {stream} went back: {old} then {sequences}"
     emitted = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     if expected.first_invalid is None:
-        assert run.exit_code == 0, f"valid input, but exit code {run.exit_code}: {run.error_lines or run.stderr[-2000:]}"
+        assert run.exit_code == 0, (
+            f"valid input, but exit code {run.exit_code}: {run.error_lines or run.stderr[-2000:]}"
+        )
         assert not run.error_lines
         assert not missing, f"valid records missing from the bucket: {missing}"
         last_state = expected.states[-1][1] if expected.states else None
@@ -923,14 +1042,26 @@ def simple(kind: str, *, nullable: bool = False) -> Prop:
 
 def scenario(*runs: list[Message], **config: t.Any) -> Scenario:
     """Explicit scenarios use EDGES, whose `id` and `Id` need allow_case_colliding_columns."""
-    config = {"compression": "snappy", "file_name_template": DEFAULT_TEMPLATE, "allow_case_colliding_columns": True,
-              **config}
+    config = {
+        "compression": "snappy",
+        "file_name_template": DEFAULT_TEMPLATE,
+        "allow_case_colliding_columns": True,
+        **config,
+    }
     return Scenario(config, "sdk", tuple(tuple(run) for run in runs))
 
 
-EDGES = Schema((("id", simple("integer")), ("Id", simple("string", nullable=True)), ("at", simple("date-time")),
-                ("day", simple("date", nullable=True)), ("n", simple("number", nullable=True)),
-                ("obj", simple("object", nullable=True))), keys=("id",))
+EDGES = Schema(
+    (
+        ("id", simple("integer")),
+        ("Id", simple("string", nullable=True)),
+        ("at", simple("date-time")),
+        ("day", simple("date", nullable=True)),
+        ("n", simple("number", nullable=True)),
+        ("obj", simple("object", nullable=True)),
+    ),
+    keys=("id",),
+)
 EDGE_VALUES = [
     {"id": 1, "Id": "ünï", "at": "1969-12-31T23:59:59.9999995Z", "day": "0001-01-01", "n": 0.1, "obj": {"a": [1]}},
     {"id": -(2**63), "at": "2026-11-22T10:00:00", "day": "9999-12-31", "n": -(2**53)},
@@ -938,30 +1069,51 @@ EDGE_VALUES = [
 ]
 EXPLICIT = {
     "valid edges, BATCH, ACTIVATE_VERSION, and the same version again in a second run": scenario(
-        [Message("SCHEMA", "users", schema=EDGES),
-         *[Message("RECORD", "users", record=r, version=7) for r in EDGE_VALUES],
-         Message("BATCH", "users", batch_format="jsonl", batch_compression="gzip", batch_files=((EDGE_VALUES[0],),)),
-         Message("BATCH", "users", batch_format="parquet", batch_compression="none",
-                 batch_files=(({"id": 5, "at": "2026-01-01T00:00:00Z"},),)),
-         Message("STATE", value={"bookmarks": {"users": {"at": 1.10}}}),
-         Message("ACTIVATE_VERSION", "users", version=7)],
-        [Message("SCHEMA", "users", schema=EDGES),  # alone in its batch, so Arrow parses the column
-         Message("RECORD", "users", record={"id": 3, "at": "1969-12-31T23:59:59.9999995Z"}, version=7),
-         Message("ACTIVATE_VERSION", "users", version=7)],
+        [
+            Message("SCHEMA", "users", schema=EDGES),
+            *[Message("RECORD", "users", record=r, version=7) for r in EDGE_VALUES],
+            Message("BATCH", "users", batch_format="jsonl", batch_compression="gzip", batch_files=((EDGE_VALUES[0],),)),
+            Message(
+                "BATCH",
+                "users",
+                batch_format="parquet",
+                batch_compression="none",
+                batch_files=(({"id": 5, "at": "2026-01-01T00:00:00Z"},),),
+            ),
+            Message("STATE", value={"bookmarks": {"users": {"at": 1.10}}}),
+            Message("ACTIVATE_VERSION", "users", version=7),
+        ],
+        [
+            Message("SCHEMA", "users", schema=EDGES),  # alone in its batch, so Arrow parses the column
+            Message("RECORD", "users", record={"id": 3, "at": "1969-12-31T23:59:59.9999995Z"}, version=7),
+            Message("ACTIVATE_VERSION", "users", version=7),
+        ],
     ),
     "a date-time whose UTC instant is in year 0": scenario(
-        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": 1, "at": "0001-01-01T00:30:00+01:00"}),
-         Message("STATE", value={"bookmarks": {}})],
+        [
+            Message("SCHEMA", "users", schema=EDGES),
+            Message("RECORD", "users", record={"id": 1, "at": "0001-01-01T00:30:00+01:00"}),
+            Message("STATE", value={"bookmarks": {}}),
+        ],
     ),
     "a null primary key": scenario(
-        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": None, "at": "2026-01-01T00:00:00Z"})],
+        [
+            Message("SCHEMA", "users", schema=EDGES),
+            Message("RECORD", "users", record={"id": None, "at": "2026-01-01T00:00:00Z"}),
+        ],
     ),
     "a number in an object column": scenario(
-        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": 1, "at": "2026-01-01T00:00:00Z", "obj": 5})],
+        [
+            Message("SCHEMA", "users", schema=EDGES),
+            Message("RECORD", "users", record={"id": 1, "at": "2026-01-01T00:00:00Z", "obj": 5}),
+        ],
     ),
     "an ACTIVATE_VERSION version that is a path": scenario(
-        [Message("SCHEMA", "users", schema=EDGES), Message("RECORD", "users", record={"id": 1, "at": "2026-01-01T00:00:00Z"}),
-         Message("ACTIVATE_VERSION", "users", version="../../../users_v4_0_1")],
+        [
+            Message("SCHEMA", "users", schema=EDGES),
+            Message("RECORD", "users", record={"id": 1, "at": "2026-01-01T00:00:00Z"}),
+            Message("ACTIVATE_VERSION", "users", version="../../../users_v4_0_1"),
+        ],
         file_name_template=FOLDER_TEMPLATE,
     ),
 }
@@ -1015,8 +1167,9 @@ def test_every_record_lands_with_its_value_or_the_run_fails_on_an_invalid_line(
             for message in run_input:
                 if message.stream and (safe := safe_stream(message.stream)):
                     streams.setdefault(safe, message.stream)
-            check_run(run, expected, before, after, template, streams, root / "scratch",
-                      int(config.get("max_file_rows") or 0))
+            check_run(
+                run, expected, before, after, template, streams, root / "scratch", int(config.get("max_file_rows") or 0)
+            )
             assert backend.outside() == [], f"objects outside the bucket prefix: {backend.outside()}"
             if expected.first_invalid is not None:
                 break
@@ -1027,10 +1180,18 @@ def test_property_names_with_backslash_quote_or_control_characters_are_ordinary_
     """Found by the property test above: such names (valid JSON Schema) failed the run with msgspec's
     `Renamed field names must not contain '\\', '"', or control characters`."""
     names = ["back\\slash", 'say "hi"', "tab\tname", "\x1dünï"]
-    properties = {names[0]: {"type": "integer"}, names[1]: {"type": "string"}, names[2]: {"type": ["null", "object"]},
-                  names[3]: {"type": "string"}}
-    schema = {"type": "SCHEMA", "stream": "odd", "schema": {"type": "object", "properties": properties},
-              "key_properties": [names[3]]}
+    properties = {
+        names[0]: {"type": "integer"},
+        names[1]: {"type": "string"},
+        names[2]: {"type": ["null", "object"]},
+        names[3]: {"type": "string"},
+    }
+    schema = {
+        "type": "SCHEMA",
+        "stream": "odd",
+        "schema": {"type": "object", "properties": properties},
+        "key_properties": [names[3]],
+    }
     messages = [
         schema,
         {"type": "RECORD", "stream": "odd", "record": {names[0]: 1, names[1]: "a", names[2]: {"k": 1}, names[3]: "k1"}},
@@ -1068,7 +1229,12 @@ def test_object_array_and_union_columns_refuse_values_of_other_json_types(
     tmp_path: Path, declared: dict, value: t.Any, stored: str | None
 ) -> None:
     """Found by the property test above: these columns stored any JSON value as text."""
-    schema = {"type": "SCHEMA", "stream": "s", "schema": {"type": "object", "properties": {"v": declared}}, "key_properties": []}
+    schema = {
+        "type": "SCHEMA",
+        "stream": "s",
+        "schema": {"type": "object", "properties": {"v": declared}},
+        "key_properties": [],
+    }
     run = run_target([schema, {"type": "RECORD", "stream": "s", "record": {"v": value}}], {"bucket_url": str(tmp_path)})
     if stored is None:
         assert run.exit_code == 1
@@ -1081,13 +1247,21 @@ def test_object_array_and_union_columns_refuse_values_of_other_json_types(
 
 def test_a_required_union_without_null_is_a_required_column_and_refuses_null(tmp_path: Path) -> None:
     """Found by the property test above: union columns were always nullable, whatever `required` said."""
-    schema = {"type": "SCHEMA", "stream": "s", "key_properties": [],
-              "schema": {"type": "object", "properties": {"v": {"type": ["integer", "string"]}}, "required": ["v"]}}
-    run = run_target([schema, {"type": "RECORD", "stream": "s", "record": {"v": 886}}], {"bucket_url": str(tmp_path / "ok")})
+    schema = {
+        "type": "SCHEMA",
+        "stream": "s",
+        "key_properties": [],
+        "schema": {"type": "object", "properties": {"v": {"type": ["integer", "string"]}}, "required": ["v"]},
+    }
+    run = run_target(
+        [schema, {"type": "RECORD", "stream": "s", "record": {"v": 886}}], {"bucket_url": str(tmp_path / "ok")}
+    )
     assert run.exit_code == 0, run.error_lines
     field = pq.read_table(tmp_path / "ok" / "s_v4_0_1.parquet").schema.field("v")
     assert (field.type, field.nullable) == (pa.string(), False)
-    run = run_target([schema, {"type": "RECORD", "stream": "s", "record": {"v": None}}], {"bucket_url": str(tmp_path / "null")})
+    run = run_target(
+        [schema, {"type": "RECORD", "stream": "s", "record": {"v": None}}], {"bucket_url": str(tmp_path / "null")}
+    )
     assert run.exit_code == 1
     assert len(run.error_lines) == 1
     assert "stream 's', input line 2: column 'v' is declared non-nullable but is null" in run.error_lines[0]

@@ -22,7 +22,10 @@ UNREAD_INPUT = ["this line is never read"]
         ({"file_name_template": "{sequence}{stream}.{format}"}, "cannot keep two streams apart"),
         ({"file_name_template": "{stream}_{date}{sequence}.{format}"}, "cannot keep two streams apart"),
         ({"file_name_template": "_meta/{stream}_{sequence}.{format}"}, "under _meta/"),
-        ({"load_method": "upsert"}, "load_method: 'upsert' is not supported; only 'append-only' applies to file output"),
+        (
+            {"load_method": "upsert"},
+            "load_method: 'upsert' is not supported; only 'append-only' applies to file output",
+        ),
         ({"load_method": "overwrite"}, "load_method: 'overwrite' is not supported; only 'append-only' applies"),
         ({"max_file_rows": -1}, "max_file_rows: -1 is less than the minimum of 0"),
         ({"max_file_size_mb": 0}, "max_file_size_mb: 0 is less than the minimum of 1"),
@@ -37,14 +40,19 @@ UNREAD_INPUT = ["this line is never read"]
         ({"workspace_id": -1}, "workspace_id: -1 is less than the minimum of 0"),
         ({"version": "../4"}, "version: '../4' does not match"),
         ({"format": "xml"}, "format: 'xml' is not one of"),
-        ({"temp_dir": "/nonexistent/target-parquet-bucket-temp"}, "temp_dir: '/nonexistent/target-parquet-bucket-temp' is not an existing folder"),
+        (
+            {"temp_dir": "/nonexistent/target-parquet-bucket-temp"},
+            "temp_dir: '/nonexistent/target-parquet-bucket-temp' is not an existing folder",
+        ),
         ({"bucket_url": "s3://bucket/a/../b"}, "bucket_url s3://bucket/a/../b: the prefix must not contain"),
         ({"bucket_url": "s3://bucket/a//b"}, "bucket_url s3://bucket/a//b: the prefix must not contain"),
         ({"bucket_url": "azure://container/x/./y"}, "bucket_url azure://container/x/./y: the prefix must not contain"),
         ({"bucket_url": "gs://bucket/../up"}, "bucket_url gs://bucket/../up: the prefix must not contain"),
     ],
 )
-def test_a_setting_that_cannot_work_is_refused_at_start_naming_it(tmp_path: Path, settings: dict, complaint: str) -> None:
+def test_a_setting_that_cannot_work_is_refused_at_start_naming_it(
+    tmp_path: Path, settings: dict, complaint: str
+) -> None:
     run = run_target(UNREAD_INPUT, {"bucket_url": str(tmp_path / "bucket"), **settings})
 
     assert run.exit_code == 1
@@ -70,7 +78,9 @@ def test_a_stream_whose_files_would_land_under_meta_is_refused(tmp_path: Path) -
 def test_workspace_id_is_an_integer_or_a_numeric_string(tmp_path: Path, workspace_id: int | str) -> None:
     messages = [schema_message("users", {"id": {"type": "integer"}}), record_message("users", {"id": 1})]
 
-    run = run_target(messages, {"bucket_url": str(tmp_path), "workspace_id": workspace_id, "load_method": "append-only"})
+    run = run_target(
+        messages, {"bucket_url": str(tmp_path), "workspace_id": workspace_id, "load_method": "append-only"}
+    )
 
     assert run.exit_code == 0, run.stderr
     assert data_files(tmp_path) == ["users_v4_4242_1.parquet"]
@@ -78,7 +88,12 @@ def test_workspace_id_is_an_integer_or_a_numeric_string(tmp_path: Path, workspac
 
 @pytest.mark.parametrize(
     "template",
-    ["{stream}_v{version}_{workspace_id}_{sequence}.{format}", "{stream}/{sequence}.{format}", "{date}/{stream}-{timestamp}-{sequence}.{format}", "{sequence}-{stream}.{format}"],
+    [
+        "{stream}_v{version}_{workspace_id}_{sequence}.{format}",
+        "{stream}/{sequence}.{format}",
+        "{date}/{stream}-{timestamp}-{sequence}.{format}",
+        "{sequence}-{stream}.{format}",
+    ],
 )
 def test_templates_that_name_the_stream_unambiguously_are_accepted(tmp_path: Path, template: str) -> None:
     messages = [schema_message("users", {"id": {"type": "integer"}}), record_message("users", {"id": 1})]

@@ -55,14 +55,14 @@ def stream_rows(stream: str) -> tuple[list[dict], list[pa.Schema]]:
     return [row for table in tables for row in table.to_pylist()], [table.schema for table in tables]
 
 
-def read_back(value: t.Any, field: pa.Field) -> t.Any:  # noqa: ANN401
+def read_back(value: t.Any, field: pa.Field) -> t.Any:
     """A value read from the file, as the record value it stands for (JSON text parsed)."""
     if value is not None and (field.metadata or {}).get(b"json") == b"true":
         return json.loads(value)
     return value
 
 
-def as_written(value: t.Any, field: pa.Field) -> t.Any:  # noqa: ANN401
+def as_written(value: t.Any, field: pa.Field) -> t.Any:
     """What a record value must look like when read back from a column of `field`'s type."""
     if value is None or (field.metadata or {}).get(b"json") == b"true":
         return value
@@ -91,7 +91,7 @@ def check_output(test_name: str) -> None:
 
 
 def _with_output_check(run: t.Callable[..., None], test_name: str) -> t.Callable[..., None]:
-    def test(self: t.Any, config: t.Any, resource: t.Any, runner: t.Any) -> None:  # noqa: ANN401
+    def test(self: t.Any, config: t.Any, resource: t.Any, runner: t.Any) -> None:
         _ = self
         run(config, resource, runner)
         if test_name != "cli_prints":

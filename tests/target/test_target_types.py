@@ -183,7 +183,7 @@ def test_csv_and_jsonl_keep_the_same_rows(tmp_path: Path, file_format: str) -> N
             {"id": 2, "traits": None, "name": None},
         ]
     else:
-        import pyarrow.csv as pacsv  # noqa: PLC0415
+        import pyarrow.csv as pacsv
 
         table = pacsv.read_csv(tmp_path / "people_v4_7_1.csv")
         assert table.column("id").to_pylist() == [1, 2]

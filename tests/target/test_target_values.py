@@ -23,7 +23,9 @@ GOOD_STATE = {"bookmarks": {"s": 1}}
 LATER_STATE = {"bookmarks": {"s": 2}}
 
 
-def run_with_bad_line(tmp_path: Path, schema: dict, good: dict, bad: dict | str, config: dict | None = None) -> TargetRun:
+def run_with_bad_line(
+    tmp_path: Path, schema: dict, good: dict, bad: dict | str, config: dict | None = None
+) -> TargetRun:
     """Lines 1-3: SCHEMA, a good record, STATE; line 4: the bad record; then a record and a later STATE."""
     messages = [schema, good, state_message(GOOD_STATE), bad, good, state_message(LATER_STATE)]
     return run_target(messages, {"bucket_url": str(tmp_path), **(config or {})})
@@ -55,7 +57,10 @@ NESTED = schema_message(
 
 def test_native_nested_refuses_a_fraction_in_an_integer_field_instead_of_truncating_it(tmp_path: Path) -> None:
     run = run_with_bad_line(
-        tmp_path, NESTED, record_message("s", {"id": 1, "n": {"i": 2}}), record_message("s", {"id": 2, "n": {"i": 2.7}}),
+        tmp_path,
+        NESTED,
+        record_message("s", {"id": 1, "n": {"i": 2}}),
+        record_message("s", {"id": 2, "n": {"i": 2.7}}),
         {"native_nested": True},
     )
     assert_refused(run, "stream 's', input line 4", "n.i", "2.7")
@@ -63,28 +68,38 @@ def test_native_nested_refuses_a_fraction_in_an_integer_field_instead_of_truncat
 
 def test_native_nested_refuses_fractions_in_an_integer_list_instead_of_truncating_them(tmp_path: Path) -> None:
     run = run_with_bad_line(
-        tmp_path, NESTED, record_message("s", {"id": 1, "n": {"l": [1]}}),
-        record_message("s", {"id": 2, "n": {"l": [1.9, -3.5]}}), {"native_nested": True},
+        tmp_path,
+        NESTED,
+        record_message("s", {"id": 1, "n": {"l": [1]}}),
+        record_message("s", {"id": 2, "n": {"l": [1.9, -3.5]}}),
+        {"native_nested": True},
     )
     assert_refused(run, "stream 's', input line 4", "n.l[0]", "1.9")
 
 
 def test_native_nested_names_the_input_line_of_an_integer_beyond_int64(tmp_path: Path) -> None:
     run = run_with_bad_line(
-        tmp_path, NESTED, record_message("s", {"id": 1, "n": {"i": 1}}),
-        record_message("s", {"id": 2, "n": {"i": 2**64}}), {"native_nested": True},
+        tmp_path,
+        NESTED,
+        record_message("s", {"id": 1, "n": {"i": 1}}),
+        record_message("s", {"id": 2, "n": {"i": 2**64}}),
+        {"native_nested": True},
     )
     assert_refused(run, "stream 's', input line 4", "n.i", str(2**64))
 
 
 def test_native_nested_refuses_an_object_in_a_string_field_instead_of_storing_its_json_text(tmp_path: Path) -> None:
     schema = schema_message(
-        "s", {"id": {"type": "integer"}, "n": {"type": "object", "properties": {"tag": {"type": "string"}}}},
+        "s",
+        {"id": {"type": "integer"}, "n": {"type": "object", "properties": {"tag": {"type": "string"}}}},
         key_properties=["id"],
     )
     run = run_with_bad_line(
-        tmp_path, schema, record_message("s", {"id": 1, "n": {"tag": "a"}}),
-        record_message("s", {"id": 2, "n": {"tag": {"not": "a string"}}}), {"native_nested": True},
+        tmp_path,
+        schema,
+        record_message("s", {"id": 1, "n": {"tag": "a"}}),
+        record_message("s", {"id": 2, "n": {"tag": {"not": "a string"}}}),
+        {"native_nested": True},
     )
     assert_refused(run, "stream 's', input line 4", "n.tag", "expected a string")
 
@@ -99,13 +114,17 @@ def test_an_integer_literal_a_double_cannot_hold_is_refused_not_rounded(tmp_path
 
 
 def test_a_forty_digit_integer_in_a_number_field_is_refused_not_rounded(tmp_path: Path) -> None:
-    forty_digits = '{"type": "RECORD", "stream": "s", "record": {"id": 2, "x": 1234567890123456789012345678901234567891}}'
+    forty_digits = (
+        '{"type": "RECORD", "stream": "s", "record": {"id": 2, "x": 1234567890123456789012345678901234567891}}'
+    )
     run = run_with_bad_line(tmp_path, NUMBERS, record_message("s", {"id": 1, "x": 0.5}), forty_digits)
     assert_refused(run, "stream 's', input line 4", "column 'x'", "1234567890123456789012345678901234567891")
 
 
 def test_a_null_primary_key_whose_type_excludes_null_is_refused(tmp_path: Path) -> None:
-    schema = schema_message("s", {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}, key_properties=["id"])
+    schema = schema_message(
+        "s", {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}, key_properties=["id"]
+    )
     run = run_with_bad_line(tmp_path, schema, record_message("s", {"id": 1}), record_message("s", {"id": None}))
     assert_refused(run, "stream 's', input line 4", "key property 'id' is null")
 
@@ -119,8 +138,11 @@ def test_key_properties_naming_a_field_absent_from_the_schema_are_refused_at_the
 
 EVENTS = schema_message(
     "s",
-    {"id": {"type": "integer"}, "at": {"type": ["string", "null"], "format": "date-time"},
-     "day": {"type": ["string", "null"], "format": "date"}},
+    {
+        "id": {"type": "integer"},
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "day": {"type": ["string", "null"], "format": "date"},
+    },
     key_properties=["id"],
 )
 
@@ -149,7 +171,9 @@ def test_sub_microsecond_digits_are_floored_so_a_moment_keeps_its_day_and_partit
 
 
 def test_columns_differing_only_in_case_are_refused_unless_allowed(tmp_path: Path) -> None:
-    schema = schema_message("s", {"id": {"type": "integer"}, "Id": {"type": ["integer", "null"]}}, key_properties=["id"])
+    schema = schema_message(
+        "s", {"id": {"type": "integer"}, "Id": {"type": ["integer", "null"]}}, key_properties=["id"]
+    )
     messages = [schema, record_message("s", {"id": 1, "Id": 2}), state_message(GOOD_STATE)]
 
     refused = run_target(messages, {"bucket_url": str(tmp_path / "default")})
@@ -161,4 +185,3 @@ def test_columns_differing_only_in_case_are_refused_unless_allowed(tmp_path: Pat
     [key] = data_files(tmp_path / "allowed")
     assert read_parquet(tmp_path / "allowed", key).to_pylist() == [{"id": 1, "Id": 2}]
     assert allowed.states == [GOOD_STATE]
-

@@ -40,9 +40,14 @@ SUBSCRIPTION_PREFERENCES = th.PropertiesList(
     th.Property("id", th.StringType),
     th.Property("email", th.StringType),
     th.Property("unsubscribed", th.BooleanType),
-    th.Property("topics", th.ArrayType(th.ObjectType(
-        th.Property("id", th.StringType),
-        th.Property("name", th.StringType),
-        th.Property("subscribed", th.BooleanType),
-    ))),
+    th.Property(
+        "topics",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("id", th.StringType),
+                th.Property("name", th.StringType),
+                th.Property("subscribed", th.BooleanType),
+            )
+        ),
+    ),
 ).to_dict()

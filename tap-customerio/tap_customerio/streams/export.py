@@ -161,8 +161,9 @@ def in_feed(metric: str, message_type: str | None) -> bool:
     return f"{metric}_{message_type}" in FEED_EVENT_TYPES
 
 
-def metric_rows(message: Mapping[str, t.Any], workspace_id: int, after: int | None = None,
-                feed_from: int | None = None) -> Iterator[Row]:
+def metric_rows(
+    message: Mapping[str, t.Any], workspace_id: int, after: int | None = None, feed_from: int | None = None
+) -> Iterator[Row]:
     """`metrics` rows for the events of one message recorded after `after` (all events when None), leaving out
     those the activity feed serves: event types it has, at or after `feed_from` (None: the feed is not used)."""
     for metric, timestamp in metric_events(message):
@@ -334,8 +335,17 @@ def content_row(
         "created_at": unix_to_iso(as_unix(times.get("created"))),
         "updated_at": unix_to_iso(as_unix(times.get("updated"))),
     }
-    for field in ("name", "language", "sending_state", "from", "reply_to", "recipient", "subject",
-                  "preheader_text", "body"):
+    for field in (
+        "name",
+        "language",
+        "sending_state",
+        "from",
+        "reply_to",
+        "recipient",
+        "subject",
+        "preheader_text",
+        "body",
+    ):
         row[field] = as_text(item.get(field))
     return row
 
@@ -372,10 +382,7 @@ class ExportStream(CustomerIOStream):
             return int(configured)
         workspaces = self._tap.workspaces_list()
         if len(workspaces) != 1:
-            msg = (
-                f"stream '{self.name}' needs the workspace_id setting: the API key sees "
-                f"{len(workspaces)} workspaces"
-            )
+            msg = f"stream '{self.name}' needs the workspace_id setting: the API key sees {len(workspaces)} workspaces"
             raise CustomerIOError(msg)
         return int(workspaces[0]["id"])
 
@@ -418,8 +425,9 @@ class DeliveriesStream(ExportStream, MessagesStream):
         for start_ts, end_ts in self.windows():
             for message in self.request_records({"start_ts": start_ts, "end_ts": end_ts}):
                 if message.get("created") is None or not message.get("type"):
-                    self.logger.warning("Stream 'deliveries' leaves out message %s: it has no created time or type",
-                                        message.get("id"))
+                    self.logger.warning(
+                        "Stream 'deliveries' leaves out message %s: it has no created time or type", message.get("id")
+                    )
                 elif after is None or message["created"] > after:
                     yield delivery_row(message, workspace_id)
             self.commit_window()
@@ -443,8 +451,9 @@ class ActivityFeed(ActivitiesStream):
 
     def get_new_paginator(self) -> NewestFirstCursorPaginator:
         """Stops after the page reaching `stop_at` (not the `activities` stream's bookmark)."""
-        return NewestFirstCursorPaginator(self.path, records_key=self.records_key, time_key="timestamp",
-                                          stop_at=self.stop_at)
+        return NewestFirstCursorPaginator(
+            self.path, records_key=self.records_key, time_key="timestamp", stop_at=self.stop_at
+        )
 
 
 class MetricsStream(ExportStream, MessagesStream):
@@ -493,8 +502,7 @@ class MetricsStream(ExportStream, MessagesStream):
         if newest is None or not self.incremental:
             return
         markers = self.get_context_state(None).setdefault("progress_markers", {})
-        markers.update(replication_key=self.replication_key,
-                       replication_key_value=unix_to_iso(min(newest, limit)))
+        markers.update(replication_key=self.replication_key, replication_key_value=unix_to_iso(min(newest, limit)))
 
 
 class PeopleStream(ExportStream, CustomersStream):
@@ -584,8 +592,11 @@ class ContentStream(ExportStream):
         """(parent, child record) pairs in parent order; each child list's first page is fetched a few
         parents ahead, so request latency overlaps as for the tap's child streams."""
         contexts = ((parent, parents.get_child_context(parent, None)) for parent in parents.request_records(None))
-        for parent, child_context in lookahead(contexts, lambda pair: children.prefetch_first_page(pair[1]),
-                                               depth=2 * int(self.config.get("max_concurrency", 4))):
+        for parent, child_context in lookahead(
+            contexts,
+            lambda pair: children.prefetch_first_page(pair[1]),
+            depth=2 * int(self.config.get("max_concurrency", 4)),
+        ):
             for item in children.request_records(child_context):
                 yield parent, item
 

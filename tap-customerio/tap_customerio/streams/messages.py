@@ -79,8 +79,7 @@ class MessagesStream(CustomerIOStream):
         `max_concurrency` windows are already being fetched (the caller must request each window it is
         given, with the context `{"start_ts": ..., "end_ts": ...}`).
         """
-        return lookahead(self.window_bounds(), self.prefetch_window,
-                         depth=int(self.config.get("max_concurrency", 4)))
+        return lookahead(self.window_bounds(), self.prefetch_window, depth=int(self.config.get("max_concurrency", 4)))
 
     def prefetch_window(self, window: tuple[int, int]) -> None:
         """Fetch the window's first page ahead."""

@@ -25,7 +25,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
     import requests
-
     from singer_sdk.helpers.types import Context
 
 #: The API's "EST", as the region name its v2 `tz` parameter asks for.

@@ -56,6 +56,7 @@ class NewsletterTestGroupsStream(CustomerIOStream):
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """`content_ids` as strings (the spec's type; its example and `newsletters.content_ids` are integers)."""
         if isinstance(row.get("content_ids"), list):
-            row["content_ids"] = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v
-                                  for v in row["content_ids"]]
+            row["content_ids"] = [
+                str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in row["content_ids"]
+            ]
         return super().post_process(row, context)

@@ -67,12 +67,12 @@ class ObjectsStream(CustomerIOStream):
         are "integers passed as strings"): its objects are skipped with a warning."""
         object_type_id = str((context or {})["object_type_id"])
         if not object_type_id.isdigit():
-            self.logger.warning("Stream '%s' skips object type %r: its id is not an integer", self.name,
-                                object_type_id)
+            self.logger.warning("Stream '%s' skips object type %r: its id is not an integer", self.name, object_type_id)
             return
         depth = 2 * int(self.config.get("max_concurrency", 4))
-        rows = self.scheduler.map_ahead(lambda found: self.hydrate(object_type_id, found),
-                                        self.first_sightings(context), depth)
+        rows = self.scheduler.map_ahead(
+            lambda found: self.hydrate(object_type_id, found), self.first_sightings(context), depth
+        )
         yield from filter(None, rows)
 
     def first_sightings(self, context: Context | None) -> Iterator[dict]:
@@ -134,5 +134,6 @@ class ObjectRelationshipsStream(CustomerIOStream):
             relations.extend(item if isinstance(item, list) else [item])
         return [
             {key: (relation.get("identifiers") or {}).get(key) for key in ("cio_id", "id", "email")}
-            for relation in relations if isinstance(relation, dict)
+            for relation in relations
+            if isinstance(relation, dict)
         ]

@@ -73,8 +73,12 @@ class CustomersStream(CustomerIOStream):
     def hydrate(self, found: list[dict]) -> list[dict]:
         """Attributes and devices of up to 100 people found by the search; people deleted since the search
         are omitted."""
-        response = self.send_request("POST", "/customers/attributes", params={"id_type": "cio_id"},
-                                     json={"ids": [as_id_text(ident["cio_id"]) for ident in found]})
+        response = self.send_request(
+            "POST",
+            "/customers/attributes",
+            params={"id_type": "cio_id"},
+            json={"ids": [as_id_text(ident["cio_id"]) for ident in found]},
+        )
         hits = SearchHits(found)
         return [self.person_record(item, hits) for item in self.records_in(response, "customers")]
 
@@ -83,8 +87,10 @@ class CustomersStream(CustomerIOStream):
         person = item.get("customer", item)
         identifiers = hits.complete(person_identifiers(person))
         if identifiers["cio_id"] is None:
-            msg = (f"stream '{self.name}': a person from POST /v1/customers/attributes has no cio_id and matches "
-                   f"no search result by id {identifiers['id']!r} or email {identifiers['email']!r}")
+            msg = (
+                f"stream '{self.name}': a person from POST /v1/customers/attributes has no cio_id and matches "
+                f"no search result by id {identifiers['id']!r} or email {identifiers['email']!r}"
+            )
             raise CustomerIOError(msg)
         return {
             **identifiers,
@@ -123,8 +129,14 @@ class SearchHits:
 
     def complete(self, identifiers: dict[str, str | None]) -> dict[str, str | None]:
         """`identifiers` with what is missing taken from the search hit with the same cio_id, id or email."""
-        hit = next((self._by[key][identifiers[key]] for key in IDENTIFIER_KEYS
-                    if identifiers[key] and identifiers[key] in self._by[key]), {})
+        hit = next(
+            (
+                self._by[key][identifiers[key]]
+                for key in IDENTIFIER_KEYS
+                if identifiers[key] and identifiers[key] in self._by[key]
+            ),
+            {},
+        )
         return {key: identifiers[key] or hit.get(key) for key in IDENTIFIER_KEYS}
 
 
@@ -163,8 +175,7 @@ class SubscriptionPreferencesStream(CustomerIOStream):
         """One person's row; None when the person was deleted since the search (404)."""
         cio_id = as_id_text(ident["cio_id"])
         try:
-            body = self.send("GET", f"/customers/{quote(cio_id, safe='')}{PREFERENCES}",
-                             params={"id_type": "cio_id"})
+            body = self.send("GET", f"/customers/{quote(cio_id, safe='')}{PREFERENCES}", params={"id_type": "cio_id"})
         except ParentGoneError:
             return None
         customer = body.get("customer") or {}

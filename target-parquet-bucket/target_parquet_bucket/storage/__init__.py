@@ -21,19 +21,19 @@ def open_storage(config: t.Mapping[str, t.Any]) -> Storage:
     url = str(config.get("bucket_url") or DEFAULT_BUCKET_URL)
     scheme = urlsplit(url).scheme.lower()
     if scheme == "s3":
-        from target_parquet_bucket.storage.s3 import S3Storage  # noqa: PLC0415
+        from target_parquet_bucket.storage.s3 import S3Storage
 
         return S3Storage.from_config(url, config)
     if scheme == "azure":
-        from target_parquet_bucket.storage.azure import AzureStorage  # noqa: PLC0415
+        from target_parquet_bucket.storage.azure import AzureStorage
 
         return AzureStorage.from_config(url, config)
     if scheme == "gs":
-        from target_parquet_bucket.storage.gcs import GCSStorage  # noqa: PLC0415
+        from target_parquet_bucket.storage.gcs import GCSStorage
 
         return GCSStorage.from_config(url, config)
     if scheme in {"", "file"} or len(scheme) == 1:  # one letter: a Windows drive, e.g. C:\out
-        from target_parquet_bucket.storage.local import LocalStorage  # noqa: PLC0415
+        from target_parquet_bucket.storage.local import LocalStorage
 
         return LocalStorage.from_url(url)
     msg = f"bucket_url: unsupported scheme '{scheme}://' (use a path, file://, s3://, azure:// or gs://)"
@@ -46,8 +46,8 @@ def backend_settings() -> list[th.Property]:
     The backend modules import their cloud SDKs only inside `from_config`, so importing them
     here to read their `settings` stays cheap.
     """
-    from target_parquet_bucket.storage.azure import AzureStorage  # noqa: PLC0415
-    from target_parquet_bucket.storage.gcs import GCSStorage  # noqa: PLC0415
-    from target_parquet_bucket.storage.s3 import S3Storage  # noqa: PLC0415
+    from target_parquet_bucket.storage.azure import AzureStorage
+    from target_parquet_bucket.storage.gcs import GCSStorage
+    from target_parquet_bucket.storage.s3 import S3Storage
 
     return [*S3Storage.settings, *AzureStorage.settings, *GCSStorage.settings]

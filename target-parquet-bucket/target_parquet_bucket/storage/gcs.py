@@ -37,8 +37,8 @@ def _service_account_credentials(value: str) -> t.Any:
     try:
         if text.startswith("{"):
             info = json.loads(text)
-        elif os.path.isfile(text):  # noqa: PTH113 - a string setting, checked before reading
-            with open(text, encoding="utf-8") as key_file:  # noqa: PTH123
+        elif os.path.isfile(text):  # a string setting, checked before reading
+            with open(text, encoding="utf-8") as key_file:
                 info = json.load(key_file)
         else:
             msg = "gcs_service_account_json is neither inline JSON nor the path of a readable file"

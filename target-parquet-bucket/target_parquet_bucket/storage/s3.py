@@ -60,7 +60,10 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
     if code in _MISSING_BUCKET_CODES:
         return ErrorKind.MISSING_BUCKET, code
     if code == "NotImplemented":
-        return ErrorKind.OTHER, f"{one_line(error)} (if this store rejects If-None-Match, set s3_conditional_writes to false)"
+        return (
+            ErrorKind.OTHER,
+            f"{one_line(error)} (if this store rejects If-None-Match, set s3_conditional_writes to false)",
+        )
     return ErrorKind.OTHER, one_line(error)
 
 
@@ -90,7 +93,9 @@ class S3Storage(RemoteStorage):
             description="Endpoint of an S3-compatible store (MinIO, Cloudflare R2, Yandex Object Storage, "
             "e.g. `https://storage.yandexcloud.net`); empty for AWS S3.",
         ),
-        th.Property("s3_region", th.StringType, description="Bucket region, e.g. `eu-west-1`; default from the AWS config."),
+        th.Property(
+            "s3_region", th.StringType, description="Bucket region, e.g. `eu-west-1`; default from the AWS config."
+        ),
         th.Property(
             "aws_access_key_id",
             th.StringType,
@@ -98,8 +103,12 @@ class S3Storage(RemoteStorage):
             description="Access key id; empty to use the standard AWS credential chain (env, profile, role).",
         ),
         th.Property("aws_secret_access_key", th.StringType, secret=True, description="Secret access key."),
-        th.Property("aws_session_token", th.StringType, secret=True, description="Session token of temporary credentials."),
-        th.Property("aws_profile", th.StringType, description="Named profile from `~/.aws/config` to use instead of keys."),
+        th.Property(
+            "aws_session_token", th.StringType, secret=True, description="Session token of temporary credentials."
+        ),
+        th.Property(
+            "aws_profile", th.StringType, description="Named profile from `~/.aws/config` to use instead of keys."
+        ),
         th.Property(
             "s3_addressing_style",
             th.StringType,
@@ -157,7 +166,7 @@ class S3Storage(RemoteStorage):
             [config.get("aws_secret_access_key"), config.get("aws_session_token"), config.get("aws_access_key_id")]
         )
         part_size_mb = int(config.get("s3_part_size_mb") or 16)
-        if part_size_mb < 5:  # noqa: PLR2004 - S3's minimum part size
+        if part_size_mb < 5:  # S3's minimum part size
             msg = f"s3_part_size_mb must be at least 5 (S3's minimum part size), got {part_size_mb}"
             raise ValueError(msg)
         endpoint_url = config.get("s3_endpoint_url") or None
