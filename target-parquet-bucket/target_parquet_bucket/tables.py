@@ -372,6 +372,8 @@ def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Map
             raise ValueError(msg)
         uri = f"sqlite:///{Path(root) / '_iceberg_catalog.db'}"
     warehouse = root if "://" in root else Path(root).as_uri()
+    if warehouse.startswith("az://"):  # pyiceberg names Azure Blob locations abfs://<container>/<path>
+        warehouse = "abfs://" + warehouse.removeprefix("az://")
     properties = {"warehouse": warehouse, **_iceberg_io_options(url, options)}
     if str(uri).startswith(("http://", "https://")):
         return load_catalog("default", type="rest", uri=str(uri), **properties)
@@ -379,14 +381,38 @@ def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Map
 
 
 def _iceberg_io_options(url: str, options: dict[str, str]) -> dict[str, str]:
-    """pyiceberg FileIO properties for the bucket's credentials."""
-    if not url.startswith("s3://"):
-        return {}
+    """pyiceberg FileIO properties for the bucket's credentials (the same ones Delta's object_store takes)."""
+    if url.startswith("s3://"):
+        mapping = {
+            "AWS_ACCESS_KEY_ID": "s3.access-key-id",
+            "AWS_SECRET_ACCESS_KEY": "s3.secret-access-key",
+            "AWS_SESSION_TOKEN": "s3.session-token",
+            "AWS_REGION": "s3.region",
+            "AWS_ENDPOINT_URL": "s3.endpoint",
+        }
+        return {mapping[k]: v for k, v in options.items() if k in mapping}
+    if url.startswith("azure://"):
+        return _iceberg_azure_options(options)
+    return {}
+
+
+def _iceberg_azure_options(options: dict[str, str]) -> dict[str, str]:
+    """Azure Blob through pyarrow's AzureFileSystem (pyiceberg would otherwise pick fsspec's adlfs, which the
+    target does not install). An endpoint other than `<account>.blob.core.windows.net` (Azurite, Azure Stack)
+    is passed as the blob and DFS authority, which pyarrow addresses path-style like the emulator expects."""
     mapping = {
-        "AWS_ACCESS_KEY_ID": "s3.access-key-id",
-        "AWS_SECRET_ACCESS_KEY": "s3.secret-access-key",
-        "AWS_SESSION_TOKEN": "s3.session-token",
-        "AWS_REGION": "s3.region",
-        "AWS_ENDPOINT_URL": "s3.endpoint",
+        "azure_storage_account_name": "adls.account-name",
+        "azure_storage_account_key": "adls.account-key",
+        "azure_storage_sas_key": "adls.sas-token",
     }
-    return {mapping[k]: v for k, v in options.items() if k in mapping}
+    properties = {mapping[k]: v for k, v in options.items() if k in mapping}
+    if "adls.sas-token" in properties:  # pyarrow sends a token without its leading "?" as part of the path
+        properties["adls.sas-token"] = "?" + properties["adls.sas-token"].lstrip("?")
+    properties["py-io-impl"] = "pyiceberg.io.pyarrow.PyArrowFileIO"
+    endpoint = urlsplit(options.get("azure_storage_endpoint", ""))
+    account = options.get("azure_storage_account_name", "")
+    if endpoint.netloc and endpoint.netloc != f"{account}.blob.core.windows.net":
+        for service in ("blob", "dfs"):  # pyarrow asks the DFS endpoint whether the account has folders
+            properties[f"adls.{service}-storage-authority"] = endpoint.netloc
+            properties[f"adls.{service}-storage-scheme"] = endpoint.scheme
+    return properties
