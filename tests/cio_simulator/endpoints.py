@@ -378,6 +378,18 @@ def customer_subscription_preferences(request: Request, data: Dataset) -> Any:
     return {"customer": data.subscription_preferences(index)}
 
 
+@route("GET", "/customers/{customer_id:s}/relationships")
+def customer_relationships(request: Request, data: Dataset) -> Any:
+    """The objects a person is related to, cursor paged (`limit` default 10, max 100, like the object side).
+    The spec gives this endpoint no `id_type`: a `cio_` prefix names the person by cio_id, else the id."""
+    customer_id = request.params["customer_id"]
+    index = data.person_index(customer_id, "cio_id" if customer_id.startswith("cio_") else "id")
+    if index is None:
+        raise not_found(f"customer {customer_id}")
+    page, token = cursor_page(data.person_relationships(index), request, request.limit(default=10, maximum=100))
+    return {"cio_relationships": page, "next": token}
+
+
 # -- segments -------------------------------------------------------------------------------------------------
 
 
