@@ -28,6 +28,7 @@ from tap_customerio.streams import (
     activities,
     broadcasts,
     campaigns,
+    link_metrics,
     messages,
     metrics,
     newsletters,
@@ -81,6 +82,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     objects.ObjectsStream,
     objects.ObjectRelationshipsStream,
     workspace.EspSuppressionStream,
+    *link_metrics.LINK_METRICS_STREAM_TYPES,
     *EXPORT_STREAM_TYPES,
 )
 
