@@ -64,5 +64,6 @@ def test_a_second_run_after_changes_emits_the_current_relationships_of_the_peopl
     after = expected_relationships(cio_sim.data)
     assert emitted(second) == after
     assert summary["people"]["deleted"], "the mutation deletes someone"
+    assert summary["objects"]["related"], "the mutation relates someone new to an object"
     new_keys = after.keys() - emitted(first).keys()
     assert {cio_id for cio_id, _, _ in new_keys} == set(summary["objects"]["related"])
