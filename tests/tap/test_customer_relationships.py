@@ -6,6 +6,7 @@ import datetime
 
 from tap_harness import run_tap, tap_config
 
+from tap_customerio.streams import relationships
 from tap_customerio.tap import TapCustomerIO
 
 
@@ -67,3 +68,13 @@ def test_a_second_run_after_changes_emits_the_current_relationships_of_the_peopl
     assert summary["objects"]["related"], "the mutation relates someone new to an object"
     new_keys = after.keys() - emitted(first).keys()
     assert {cio_id for cio_id, _, _ in new_keys} == set(summary["objects"]["related"])
+
+
+def test_relationships_spanning_several_pages_are_all_read_following_next(cio_sim, monkeypatch) -> None:
+    monkeypatch.setattr(relationships, "RELATIONSHIPS_PAGE_SIZE", 1)  # every second relationship is on a later page
+
+    run = run_tap(tap_config(cio_sim), ["customer_relationships"])
+
+    followed = [e for e in cio_sim.request_log if e.path.endswith("/relationships") and e.query.get("start")]
+    assert followed and {e.query["limit"] for e in followed} == {"1"}
+    assert emitted(run) == expected_relationships(cio_sim.data)
