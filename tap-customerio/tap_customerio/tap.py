@@ -28,11 +28,13 @@ from tap_customerio.streams import (
     activities,
     broadcasts,
     campaigns,
+    link_metrics,
     messages,
     metrics,
     newsletters,
     objects,
     people,
+    relationships,
     segments,
     transactional,
     workspace,
@@ -61,6 +63,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     metrics.NewsletterMetricsStream,
     people.CustomersStream,
     people.SubscriptionPreferencesStream,
+    relationships.CustomerRelationshipsStream,
     segments.SegmentsStream,
     segments.SegmentMembershipsStream,
     segments.SegmentUsageStream,
@@ -79,6 +82,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     objects.ObjectsStream,
     objects.ObjectRelationshipsStream,
     workspace.EspSuppressionStream,
+    *link_metrics.LINK_METRICS_STREAM_TYPES,
     *EXPORT_STREAM_TYPES,
 )
 
@@ -346,8 +350,8 @@ class TapCustomerIO(Tap):
         return list(stream.parse_response(scheduler.peek(key).result()))
 
     def check_workspace(self) -> None:
-        """Selected export streams need one workspace id: the setting, else the only workspace the key
-        sees. Checked before the first stream starts, so a run that cannot complete writes nothing.
+        """Selected export streams need one workspace id (`export_workspace_id`). Checked before the first
+        stream starts, so a run that cannot complete writes nothing.
 
         If `/v1/workspaces` itself fails, the export streams are left to fail on their own (the other
         streams do not need it).
@@ -356,19 +360,27 @@ class TapCustomerIO(Tap):
         if not exports or self.config.get("workspace_id") not in (None, ""):
             return
         try:
-            workspaces = self.workspaces_list()
-        except KeyRejectedError:
+            self.export_workspace_id(exports)
+        except (KeyRejectedError, WorkspaceUnresolvedError):
             raise
         except CustomerIOError as exc:
             self.logger.warning("Could not list the key's workspaces for %s: %s", ", ".join(exports), exc)
-            return
+
+    def export_workspace_id(self, streams: list[str]) -> int:
+        """The workspace id the export `streams` write: the `workspace_id` setting, else the only workspace the
+        key sees (listed once per run, `workspaces_list`)."""
+        configured = self.config.get("workspace_id")
+        if configured not in (None, ""):
+            return int(configured)
+        workspaces = self.workspaces_list()
         if len(workspaces) != 1:
             seen = "; ".join(f"{w.get('id')} ({w.get('name')})" for w in workspaces) or "none"
             msg = (
-                f"streams {', '.join(exports)} need the workspace_id setting: the API key sees "
+                f"streams {', '.join(streams)} need the workspace_id setting: the API key sees "
                 f"{len(workspaces)} workspaces: {seen}. Set workspace_id to one of these ids"
             )
             raise WorkspaceUnresolvedError(msg)
+        return int(workspaces[0]["id"])
 
     def run_discovery(self) -> str:
         """Discovery probes the API, so its failures (wrong key, API down) also end in one line and exit 1."""

@@ -45,7 +45,6 @@ class DailyMetricsStream(SkipsRejectedRequests):
     A 400 (e.g. a parameter the API does not accept) skips that entity's metrics with a warning.
     """
 
-    entity_key: str = ""
     records_key = "metric"
     state_partitioning_keys = ()
     timestamp_fields = ("period_start",)
@@ -70,7 +69,7 @@ class DailyMetricsStream(SkipsRejectedRequests):
         return [
             {"period": "days", "period_start": day_start(day), "metric": metric, "value": value}
             for metric, values in series.items()
-            for day, value in zip(self.covered_days(len(values or [])), values or [])
+            for day, value in zip(self.covered_days(len(values or [])), values or [], strict=True)
         ]
 
 
@@ -80,7 +79,6 @@ class CampaignMetricsStream(DailyMetricsStream):
     name = "campaign_metrics"
     parent_stream_type = CampaignsStream
     path = "/campaigns/{campaign_id}/metrics"
-    entity_key = "campaign_id"
     primary_keys = ("campaign_id", "period", "period_start", "metric")
     schema = schemas.CAMPAIGN_METRIC
 
@@ -110,7 +108,6 @@ class CampaignActionMetricsStream(CampaignMetricsStream):
     name = "campaign_action_metrics"
     parent_stream_type = CampaignActionsStream
     path = "/campaigns/{campaign_id}/actions/{action_id}/metrics"
-    entity_key = "action_id"
     primary_keys = ("campaign_id", "action_id", "period", "period_start", "metric")
     schema = schemas.CAMPAIGN_ACTION_METRIC
 
@@ -138,7 +135,6 @@ class NewsletterMetricsStream(StepsMetricsStream):
     name = "newsletter_metrics"
     parent_stream_type = NewslettersStream
     path = "/newsletters/{newsletter_id}/metrics"
-    entity_key = "newsletter_id"
     primary_keys = ("newsletter_id", "period", "period_start", "metric")
     schema = schemas.NEWSLETTER_METRIC
 
@@ -149,7 +145,6 @@ class BroadcastMetricsStream(StepsMetricsStream):
     name = "broadcast_metrics"
     parent_stream_type = BroadcastsStream
     path = "/broadcasts/{broadcast_id}/metrics"
-    entity_key = "broadcast_id"
     primary_keys = ("broadcast_id", "period", "period_start", "metric")
     schema = schemas.BROADCAST_METRIC
 
@@ -160,6 +155,5 @@ class BroadcastActionMetricsStream(StepsMetricsStream):
     name = "broadcast_action_metrics"
     parent_stream_type = BroadcastActionsStream
     path = "/broadcasts/{broadcast_id}/actions/{action_id}/metrics"
-    entity_key = "action_id"
     primary_keys = ("broadcast_id", "action_id", "period", "period_start", "metric")
     schema = schemas.BROADCAST_ACTION_METRIC
