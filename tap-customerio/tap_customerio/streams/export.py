@@ -28,6 +28,7 @@ from tap_customerio import schemas
 from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.concurrency import lookahead
 from tap_customerio.pagination import NewestFirstCursorPaginator
+from tap_customerio.sdk_hooks import hold_progress_marker
 from tap_customerio.streams.activities import ActivitiesStream
 from tap_customerio.streams.messages import DAY, MessagesStream
 from tap_customerio.streams.people import CustomersStream
@@ -377,10 +378,10 @@ class ExportStream(CustomerIOStream):
         per run by the tap). Not a `cached_property`: before Python 3.12 its lock is shared by every instance,
         so a stream waiting on the network inside it would block the other export streams while they hold
         the scheduler's turn, and the run would deadlock."""
-        configured = self.config.get("workspace_id")
-        if configured not in (None, ""):
-            return int(configured)
-        workspaces = self._tap.workspaces_list()
+        configured = self.settings.workspace_id
+        if configured is not None:
+            return configured
+        workspaces = self.tap.workspaces_list()
         if len(workspaces) != 1:
             msg = f"stream '{self.name}' needs the workspace_id setting: the API key sees {len(workspaces)} workspaces"
             raise CustomerIOError(msg)
@@ -438,7 +439,7 @@ class ActivityFeed(ActivitiesStream):
     included, newest first down to `stop_at`."""
 
     def __init__(self, owner: CustomerIOStream, stop_at: int | None, activity_type: str | None = None) -> None:
-        super().__init__(tap=owner._tap, name=f"{owner.name}_activity_feed")
+        super().__init__(tap=owner.tap, name=f"{owner.name}_activity_feed")
         self.stop_at = stop_at
         self.activity_type = activity_type
 
@@ -501,8 +502,7 @@ class MetricsStream(ExportStream, MessagesStream):
         """Set the progress marker to the newest event emitted so far, capped at `limit`."""
         if newest is None or not self.incremental:
             return
-        markers = self.get_context_state(None).setdefault("progress_markers", {})
-        markers.update(replication_key=self.replication_key, replication_key_value=unix_to_iso(min(newest, limit)))
+        hold_progress_marker(self.get_context_state(None), self.replication_key, unix_to_iso(min(newest, limit)))
 
 
 class PeopleStream(ExportStream, CustomersStream):
@@ -582,7 +582,7 @@ class ContentStream(ExportStream):
         """Contents changed after the bookmark, one source after the other."""
         after, workspace_id = self.changed_after(), self.workspace_id
         for content_type, parent_name, child_name in CONTENT_SOURCES:
-            parents, children = self._tap.streams[parent_name], self._tap.streams[child_name]
+            parents, children = self.tap.streams[parent_name], self.tap.streams[child_name]
             for parent, item in self.children_of(parents, children):
                 changed = as_unix(content_times(item, parent).get("updated"))
                 if after is None or (changed is not None and changed > after):
@@ -595,7 +595,7 @@ class ContentStream(ExportStream):
         for parent, child_context in lookahead(
             contexts,
             lambda pair: children.prefetch_first_page(pair[1]),
-            depth=2 * int(self.config.get("max_concurrency", 4)),
+            depth=2 * self.settings.max_concurrency,
         ):
             for item in children.request_records(child_context):
                 yield parent, item

@@ -53,7 +53,7 @@ class DailyMetricsStream(SkipsRejectedRequests):
     @property
     def days(self) -> int:
         """Number of daily buckets requested."""
-        return max(2, int(self.config.get("metrics_days", 30)))
+        return max(2, self.settings.metrics_days)
 
     @cached_property
     def today(self) -> datetime.date:
@@ -70,7 +70,7 @@ class DailyMetricsStream(SkipsRejectedRequests):
         return [
             {"period": "days", "period_start": day_start(day), "metric": metric, "value": value}
             for metric, values in series.items()
-            for day, value in zip(self.covered_days(len(values or [])), values or [])
+            for day, value in zip(self.covered_days(len(values or [])), values or [], strict=False)
         ]
 
 
