@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
 import typing as t
@@ -90,7 +91,8 @@ class TapCustomerIO(TapHooks):
     #: msgspec serialises RECORD messages several times faster than the default json writer.
     message_writer_class = MsgSpecWriter
 
-    config_jsonschema = CONFIG_SCHEMA
+    #: A copy: singer-sdk adds its built-in settings (`batch_config`, `stream_maps`, ...) to this dict in place.
+    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
 
     #: The catalog depends on the config (streams the key gets 403 for are left out), so `--discover`
     #: validates the config too instead of failing later on a missing key.
