@@ -52,7 +52,7 @@ class DailyMetricsStream(SkipsRejectedRequests):
     @property
     def days(self) -> int:
         """Number of daily buckets requested."""
-        return max(2, int(self.config.get("metrics_days", 30)))
+        return max(2, self.settings.metrics_days)
 
     @cached_property
     def today(self) -> datetime.date:

@@ -49,7 +49,7 @@ class CustomerRelationshipsStream(CustomerIOStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Each found person's relationships, a bounded number of people in flight."""
-        depth = 2 * int(self.config.get("max_concurrency", 4))
+        depth = 2 * self.settings.max_concurrency
         found = (ident for ident in self.request_records(context) if ident.get("cio_id") not in (None, ""))
         for rows in self.scheduler.map_ahead(self.relationships, found, depth):
             yield from rows

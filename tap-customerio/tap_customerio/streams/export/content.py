@@ -114,7 +114,7 @@ class ContentStream(ExportStream):
         for parent, child_context in lookahead(
             contexts,
             lambda pair: children.prefetch_first_page(pair[1]),
-            depth=2 * int(self.config.get("max_concurrency", 4)),
+            depth=2 * self.settings.max_concurrency,
         ):
             for item in children.request_records(child_context):
                 yield parent, item

@@ -7,6 +7,7 @@ import typing as t
 import uuid
 from functools import cached_property
 
+from tap_customerio.sdk_hooks import hold_progress_marker
 from tap_customerio.streams.export.base import ExportStream, export_schema
 from tap_customerio.streams.export.sources import ActivityFeed, MessageWindows
 from tap_customerio.streams.export.values import Row, as_int, as_text, as_unix
@@ -188,5 +189,4 @@ class MetricsStream(ExportStream):
         """Set the progress marker to the newest event emitted so far, capped at `limit`."""
         if newest is None or not self.incremental:
             return
-        markers = self.get_context_state(None).setdefault("progress_markers", {})
-        markers.update(replication_key=self.replication_key, replication_key_value=unix_to_iso(min(newest, limit)))
+        hold_progress_marker(self.get_context_state(None), self.replication_key, unix_to_iso(min(newest, limit)))
