@@ -133,8 +133,9 @@ class ParquetBucketSink(BatchSink):
                 "have no columns to be written; declare the properties"
             )
             raise InvalidRecordError(msg)
-        # The SDK path tallies each record as it arrives; the fast path tallies here, per batch.
-        self.tally_record_read(len(lines) - self._batch_records_read)
+        # The SDK path tallies each record as it arrives; the fast path tallies here, per batch
+        # (singer-sdk's `current_size` counts the records tallied; this class's, the lines buffered).
+        self.tally_record_read(len(lines) - super().current_size)
         try:
             batch, versions = self.decoder.decode(lines)
         except RecordError as exc:
