@@ -25,14 +25,14 @@ from target_parquet_bucket.message_checks import (
     check_schema_message,
     check_state_message,
 )
-from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer, NamingError
+from target_parquet_bucket.naming import FileNamer, NamingError
 from target_parquet_bucket.reader import FastSingerReader
 from target_parquet_bucket.redaction import redact_logs
 from target_parquet_bucket.sdk_hooks import TargetHooks
-from target_parquet_bucket.settings import SETTINGS, check_settings, describe_config_errors
+from target_parquet_bucket.settings import SETTINGS, Settings, check_settings, describe_config_errors
 from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.storage import open_storage
-from target_parquet_bucket.table_settings import check_table_settings, table_format
+from target_parquet_bucket.table_settings import check_table_settings
 from target_parquet_bucket.writers import file_extension
 
 if t.TYPE_CHECKING:
@@ -81,33 +81,34 @@ class TargetParquetBucket(TargetHooks):
             setup_mapper=setup_mapper,
             message_reader=message_reader,
         )
-        check_settings(self.config)
-        file_format = self.config.get("format") or "parquet"
+        #: Every setting, defaults applied (`storage` reads the backends' own from `config`).
+        self.settings = settings = Settings.from_config(self.config)
+        check_settings(settings)
         namer = FileNamer(
-            self.config.get("file_name_template") or DEFAULT_TEMPLATE,
-            workspace_id=str(self.config.get("workspace_id") or "0"),
-            version=str(self.config.get("version") or "4"),
-            extension=file_extension(file_format, self.config.get("compression") or "snappy"),
+            settings.file_name_template,
+            workspace_id=settings.workspace_id,
+            version=settings.version,
+            extension=file_extension(settings.format, settings.compression),
         )
         storage = open_storage(self.config)
         redact_logs(storage.redact)
-        self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
+        self.bucket = Bucket(storage, namer, temp_dir=settings.temp_dir)
         self._open_tables()
-        self.set_state_interval(int(self.config.get("state_interval_seconds", 300)))
-        if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
+        self.set_state_interval(settings.state_interval_seconds)
+        if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:
             self.message_reader.raw_record_handler = self._process_raw_record
 
     def _open_tables(self) -> None:
         """With `table_format` delta/iceberg, streams go to tables through `TableSink`."""
-        check_table_settings(self.config)
+        check_table_settings(self.settings)
         #: The Singer state the commits being made now complete (their commit metadata).
         self.completing_state: dict | None = None
         self.tables = None
-        if table_format(self.config) != "files":
+        if self.settings.table_format != "files":
             from target_parquet_bucket.table_sink import TableSink  # optional deps
             from target_parquet_bucket.tables import open_table_store
 
-            self.tables = open_table_store(self.config)
+            self.tables = open_table_store(self.settings, self.config)
             self.default_sink_class = TableSink
 
     def _commit_tables(self) -> None:
@@ -119,10 +120,6 @@ class TargetParquetBucket(TargetHooks):
     def _holding_tables(self) -> list[str]:
         """Streams holding rows for an atomic replacement (the STATE after them must wait)."""
         return [s.stream_name for s in self.all_sinks() if getattr(s, "holding", False)]
-
-    def _needs_sdk_record_path(self) -> bool:
-        """Stream maps and flattening transform records one by one; only the SDK path does that."""
-        return bool(self.config.get("stream_maps")) or bool(self.config.get("flattening_enabled"))
 
     def _process_raw_record(self, stream: str, line: bytes, line_number: int) -> None:
         """Columnar path for one RECORD line: buffer it in its sink, drain when full."""
@@ -151,7 +148,7 @@ class TargetParquetBucket(TargetHooks):
         """
         check_schema_message(
             message_dict,
-            allow_case_colliding_columns=bool(self.config.get("allow_case_colliding_columns")),
+            allow_case_colliding_columns=self.settings.allow_case_colliding_columns,
         )
         stream = message_dict.get("stream", "")
         previous = self.get_sink(stream) if self.sink_exists(stream) else None
@@ -190,7 +187,7 @@ class TargetParquetBucket(TargetHooks):
         """
         line_number = getattr(self.message_reader, "line_number", 0)
         batch = parse_message(message_dict, line_number)
-        if self._needs_sdk_record_path():
+        if self.settings.uses_sdk_record_path:
             msg = (
                 f"stream '{batch.stream}', input line {line_number}: BATCH messages cannot be combined "
                 "with stream_maps or flattening_enabled (their files would be written untransformed); "
