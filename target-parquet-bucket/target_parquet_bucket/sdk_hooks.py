@@ -208,7 +208,7 @@ class TargetHooks(Target):
 
     def drain_if_records_aged(self) -> None:
         """Drain every sink (and pass STATE on) if the record age is reached: singer-sdk checks
-        this after each message it handles, which the columnar RECORD and BATCH paths bypass."""
+        this after each RECORD and BATCH message it handles; the target's own paths for those call it."""
         self._handle_max_record_age()
 
     def all_sinks(self) -> list[Sink]:
