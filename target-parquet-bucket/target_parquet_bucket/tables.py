@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from target_parquet_bucket.storage import DEFAULT_BUCKET_URL
+if t.TYPE_CHECKING:
+    from target_parquet_bucket.settings import Settings
 
 logger = logging.getLogger("target-parquet-bucket")
 
@@ -285,15 +286,13 @@ def _commit_metadata(state: dict | None) -> dict[str, str]:
     return {STATE_METADATA_KEY: json.dumps(state, separators=(",", ":"), default=str)}
 
 
-def open_table_store(config: t.Mapping[str, t.Any]) -> TableStore:
-    """The Delta or Iceberg store for `bucket_url` and the backend settings."""
-    url = str(config.get("bucket_url") or DEFAULT_BUCKET_URL)
+def open_table_store(settings: Settings, config: t.Mapping[str, t.Any]) -> TableStore:
+    """The Delta or Iceberg store for `bucket_url` and the backend settings (read from `config`)."""
+    url = settings.bucket_url
     root, options = object_store_location(url, config)
-    if config.get("table_format") == "delta":
+    if settings.table_format == "delta":
         return DeltaStore(root, options)
-    return IcebergStore(
-        _iceberg_catalog(url, root, options, config), str(config.get("iceberg_namespace") or "customerio")
-    )
+    return IcebergStore(_iceberg_catalog(url, root, options, settings.iceberg_catalog_uri), settings.iceberg_namespace)
 
 
 def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str, dict[str, str]]:
@@ -361,11 +360,10 @@ def _azure_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
     return {}
 
 
-def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Mapping[str, t.Any]) -> t.Any:
+def _iceberg_catalog(url: str, root: str, options: dict[str, str], uri: str | None) -> t.Any:
     """SQL catalog (default: sqlite next to a local bucket) or a REST catalog."""
     from pyiceberg.catalog import load_catalog  # optional dependency
 
-    uri = config.get("iceberg_catalog_uri")
     if not uri:
         if "://" in root:
             msg = "iceberg_catalog_uri: required for a remote bucket_url (a SQLAlchemy URI or an Iceberg REST URL)"
