@@ -144,6 +144,7 @@ class ParquetBucketSink(BatchSink):
         except RecordError as exc:
             raise self._located(exc, numbers) from None
         self.record_counter_metric.increment(len(lines))
+        self.bucket.namer.take_workspace_id(self.file_stream, batch)
         with self.bucket.files_lock:
             for partition, part in self._partitions(batch):
                 self._write_rolling(partition, part, versions)
@@ -158,6 +159,7 @@ class ParquetBucketSink(BatchSink):
             self._target.drain_one(self)
         self.record_counter_metric.increment(batch.num_rows)
         self.progress.add(batch.num_rows)
+        self.bucket.namer.take_workspace_id(self.file_stream, batch)
         for partition, part in self._partitions(batch):
             self._write_rolling(partition, part, versions)
 

@@ -16,6 +16,7 @@ import typing as t
 from collections import Counter
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from fixtures.meltano import REPO_ROOT, simulator_env
 from tap.tap_harness import catalog_for
 
@@ -98,3 +99,21 @@ def test_singer_sdk_metric_points_go_to_singer_metrics_log_in_the_run_folder_not
     assert any(p["metric"] == "http_request_duration" for p in points)
     assert "METRIC" not in tap_stderr + target.stderr
     assert tap.returncode == 0
+
+
+def test_without_a_workspace_id_setting_export_files_are_named_with_the_workspace_the_tap_found(
+    meltano_project: MeltanoProject, make_cio_sim: Callable[..., Simulator]
+) -> None:
+    """The key sees one workspace: the tap puts its id in the export rows, and the target names files by it."""
+    sim = make_cio_sim(seed=5, workspace_id=987654)
+    env = simulator_env(sim, ["deliveries", "people"], 987654)
+    del env["TAP_CUSTOMERIO_WORKSPACE_ID"], env["TARGET_PARQUET_BUCKET_WORKSPACE_ID"]
+    bucket = Path(meltano_project.env["TARGET_PARQUET_BUCKET_BUCKET_URL"])
+
+    meltano_project.run("run", "tap-customerio", "target-parquet-bucket", env=env)
+
+    assert sorted(p.name for p in bucket.glob("*.parquet")) == [
+        "deliveries_v4_987654_1.parquet",
+        "people_v4_987654_1.parquet",
+    ]
+    assert set(pq.read_table(bucket / "people_v4_987654_1.parquet").column("workspace_id").to_pylist()) == {987654}
