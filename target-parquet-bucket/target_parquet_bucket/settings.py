@@ -77,8 +77,8 @@ SETTINGS = th.PropertiesList(
         "workspace_id",
         th.CustomType({"type": ["string", "integer"], "pattern": "^[0-9]+$", "minimum": 0}),
         default="0",
-        description="Customer.io workspace id (an integer, or digits as a string), for the `{workspace_id}` token "
-        "(`0` when unknown).",
+        description="Customer.io workspace id (an integer, or digits as a string), for the `{workspace_id}` token. "
+        "Unset (`0`): a stream whose records carry `workspace_id` is named with that value, the others with `0`.",
     ),
     th.Property(
         "version",

@@ -18,6 +18,7 @@ from singer_sdk.sinks import BatchSink
 from target_parquet_bucket.arrow_schema import columns_for_schema
 from target_parquet_bucket.decoding import BatchDecoder, RecordError
 from target_parquet_bucket.naming import safe_segment
+from target_parquet_bucket.progress import stream_progress
 from target_parquet_bucket.writers import FileWriter, open_writer
 
 if t.TYPE_CHECKING:
@@ -81,6 +82,7 @@ class ParquetBucketSink(BatchSink):
         self._max_rows = self.max_size
         self._writers: dict[str, FileWriter] = {}
         self._partition_field = self._resolve_partition_field()
+        self.progress = stream_progress(stream_name)
 
     # Buffering ------------------------------------------------------------------------------
 
@@ -89,6 +91,7 @@ class ParquetBucketSink(BatchSink):
         self._lines.append(line)
         self._line_numbers.append(line_number)
         self._buffered_bytes += len(line)
+        self.progress.add()
         return len(self._lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
 
     def process_record(self, record: dict, context: dict) -> None:
@@ -103,6 +106,7 @@ class ParquetBucketSink(BatchSink):
         self._lines.append(line)
         self._line_numbers.append(getattr(self._target.message_reader, "line_number", 0))
         self._buffered_bytes += len(line)
+        self.progress.add()
 
     @property
     def max_buffer_bytes(self) -> int:
@@ -143,6 +147,7 @@ class ParquetBucketSink(BatchSink):
         except RecordError as exc:
             raise self._located(exc, numbers) from None
         self.record_counter_metric.increment(len(lines))
+        self.bucket.namer.take_workspace_id(self.file_stream, batch)
         with self.bucket.files_lock:
             for partition, part in self._partitions(batch):
                 self._write_rolling(partition, part, versions)
@@ -156,6 +161,8 @@ class ParquetBucketSink(BatchSink):
         if self._lines:
             self._target.drain_one(self)
         self.record_counter_metric.increment(batch.num_rows)
+        self.progress.add(batch.num_rows)
+        self.bucket.namer.take_workspace_id(self.file_stream, batch)
         for partition, part in self._partitions(batch):
             self._write_rolling(partition, part, versions)
 

@@ -3,8 +3,8 @@ transactional messages: one row per entity, link, day and metric.
 
 The endpoints answer `{"links": [{"link": {"id", "href"}, "metric": {"series": {"clicked": [count, ...]}}}]}`
 with v1 `period`/`steps` only (at most 45 daily steps, days starting at 00:00 "EST"), so they read New York
-days ending today like the other v1 series (`StepsMetricsStream`). Totals, not `unique` counts. Series are
-snapshots without change time: full table.
+days ending today like the other v1 series (`StepsMetricsStream`). Totals, not `unique` counts. Incremental
+per entity like the other series: a later sync reads again from the day that was still open.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class LinkMetricsStream(StepsMetricsStream):
             link = item.get("link") or {}
             series = (item.get("metric") or {}).get("series") or {}
             for metric, values in series.items():
-                for day, value in zip(self.covered_days(len(values or [])), values or [], strict=True):
+                for day, value in zip(self.covered_days(response, len(values or [])), values or [], strict=True):
                     rows.append(
                         {
                             "link_id": link.get("id"),
