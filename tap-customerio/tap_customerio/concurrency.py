@@ -38,6 +38,10 @@ T = t.TypeVar("T")
 U = t.TypeVar("U")
 
 
+class SyncStoppedError(BaseException):
+    """The sync was asked to stop (SIGTERM); a BaseException so no stream's own failure handling catches it."""
+
+
 class Scheduler:
     """The process-wide budget, worker pool, pages fetched ahead and the turn (thread-safe)."""
 
@@ -48,6 +52,7 @@ class Scheduler:
         self._holding = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._workers = 0
+        self._stopping = threading.Event()
         self._ahead: dict[Hashable, Future[t.Any]] = {}
 
     def configure(self, rate: float, workers: int) -> None:
@@ -82,6 +87,7 @@ class Scheduler:
         self._turn.acquire()
         self._holding.value = True
         try:
+            self._unless_stopping()
             yield
         finally:
             self._holding.value = False
@@ -100,6 +106,16 @@ class Scheduler:
         finally:
             self._turn.acquire()
             self._holding.value = True
+        self._unless_stopping()
+
+    def stop(self) -> None:
+        """Let no stream thread run SDK code again (safe to call from a signal handler): each ends the next
+        time it would take the turn, so the message being written is finished and none follows it."""
+        self._stopping.set()
+
+    def _unless_stopping(self) -> None:
+        if self._stopping.is_set():
+            raise SyncStoppedError
 
     def result(self, future: Future[T]) -> T:
         """The result of work submitted to the workers, waited for without holding the turn."""
@@ -150,6 +166,7 @@ class Scheduler:
         """Run `jobs` on up to `parallel` threads of their own, each job holding the turn except while it
         waits; returns when every job has ended, raising the first exception a job let out (a stream's
         own failures are caught in the stream, so only run-ending ones such as a rejected key get here)."""
+        self._stopping.clear()
         pending = list(jobs)
         errors: list[BaseException] = []
         lock = threading.Lock()
@@ -175,6 +192,9 @@ class Scheduler:
             thread.start()
         for thread in threads:
             thread.join()
+        if self._stopping.is_set() and self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)  # pages fetched ahead are not needed now
+            self._pool = None
         if errors:
             raise errors[0]
 

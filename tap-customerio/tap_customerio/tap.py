@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import logging
+import signal
 import sys
+import threading
 import typing as t
 from functools import cached_property
 
@@ -12,7 +16,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_customerio.client import CustomerIOError, KeyRejectedError, one_line
-from tap_customerio.concurrency import process_scheduler
+from tap_customerio.concurrency import Scheduler, SyncStoppedError, process_scheduler
 from tap_customerio.failures import StreamFailures, StreamsFailedError
 from tap_customerio.inputs import InputError, check_catalog, check_state, checked_file
 from tap_customerio.pagination import CursorLoopError
@@ -38,6 +42,8 @@ from tap_customerio.streams.export import EXPORT_STREAM_TYPES
 from tap_customerio.timestamps import iso_to_unix
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tap_customerio.client import CustomerIOStream
 
 STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
@@ -143,10 +149,11 @@ class TapCustomerIO(TapHooks):
         for stream in self.streams.values():
             _ = stream.stream_state  # every state entry exists before threads serialise the state
         self.log_backfill_estimates(streams)
-        process_scheduler().run_concurrently(
-            [functools.partial(sync_stream, stream) for stream in streams],
-            parallel=self.settings.max_concurrency,
-        )
+        with stopped_by_sigterm(process_scheduler()):
+            process_scheduler().run_concurrently(
+                [functools.partial(sync_stream, stream) for stream in streams],
+                parallel=self.settings.max_concurrency,
+            )
         for stream in self.streams.values():
             stream.log_sync_costs()
         if self.failures:
@@ -283,6 +290,24 @@ class TapCustomerIO(TapHooks):
         except USER_FACING_ERRORS as exc:
             cls.logger.error("tap-customerio failed: %s", redact(one_line(exc), None))
             sys.exit(1)
+
+
+@contextlib.contextmanager
+def stopped_by_sigterm(scheduler: Scheduler) -> Iterator[None]:
+    """On SIGTERM, stop the streams between two messages and exit with 143, the code of a process ended by
+    SIGTERM. Python's default would end the process at once, possibly halfway through a line on stdout, which
+    the target must then refuse; this way it reads whole messages up to the last STATE and commits them."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.stop())
+    try:
+        yield
+    except SyncStoppedError:
+        logging.getLogger("tap-customerio").error("tap-customerio stopped by SIGTERM after its last whole message")
+        sys.exit(128 + signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def sync_stream(stream: CustomerIOStream) -> None:
