@@ -33,13 +33,15 @@ from target_parquet_bucket.settings import SETTINGS, check_settings, describe_co
 from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.storage import open_storage
 from target_parquet_bucket.table_settings import check_table_settings, table_format
-from target_parquet_bucket.writers import file_extension
+from target_parquet_bucket.writers import FileLayout, file_extension
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
     from types import FrameType
 
     from singer_sdk.plugin_base import _ConfigInput
+
+    from target_parquet_bucket.table_commits import TableCommits
 
 #: The SDK checks the age of buffered records after every record; a clock read per record is
 #: measurable at our rates, and every few thousand lines is just as timely.
@@ -87,7 +89,7 @@ class TargetParquetBucket(Target):
         )
         storage = open_storage(self.config)
         redact_logs(storage.redact)
-        self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
+        self.bucket = Bucket(storage, namer, FileLayout.from_config(self.config), temp_dir=self.config.get("temp_dir"))
         self._open_tables()
         self._set_state_interval(int(self.config.get("state_interval_seconds", 300)))
         if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
@@ -96,26 +98,14 @@ class TargetParquetBucket(Target):
     def _open_tables(self) -> None:
         """With `table_format` delta/iceberg, streams go to tables through `TableSink`."""
         check_table_settings(self.config)
-        #: The Singer state the commits being made now complete (their commit metadata).
-        self.completing_state: dict | None = None
-        self.tables = None
+        self.tables: TableCommits | None = None
         if table_format(self.config) != "files":
-            from target_parquet_bucket.table_sink import TableSink  # optional deps
+            from target_parquet_bucket.table_commits import TableCommits  # optional deps
+            from target_parquet_bucket.table_sink import TableSink
             from target_parquet_bucket.tables import open_table_store
 
-            self.tables = open_table_store(self.config)
+            self.tables = TableCommits(open_table_store(self.config), self.config, redact=self.bucket.storage.redact)
             self.default_sink_class = TableSink
-
-    def _commit_tables(self) -> None:
-        """Table sinks commit the rows read so far (a held replacement waits for its end)."""
-        if self.tables is not None:
-            for sink in [*self._sinks_active.values(), *self._sinks_to_clear]:
-                sink.commit()
-
-    def _holding_tables(self) -> list[str]:
-        """Streams holding rows for an atomic replacement (the STATE after them must wait)."""
-        sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
-        return [s.stream_name for s in sinks if getattr(s, "holding", False)]
 
     def _set_state_interval(self, seconds: int) -> None:
         """singer-sdk drains every sink and passes the latest STATE on once its oldest record is
@@ -157,10 +147,7 @@ class TargetParquetBucket(Target):
             raise InvalidInputLine(f"stream '{stream}': {exc}") from None
         if previous is not None and previous in self._sinks_to_clear:
             self.drain_one(previous)
-            if self.tables is not None:
-                self.completing_state = None  # its rows complete no new state
-                previous.clean_up()  # its table commit, before the new schema's rows
-            t.cast("ParquetBucketSink", previous).commit()
+            t.cast("ParquetBucketSink", previous).retire()
 
     def _process_state_message(self, message_dict: dict) -> None:
         """A STATE without `value` is refused with its line number (see `message_checks`)."""
@@ -205,10 +192,8 @@ class TargetParquetBucket(Target):
         them (`process_endofpipe`)."""
         if state == self._emitted_state:
             return
-        self.completing_state = state
-        self._commit_tables()
+        holding = self.tables.commit_all(state) if self.tables is not None else []
         self.bucket.commit_all()
-        holding = self._holding_tables()
         if holding:
             self.logger.info("STATE held until the replacement of %s is committed", ", ".join(holding))
             return
@@ -234,7 +219,8 @@ class TargetParquetBucket(Target):
 
     def process_endofpipe(self) -> None:
         """Drain and upload everything (also when no STATE was ever received)."""
-        self.completing_state = self._latest_state
+        if self.tables is not None:
+            self.tables.final_state = self._latest_state
         super().process_endofpipe()
         self.bucket.commit_all()
         self.bucket.close()
