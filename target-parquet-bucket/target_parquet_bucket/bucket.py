@@ -1,8 +1,11 @@
-"""The run's view of the bucket: uploads finished files under their final names and keeps the
-`_meta/` objects (sequence markers, the run manifest, ACTIVATE_VERSION markers) up to date.
+"""The run's view of the bucket: the one owner of the run's output files. Sinks hand it decoded
+Arrow batches with their stream's identity; it writes them into local files, rolls them at the size
+and row limits, keeps the process within its open-files budget, uploads finished files under their
+final names and keeps the `_meta/` objects (sequence markers, the run manifest, ACTIVATE_VERSION
+markers) up to date.
 
-Everything above this layer (sinks, target) deals in local files and streams; everything below it
-(`storage`) deals in keys and bytes.
+Data flows one way: sinks call down into the bucket, the bucket into `storage` (keys and bytes), and
+nothing calls back up: `commit_all`, the barrier before every STATE line, needs no list of sinks.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import tempfile
 import threading
 import typing as t
 import uuid
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -26,8 +29,29 @@ from target_parquet_bucket.naming import META_PREFIX, FileNamer, SequenceCounter
 logger = logging.getLogger("target-parquet-bucket")
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pyarrow as pa
+
     from target_parquet_bucket.storage.base import Storage
-    from target_parquet_bucket.writers import FileWriter
+    from target_parquet_bucket.writers import FileLayout, FileWriter
+
+#: Open files per stream when partitioning: beyond this the stream's oldest open partition file is
+#: uploaded, so a high-cardinality `partition_by` cannot exhaust memory or file handles.
+MAX_OPEN_PARTITIONS = 32
+
+
+@dataclass(frozen=True, eq=False)
+class FileStream:
+    """A stream's identity in the bucket under one SCHEMA: the name its files carry and their Arrow
+    schema. Compared by identity: a schema change makes a new one, whose files are separate."""
+
+    name: str
+    schema: pa.Schema
+
+
+#: An open file: its stream and partition folder (`""`, `dt=.../`, `<field>=<value>/`).
+_FileKey = tuple[FileStream, str]
 
 
 class ManifestEntry(msgspec.Struct):
@@ -68,52 +92,92 @@ class _ActivatedMarker(msgspec.Struct):
 
 
 class Bucket:
-    """Uploads and `_meta/` bookkeeping for one run of the target."""
+    """Open files, uploads and `_meta/` bookkeeping for one run of the target."""
 
     def __init__(
         self,
         storage: Storage,
         namer: FileNamer,
+        layout: FileLayout,
         *,
         temp_dir: str | None = None,
         max_open_files: int | None = None,
     ) -> None:
-        """`temp_dir` holds files while they are written (default: the system temp dir);
-        `max_open_files` defaults to `open_file_budget()`."""
+        """`layout` says how files are written and rolled; `temp_dir` holds files while they are
+        written (default: the system temp dir); `max_open_files` defaults to `open_file_budget()`."""
         self.storage = storage
         self.namer = namer
+        self.layout = layout
         self.sequences = SequenceCounter(storage)
         self.started_at = datetime.datetime.now(tz=datetime.timezone.utc)
         self.run_id = f"{self.started_at:%Y%m%dT%H%M%SZ}_{uuid.uuid4().hex[:8]}"
         self._temp = tempfile.TemporaryDirectory(prefix="target-parquet-bucket-", dir=temp_dir)
-        self.temp_path = Path(self._temp.name)
+        self._temp_path = Path(self._temp.name)
         self.entries: list[ManifestEntry] = []
         self._manifest_dirty = False
         self._lock = threading.Lock()
-        #: Held while any sink writes, opens or closes files: sinks drain in parallel threads, and
-        #: making room may close another sink's file. Re-entrant: closing a file happens inside.
-        self.files_lock = threading.RLock()
+        #: Held while files are written, opened or closed: sinks drain in parallel threads, and
+        #: making room may close another stream's file.
+        self._files_lock = threading.Lock()
         self.max_open_files = max_open_files or open_file_budget()
-        #: Every open output file, oldest first, with the function that uploads it.
-        self._open_files: OrderedDict[int, tuple[FileWriter, t.Callable[[], None]]] = OrderedDict()
+        #: Every open output file, oldest first.
+        self._open_files: dict[_FileKey, FileWriter] = {}
         self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
         self._pending: list[Future[ManifestEntry]] = []
         self._upload_failed = threading.Event()
         # Every exit path, errors included, ends here (a no-op after `close`): no temporary file outlives the run.
         atexit.register(self.abort)
 
-    def make_room(self) -> None:
-        """Before a new file is opened: upload the oldest open files (of any stream) until one more
-        fits within `max_open_files`."""
-        with self.files_lock:
-            while len(self._open_files) >= self.max_open_files:
-                _, (_, upload) = next(iter(self._open_files.items()))
-                upload()
+    def claim_stream(self, stream: str) -> str:
+        """The name `stream`'s files carry, refusing a name another stream's files carry already
+        (in this run or, by its sequence marker, in an earlier one)."""
+        file_stream = self.namer.file_stream(stream)
+        self.sequences.claim(file_stream, stream)
+        return file_stream
 
-    def opened(self, writer: FileWriter, upload: t.Callable[[], None]) -> None:
-        """Register a newly opened file; `upload` closes and uploads it (it ends in `upload()` below)."""
-        with self.files_lock:
-            self._open_files[id(writer)] = (writer, upload)
+    def write(
+        self,
+        stream: FileStream,
+        parts: Iterable[tuple[str, pa.RecordBatch]],
+        versions: set[int | None],
+    ) -> None:
+        """Append each part (rows with `stream.schema`) to the open file of its partition folder,
+        uploading a file whenever it reaches a limit; a part is split so no file exceeds
+        `max_file_rows`. `versions` are the full-table versions the rows belong to."""
+        with self._files_lock:
+            for partition, rows in parts:
+                self._write_rolling((stream, partition), rows, versions)
+
+    def _write_rolling(self, key: _FileKey, rows: pa.RecordBatch, versions: set[int | None]) -> None:
+        while rows.num_rows:
+            writer = self._open_files.get(key)
+            if writer is None:
+                writer = self._open(key)
+            room = self.layout.rows_left(writer)
+            writer.write(rows.slice(0, room))
+            writer.table_versions |= versions
+            rows = rows.slice(rows.num_rows if room is None else room)
+            if self.layout.is_complete(writer):
+                self._upload(key)
+
+    def _open(self, key: _FileKey) -> FileWriter:
+        """Open a new file, first uploading the stream's oldest open partition file beyond
+        `MAX_OPEN_PARTITIONS`, then the oldest open files (of any stream) until one more fits
+        within `max_open_files`."""
+        of_stream = [k for k in self._open_files if k[0] is key[0]]
+        if len(of_stream) >= MAX_OPEN_PARTITIONS:
+            self._upload(of_stream[0])
+        while len(self._open_files) >= self.max_open_files:
+            self._upload(next(iter(self._open_files)))
+        writer = self._open_files[key] = self.layout.open(key[0].schema, self._temp_path)
+        return writer
+
+    def close_stream(self, stream: FileStream) -> None:
+        """Close and upload every open file of `stream`, oldest first (end of input, a schema
+        change, ACTIVATE_VERSION)."""
+        with self._files_lock:
+            for key in [k for k in self._open_files if k[0] is stream]:
+                self._upload(key)
 
     def commit_all(self) -> None:
         """Close every open file of every stream (oldest first), wait until all uploads are done,
@@ -122,28 +186,33 @@ class Bucket:
         Called before any STATE line is written: an exception here (a failed upload) propagates,
         so the state that would have covered those records is never emitted.
         """
-        with self.files_lock:
+        with self._files_lock:
             while self._open_files:
-                _, (_, upload) = next(iter(self._open_files.items()))
-                upload()
-        self.wait_for_uploads()
+                self._upload(next(iter(self._open_files)))
+        self._wait_for_uploads()
         self.write_manifest()
 
-    def upload(self, stream: str, writer: FileWriter, *, partition: str) -> None:
-        """Close `writer` and queue its upload under the stream's next sequence.
+    def activate_version(self, stream: FileStream, version: int) -> str:
+        """Upload `stream`'s open files, then record `version` as its complete table (see
+        `_write_activated_version`); returns the marker's key."""
+        self.close_stream(stream)
+        self._wait_for_uploads()
+        return self._write_activated_version(stream.name, version)
+
+    def _upload(self, key: _FileKey) -> None:
+        """Close the file and queue its upload under the stream's next sequence.
 
         Uploads run on one background thread, in the order files were closed, so parsing goes on
-        while a file travels to the bucket; `wait_for_uploads` is the barrier before STATE.
+        while a file travels to the bucket; `_wait_for_uploads` is the barrier before STATE.
         """
-        with self.files_lock:
-            self._open_files.pop(id(writer), None)
+        writer = self._open_files.pop(key)
         self._raise_failed_upload()
         path = writer.close()
-        future = self._uploader.submit(self._put, stream, writer, path, partition)
+        future = self._uploader.submit(self._put, key[0].name, writer, path, key[1])
         with self._lock:
             self._pending.append(future)
 
-    def wait_for_uploads(self) -> None:
+    def _wait_for_uploads(self) -> None:
         """Block until every queued upload finished; re-raise the first failure."""
         with self._lock:
             pending, self._pending = self._pending, []
@@ -206,7 +275,7 @@ class Bucket:
         key = f"{META_PREFIX}manifests/{self.run_id}.json"
         self.storage.put_bytes(key, msgspec.json.encode(manifest), overwrite=True)
 
-    def write_activated_version(self, stream: str, version: int) -> str:
+    def _write_activated_version(self, stream: str, version: int) -> str:
         """Record that `version` (an integer: it names the marker) of a full-table stream is now the
         complete table.
 
@@ -254,7 +323,7 @@ class Bucket:
         exit handlers run), so only files that never became complete are dropped.
         """
         self._uploader.shutdown(wait=True, cancel_futures=True)
-        for writer, _ in list(self._open_files.values()):
+        for writer in list(self._open_files.values()):
             writer.abort()
         self._open_files.clear()
         with contextlib.suppress(OSError):

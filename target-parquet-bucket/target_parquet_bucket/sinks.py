@@ -1,11 +1,10 @@
-"""The sink: buffers raw RECORD lines of one stream, decodes them per batch into Arrow and streams
-the rows into the stream's open files, rolling them at the size/row limits."""
+"""The sink: buffers raw RECORD lines of one stream, decodes them per batch into Arrow and hands the
+rows down to the bucket with the stream's identity (`FileStream`); the bucket owns the files."""
 
 from __future__ import annotations
 
 import array
 import datetime
-import functools
 import typing as t
 from urllib.parse import quote
 
@@ -16,10 +15,11 @@ from singer_sdk.exceptions import InvalidInputLine, MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink
 
 from target_parquet_bucket.arrow_schema import columns_for_schema
+from target_parquet_bucket.bucket import FileStream
 from target_parquet_bucket.decoding import BatchDecoder, RecordError
 from target_parquet_bucket.naming import safe_segment
 from target_parquet_bucket.progress import stream_progress
-from target_parquet_bucket.writers import FileWriter, open_writer
+from target_parquet_bucket.writers import MEBIBYTE
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -29,11 +29,7 @@ if t.TYPE_CHECKING:
     from target_parquet_bucket.bucket import Bucket
     from target_parquet_bucket.settings import Settings
 
-MEBIBYTE = 1024 * 1024
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-#: Open files per sink when partitioning: beyond this the oldest open partition file is uploaded,
-#: so a high-cardinality `partition_by` cannot exhaust memory or file handles.
-MAX_OPEN_PARTITIONS = 32
 
 
 class InvalidRecordError(Exception):
@@ -65,10 +61,9 @@ class ParquetBucketSink(BatchSink):
         """Type the columns from the schema once, and validate the stream name for keys."""
         super().__init__(target, stream_name, schema, key_properties)
         self._target = target
-        self.bucket: Bucket = target.bucket  # type: ignore[attr-defined]
+        self.bucket: Bucket = target.bucket  # type: ignore[attr-defined]  # the target's, set before any sink
         self.settings: Settings = target.settings  # type: ignore[attr-defined]
-        self.file_stream = self.bucket.namer.file_stream(stream_name)
-        self.bucket.sequences.claim(self.file_stream, stream_name)
+        self.file_stream = self.bucket.claim_stream(stream_name)
         self.columns = columns_for_schema(self.schema, native_nested=self.settings.native_nested)
         self.decoder = BatchDecoder(
             self.columns,
@@ -80,9 +75,14 @@ class ParquetBucketSink(BatchSink):
         self._buffered_bytes = 0
         self._max_buffer_bytes = self.settings.batch_size_mb * MEBIBYTE
         self._max_rows = self.max_size
-        self._writers: dict[str, FileWriter] = {}
         self._partition_field = self._resolve_partition_field()
         self.progress = stream_progress(stream_name)
+        self._open_destination(target)
+
+    def _open_destination(self, target: Target) -> None:
+        """Where the decoded rows go: the stream's files in the bucket (tables: see `TableSink`)."""
+        _ = target
+        self.files = FileStream(self.file_stream, self.decoder.schema)
 
     # Buffering ------------------------------------------------------------------------------
 
@@ -148,42 +148,34 @@ class ParquetBucketSink(BatchSink):
             raise self._located(exc, numbers) from None
         self.record_counter_metric.increment(len(lines))
         self.bucket.namer.take_workspace_id(self.file_stream, batch)
-        with self.bucket.files_lock:
-            for partition, part in self._partitions(batch):
-                self._write_rolling(partition, part, versions)
+        self._write(batch, versions)
 
     def write_arrow(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
-        """Rows already decoded to this stream's schema (from BATCH files): into the open files.
+        """Rows already decoded to this stream's schema (from BATCH files): handed down like
+        decoded lines.
 
         Records buffered before are written first, so files keep the input order; the rows are
         then in open files, which the commit before every STATE uploads.
         """
-        if self._lines:
-            self._target.drain_one(self)
+        self._drain_buffer()
         self.record_counter_metric.increment(batch.num_rows)
         self.progress.add(batch.num_rows)
         self.bucket.namer.take_workspace_id(self.file_stream, batch)
-        for partition, part in self._partitions(batch):
-            self._write_rolling(partition, part, versions)
+        self._write(batch, versions)
 
-    def _write_rolling(self, partition: str, rows: pa.RecordBatch, versions: set[int | None]) -> None:
-        """Append to the partition's open file, uploading it whenever it reaches a limit; a
-        batch is split so no file exceeds `max_file_rows`."""
-        max_rows = self.settings.max_file_rows
-        while rows.num_rows:
-            writer = self._writers.get(partition)
-            if writer is None:
-                if len(self._writers) >= MAX_OPEN_PARTITIONS:
-                    self._upload(next(iter(self._writers)))
-                self.bucket.make_room()
-                writer = self._writers[partition] = self._open_writer()
-                self.bucket.opened(writer, functools.partial(self._upload, partition))
-            room = max_rows - writer.rows if max_rows else rows.num_rows
-            writer.write(rows.slice(0, room))
-            writer.table_versions |= versions
-            rows = rows.slice(room)
-            if self._is_complete(writer):
-                self._upload(partition)
+    def _write(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
+        """Hand decoded rows down to the bucket, split into partition folders."""
+        self.bucket.write(self.files, self._partitions(batch), versions)
+
+    def _drain_buffer(self) -> None:
+        """Decode and hand down the buffered records now, before rows or markers that must follow
+        them. The same steps as `Target.drain_one`, taken by the sink itself so that it never
+        calls back up into the target."""
+        if self.current_size:
+            context = self.start_drain()
+            with self.batch_processing_timer:
+                self.process_batch(context)
+            self.mark_drained()
 
     def _located(self, error: RecordError, numbers: array.array) -> Exception:
         line = numbers[error.index] if error.index is not None and error.index < len(numbers) else 0
@@ -193,33 +185,13 @@ class ParquetBucketSink(BatchSink):
             return MissingKeyPropertiesError(message)
         return InvalidRecordError(message)
 
-    def _open_writer(self) -> FileWriter:
-        return open_writer(
-            self.settings.format,
-            self.decoder.schema,
-            self.bucket.temp_path,
-            compression=self.settings.compression,
-            row_group_rows=self.settings.row_group_rows,
-        )
-
-    def _is_complete(self, writer: FileWriter) -> bool:
-        max_rows = self.settings.max_file_rows
-        max_bytes = self.settings.max_file_size_mb * MEBIBYTE
-        return writer.size_bytes >= max_bytes or (max_rows > 0 and writer.rows >= max_rows)
-
-    def _upload(self, partition: str) -> None:
-        writer = self._writers.pop(partition)
-        self.bucket.upload(self.file_stream, writer, partition=partition)
-
-    def commit(self) -> None:
-        """Close and upload every open file of this sink (before STATE, at the end, on versions)."""
-        with self.bucket.files_lock:
-            for partition in list(self._writers):
-                self._upload(partition)
+    def retire(self) -> None:
+        """A new SCHEMA replaced this one: its files are uploaded now, before the new schema's."""
+        self.bucket.close_stream(self.files)
 
     def clean_up(self) -> None:
         """End of input: the last files become visible."""
-        self.commit()
+        self.bucket.close_stream(self.files)
         super().clean_up()
 
     def activate_version(self, new_version: int) -> None:
@@ -233,12 +205,13 @@ class ParquetBucketSink(BatchSink):
         """
         if not isinstance(new_version, int) or isinstance(new_version, bool):
             # The reader prefixes the input line's number to an InvalidInputLine.
-            msg = f"stream '{self.stream_name}': ACTIVATE_VERSION 'version' must be an integer, got {repr(new_version)[:80]}"
+            msg = (
+                f"stream '{self.stream_name}': ACTIVATE_VERSION 'version' must be an integer, "
+                f"got {repr(new_version)[:80]}"
+            )
             raise InvalidInputLine(msg)
-        self._target.drain_one(self)
-        self.commit()
-        self.bucket.wait_for_uploads()
-        key = self.bucket.write_activated_version(self.file_stream, new_version)
+        self._drain_buffer()
+        key = self.bucket.activate_version(self.files, new_version)
         self.logger.info("ACTIVATE_VERSION %s for '%s' recorded in %s", new_version, self.stream_name, key)
 
     # Partitioning ---------------------------------------------------------------------------
@@ -274,9 +247,7 @@ class ParquetBucketSink(BatchSink):
 
 def _partition_values(column: pa.Array) -> pa.Array:
     """Partition value per row as text: dates for date/timestamp columns, else the value."""
-    if pa.types.is_timestamp(column.type):
-        text = pc.strftime(column, format="%Y-%m-%d")
-    else:
-        text = column.cast(pa.string())
+    is_time = pa.types.is_timestamp(column.type)
+    text = pc.strftime(column, format="%Y-%m-%d") if is_time else column.cast(pa.string())
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     return pc.fill_null(text, HIVE_NULL)

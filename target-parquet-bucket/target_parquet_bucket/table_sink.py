@@ -1,132 +1,52 @@
-"""The sink for `table_format` delta/iceberg: decoded Arrow batches go into the stream's table.
+"""The sink for `table_format` delta/iceberg: decoded Arrow batches go down to the stream's table.
 
-Decoding, buffering and error locating are the files sink's; only where the rows go differs.
-Rows wait in memory (at most `max_file_size_mb` of Arrow data) until a commit: before every STATE,
-at the end of input, on a schema change, or when that bound is reached.
-
-A full-table stream replacing its contents (ACTIVATE_VERSION, or `load_method: overwrite`) keeps
-its rows until the version is complete, then replaces the table in one commit; STATE lines that
-arrive meanwhile are held back by the target, since the rows before them are not committed yet.
+Decoding, buffering and error locating are the files sink's; only where the rows go differs: to
+`TableCommits` (the tables' counterpart of the bucket), which keeps them until a commit.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-import pyarrow as pa
-
-from target_parquet_bucket.sinks import MEBIBYTE, ParquetBucketSink
-from target_parquet_bucket.tables import Commit, TableSchemaError, TableStore, check_evolution
+from target_parquet_bucket.sinks import ParquetBucketSink
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
-
+    import pyarrow as pa
     from singer_sdk.target_base import Target
 
-
-class TableWriteError(Exception):
-    """A table commit that failed (one line: stream and the library's reason, secrets removed)."""
+    from target_parquet_bucket.table_commits import TableCommits
 
 
 class TableSink(ParquetBucketSink):
     """One stream under one SCHEMA message, written into the stream's Delta/Iceberg table."""
 
-    def __init__(
-        self,
-        target: Target,
-        stream_name: str,
-        schema: dict,
-        key_properties: Sequence[str] | None,
-    ) -> None:
-        """Refuse at SCHEMA time an upsert without keys and a type change the table cannot take."""
-        super().__init__(target, stream_name, schema, key_properties)
-        self.store: TableStore = target.tables  # type: ignore[attr-defined]
-        self.load_method = self.settings.load_method
-        if self.load_method == "upsert" and not self.key_properties:
-            msg = f"stream '{stream_name}': load_method 'upsert' needs key_properties, and its SCHEMA declares none"
-            raise TableSchemaError(msg)
-        existing = self.store.existing_schema(stream_name)
-        if existing is not None:
-            check_evolution(stream_name, existing, self.decoder.schema)
-        self._pending: list[pa.RecordBatch] = []
-        self._pending_bytes = 0
-        self._max_pending_bytes = self.settings.max_file_size_mb * MEBIBYTE
-        #: The next commit replaces the table (overwrite, or a new full-table version started).
-        self._replace_next = self.load_method == "overwrite"
-        #: Rows are being held for one atomic replacement (see the module docstring).
-        self.holding = self._replace_next
-        self._version: int | None = None
-        self._committed = False
+    def _open_destination(self, target: Target) -> None:
+        """Open the stream's table; refuses at SCHEMA time an upsert without keys and a type change
+        the table cannot take."""
+        self.tables: TableCommits = target.tables  # type: ignore[attr-defined]  # the target's, set before any sink
+        self.table = self.tables.open(
+            self.stream_name,
+            self.decoder.schema,
+            self.key_properties,
+            self.settings.load_method,
+            partition_by=self._partition_field,
+            logger=self.logger,
+        )
 
-    def _partitions(self, batch: pa.RecordBatch) -> Iterator[tuple[str, pa.RecordBatch]]:
-        """The table format partitions (see `tables`); no folders are made here."""
-        yield "", batch
+    def _write(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
+        """Hand the rows down to the table (the table format partitions: no folders are made here)."""
+        _ = versions
+        self.tables.write(self.table, batch)
 
-    def _write_rolling(self, partition: str, rows: pa.RecordBatch, versions: set[int | None]) -> None:
-        """Keep the rows for the next commit; commit early once the bound is reached."""
-        _ = partition, versions
-        self._pending.append(rows)
-        self._pending_bytes += rows.nbytes
-        if self._pending_bytes >= self._max_pending_bytes and not self.holding:
-            self._commit_pending(state=None)
-
-    def commit(self) -> None:
-        """Before STATE: commit the rows read so far, with the state they complete."""
-        if not self.holding:
-            self._commit_pending(state=self._target.completing_state)  # type: ignore[attr-defined]
+    def retire(self) -> None:
+        """A new SCHEMA replaced this one: its rows are committed now (completing no new state)."""
+        self.tables.finish(self.table, state=None)
 
     def clean_up(self) -> None:
         """End of input: a held replacement is complete now."""
-        self.holding = False
-        self._commit_pending(state=self._target.completing_state, final=True)  # type: ignore[attr-defined]
-        self._housekeep(final=True)
+        self.tables.finish(self.table, state=self.tables.final_state)
 
     def activate_version(self, new_version: int) -> None:
         """A new version starts a replacement; the same version again (its end) completes it."""
-        self._target.drain_one(self)
-        if new_version != self._version:
-            if self._version is not None:  # a previous version ended without its closing marker
-                self.holding = False
-                self._commit_pending(state=None, final=True)
-            self._version = new_version
-            self._replace_next = self.holding = True
-            self.logger.info(
-                "ACTIVATE_VERSION %s: '%s' is replaced once the version is complete", new_version, self.stream_name
-            )
-            return
-        self.holding = False
-        self._commit_pending(state=None, final=True)
-
-    def _commit_pending(self, *, state: dict | None, final: bool = False) -> None:
-        """One table commit of the pending rows (a replacement commits even when empty at the end)."""
-        if not self._pending and not (final and self._replace_next):
-            return
-        rows = pa.Table.from_batches(self._pending, schema=self.decoder.schema)
-        mode = "overwrite" if self._replace_next else ("upsert" if self.load_method == "upsert" else "append")
-        try:
-            self.store.commit(
-                self.stream_name,
-                Commit(rows, mode, tuple(self.key_properties), state),
-                partition_by=self._partition_field,
-            )
-        except TableSchemaError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - delta-rs/pyiceberg errors may echo URLs with SAS tokens
-            reason = self.bucket.storage.redact(" ".join(str(exc).split()))
-            msg = f"stream '{self.stream_name}': {self.store.kind} commit of {rows.num_rows} rows failed: {reason}"
-            raise TableWriteError(msg) from None
-        self._pending, self._pending_bytes, self._replace_next = [], 0, False
-        self._committed = True
-        self.logger.info(
-            "Committed %d rows to %s table '%s' (%s)", rows.num_rows, self.store.kind, self.stream_name, mode
-        )
-        self._housekeep(final=False)
-
-    def _housekeep(self, *, final: bool) -> None:
-        """Compaction every `table_compact_every_commits` commits of the table (counted across
-        runs); expiry with it and at the end of a run that committed."""
-        every = self.settings.table_compact_every_commits
-        retention = self.settings.table_retention_hours
-        compact = bool(every) and not final and self.store.commit_count(self.stream_name) % every == 0
-        if compact or (final and retention and self._committed):
-            self.store.housekeep(self.stream_name, compact=compact, retention_hours=retention)
+        self._drain_buffer()
+        self.tables.activate_version(self.table, new_version)

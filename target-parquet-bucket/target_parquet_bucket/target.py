@@ -33,13 +33,14 @@ from target_parquet_bucket.settings import SETTINGS, Settings, check_settings, d
 from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.storage import open_storage
 from target_parquet_bucket.table_settings import check_table_settings
-from target_parquet_bucket.writers import file_extension
+from target_parquet_bucket.writers import FileLayout, file_extension
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
     from types import FrameType
 
     from target_parquet_bucket.sdk_hooks import ConfigInput
+    from target_parquet_bucket.table_commits import TableCommits
 
 #: The SDK checks the age of buffered records after every record; a clock read per record is
 #: measurable at our rates, and every few thousand lines is just as timely.
@@ -92,7 +93,7 @@ class TargetParquetBucket(TargetHooks):
         )
         storage = open_storage(self.config)
         redact_logs(storage.redact)
-        self.bucket = Bucket(storage, namer, temp_dir=settings.temp_dir)
+        self.bucket = Bucket(storage, namer, FileLayout.from_settings(settings), temp_dir=settings.temp_dir)
         self._open_tables()
         self.set_state_interval(settings.state_interval_seconds)
         if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:
@@ -101,25 +102,15 @@ class TargetParquetBucket(TargetHooks):
     def _open_tables(self) -> None:
         """With `table_format` delta/iceberg, streams go to tables through `TableSink`."""
         check_table_settings(self.settings)
-        #: The Singer state the commits being made now complete (their commit metadata).
-        self.completing_state: dict | None = None
-        self.tables = None
+        self.tables: TableCommits | None = None
         if self.settings.table_format != "files":
-            from target_parquet_bucket.table_sink import TableSink  # optional deps
+            from target_parquet_bucket.table_commits import TableCommits  # optional deps
+            from target_parquet_bucket.table_sink import TableSink
             from target_parquet_bucket.tables import open_table_store
 
-            self.tables = open_table_store(self.settings, self.config)
+            store = open_table_store(self.settings, self.config)
+            self.tables = TableCommits(store, self.settings, redact=self.bucket.storage.redact)
             self.default_sink_class = TableSink
-
-    def _commit_tables(self) -> None:
-        """Table sinks commit the rows read so far (a held replacement waits for its end)."""
-        if self.tables is not None:
-            for sink in self.all_sinks():
-                t.cast("ParquetBucketSink", sink).commit()
-
-    def _holding_tables(self) -> list[str]:
-        """Streams holding rows for an atomic replacement (the STATE after them must wait)."""
-        return [s.stream_name for s in self.all_sinks() if getattr(s, "holding", False)]
 
     def _process_raw_record(self, stream: str, line: bytes, line_number: int) -> None:
         """Columnar path for one RECORD line: buffer it in its sink, drain when full."""
@@ -159,10 +150,7 @@ class TargetParquetBucket(TargetHooks):
             raise InvalidInputLine(f"stream '{stream}': {exc}") from None
         if previous is not None and self.get_sink(stream) is not previous:
             self.drain_one(previous)
-            if self.tables is not None:
-                self.completing_state = None  # its rows complete no new state
-                previous.clean_up()  # its table commit, before the new schema's rows
-            t.cast("ParquetBucketSink", previous).commit()
+            t.cast("ParquetBucketSink", previous).retire()
 
     def handle_state_message(self, message_dict: dict) -> None:
         """A STATE without `value` is refused with its line number (see `message_checks`)."""
@@ -207,10 +195,8 @@ class TargetParquetBucket(TargetHooks):
         them (`process_endofpipe`)."""
         if state == self._emitted_state:
             return
-        self.completing_state = state
-        self._commit_tables()
+        holding = self.tables.commit_all(state) if self.tables is not None else []
         self.bucket.commit_all()
-        holding = self._holding_tables()
         if holding:
             self.logger.info("STATE held until the replacement of %s is committed", ", ".join(holding))
             return
@@ -236,7 +222,8 @@ class TargetParquetBucket(TargetHooks):
 
     def process_endofpipe(self) -> None:
         """Drain and upload everything (also when no STATE was ever received)."""
-        self.completing_state = self._received_state
+        if self.tables is not None:
+            self.tables.final_state = self._received_state
         super().process_endofpipe()
         self.bucket.commit_all()
         self.bucket.close()

@@ -13,6 +13,7 @@ import contextlib
 import typing as t
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -22,6 +23,10 @@ import pyarrow.parquet as pq
 
 from target_parquet_bucket.arrow_schema import JSON_TEXT_METADATA
 
+if t.TYPE_CHECKING:
+    from target_parquet_bucket.settings import Settings
+
+MEBIBYTE = 1024 * 1024
 FORMATS = ("parquet", "csv", "jsonl")
 COMPRESSIONS = ("snappy", "zstd", "gzip", "none")
 #: csv/jsonl files are compressed as a whole; snappy is a parquet page codec, so it means "none" here.
@@ -44,7 +49,7 @@ class FileWriter(abc.ABC):
         self.compression = compression
         self.path = directory / f"{uuid.uuid4().hex}.part"
         self.rows = 0
-        self.table_versions: set[int] = set()
+        self.table_versions: set[int | None] = set()
 
     @abc.abstractmethod
     def write(self, batch: pa.RecordBatch) -> None:
@@ -229,17 +234,42 @@ class JsonlFileWriter(_StreamFileWriter):
         self.rows += batch.num_rows
 
 
-def open_writer(
-    file_format: str,
-    schema: pa.Schema,
-    directory: Path,
-    *,
-    compression: str,
-    row_group_rows: int,
-) -> FileWriter:
-    """A new writer of `file_format` with `schema` in `directory`."""
-    if file_format == "parquet":
-        return ParquetFileWriter(schema, directory, compression, row_group_rows=row_group_rows)
-    if file_format == "csv":
-        return CsvFileWriter(schema, directory, compression)
-    return JsonlFileWriter(schema, directory, compression)
+@dataclass(frozen=True)
+class FileLayout:
+    """How the run's output files are written and when one is complete (the rolling limits)."""
+
+    file_format: str
+    compression: str
+    row_group_rows: int
+    #: 0: no row limit.
+    max_file_rows: int
+    max_file_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileLayout:
+        """The layout the target's settings ask for."""
+        return cls(
+            file_format=settings.format,
+            compression=settings.compression,
+            row_group_rows=settings.row_group_rows,
+            max_file_rows=settings.max_file_rows,
+            max_file_bytes=settings.max_file_size_mb * MEBIBYTE,
+        )
+
+    def open(self, schema: pa.Schema, directory: Path) -> FileWriter:
+        """A new writer of this format with `schema` in `directory`."""
+        if self.file_format == "parquet":
+            return ParquetFileWriter(schema, directory, self.compression, row_group_rows=self.row_group_rows)
+        if self.file_format == "csv":
+            return CsvFileWriter(schema, directory, self.compression)
+        return JsonlFileWriter(schema, directory, self.compression)
+
+    def rows_left(self, writer: FileWriter) -> int | None:
+        """How many more rows fit into `writer` (None: no row limit)."""
+        return self.max_file_rows - writer.rows if self.max_file_rows else None
+
+    def is_complete(self, writer: FileWriter) -> bool:
+        """The file reached `max_file_size_mb` or `max_file_rows`: it is uploaded."""
+        return writer.size_bytes >= self.max_file_bytes or (
+            self.max_file_rows > 0 and writer.rows >= self.max_file_rows
+        )
