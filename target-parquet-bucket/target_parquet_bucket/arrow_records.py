@@ -5,7 +5,8 @@ conversions of `column_arrays`); here the same rule is applied to the Arrow type
 of the file, column-wise:
 
 - integer: integer types only (a float is refused, as `2.0` is in a RECORD), within int64;
-- number: integers, floats and decimals, finite (JSON has no NaN/Infinity);
+- number: integers (those beyond +-2**53 only when a double holds them exactly, as in a RECORD),
+  floats and decimals, finite (JSON has no NaN/Infinity);
 - boolean: booleans; string: strings;
 - date-time / date: ISO-8601 strings, parsed by the same functions as RECORD values, or Arrow
   timestamps/dates (naive timestamps are UTC, as naive strings are; sub-microseconds are floored);
@@ -93,7 +94,10 @@ def _convert(column: Column, values: pa.Array) -> pa.Array:
     if kind is Kind.NUMBER and (
         pa.types.is_integer(source) or pa.types.is_floating(source) or pa.types.is_decimal(source)
     ):
-        numbers = values.cast(pa.float64())
+        try:
+            numbers = values.cast(pa.float64())
+        except pa.ArrowInvalid:  # integers beyond +-2**53: kept when a double holds them exactly
+            return to_arrow(column, values.to_pylist())
         if pc.any(pc.invert(pc.is_finite(numbers))).as_py():
             first = _first_true(pc.invert(pc.is_finite(numbers)))
             raise RecordError(first, "NaN or Infinity is not a JSON number")
