@@ -58,8 +58,14 @@ class ArrowJsonReader:
         self._columns = list(columns)
         self._checked = {c.name for c in self._columns if c.name in keys or not c.nullable}
         record = pa.struct([pa.field(c.name, _reader_type(c)) for c in self._columns])
-        message = pa.schema([pa.field("record", record), pa.field("version", pa.int64())])
-        self._parse = pa_json.ParseOptions(explicit_schema=message, unexpected_field_behavior="ignore")
+        message = [pa.field("record", record), pa.field("version", pa.int64())]
+        self._lenient = pa_json.ParseOptions(explicit_schema=pa.schema(message), unexpected_field_behavior="ignore")
+        envelope = [pa.field(name, pa.string()) for name in ("type", "stream", "time_extracted")]
+        self._strict = pa_json.ParseOptions(
+            explicit_schema=pa.schema(message + envelope), unexpected_field_behavior="error"
+        )
+        #: Whether every batch so far held only declared fields (then no field is ignored, see `read`).
+        self._all_declared = True
         self._read = pa_json.ReadOptions(block_size=_JSON_READER_BLOCK_BYTES)
 
     @classmethod
@@ -70,13 +76,24 @@ class ArrowJsonReader:
         return cls(columns, keys)
 
     def read(self, lines: t.Sequence[bytes]) -> tuple[list[pa.Array], set[int | None]] | None:
-        """(column arrays, table versions) of the batch, or None when the msgspec path must decide."""
-        joined = b"\n".join(lines)
-        return None if may_hold_nan(joined) else self._arrays(self._parse_json(joined), len(lines))
+        """(column arrays, table versions) of the batch, or None when the msgspec path must decide.
 
-    def _parse_json(self, joined: bytes) -> pa.Table | None:
+        While records hold only declared fields, unknown fields are an error to Arrow's reader, so
+        every value it accepts was typed by it (NaN/Infinity included: refused by every type but
+        doubles, which `_convert` checks). Once a batch holds a field the schema does not declare,
+        the stream's batches are read ignoring such fields, after a search for NaN/Infinity,
+        which the reader would otherwise accept in them.
+        """
+        joined = b"\n".join(lines)
+        if self._all_declared:
+            if (table := self._parse_json(joined, self._strict)) is not None:
+                return self._arrays(table, len(lines))
+            self._all_declared = False
+        return None if may_hold_nan(joined) else self._arrays(self._parse_json(joined, self._lenient), len(lines))
+
+    def _parse_json(self, joined: bytes, options: pa_json.ParseOptions) -> pa.Table | None:
         try:
-            return pa_json.read_json(pa.BufferReader(joined), read_options=self._read, parse_options=self._parse)
+            return pa_json.read_json(pa.BufferReader(joined), read_options=self._read, parse_options=options)
         except (pa.ArrowException, ValueError):  # UnicodeDecodeError is a ValueError
             return None
 

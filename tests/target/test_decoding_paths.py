@@ -89,6 +89,8 @@ FALLBACKS = {
     "integer a double cannot hold in a number field": '{"id": 1, "x": 9007199254740993}',
     "integer a double holds beyond 2**53": '{"id": 1, "x": 1152921504606846976}',
     "NaN in a number field": '{"id": 1, "x": NaN}',
+    "NaN in an integer field": '{"id": 1, "n": NaN}',
+    "Infinity in a string field": '{"id": 1, "s": -Infinity}',
     "Infinity in a number field": '{"id": 1, "x": Infinity}',
     "duplicate key": '{"id": 1, "s": "a", "s": "b"}',
     "null key": '{"id": null}',
