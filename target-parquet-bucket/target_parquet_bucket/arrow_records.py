@@ -59,7 +59,7 @@ class ArrowRecordCaster:
         rows = batch.num_rows
         if column.name in SDC_FROM_MESSAGE:
             # The same `_sdc_*` values as a RECORD without time_extracted: one rule, in the decoder.
-            return self._decoder.metadata_array(column, rows, pa.array([version] * rows, pa.int64()))
+            return self._decoder.metadata_array(column, rows, versions=pa.array([version] * rows, pa.int64()))
         index = batch.schema.get_field_index(column.name)
         if index < 0:
             if column.name in self._keys or not column.nullable:

@@ -185,10 +185,11 @@ class BatchDecoder:
         rows: int,
     ) -> pa.Array:
         if column.name in SDC_FROM_MESSAGE:
-            extracted = None
             if column.name == "_sdc_extracted_at":
-                extracted = pa.array([m.time_extracted for m in messages], pa.string())
-            return self.metadata_array(column, rows, pa.array(list(map(_VERSION, messages)), pa.int64()), extracted)
+                return self.metadata_array(
+                    column, rows, extracted=pa.array([m.time_extracted for m in messages], pa.string())
+                )
+            return self.metadata_array(column, rows, versions=pa.array(list(map(_VERSION, messages)), pa.int64()))
         data = values.get(column.name, [])
         try:
             array = to_arrow(column, data)
@@ -203,15 +204,16 @@ class BatchDecoder:
         return array
 
     def metadata_array(
-        self, column: Column, rows: int, versions: pa.Array, extracted: pa.Array | None = None
+        self, column: Column, rows: int, *, versions: pa.Array | None = None, extracted: pa.Array | None = None
     ) -> pa.Array:
-        """`_sdc_*` values: from the messages (`versions`, `extracted`: their `time_extracted`
-        texts) or the batch; every way records arrive (lines, BATCH files) takes them from here."""
+        """`_sdc_*` values: from the messages (their `version`s, their `time_extracted` texts;
+        null when not given) or the batch. Every way records arrive (RECORD lines, BATCH files)
+        takes them from here."""
         now = datetime.datetime.now(tz=datetime.timezone.utc)
         if column.name == "_sdc_extracted_at":
             return timestamps(extracted if extracted is not None else pa.nulls(rows, pa.string()))
         if column.name == "_sdc_table_version":
-            return versions
+            return versions if versions is not None else pa.nulls(rows, pa.int64())
         if column.name in {"_sdc_received_at", "_sdc_batched_at"}:
             return pa.array([now] * rows, TIMESTAMP_UTC)
         if column.name == "_sdc_sequence":
