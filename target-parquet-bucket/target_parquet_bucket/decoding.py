@@ -3,8 +3,10 @@
 This is the hot path. singer-sdk's per-record path (Decimal JSON parsing, jsonschema validation,
 timestamp parsing and dict work per record) runs at a few thousand records per second; here the
 whole batch is decoded by one msgspec call into typed Structs built from the JSON Schema (which
-is also the type validation), objects/arrays stay raw JSON bytes, and timestamps are parsed per
-column by Arrow.
+is also the type validation), objects/arrays stay raw JSON bytes, and each column becomes an Arrow
+array through `column_arrays` (the conversions and checks every record path shares). Streams whose
+columns are all typed go to Arrow's JSON reader first (`json_reader`), which hands any batch it
+would read differently back to this path.
 """
 
 from __future__ import annotations
