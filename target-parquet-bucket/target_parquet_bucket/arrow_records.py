@@ -1,10 +1,12 @@
 """Arrow rows (a parquet BATCH file) → the stream's columns, checked like decoded RECORD lines.
 
-A RECORD line is checked by msgspec against the type of each column (`decoding.BatchDecoder`);
-here the same rule is applied to the Arrow type of each column of the file, column-wise:
+A RECORD line is checked against the type of each column (`decoding.BatchDecoder`, with the
+conversions of `column_arrays`); here the same rule is applied to the Arrow type of each column
+of the file, column-wise:
 
 - integer: integer types only (a float is refused, as `2.0` is in a RECORD), within int64;
-- number: integers, floats and decimals, finite (JSON has no NaN/Infinity);
+- number: integers (those beyond +-2**53 only when a double holds them exactly, as in a RECORD),
+  floats and decimals, finite (JSON has no NaN/Infinity);
 - boolean: booleans; string: strings;
 - date-time / date: ISO-8601 strings, parsed by the same functions as RECORD values, or Arrow
   timestamps/dates (naive timestamps are UTC, as naive strings are; sub-microseconds are floored);
@@ -25,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from target_parquet_bucket.arrow_schema import SDC_FROM_MESSAGE, TIMESTAMP_UTC, Kind
-from target_parquet_bucket.decoding import RecordError, _dates, _timestamps, _to_arrow
+from target_parquet_bucket.column_arrays import RecordError, dates, timestamps, to_arrow
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,13 +38,6 @@ if t.TYPE_CHECKING:
 #: Objects/arrays read from parquet come back as Python values; they are re-encoded as the JSON a
 #: RECORD would have carried (decimals as numbers, timestamps as RFC 3339).
 _json = msgspec.json.Encoder(decimal_format="number")
-
-
-class _Message(t.NamedTuple):
-    """What `BatchDecoder` reads from a RECORD envelope for the `_sdc_*` columns."""
-
-    time_extracted: str | None
-    version: int | None
 
 
 class ArrowRecordCaster:
@@ -64,7 +59,7 @@ class ArrowRecordCaster:
         rows = batch.num_rows
         if column.name in SDC_FROM_MESSAGE:
             # The same `_sdc_*` values as a RECORD without time_extracted: one rule, in the decoder.
-            return self._decoder._metadata_array(column, [_Message(None, version)] * rows, rows)
+            return self._decoder.metadata_array(column, rows, versions=pa.array([version] * rows, pa.int64()))
         index = batch.schema.get_field_index(column.name)
         if index < 0:
             if column.name in self._keys or not column.nullable:
@@ -99,7 +94,10 @@ def _convert(column: Column, values: pa.Array) -> pa.Array:
     if kind is Kind.NUMBER and (
         pa.types.is_integer(source) or pa.types.is_floating(source) or pa.types.is_decimal(source)
     ):
-        numbers = values.cast(pa.float64())
+        try:
+            numbers = values.cast(pa.float64())
+        except pa.ArrowInvalid:  # integers beyond +-2**53: kept when a double holds them exactly
+            return to_arrow(column, values.to_pylist())
         if pc.any(pc.invert(pc.is_finite(numbers))).as_py():
             first = _first_true(pc.invert(pc.is_finite(numbers)))
             raise RecordError(first, "NaN or Infinity is not a JSON number")
@@ -110,19 +108,19 @@ def _convert(column: Column, values: pa.Array) -> pa.Array:
         return values.cast(pa.string())
     if kind is Kind.DATETIME:
         if _is_text(source):
-            return _timestamps(values.cast(pa.string()))
+            return timestamps(values.cast(pa.string()))
         if pa.types.is_timestamp(source):
             utc = values if source.tz else values.cast(pa.timestamp(source.unit, tz="UTC"))
             return pc.floor_temporal(utc, unit="microsecond").cast(TIMESTAMP_UTC)
     if kind is Kind.DATE:
         if _is_text(source):
-            return _dates(values.cast(pa.string()))
+            return dates(values.cast(pa.string()))
         if pa.types.is_date(source):
             return values.cast(pa.date32())
     if kind in {Kind.JSON, Kind.UNION}:
-        return _to_arrow(column, [msgspec.Raw(_json.encode(value)) for value in values.to_pylist()])
+        return to_arrow(column, [msgspec.Raw(_json.encode(value)) for value in values.to_pylist()])
     if kind is Kind.NATIVE:
-        return _to_arrow(column, values.to_pylist())
+        return to_arrow(column, values.to_pylist())
     first = _first_true(values.is_valid())
     raise RecordError(first, f"expected {column.kind.value}, got {source}")
 

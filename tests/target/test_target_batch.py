@@ -101,7 +101,8 @@ def bucket_rows(bucket: Path) -> list[dict]:
 def duckdb_rows(bucket: Path) -> list[tuple]:
     """The same rows read by DuckDB, ordered by id."""
     return duckdb.sql(
-        f"SELECT id, email, score, active, created_at, attributes FROM read_parquet('{bucket}/{STREAM}_*.parquet') ORDER BY id"
+        "SELECT id, email, score, active, created_at, attributes "
+        f"FROM read_parquet('{bucket}/{STREAM}_*.parquet') ORDER BY id"
     ).fetchall()
 
 
@@ -261,8 +262,47 @@ def test_a_parquet_column_violating_the_schema_fails_naming_stream_line_file_and
     assert run.exit_code == 1
     assert run.states == []
     assert run.error_lines == [
-        f"target-parquet-bucket: error: BatchFileError: stream '{STREAM}', input line 2 (BATCH), file {path.as_uri()}, {error}"
+        "target-parquet-bucket: error: BatchFileError: "
+        f"stream '{STREAM}', input line 2 (BATCH), file {path.as_uri()}, {error}"
     ]
+
+
+def test_integers_in_a_parquet_number_column_land_when_a_double_holds_them_exactly(tmp_path: Path) -> None:
+    schema = schema_message(STREAM, {"id": {"type": "integer"}, "x": {"type": ["number", "null"]}})
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3], "x": pa.array([2**60, -(2**63), 5], pa.int64())}), path)
+    batch = {
+        "type": "BATCH",
+        "stream": STREAM,
+        "encoding": {"format": "parquet", "compression": "none"},
+        "manifest": [path.as_uri()],
+    }
+
+    run = run_target([schema, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
+
+    assert run.exit_code == 0, run.error_lines
+    assert [row["x"] for row in bucket_rows(tmp_path / "bucket")] == [2.0**60, -(2.0**63), 5.0]
+
+
+def test_an_integer_in_a_parquet_number_column_a_double_cannot_hold_fails_naming_its_row(tmp_path: Path) -> None:
+    schema = schema_message(STREAM, {"id": {"type": "integer"}, "x": {"type": ["number", "null"]}})
+    path = tmp_path / "inexact.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "x": pa.array([1, 2**53 + 1], pa.int64())}), path)
+    batch = {
+        "type": "BATCH",
+        "stream": STREAM,
+        "encoding": {"format": "parquet", "compression": "none"},
+        "manifest": [path.as_uri()],
+    }
+
+    run = run_target([schema, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
+
+    assert run.exit_code == 1
+    assert run.states == []
+    assert run.error_lines[0].endswith(
+        f"file {path.as_uri()}, row 2: column 'x': integer 9007199254740993 is not exactly representable "
+        "as a double (number columns are float64)"
+    )
 
 
 def test_a_parquet_file_without_the_key_column_fails_naming_the_key(tmp_path: Path) -> None:
