@@ -14,9 +14,9 @@ import typing as t
 
 import pytest
 
-from resilience import bucket_audit
+from fixtures import bucket_audit
 from resilience.fault_proxy import FaultProxy
-from resilience.outcome import Outcome, assert_one_line_error, run_plugin
+from fixtures.outcome import Outcome, assert_one_line_error, run_plugin
 from resilience.pipeline import TARGET, write_json
 
 if t.TYPE_CHECKING:

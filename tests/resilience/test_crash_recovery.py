@@ -24,7 +24,7 @@ import typing as t
 
 import pytest
 
-from resilience import bucket_audit
+from fixtures import bucket_audit
 from resilience.pipeline import Interruption
 from resilience.resumable import API_KEY, ResumingPipeline
 

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from resilience.fault_proxy import FaultProxy
-from resilience.outcome import Outcome, run_plugin
+from fixtures.outcome import Outcome, run_plugin
 from resilience.pipeline import TAP, TARGET, discover_catalog, plugin_env, write_json
 
 if t.TYPE_CHECKING:
@@ -90,15 +90,14 @@ def test_tap_never_reveals_the_api_key(make_cio_sim: t.Callable[..., t.Any], wor
     scanner = SecretScanner({"app_api_key": APP_API_KEY, "wrong app_api_key": WRONG_APP_API_KEY})
 
     outcomes = {
-        "sync": run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env),
-        "sync with a rejected key": run_plugin(
-            TAP, ["--config", str(wrong), "--catalog", str(catalog)], cwd=workdir, env=env
+        "sync": run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env),
+        "sync with a rejected key": run_tap_process("--config", str(wrong), "--catalog", str(catalog), cwd=workdir, env=env
         ),
         **about_outcomes(TAP, config, workdir, env),
     }
 
-    assert outcomes["sync"].returncode == 0, outcomes["sync"].last_stderr_line
-    assert outcomes["sync with a rejected key"].returncode != 0
+    assert outcomes["sync"].exit_code == 0, outcomes["sync"].last_stderr_line
+    assert outcomes["sync with a rejected key"].exit_code != 0
     for what, outcome in outcomes.items():
         scanner.scan_outcome(what, outcome)
     scanner.scan_tree(workdir, skip={config, wrong})
@@ -247,8 +246,8 @@ def test_target_never_reveals_bucket_credentials(bucket: Bucket, workdir: Path, 
         **about_outcomes(TARGET, config, workdir, env),
     }
 
-    assert outcomes["run"].returncode == 0, outcomes["run"].last_stderr_line
-    assert outcomes["run against a missing bucket"].returncode != 0
+    assert outcomes["run"].exit_code == 0, outcomes["run"].last_stderr_line
+    assert outcomes["run against a missing bucket"].exit_code != 0
     objects = bucket.objects()
     assert any(key.endswith(".parquet") for key in objects), sorted(objects)
     for what, outcome in outcomes.items():
@@ -274,13 +273,13 @@ def test_a_tap_key_ending_in_a_carriage_return_is_stripped_and_never_shown(
     config = write_json(workdir / "tap_config.json", crlf)
     scanner = SecretScanner({"app_api_key": APP_API_KEY})
 
-    discovery = run_plugin(TAP, ["--config", str(config), "--discover"], cwd=workdir, env=env)
+    discovery = run_tap_process("--config", str(config), "--discover", cwd=workdir, env=env)
     catalog = discover_catalog(config, workdir, {"campaigns"}, env)
-    sync = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+    sync = run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env)
 
-    assert discovery.returncode == 0, discovery.last_stderr_line
-    assert sync.returncode == 0, sync.last_stderr_line
-    assert '"stream":"campaigns"' in sync.stdout.decode().replace(" ", "")
+    assert discovery.exit_code == 0, discovery.last_stderr_line
+    assert sync.exit_code == 0, sync.last_stderr_line
+    assert '"stream":"campaigns"' in sync.stdout.replace(" ", "")
     scanner.scan_outcome("discovery", discovery)
     scanner.scan_outcome("sync", sync)
     scanner.scan_tree(workdir, skip={config})
@@ -313,12 +312,12 @@ def test_an_api_error_quoting_the_key_or_a_bearer_token_is_scrubbed_from_every_l
     catalog = discover_catalog(write_json(workdir / "discover.json", settings), workdir, {"campaigns", "topics"}, env)
     config = write_json(workdir / "tap_config.json", {**settings, "api_url": proxy.url + "/v1"})
     try:
-        outcome = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+        outcome = run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env)
     finally:
         proxy.stop()
     scanner = SecretScanner({"app_api_key": APP_API_KEY, "a bearer token from the API": other_token})
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert "400" in outcome.last_stderr_line and "may not read this" in outcome.last_stderr_line
     scanner.scan_outcome("sync", outcome)
     scanner.scan_tree(workdir, skip={config, workdir / "discover.json"})

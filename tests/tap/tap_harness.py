@@ -1,4 +1,9 @@
-"""Running tap-customerio in-process against the simulator and reading what it emitted."""
+"""Running tap-customerio against the simulator and reading what it emitted.
+
+Two ways, one for each kind of question: `run_tap` syncs in-process (records, state, schemas, log);
+`run_tap_process` runs the installed `tap-customerio` console script as a process (exit code, the
+stderr a user reads, what reaches stdout), for failures and for what a real orchestrator sees.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,21 @@ import copy
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from fixtures.outcome import last_line
 
 from tap_customerio.tap import TapCustomerIO
 
 API_KEY = "sim-key"
+TAP_EXECUTABLE = Path(sys.executable).with_name("tap-customerio")
+PROCESS_TIMEOUT_S = 300
 
 
 def tap_config(sim: Any, **overrides: Any) -> dict[str, Any]:
@@ -109,3 +121,44 @@ def run_tap(
     text = out.buffer.getvalue().decode()
     messages = [json.loads(line) for line in text.splitlines() if line.strip()]
     return TapRun(messages=messages, log=log.getvalue(), stdout=text)
+
+
+@dataclass
+class TapProcessRun:
+    """Exit code and output of one `tap-customerio` process."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def stdout_lines(self) -> list[str]:
+        """Non-empty stdout lines."""
+        return [line for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """stdout parsed as JSON lines (the Singer messages)."""
+        return [json.loads(line) for line in self.stdout_lines]
+
+    @property
+    def last_stderr_line(self) -> str:
+        """The line a user reads first when a run fails."""
+        return last_line(self.stderr)
+
+
+def run_tap_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> TapProcessRun:
+    """Run `tap-customerio <args>` to completion in `cwd`; its stderr is also kept there for post-mortems."""
+    result = subprocess.run(  # our own console script
+        [str(TAP_EXECUTABLE), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=PROCESS_TIMEOUT_S,
+        check=False,
+    )
+    runs = len(list(cwd.glob("tap-customerio.*.stderr")))
+    (cwd / f"tap-customerio.{runs + 1}.stderr").write_bytes(result.stderr)
+    return TapProcessRun(
+        result.returncode, result.stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace")
+    )
