@@ -10,7 +10,6 @@ import abc
 import typing as t
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 
@@ -78,7 +77,3 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether an object exists at `key`."""
-
-    @abc.abstractmethod
-    def list(self, prefix: str = "") -> Iterator[str]:
-        """Keys of every object whose key starts with `prefix` (relative to the storage root)."""
