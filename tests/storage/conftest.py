@@ -12,10 +12,12 @@ import typing as t
 
 import pytest
 from fixtures import bucket_audit
+from resilience.fault_proxy import FaultProxy
 
 from target_parquet_bucket.storage import open_storage
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from target_parquet_bucket.storage.base import Storage
@@ -97,6 +99,30 @@ BACKENDS = {
     "azure-connection-string": _azure_connection_string,
     "gcs": _gcs,
 }
+
+
+def upstream_and_settings(backend: Backend, proxy_url: str) -> tuple[str, dict[str, t.Any]]:
+    """The service URL a fault proxy forwards to, and the settings that send `backend`'s traffic through
+    the proxy at `proxy_url` instead."""
+    if backend.name == "s3":
+        return backend.config["s3_endpoint_url"], {"s3_endpoint_url": proxy_url}
+    if backend.name == "gcs":
+        return backend.config["gcs_endpoint_url"], {"gcs_endpoint_url": proxy_url}
+    if backend.name == "azure-sas":
+        sas_url = backend.config["azure_sas_url"]
+        upstream = sas_url.split("/devstoreaccount1/")[0]
+        return upstream, {"azure_sas_url": sas_url.replace(upstream, proxy_url)}
+    msg = f"no fault proxy for backend {backend.name}"
+    raise ValueError(msg)
+
+
+@pytest.fixture
+def proxied(backend: Backend) -> Iterator[tuple[FaultProxy, dict[str, t.Any]]]:
+    """A fault proxy in front of the backend's service, and the settings that send the traffic through it."""
+    upstream, _ = upstream_and_settings(backend, "")
+    proxy = FaultProxy(upstream, seed=11).start()
+    yield proxy, upstream_and_settings(backend, proxy.url)[1]
+    proxy.stop()
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -16,12 +16,10 @@ from urllib.parse import unquote
 import pytest
 from fixtures import bucket_audit
 from fixtures.outcome import assert_one_line_error
-from resilience.fault_proxy import FaultProxy
 from target.target_runs import TargetRun, record_message, run_target, schema_message, state_message
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    from resilience.fault_proxy import FaultProxy
     from storage.conftest import Backend
 
 STREAMS = ("orders", "events")
@@ -42,20 +40,13 @@ def singer_input() -> list[dict]:
 
 
 @pytest.fixture
-def proxy_in_front(backend: Backend) -> Iterator[tuple[FaultProxy, dict[str, t.Any]]]:
+def proxy_in_front(
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]]
+) -> tuple[FaultProxy, dict[str, t.Any]]:
     """A fault proxy in front of the backend's service, and the target config that goes through it."""
-    if backend.name == "s3":
-        upstream = backend.config["s3_endpoint_url"]
-        proxy = FaultProxy(upstream, seed=11).start()
-        config = {**backend.config, "s3_endpoint_url": proxy.url, "s3_addressing_style": "path"}
-    else:
-        sas_url = backend.config["azure_sas_url"]
-        upstream = sas_url.split("/devstoreaccount1/")[0]
-        proxy = FaultProxy(upstream, seed=11).start()
-        config = {**backend.config, "azure_sas_url": sas_url.replace(upstream, proxy.url)}
+    proxy, through_proxy = proxied
     settings = {"bucket_url": backend.url("sync"), "workspace_id": "123456", "max_file_rows": 500}
-    yield proxy, {**config, **settings, "batch_size_rows": 250}
-    proxy.stop()
+    return proxy, {**backend.config, **through_proxy, **settings, "batch_size_rows": 250}
 
 
 def ids_by_stream(bucket: bucket_audit.BucketView) -> dict[str, list[int]]:

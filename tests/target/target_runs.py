@@ -70,6 +70,7 @@ def run_target(
     preexec_fn: t.Callable[[], None] | None = None,
     wrapper: t.Sequence[str] = (),
     cwd: Path | None = None,
+    args: t.Sequence[str] = (),
 ) -> TargetRun:
     """Pipe `messages` into `target-parquet-bucket --config <config>`; never raises on failure.
 
@@ -78,13 +79,14 @@ def run_target(
     `preexec_fn` runs in the child before the target starts (e.g. to lower a resource limit);
     `wrapper` is a command prefix the target runs under (e.g. `unshare ...`), given the target's
     command line as its last arguments. `cwd` is the target's working directory (a test folder, so a
-    stray relative write is seen by the test).
+    stray relative write is seen by the test); `args` follow `--config <config>` (e.g. `--about`: its
+    stdout is then not read as STATE lines).
     """
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "config.json"
         config_path.write_text(json.dumps(config))
         completed = subprocess.run(  # our own console script; preexec_fn only sets limits
-            [*wrapper, str(TARGET_EXECUTABLE), "--config", str(config_path)],
+            [*wrapper, str(TARGET_EXECUTABLE), "--config", str(config_path), *args],
             input=messages if isinstance(messages, bytes) else singer_lines(messages),
             capture_output=True,
             timeout=timeout,
@@ -94,8 +96,25 @@ def run_target(
             check=False,
         )
     stdout = completed.stdout.decode()
-    states = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    states = [] if args else [json.loads(line) for line in stdout.splitlines() if line.strip()]
     return TargetRun(completed.returncode, states, stdout, completed.stderr.decode(errors="replace"))
+
+
+def assert_refused(run: TargetRun, *words: str) -> str:
+    """The run failed cleanly: exit 1, one short error line naming every word, no traceback, no STATE.
+
+    No STATE at all, not even one received before the bad line: the bad line is decoded with its
+    batch, before any STATE is written. Returns the error line.
+    """
+    assert run.exit_code == 1, run.stderr[-800:]
+    assert len(run.error_lines) == 1, run.stderr[-800:]
+    assert "Traceback" not in run.stderr
+    assert run.states == [], f"STATE emitted by a failed run: {run.states}"
+    line = run.error_lines[0]
+    assert len(line) < 400, line
+    missing = [word for word in words if word not in line]
+    assert not missing, f"{line!r} does not name {missing}"
+    return line
 
 
 def data_files(root: Path) -> list[str]:
