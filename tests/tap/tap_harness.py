@@ -53,6 +53,7 @@ class TapRun:
     log: str
     stdout: str
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    error: Exception | None = None  # what ended a `may_fail` sync early
 
     def __post_init__(self) -> None:
         for message in self.messages:
@@ -81,17 +82,20 @@ def catalog_for(
     streams: Iterable[str],
     *,
     metadata: dict[str, Any] | None = None,
+    metadata_of: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """The discovered catalog with only `streams` selected; `metadata` is merged into each selected stream's
-    root metadata (e.g. `{"replication-method": "FULL_TABLE"}`, as Meltano's `metadata:` extra writes it)."""
+    """The discovered catalog with only `streams` selected; `metadata` is merged into the root metadata of
+    each selected stream, or of the streams in `metadata_of` when given (e.g.
+    `{"replication-method": "FULL_TABLE"}`, as Meltano's `metadata:` extra writes it)."""
     wanted = set(streams)
+    described = wanted if metadata_of is None else set(metadata_of)
     tap = TapCustomerIO(config=config, setup_mapper=False)
     catalog = copy.deepcopy(tap.catalog_dict)
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
             if not item["breadcrumb"]:
                 item["metadata"]["selected"] = entry["tap_stream_id"] in wanted
-                if metadata and entry["tap_stream_id"] in wanted:
+                if metadata and entry["tap_stream_id"] in described:
                     item["metadata"].update(metadata)
     return catalog
 
@@ -102,8 +106,13 @@ def run_tap(
     *,
     state: dict | None = None,
     catalog: dict[str, Any] | None = None,
+    may_fail: bool = False,
 ) -> TapRun:
-    """Sync in-process, capturing stdout (Singer messages) and the tap's log."""
+    """Sync in-process, capturing stdout (Singer messages) and the tap's log.
+
+    With `may_fail`, an error ending the sync is kept in `TapRun.error` with what was emitted before it,
+    as a pipeline would have delivered it (records, and the last state the target would have stored).
+    """
     if catalog is None and streams is not None:
         catalog = catalog_for(config, streams)
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
@@ -111,16 +120,22 @@ def run_tap(
     handler = logging.StreamHandler(log)
     root = logging.getLogger()
     root.addHandler(handler)
+    error = None
     try:
         with contextlib.redirect_stdout(out):
             tap = TapCustomerIO(config=config, catalog=catalog, state=copy.deepcopy(state or {}))
-            tap.sync_all()
+            try:
+                tap.sync_all()
+            except Exception as exc:
+                if not may_fail:
+                    raise
+                error = exc
             out.flush()
     finally:
         root.removeHandler(handler)
     text = out.buffer.getvalue().decode()
     messages = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return TapRun(messages=messages, log=log.getvalue(), stdout=text)
+    return TapRun(messages=messages, log=log.getvalue(), stdout=text, error=error)
 
 
 @dataclass
