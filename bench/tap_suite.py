@@ -155,7 +155,7 @@ def endpoint_rates(run: TapRun, *, slowest: int = 4) -> str:
     """
     spent: dict[str, float] = collections.defaultdict(float)
     counts: collections.Counter[str] = collections.Counter()
-    for request, following in zip(run.requests, run.requests[1:]):
+    for request, following in zip(run.requests, run.requests[1:], strict=False):
         endpoint = re.sub(r"/\d+(?=/|$)", "/{id}", request.path.removeprefix("/v1"))
         spent[endpoint] += following.time - request.time
         counts[endpoint] += 1
@@ -185,6 +185,7 @@ def paced_rows(options: TapOptions) -> list[Row]:
     rate = run.request_rate
     use = rate / BUDGET_PER_S
     throttled = run.statuses[429]
+    estimates = backfill_estimates(run.process.stderr_path)
     return [
         Row(
             AREA,
@@ -195,7 +196,14 @@ def paced_rows(options: TapOptions) -> list[Row]:
         Row(AREA, "429s received", str(throttled), "0", throttled == 0),
         Row(AREA, "records/s (paced)", f"{run.records / run.process.wall_s:,.0f} ({run.records:,} records)"),
         Row(AREA, "slowest endpoints (paced)", endpoint_rates(run)),
+        Row(AREA, "backfill estimates in the log", "; ".join(estimates) or "none", "≥ 1 stream", bool(estimates)),
     ]
+
+
+def backfill_estimates(stderr: Path) -> list[str]:
+    """The tap's backfill estimate lines (`Stream 'x': about N requests to go (...)`), from the stream name on."""
+    lines = stderr.read_text(errors="replace").splitlines()
+    return [line[line.index("Stream '") :] for line in lines if "requests to go" in line and "Stream '" in line]
 
 
 def cpu_rows(options: TapOptions) -> list[Row]:

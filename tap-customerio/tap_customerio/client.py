@@ -19,13 +19,10 @@ from functools import cached_property
 from http import HTTPStatus
 
 import requests
-from singer_sdk import singerlib as singer
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
-from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_customerio.concurrency import PacedAdapter, Scheduler, lookahead, process_scheduler
@@ -35,20 +32,23 @@ from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.progress import Progress
 from tap_customerio.redaction import redact
 from tap_customerio.responses import InvalidBodyError, parsed_body
+from tap_customerio.sdk_hooks import StreamHooks, drop_progress_markers
 from tap_customerio.timestamps import InvalidTimestampError, compile_converter, iso_to_unix
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
+    from concurrent.futures import Future
 
     from singer_sdk.helpers.types import Context
     from singer_sdk.pagination import BaseAPIPaginator
+
+    from tap_customerio.settings import Settings
+    from tap_customerio.tap import TapCustomerIO
 
 API_URLS = {"us": "https://api.customer.io/v1", "eu": "https://api-eu.customer.io/v1"}
 
 #: Longest wait between two attempts when the server gives no `Retry-After`.
 BACKOFF_CAP_SECONDS = 60.0
-#: Default of `max_retry_after_seconds`: the longest `Retry-After` obeyed before the stream fails instead.
-DEFAULT_MAX_RETRY_AFTER = 300
 
 
 class CustomerIOError(FatalAPIError):
@@ -69,12 +69,6 @@ class StreamForbiddenError(CustomerIOError):
 
 class ParentGoneError(CustomerIOError):
     """404 on a child endpoint: the parent was deleted between listing it and reading its children."""
-
-
-def app_api_key(config: t.Mapping[str, t.Any]) -> str:
-    """The configured key without surrounding whitespace: a key pasted from a CRLF `.env` file ends in
-    `\\r`, which `requests` refuses in a header with an error quoting the header, key included."""
-    return str(config.get("app_api_key") or "").strip()
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -105,7 +99,7 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class CustomerIOStream(RESTStream[t.Any]):
+class CustomerIOStream(StreamHooks):
     """One App API list endpoint; subclasses declare the data, this class holds the behaviour."""
 
     #: Endpoint below the base URL; `{key}` placeholders are filled from the context.
@@ -136,17 +130,28 @@ class CustomerIOStream(RESTStream[t.Any]):
     #: record and was the largest CPU cost on `messages`. `post_process` drops undeclared properties instead.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    def __init__(self, tap: TapCustomerIO, **kwargs: t.Any) -> None:
+        """Keeps `tap`, which singer-sdk stores only privately: streams read the run's settings, failures and
+        sibling streams from it."""
+        self.tap = tap
+        super().__init__(tap, **kwargs)
+
     # --- configuration -------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The run's settings (see `settings.py`)."""
+        return self.tap.settings
 
     @property
     def url_base(self) -> str:
         """`api_url` if set (simulator, proxy), else the region's host."""
-        return (self.config.get("api_url") or API_URLS[self.config.get("region", "us")]).rstrip("/")
+        return (self.settings.api_url or API_URLS[self.settings.region]).rstrip("/")
 
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
         """Bearer auth with the App API key (the key only ever travels in this header)."""
-        return BearerTokenAuthenticator(token=app_api_key(self.config))
+        return BearerTokenAuthenticator(token=self.settings.app_api_key)
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -157,7 +162,7 @@ class CustomerIOStream(RESTStream[t.Any]):
     def timeout(self) -> int:
         """Seconds a whole request may take before it counts as timed out (and is retried); each socket
         read gets this long and the body must be complete within it too (see `deadline.py`)."""
-        return int(self.config.get("request_timeout", 60))
+        return self.settings.request_timeout
 
     @property
     def scheduler(self) -> Scheduler:
@@ -204,21 +209,6 @@ class CustomerIOStream(RESTStream[t.Any]):
             return OffsetPaginator(self.page_size or 100, self.records_key)
         return None
 
-    def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        """One attempt: the page fetched ahead for this request if there is one, else a paced request.
-
-        Overridden (rather than wrapping `request_records`) because this is the function singer-sdk's
-        backoff decorator calls once per attempt, so every retry waits for its own slot of the budget.
-        """
-        ahead = self.scheduler.claim(self._ahead_key(prepared_request))
-        if ahead is not None:
-            return ahead.result()
-        return self._request_paced(prepared_request, context)
-
-    def ahead_key_of_first_page(self, context: Context | None) -> tuple[str, str | None, bytes | str | None]:
-        """The key under which `prefetch_first_page(context)` leaves its page."""
-        return self._ahead_key(self.first_page_request(context))
-
     def backfill_estimate(self) -> tuple[int, str] | None:
         """Requests this stream's sync will make, and how that was counted, when known before it starts."""
         return None
@@ -243,17 +233,17 @@ class CustomerIOStream(RESTStream[t.Any]):
     def prefetch_first_page(self, context: Context | None) -> None:
         """Ask the scheduler to fetch the first page for `context` ahead, on a worker thread.
 
-        `_request` claims the response when the paginated flow sends the same request, so the SDK's sync
+        `request_decorator` claims the response when the paginated flow sends the same request, so the SDK's sync
         keeps its order and state handling while latency overlaps.
         """
-        prepared = self.first_page_request(context)
-        fetch = self.request_decorator(self._request_paced)
-        self.scheduler.fetch_ahead(self._ahead_key(prepared), lambda: fetch(prepared, context))
+        self.first_page_ahead(context)
 
-    def _request_paced(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        """A request (paced by the session) that never claims pages fetched ahead (used by the fetch ahead
-        itself)."""
-        return super()._request(prepared_request, context)
+    def first_page_ahead(self, context: Context | None) -> Future[requests.Response]:
+        """The first page for `context` fetched ahead (started now unless already pending), left for the
+        paginated flow to claim."""
+        prepared = self.first_page_request(context)
+        fetch = self.retrying(self.send_attempt)
+        return self.scheduler.fetch_ahead(self._ahead_key(prepared), lambda: fetch(prepared, context))
 
     def send(self, method: str, path: str, *, params: dict | None = None, json: t.Any = None) -> dict:
         """The JSON body of one request outside the paginated flow, with the same pacing and retries."""
@@ -270,7 +260,7 @@ class CustomerIOStream(RESTStream[t.Any]):
             headers=self.http_headers,
             json=json,
         )
-        return self.request_decorator(self._request)(prepared, None)
+        return self.request_decorator(self.send_attempt)(prepared, None)
 
     # --- errors and retries ----------------------------------------------------------------------
 
@@ -283,7 +273,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         endpoint = self._endpoint(response)
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             wait = retry_after_seconds(response)
-            cap = int(self.config.get("max_retry_after_seconds", DEFAULT_MAX_RETRY_AFTER))
+            cap = self.settings.max_retry_after_seconds
             if wait is not None and wait > cap:
                 msg = (
                     f"{endpoint} returned HTTP 429 asking to wait {response.headers['Retry-After'][:40]!r} "
@@ -299,7 +289,7 @@ class CustomerIOStream(RESTStream[t.Any]):
             msg = f"{endpoint} returned HTTP {status}"
             raise RetriableAPIError(msg, response)
         if status == HTTPStatus.UNAUTHORIZED:
-            region = self.config.get("region", "us")
+            region = self.settings.region
             msg = f"API key invalid or belongs to the other region (region={region}): HTTP 401 from {endpoint}"
             raise KeyRejectedError(msg)
         if status == HTTPStatus.FORBIDDEN:
@@ -309,7 +299,7 @@ class CustomerIOStream(RESTStream[t.Any]):
             msg = f"HTTP 404 from {endpoint}: parent of '{self.name}' no longer exists"
             raise ParentGoneError(msg)
         if status >= HTTPStatus.BAD_REQUEST:
-            detail = redact(self._error_detail(response), app_api_key(self.config))
+            detail = redact(self._error_detail(response), self.settings.app_api_key)
             msg = f"{endpoint} returned HTTP {status}: {detail}"
             raise CustomerIOError(msg)
         try:
@@ -331,7 +321,24 @@ class CustomerIOStream(RESTStream[t.Any]):
         return "; ".join(details) or (str(meta_error) if meta_error else response.reason or "no detail")
 
     def request_decorator(self, func: t.Callable) -> t.Callable:
-        """singer-sdk's retrying decorator, plus one clear error naming the endpoint once retries run out."""
+        """`retrying(func)`, answered by the page fetched ahead for the same request if the scheduler holds one.
+
+        singer-sdk's paginated flow sends every page through this decorator, so a page fetched ahead on a worker
+        (see `prefetch_first_page`) is claimed here, waited for without holding the turn.
+        """
+        retrying = self.retrying(func)
+
+        def call(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            ahead = self.scheduler.claim(self._ahead_key(prepared))
+            if ahead is not None:
+                return self.scheduler.result(ahead)
+            return retrying(prepared, context)
+
+        return call
+
+    def retrying(self, func: t.Callable) -> t.Callable:
+        """singer-sdk's retrying decorator around `func` (one attempt), waiting without holding the turn, plus one
+        clear error naming the endpoint once retries run out."""
         retrying = super().request_decorator(func)
 
         def call(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
@@ -353,7 +360,7 @@ class CustomerIOStream(RESTStream[t.Any]):
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         """`Retry-After` when the server sends one, else exponential backoff with full jitter."""
 
-        base = int(self.config.get("retry_backoff_ms", 500)) / 1000
+        base = self.settings.retry_backoff_ms / 1000
 
         def waits() -> t.Generator[float, t.Any, None]:
             attempt = 0
@@ -376,7 +383,7 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def backoff_max_tries(self) -> int:
         """Attempts per request before giving up."""
-        return int(self.config.get("max_retries", 8)) + 1
+        return self.settings.max_retries + 1
 
     def backoff_handler(self, details: t.Any) -> None:
         """Log each retry as one line without request arguments (they carry the auth header)."""
@@ -410,25 +417,25 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     # --- one stream's failure is that stream's -----------------------------------------------------
 
-    def sync(self, context: Context | None = None) -> None:
+    def run_sync(self, context: Context | None) -> None:
         """singer-sdk's sync, except that a failure ends only this stream (the SDK stops the whole run).
 
-        Overridden because `sync` is the one call the SDK makes per stream (top-level streams from
+        `sync` (see `sdk_hooks.py`) is the one call the SDK makes per stream (top-level streams from
         `Tap.sync_all`, children from their parent per parent record): catching here lets the tap go on
         with the next stream, and lets a parent go on when a child fails. A stream that failed is not synced
         again in this run (a child is skipped for the remaining parents). 401 still stops the run, since
         the key is wrong for every stream.
         """
-        failures = self._tap.failures
+        failures = self.tap.failures
         if failures.failed(self.name):
             return
         try:
-            super().sync(context)
+            self.sdk_sync(context)
         except KeyRejectedError:
             raise
         except Exception as exc:  # noqa: BLE001 (any failure of this stream is this stream's, see above)
             self.discard_progress()
-            failures.record(self, redact(one_line(exc), app_api_key(self.config)), context)
+            failures.record(self, redact(one_line(exc), self.settings.app_api_key), context)
 
     def discard_progress(self) -> None:
         """Forget the progress markers of an unfinished sync, so the bookmark stays where it was.
@@ -438,7 +445,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         """
         state = self.stream_state
         for partition in (state, *state.get("partitions", [])):
-            partition.pop("progress_markers", None)
+            drop_progress_markers(partition)
 
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """Paginated records; a 403 skips the stream, a 404 on a child skips that parent."""
@@ -503,34 +510,6 @@ class CustomerIOStream(RESTStream[t.Any]):
     def _declared(self) -> frozenset[str]:
         return frozenset(self.schema["properties"])
 
-    @cached_property
-    def _deselected(self) -> tuple[frozenset[str], bool]:
-        """Top-level properties deselected in the catalog, and whether any nested one is."""
-        top = frozenset(name for name in self._declared if not self.mask[("properties", name)])
-        nested = any(len(crumb) > 2 and not selected for crumb, selected in self.mask.items())
-        return top, nested
-
-    def _generate_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
-        """singer-sdk's RECORD messages without its per-record walk over every nested value looking for
-        deselected properties (the largest remaining CPU cost on `messages`): deselected top-level
-        properties are looked up once per stream; only catalogs deselecting nested properties take the
-        SDK's own path."""
-        top, nested = self._deselected
-        if nested:
-            yield from super()._generate_record_messages(record)
-            return
-        for key in top.intersection(record):
-            del record[key]
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
-
     def _warn_undeclared(self, keys: set[str]) -> None:
         """Warn once per new property name: the API added a field this schema does not know yet."""
         new = keys - self._warned_undeclared
@@ -557,7 +536,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         """Re-read window before the bookmark: lists are not ordered by change time, so an edit made
         while a list was being read can carry a timestamp at or below the saved bookmark. With 0, only
         records changed strictly after the bookmark are emitted again."""
-        return int(self.config.get("lookback_window_minutes", 60)) * 60
+        return self.settings.lookback_window_minutes * 60
 
     def saved_bookmark_unix(self, context: Context | None) -> int | None:
         """The bookmark an earlier run saved for this stream/partition, in unix seconds."""
@@ -569,7 +548,7 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def start_date_unix(self) -> int | None:
         """`start_date` in unix seconds where it applies (event streams), else None."""
-        value = self.config.get("start_date") if self.start_date_applies else None
+        value = self.settings.start_date if self.start_date_applies else None
         return iso_to_unix(value) if value else None
 
     def cdc_threshold(self, context: Context | None) -> int | None:
@@ -603,12 +582,12 @@ class CustomerIOStream(RESTStream[t.Any]):
                 yield record
             elif self.child_streams:
                 for child_context in self.generate_child_contexts(record, context):
-                    self._sync_children(child_context)
+                    self.sync_children(child_context)
 
     def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
         """Pass `records` through, the selected children's first pages fetched a few records ahead."""
         children = [
-            child for child in self.child_streams if child.selected and not self._tap.failures.failed(child.name)
+            child for child in self.child_streams if child.selected and not self.tap.failures.failed(child.name)
         ]
         if not children:
             return records
@@ -618,7 +597,7 @@ class CustomerIOStream(RESTStream[t.Any]):
                 for child in children:
                     child.prefetch_first_page(child_context)
 
-        return lookahead(records, start, depth=4 * int(self.config.get("max_concurrency", 4)))
+        return lookahead(records, start, depth=4 * self.settings.max_concurrency)
 
     def probe_access(self) -> bool:
         """One cheap request to learn whether the key may read this stream: False on 403 only.
@@ -630,13 +609,13 @@ class CustomerIOStream(RESTStream[t.Any]):
         try:
             context = (self.partitions or [None])[0]
             prepared = self.first_page_request(context, limit=1 if self.page_size else None)
-            self.request_decorator(self._request_paced)(prepared, context)
+            self.retrying(self.send_attempt)(prepared, context)
         except StreamForbiddenError as exc:
             self.logger.warning("Leaving stream '%s' out of the catalog: %s", self.name, exc)
             return False
         except KeyRejectedError:
             raise
         except Exception as exc:  # noqa: BLE001 (see above: only 401/403 decide)
-            reason = redact(one_line(exc), app_api_key(self.config))
+            reason = redact(one_line(exc), self.settings.app_api_key)
             self.logger.warning("Keeping stream '%s' in the catalog although probing it failed: %s", self.name, reason)
         return True

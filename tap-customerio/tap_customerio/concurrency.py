@@ -116,26 +116,23 @@ class Scheduler:
                 raise RuntimeError(msg)
             return self._pool.submit(work, *args)
 
-    def fetch_ahead(self, key: Hashable, fetch: Callable[[], T]) -> None:
-        """Start `fetch` on a worker, to be claimed later under `key` (a stream and the page it names).
+    def fetch_ahead(self, key: Hashable, fetch: Callable[[], T]) -> Future[T]:
+        """Start `fetch` on a worker, to be claimed later under `key` (a stream and the page it names); returns
+        the pending fetch.
 
         A page already pending under `key` is not fetched again: a second fetch would replace the first,
         whose response nobody would claim (the export's `content` reads the same children as their streams)."""
         with self._lock:
             if key in self._ahead:
-                return
+                return self._ahead[key]
             self._ahead[key] = future = Future()
         self.submit(run_into, fetch, future)
+        return future
 
     def claim(self, key: Hashable) -> Future[t.Any] | None:
         """The fetch started under `key`, once (the caller then owns its result), or None."""
         with self._lock:
             return self._ahead.pop(key, None)
-
-    def peek(self, key: Hashable) -> Future[t.Any] | None:
-        """The fetch started under `key`, left for its owner to claim."""
-        with self._lock:
-            return self._ahead.get(key)
 
     def map_ahead(self, work: Callable[[T], U], items: Iterable[T], depth: int) -> Iterator[U]:
         """`work(item)` for each item, in order, computed on the workers up to `depth` items ahead."""

@@ -65,7 +65,7 @@ class OffsetPaginator(SDKOffsetPaginator):
 
     def has_more(self, response: requests.Response) -> bool:
         """More pages exist only after a full page."""
-        return len(parsed_body(response).get(self._records_key) or []) >= self._page_size
+        return len(parsed_body(response).get(self._records_key) or []) >= self.page_size
 
 
 class NewestFirstCursorPaginator(CursorPaginator):

@@ -2,37 +2,34 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
 import typing as t
+from functools import cached_property
 
-from singer_sdk import Tap
-from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
-from singer_sdk.singerlib import Catalog
 
-from tap_customerio.client import (
-    DEFAULT_MAX_RETRY_AFTER,
-    CustomerIOError,
-    KeyRejectedError,
-    app_api_key,
-    one_line,
-)
+from tap_customerio.client import CustomerIOError, KeyRejectedError, one_line
 from tap_customerio.concurrency import process_scheduler
 from tap_customerio.failures import StreamFailures, StreamsFailedError
 from tap_customerio.inputs import InputError, check_catalog, check_state, checked_file
 from tap_customerio.pagination import CursorLoopError
 from tap_customerio.redaction import redact
+from tap_customerio.sdk_hooks import TapHooks
+from tap_customerio.settings import CONFIG_SCHEMA, Settings
 from tap_customerio.streams import (
     activities,
     broadcasts,
     campaigns,
+    link_metrics,
     messages,
     metrics,
     newsletters,
     objects,
     people,
+    relationships,
     segments,
     transactional,
     workspace,
@@ -61,6 +58,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     metrics.NewsletterMetricsStream,
     people.CustomersStream,
     people.SubscriptionPreferencesStream,
+    relationships.CustomerRelationshipsStream,
     segments.SegmentsStream,
     segments.SegmentMembershipsStream,
     segments.SegmentUsageStream,
@@ -79,6 +77,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     objects.ObjectsStream,
     objects.ObjectRelationshipsStream,
     workspace.EspSuppressionStream,
+    *link_metrics.LINK_METRICS_STREAM_TYPES,
     *EXPORT_STREAM_TYPES,
 )
 
@@ -86,7 +85,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
 USER_FACING_ERRORS = (FatalAPIError, RetriableAPIError, CursorLoopError, OSError, InputError)
 
 
-class TapCustomerIO(Tap):
+class TapCustomerIO(TapHooks):
     """Singer tap for the Customer.io App API."""
 
     name = "tap-customerio"
@@ -96,148 +95,8 @@ class TapCustomerIO(Tap):
     #: msgspec serialises RECORD messages several times faster than the default json writer.
     message_writer_class = MsgSpecWriter
 
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "app_api_key",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="Customer.io App API key (bearer token), from Settings > API Credentials > App API Keys.",
-        ),
-        th.Property(
-            "region",
-            th.StringType,
-            default="us",
-            allowed_values=["us", "eu"],
-            description="Data center of the workspace: `us` (api.customer.io) or `eu` (api-eu.customer.io).",
-        ),
-        th.Property(
-            "api_url",
-            th.StringType,
-            description="Base URL overriding `region`, e.g. a proxy or simulator (`http://127.0.0.1:8080/v1`).",
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            description=(
-                "Earliest time read by the event streams (`messages`, `activities`) on their first run. "
-                "Without it `messages` starts 180 days back. Entity streams always emit every entity once."
-            ),
-        ),
-        th.Property(
-            "lookback_window_minutes",
-            th.IntegerType(minimum=0),
-            default=60,
-            description=(
-                "Client-side CDC re-emits records changed up to this many minutes before the bookmark, "
-                "because list endpoints are not ordered by change time."
-            ),
-        ),
-        th.Property(
-            "messages_window_days",
-            th.IntegerType(minimum=1, maximum=180),
-            default=30,
-            description=(
-                "Width of each `start_ts`/`end_ts` window read from `/v1/messages`, at most 180 "
-                "(the API silently caps a read at 6 months)."
-            ),
-        ),
-        th.Property(
-            "messages_lookback_days",
-            th.IntegerType(minimum=0),
-            default=30,
-            description=(
-                "Days before the `messages` bookmark that are read again, to pick up metrics recorded after delivery."
-            ),
-        ),
-        th.Property(
-            "activities_lookback_minutes",
-            th.IntegerType(minimum=0),
-            default=60,
-            description="Minutes before the `activities` bookmark at which paging (newest first) stops.",
-        ),
-        th.Property(
-            "include_deleted_people",
-            th.BooleanType,
-            default=False,
-            description="Also read activities of deleted people (`deleted=true`).",
-        ),
-        th.Property(
-            "metrics_days",
-            th.IntegerType(minimum=2, maximum=3650),
-            default=30,
-            description="Days of daily metrics read per campaign and newsletter (newsletter metrics allow at most 45).",
-        ),
-        th.Property(
-            "esp_suppression_domains",
-            th.ArrayType(th.StringType),
-            description=(
-                "Sending domains whose ESP suppressions are read one by one (`domain=`), with the domain in "
-                "the `eps_suppression` key; empty: one read per suppression type, without `domain`."
-            ),
-        ),
-        th.Property(
-            "max_requests_per_second",
-            th.IntegerType(minimum=1),
-            default=10,
-            description="Request budget shared by every stream and thread of the process (the App API allows 10/s).",
-        ),
-        th.Property(
-            "max_concurrency",
-            th.IntegerType(minimum=1, maximum=32),
-            default=4,
-            description=(
-                "Streams synced at once, and worker threads fetching pages ahead (child streams' first "
-                "pages, customer hydration, message windows), so latency does not leave the budget idle."
-            ),
-        ),
-        th.Property(
-            "max_retries",
-            th.IntegerType(minimum=0),
-            default=8,
-            description="Retries per request after 429, 5xx, timeouts, dropped connections or unreadable bodies.",
-        ),
-        th.Property(
-            "retry_backoff_ms",
-            th.IntegerType(minimum=0),
-            default=500,
-            description=(
-                "Milliseconds to wait before the first retry when the server sends no `Retry-After`; "
-                "doubles per retry (with jitter, at most 60 s)."
-            ),
-        ),
-        th.Property(
-            "request_timeout",
-            th.IntegerType(minimum=1),
-            default=60,
-            description=(
-                "Seconds a whole request may take (waiting for the answer and reading all of it) before it is retried."
-            ),
-        ),
-        th.Property(
-            "max_retry_after_seconds",
-            th.IntegerType(minimum=0),
-            default=DEFAULT_MAX_RETRY_AFTER,
-            description=(
-                "Longest `Retry-After` (seconds) the tap waits after a 429; a longer one fails the stream "
-                "with a message naming the wait instead of hanging."
-            ),
-        ),
-        th.Property(
-            "user_agent",
-            th.StringType,
-            default="tap-customerio",
-            description="User-Agent header sent with every request.",
-        ),
-        th.Property(
-            "workspace_id",
-            th.CustomType({"type": ["integer", "string"], "minimum": 1, "pattern": "^[0-9]+$"}),
-            description=(
-                "Customer.io workspace id, an integer or a string of digits. Needed by the export streams "
-                "when the key sees more than one workspace; names exported files like Customer.io's own export."
-            ),
-        ),
-    ).to_dict()
+    #: A copy: singer-sdk adds its built-in settings (`batch_config`, `stream_maps`, ...) to this dict in place.
+    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
 
     #: The catalog depends on the config (streams the key gets 403 for are left out), so `--discover`
     #: validates the config too instead of failing later on a missing key.
@@ -251,12 +110,15 @@ class TapCustomerIO(Tap):
         if isinstance(catalog, dict):
             check_catalog(catalog)
         super().__init__(catalog=with_forced_replication_methods(catalog), **kwargs)
-        check_start_date(self.config.get("start_date"))
-        check_batch_config(self.config.get("batch_config"))
-        check_api_key(self.config)
-        process_scheduler().configure(
-            float(self.config.get("max_requests_per_second", 10)), workers=int(self.config.get("max_concurrency", 4))
-        )
+        check_start_date(self.settings.start_date)
+        check_batch_config(self.config.get("batch_config"))  # singer-sdk's own setting, without a default
+        check_api_key(self.settings.app_api_key)
+        process_scheduler().configure(self.settings.max_requests_per_second, workers=self.settings.max_concurrency)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """This run's settings, read once from the validated config (see `settings.py`)."""
+        return Settings.from_config(self.config)
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """The SDK's state loading, after checking the state's shape and bookmark values (`inputs.py`)."""
@@ -267,28 +129,23 @@ class TapCustomerIO(Tap):
         """Every stream of the App API."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
-    def sync_all(self) -> None:
+    def sync_streams(self) -> None:
         """Check the workspace, log what a backfill will cost, sync the selected top-level streams
         concurrently (see `concurrency.py`), then fail with the summary of the streams that failed (each
-        stream's failure is caught in its own `sync`, see `CustomerIOStream.sync`).
+        stream's failure is caught in its own `sync`, see `CustomerIOStream.run_sync`).
 
-        Overrides a method the SDK marks final, keeping its steps: reset progress markers, settle the
-        replication methods and write the incoming state (the SDK's private `_reset_state_progress_markers`
-        and `_set_compatible_replication_methods`, which have no public equivalent), then per stream `sync`
-        and `finalize_state_progress_markers`, then every stream's costs. Only the loop runs concurrently.
+        The steps of singer-sdk's `sync_all` (see `sdk_hooks.py`): its preparation, then per stream `sync` and
+        `finalize_state_progress_markers`, then every stream's costs. Only the loop runs concurrently.
         """
         self.check_workspace()
-        self._reset_state_progress_markers()  # see the docstring
-        self._set_compatible_replication_methods()  # see the docstring
-        if self.state:
-            self.state_writer.write_state(self.state)
+        self.prepare_sync()
         streams = self.top_level_streams()
         for stream in self.streams.values():
             _ = stream.stream_state  # every state entry exists before threads serialise the state
         self.log_backfill_estimates(streams)
         process_scheduler().run_concurrently(
             [functools.partial(sync_stream, stream) for stream in streams],
-            parallel=int(self.config.get("max_concurrency", 4)),
+            parallel=self.settings.max_concurrency,
         )
         for stream in self.streams.values():
             stream.log_sync_costs()
@@ -308,7 +165,7 @@ class TapCustomerIO(Tap):
     def log_backfill_estimates(self, streams: list[CustomerIOStream]) -> None:
         """One line per stream whose remaining requests can be known before it starts (pages of the
         customer search, windows of messages), with the time the budget needs for them."""
-        rate = float(self.config.get("max_requests_per_second", 10))
+        rate = self.settings.max_requests_per_second
         for stream in streams:
             estimate = stream.backfill_estimate()
             if estimate is not None:
@@ -331,57 +188,60 @@ class TapCustomerIO(Tap):
             raise
         except Exception:  # noqa: BLE001 (an estimate is optional; the streams report their own failures)
             return None
-        wanted = str(self.config.get("workspace_id") or "")
+        wanted = "" if self.settings.workspace_id is None else str(self.settings.workspace_id)
         mine = [w for w in workspaces if str(w.get("id")) == wanted] if wanted else workspaces
         value = mine[0].get(key) if len(mine) == 1 else None
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def workspaces_list(self) -> list[dict]:
         """The workspaces the key sees, read once per run (`check_workspace` and the estimates share it)."""
-        stream = self.streams["workspaces"]
-        key = stream.ahead_key_of_first_page(None)
-        scheduler = process_scheduler()
-        if scheduler.peek(key) is None:
-            stream.prefetch_first_page(None)
-        return list(stream.parse_response(scheduler.peek(key).result()))
+        stream = t.cast("CustomerIOStream", self.streams["workspaces"])
+        return list(stream.parse_response(process_scheduler().result(stream.first_page_ahead(None))))
 
     def check_workspace(self) -> None:
-        """Selected export streams need one workspace id: the setting, else the only workspace the key
-        sees. Checked before the first stream starts, so a run that cannot complete writes nothing.
+        """Selected export streams need one workspace id (`export_workspace_id`). Checked before the first
+        stream starts, so a run that cannot complete writes nothing.
 
         If `/v1/workspaces` itself fails, the export streams are left to fail on their own (the other
         streams do not need it).
         """
         exports = sorted(s.name for s in self.streams.values() if s.selected and type(s) in EXPORT_STREAM_TYPES)
-        if not exports or self.config.get("workspace_id") not in (None, ""):
+        if not exports or self.settings.workspace_id is not None:
             return
         try:
-            workspaces = self.workspaces_list()
-        except KeyRejectedError:
+            self.export_workspace_id(exports)
+        except (KeyRejectedError, WorkspaceUnresolvedError):
             raise
         except CustomerIOError as exc:
             self.logger.warning("Could not list the key's workspaces for %s: %s", ", ".join(exports), exc)
-            return
+
+    def export_workspace_id(self, streams: list[str]) -> int:
+        """The workspace id the export `streams` write: the `workspace_id` setting, else the only workspace the
+        key sees (listed once per run, `workspaces_list`)."""
+        if self.settings.workspace_id is not None:
+            return self.settings.workspace_id
+        workspaces = self.workspaces_list()
         if len(workspaces) != 1:
             seen = "; ".join(f"{w.get('id')} ({w.get('name')})" for w in workspaces) or "none"
             msg = (
-                f"streams {', '.join(exports)} need the workspace_id setting: the API key sees "
+                f"streams {', '.join(streams)} need the workspace_id setting: the API key sees "
                 f"{len(workspaces)} workspaces: {seen}. Set workspace_id to one of these ids"
             )
             raise WorkspaceUnresolvedError(msg)
+        return int(workspaces[0]["id"])
 
     def run_discovery(self) -> str:
         """Discovery probes the API, so its failures (wrong key, API down) also end in one line and exit 1."""
         try:
             return super().run_discovery()
         except USER_FACING_ERRORS as exc:
-            reason = redact(one_line(exc), app_api_key(self.config))
+            reason = redact(one_line(exc), self.settings.app_api_key)
             self.logger.error("tap-customerio failed: %s", reason)  # no traceback
             sys.exit(1)
 
     @property
     def catalog_dict(self) -> dict:
-        """The discovered catalog without the streams the key gets 403 for (and their children)."""
+        """singer-sdk's catalog without the streams the key gets 403 for (and their children)."""
         forbidden = {
             stream.name
             for stream in self.streams.values()
@@ -391,12 +251,10 @@ class TapCustomerIO(Tap):
             parent = stream.parent_stream_type
             if parent is not None and parent.name in forbidden:
                 forbidden.add(stream.name)
-        catalog = Catalog(
-            (stream.tap_stream_id, stream._singer_catalog_entry)  # the SDK's own catalog entries
-            for stream in self.streams.values()
-            if stream.name not in forbidden
-        )
-        return catalog.to_dict()
+        left_out = {self.streams[name].tap_stream_id for name in forbidden}
+        catalog = super().catalog_dict
+        catalog["streams"] = [entry for entry in catalog["streams"] if entry["tap_stream_id"] not in left_out]
+        return catalog
 
     @classmethod
     def print_about(cls, output_format: str | None = None) -> None:
@@ -447,10 +305,9 @@ class WorkspaceUnresolvedError(CustomerIOError):
     """Export streams are selected, but no single workspace id is known."""
 
 
-def check_api_key(config: t.Mapping[str, t.Any]) -> None:
-    """The key, stripped of surrounding whitespace, must be non-empty and printable: `requests` refuses a
-    header with control characters in an error that quotes the header, key included."""
-    key = app_api_key(config)
+def check_api_key(key: str) -> None:
+    """The key (stripped of surrounding whitespace, see `settings.py`) must be non-empty and printable: `requests`
+    refuses a header with control characters in an error that quotes the header, key included."""
     if not key or not key.isprintable() or any(c.isspace() for c in key):
         msg = "app_api_key is empty or contains whitespace or control characters inside the key"
         raise ConfigValidationError(msg, errors=[msg])

@@ -15,10 +15,13 @@ import threading
 import typing as t
 
 import msgspec
+import pyarrow.compute as pc
 
 from target_parquet_bucket.storage.base import META_PREFIX
 
 if t.TYPE_CHECKING:
+    import pyarrow as pa
+
     from target_parquet_bucket.storage.base import Storage
 
 __all__ = ["DEFAULT_TEMPLATE", "META_PREFIX", "FileNamer", "NamingError", "SequenceCounter", "safe_segment"]
@@ -32,6 +35,11 @@ _SAFE_CHARS = frozenset(string.ascii_letters + string.digits + "._-")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: Rendered lengths of the tokens whose length never varies (`%Y-%m-%d`, `%Y%m%dT%H%M%SZ`).
 _FIXED_LENGTH = {"date": 10, "timestamp": 16}
+#: `workspace_id` setting values meaning "not set" (its default is `0`).
+_UNSET_WORKSPACE_IDS = frozenset({"", "0"})
+#: The record field naming a stream's `{workspace_id}` when the setting is not set (Customer.io's export
+#: tables carry it in every row).
+WORKSPACE_FIELD = "workspace_id"
 
 
 class NamingError(ValueError):
@@ -153,6 +161,7 @@ class FileNamer:
         validate_template(template, {"version": self.version, "workspace_id": self.workspace_id, "format": extension})
         self.template = template
         self._streams: dict[str, str] = {}
+        self._row_workspace_ids: dict[str, str] = {}
         self._check_outside_meta(f"file_name_template '{template}'", "stream")
 
     def file_stream(self, stream: str) -> str:
@@ -179,6 +188,27 @@ class FileNamer:
             )
         self._check_outside_meta(f"stream '{stream}'", safe)
         return safe
+
+    def take_workspace_id(self, stream: str, batch: pa.RecordBatch) -> None:
+        """Without the `workspace_id` setting, a stream whose records carry `workspace_id` names its files
+        with that value, so the names say what the rows say.
+
+        This is how an id the tap found itself (the only workspace its key sees) reaches the file names:
+        in the records, as the Singer stream carries any value. Rows of two workspaces in one stream leave
+        no single name, so they stop the run.
+        """
+        if self.workspace_id not in _UNSET_WORKSPACE_IDS or WORKSPACE_FIELD not in batch.schema.names:
+            return
+        values = pc.unique(batch.column(WORKSPACE_FIELD).drop_null()).cast("string").to_pylist()
+        for value in values:
+            safe = safe_segment(value, what="workspace_id")
+            taken = self._row_workspace_ids.setdefault(stream, safe)
+            if taken != safe:
+                msg = (
+                    f"stream '{stream}': records carry workspace_id {taken} and {value}, so no one id can name "
+                    "its files; set the workspace_id setting"
+                )
+                raise NamingError(msg)
 
     def _check_outside_meta(self, who: str, file_stream: str) -> None:
         """Refuse keys under `_meta/`: loaders skip that folder, so data there would never be loaded."""
@@ -212,7 +242,7 @@ class FileNamer:
         name = self.template.format(
             stream=stream,
             version=self.version,
-            workspace_id=self.workspace_id,
+            workspace_id=self._row_workspace_ids.get(stream, self.workspace_id),
             sequence=sequence,
             date=now.strftime("%Y-%m-%d"),
             timestamp=now.strftime("%Y%m%dT%H%M%SZ"),

@@ -19,6 +19,7 @@ from singer_sdk.singerlib.encoding.base import GenericSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_parquet_bucket.decoding import TOO_DEEP as _TOO_DEEP
+from target_parquet_bucket.sdk_hooks import refuse_unknown_message
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -163,7 +164,6 @@ class FastSingerReader(GenericSingerReader[bytes]):
         An `InvalidInputLine` raised while a message is handled (by the SDK's checks or the target's)
         is about that message, so it is given the line's number here, where it is known.
         """
-        self._current_message = line
         self.line_number = number
         try:
             envelope = _envelope.decode(line)
@@ -184,5 +184,5 @@ class FastSingerReader(GenericSingerReader[bytes]):
             except InvalidInputLine as exc:
                 raise InvalidInputLine(f"input line {number}: {exc}") from None
         else:
-            self._process_unknown_message({"type": kind})
+            refuse_unknown_message(self, kind)
         return kind

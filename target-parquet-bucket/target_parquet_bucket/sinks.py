@@ -18,6 +18,7 @@ from singer_sdk.sinks import BatchSink
 from target_parquet_bucket.arrow_schema import columns_for_schema
 from target_parquet_bucket.decoding import BatchDecoder, RecordError
 from target_parquet_bucket.naming import safe_segment
+from target_parquet_bucket.progress import stream_progress
 from target_parquet_bucket.writers import FileWriter, open_writer
 
 if t.TYPE_CHECKING:
@@ -26,6 +27,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
     from target_parquet_bucket.bucket import Bucket
+    from target_parquet_bucket.settings import Settings
 
 MEBIBYTE = 1024 * 1024
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -64,9 +66,10 @@ class ParquetBucketSink(BatchSink):
         super().__init__(target, stream_name, schema, key_properties)
         self._target = target
         self.bucket: Bucket = target.bucket  # type: ignore[attr-defined]
+        self.settings: Settings = target.settings  # type: ignore[attr-defined]
         self.file_stream = self.bucket.namer.file_stream(stream_name)
         self.bucket.sequences.claim(self.file_stream, stream_name)
-        self.columns = columns_for_schema(self.schema, native_nested=bool(self.config.get("native_nested")))
+        self.columns = columns_for_schema(self.schema, native_nested=self.settings.native_nested)
         self.decoder = BatchDecoder(
             self.columns,
             key_properties=self.key_properties,
@@ -75,10 +78,11 @@ class ParquetBucketSink(BatchSink):
         self._lines: list[bytes] = []
         self._line_numbers = array.array("q")
         self._buffered_bytes = 0
-        self._max_buffer_bytes = int(self.config.get("batch_size_mb") or 8) * MEBIBYTE
+        self._max_buffer_bytes = self.settings.batch_size_mb * MEBIBYTE
         self._max_rows = self.max_size
         self._writers: dict[str, FileWriter] = {}
         self._partition_field = self._resolve_partition_field()
+        self.progress = stream_progress(stream_name)
 
     # Buffering ------------------------------------------------------------------------------
 
@@ -87,6 +91,7 @@ class ParquetBucketSink(BatchSink):
         self._lines.append(line)
         self._line_numbers.append(line_number)
         self._buffered_bytes += len(line)
+        self.progress.add()
         return len(self._lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
 
     def process_record(self, record: dict, context: dict) -> None:
@@ -101,6 +106,7 @@ class ParquetBucketSink(BatchSink):
         self._lines.append(line)
         self._line_numbers.append(getattr(self._target.message_reader, "line_number", 0))
         self._buffered_bytes += len(line)
+        self.progress.add()
 
     @property
     def max_buffer_bytes(self) -> int:
@@ -133,13 +139,15 @@ class ParquetBucketSink(BatchSink):
                 "have no columns to be written; declare the properties"
             )
             raise InvalidRecordError(msg)
-        # The SDK path tallies each record as it arrives; the fast path tallies here, per batch.
-        self.tally_record_read(len(lines) - self._batch_records_read)
+        # The SDK path tallies each record as it arrives; the fast path tallies here, per batch
+        # (singer-sdk's `current_size` counts the records tallied; this class's, the lines buffered).
+        self.tally_record_read(len(lines) - super().current_size)
         try:
             batch, versions = self.decoder.decode(lines)
         except RecordError as exc:
             raise self._located(exc, numbers) from None
         self.record_counter_metric.increment(len(lines))
+        self.bucket.namer.take_workspace_id(self.file_stream, batch)
         with self.bucket.files_lock:
             for partition, part in self._partitions(batch):
                 self._write_rolling(partition, part, versions)
@@ -153,13 +161,15 @@ class ParquetBucketSink(BatchSink):
         if self._lines:
             self._target.drain_one(self)
         self.record_counter_metric.increment(batch.num_rows)
+        self.progress.add(batch.num_rows)
+        self.bucket.namer.take_workspace_id(self.file_stream, batch)
         for partition, part in self._partitions(batch):
             self._write_rolling(partition, part, versions)
 
     def _write_rolling(self, partition: str, rows: pa.RecordBatch, versions: set[int | None]) -> None:
         """Append to the partition's open file, uploading it whenever it reaches a limit; a
         batch is split so no file exceeds `max_file_rows`."""
-        max_rows = int(self.config.get("max_file_rows") or 0)
+        max_rows = self.settings.max_file_rows
         while rows.num_rows:
             writer = self._writers.get(partition)
             if writer is None:
@@ -185,16 +195,16 @@ class ParquetBucketSink(BatchSink):
 
     def _open_writer(self) -> FileWriter:
         return open_writer(
-            self.config.get("format") or "parquet",
+            self.settings.format,
             self.decoder.schema,
             self.bucket.temp_path,
-            compression=self.config.get("compression") or "snappy",
-            row_group_rows=int(self.config.get("row_group_rows") or 100_000),
+            compression=self.settings.compression,
+            row_group_rows=self.settings.row_group_rows,
         )
 
     def _is_complete(self, writer: FileWriter) -> bool:
-        max_rows = int(self.config.get("max_file_rows") or 0)
-        max_bytes = int(self.config.get("max_file_size_mb") or 100) * MEBIBYTE
+        max_rows = self.settings.max_file_rows
+        max_bytes = self.settings.max_file_size_mb * MEBIBYTE
         return writer.size_bytes >= max_bytes or (max_rows > 0 and writer.rows >= max_rows)
 
     def _upload(self, partition: str) -> None:
@@ -234,7 +244,7 @@ class ParquetBucketSink(BatchSink):
     # Partitioning ---------------------------------------------------------------------------
 
     def _resolve_partition_field(self) -> str | None:
-        field = self.config.get("partition_by")
+        field = self.settings.partition_by
         if not field:
             return None
         if field not in {c.name for c in self.columns}:
@@ -249,7 +259,7 @@ class ParquetBucketSink(BatchSink):
     def _partitions(self, batch: pa.RecordBatch) -> Iterator[tuple[str, pa.RecordBatch]]:
         """Split a batch into Hive-style folders: `dt=<load date>/` and/or `<field>=<value>/`."""
         prefix = ""
-        if self.config.get("partition_by_load_date"):
+        if self.settings.partition_by_load_date:
             prefix = f"dt={datetime.datetime.now(tz=datetime.timezone.utc):%Y-%m-%d}/"
         if self._partition_field is None:
             yield prefix, batch

@@ -10,6 +10,9 @@ import typing as t
 
 from singer_sdk import typing as th
 
+if t.TYPE_CHECKING:
+    from target_parquet_bucket.settings import Settings
+
 TABLE_FORMATS = ("files", "delta", "iceberg")
 TABLE_LOAD_METHODS = ("append-only", "upsert", "overwrite")
 
@@ -65,36 +68,24 @@ class TableSettingsError(ValueError):
     """A table setting that cannot work: one line naming the setting."""
 
 
-def table_format(config: t.Mapping[str, t.Any]) -> str:
-    """The configured table format (`files` when unset)."""
-    return str(config.get("table_format") or "files")
-
-
-def load_method(config: t.Mapping[str, t.Any]) -> str:
-    """`load_method` as text (the SDK's default is its `TargetLoadMethods` enum member)."""
-    value = config.get("load_method") or "append-only"
-    return str(getattr(value, "value", value))
-
-
-def check_table_settings(config: t.Mapping[str, t.Any]) -> None:
+def check_table_settings(settings: Settings) -> None:
     """Refuse at start what cannot work with the chosen table format."""
-    fmt = table_format(config)
+    fmt = settings.table_format
     if fmt not in TABLE_FORMATS:
         msg = f"table_format: '{fmt}' is not one of {', '.join(TABLE_FORMATS)}"
         raise TableSettingsError(msg)
     if fmt == "files":
         return
-    method = load_method(config)
-    if method not in TABLE_LOAD_METHODS:
-        msg = f"load_method: '{method}' is not one of {', '.join(TABLE_LOAD_METHODS)}"
+    if settings.load_method not in TABLE_LOAD_METHODS:
+        msg = f"load_method: '{settings.load_method}' is not one of {', '.join(TABLE_LOAD_METHODS)}"
         raise TableSettingsError(msg)
-    if (config.get("format") or "parquet") != "parquet":
-        msg = f"format: table_format '{fmt}' stores parquet files; remove format '{config.get('format')}'"
+    if settings.format != "parquet":
+        msg = f"format: table_format '{fmt}' stores parquet files; remove format '{settings.format}'"
         raise TableSettingsError(msg)
-    if config.get("partition_by_load_date"):
+    if settings.partition_by_load_date:
         msg = f"partition_by_load_date: not supported with table_format '{fmt}' (use partition_by)"
         raise TableSettingsError(msg)
     for name in ("table_compact_every_commits", "table_retention_hours"):
-        if int(config.get(name) or 0) < 0:
+        if getattr(settings, name) < 0:
             msg = f"{name}: must be 0 (off) or a positive number"
             raise TableSettingsError(msg)

@@ -16,7 +16,6 @@ import typing as t
 import pyarrow as pa
 
 from target_parquet_bucket.sinks import MEBIBYTE, ParquetBucketSink
-from target_parquet_bucket.table_settings import load_method
 from target_parquet_bucket.tables import Commit, TableSchemaError, TableStore, check_evolution
 
 if t.TYPE_CHECKING:
@@ -42,7 +41,7 @@ class TableSink(ParquetBucketSink):
         """Refuse at SCHEMA time an upsert without keys and a type change the table cannot take."""
         super().__init__(target, stream_name, schema, key_properties)
         self.store: TableStore = target.tables  # type: ignore[attr-defined]
-        self.load_method = load_method(self.config)
+        self.load_method = self.settings.load_method
         if self.load_method == "upsert" and not self.key_properties:
             msg = f"stream '{stream_name}': load_method 'upsert' needs key_properties, and its SCHEMA declares none"
             raise TableSchemaError(msg)
@@ -51,7 +50,7 @@ class TableSink(ParquetBucketSink):
             check_evolution(stream_name, existing, self.decoder.schema)
         self._pending: list[pa.RecordBatch] = []
         self._pending_bytes = 0
-        self._max_pending_bytes = int(self.config.get("max_file_size_mb") or 100) * MEBIBYTE
+        self._max_pending_bytes = self.settings.max_file_size_mb * MEBIBYTE
         #: The next commit replaces the table (overwrite, or a new full-table version started).
         self._replace_next = self.load_method == "overwrite"
         #: Rows are being held for one atomic replacement (see the module docstring).
@@ -126,8 +125,8 @@ class TableSink(ParquetBucketSink):
     def _housekeep(self, *, final: bool) -> None:
         """Compaction every `table_compact_every_commits` commits of the table (counted across
         runs); expiry with it and at the end of a run that committed."""
-        every = int(self.config.get("table_compact_every_commits") or 0)
-        retention = int(self.config.get("table_retention_hours") or 0)
+        every = self.settings.table_compact_every_commits
+        retention = self.settings.table_retention_hours
         compact = bool(every) and not final and self.store.commit_count(self.stream_name) % every == 0
         if compact or (final and retention and self._committed):
             self.store.housekeep(self.stream_name, compact=compact, retention_hours=retention)

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from target_parquet_bucket.storage import DEFAULT_BUCKET_URL
+if t.TYPE_CHECKING:
+    from target_parquet_bucket.settings import Settings
 
 logger = logging.getLogger("target-parquet-bucket")
 
@@ -285,15 +286,13 @@ def _commit_metadata(state: dict | None) -> dict[str, str]:
     return {STATE_METADATA_KEY: json.dumps(state, separators=(",", ":"), default=str)}
 
 
-def open_table_store(config: t.Mapping[str, t.Any]) -> TableStore:
-    """The Delta or Iceberg store for `bucket_url` and the backend settings."""
-    url = str(config.get("bucket_url") or DEFAULT_BUCKET_URL)
+def open_table_store(settings: Settings, config: t.Mapping[str, t.Any]) -> TableStore:
+    """The Delta or Iceberg store for `bucket_url` and the backend settings (read from `config`)."""
+    url = settings.bucket_url
     root, options = object_store_location(url, config)
-    if config.get("table_format") == "delta":
+    if settings.table_format == "delta":
         return DeltaStore(root, options)
-    return IcebergStore(
-        _iceberg_catalog(url, root, options, config), str(config.get("iceberg_namespace") or "customerio")
-    )
+    return IcebergStore(_iceberg_catalog(url, root, options, settings.iceberg_catalog_uri), settings.iceberg_namespace)
 
 
 def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str, dict[str, str]]:
@@ -361,17 +360,18 @@ def _azure_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
     return {}
 
 
-def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Mapping[str, t.Any]) -> t.Any:
+def _iceberg_catalog(url: str, root: str, options: dict[str, str], uri: str | None) -> t.Any:
     """SQL catalog (default: sqlite next to a local bucket) or a REST catalog."""
     from pyiceberg.catalog import load_catalog  # optional dependency
 
-    uri = config.get("iceberg_catalog_uri")
     if not uri:
         if "://" in root:
             msg = "iceberg_catalog_uri: required for a remote bucket_url (a SQLAlchemy URI or an Iceberg REST URL)"
             raise ValueError(msg)
         uri = f"sqlite:///{Path(root) / '_iceberg_catalog.db'}"
     warehouse = root if "://" in root else Path(root).as_uri()
+    if warehouse.startswith("az://"):  # pyiceberg names Azure Blob locations abfs://<container>/<path>
+        warehouse = "abfs://" + warehouse.removeprefix("az://")
     properties = {"warehouse": warehouse, **_iceberg_io_options(url, options)}
     if str(uri).startswith(("http://", "https://")):
         return load_catalog("default", type="rest", uri=str(uri), **properties)
@@ -379,14 +379,38 @@ def _iceberg_catalog(url: str, root: str, options: dict[str, str], config: t.Map
 
 
 def _iceberg_io_options(url: str, options: dict[str, str]) -> dict[str, str]:
-    """pyiceberg FileIO properties for the bucket's credentials."""
-    if not url.startswith("s3://"):
-        return {}
+    """pyiceberg FileIO properties for the bucket's credentials (the same ones Delta's object_store takes)."""
+    if url.startswith("s3://"):
+        mapping = {
+            "AWS_ACCESS_KEY_ID": "s3.access-key-id",
+            "AWS_SECRET_ACCESS_KEY": "s3.secret-access-key",
+            "AWS_SESSION_TOKEN": "s3.session-token",
+            "AWS_REGION": "s3.region",
+            "AWS_ENDPOINT_URL": "s3.endpoint",
+        }
+        return {mapping[k]: v for k, v in options.items() if k in mapping}
+    if url.startswith("azure://"):
+        return _iceberg_azure_options(options)
+    return {}
+
+
+def _iceberg_azure_options(options: dict[str, str]) -> dict[str, str]:
+    """Azure Blob through pyarrow's AzureFileSystem (pyiceberg would otherwise pick fsspec's adlfs, which the
+    target does not install). An endpoint other than `<account>.blob.core.windows.net` (Azurite, Azure Stack)
+    is passed as the blob and DFS authority, which pyarrow addresses path-style like the emulator expects."""
     mapping = {
-        "AWS_ACCESS_KEY_ID": "s3.access-key-id",
-        "AWS_SECRET_ACCESS_KEY": "s3.secret-access-key",
-        "AWS_SESSION_TOKEN": "s3.session-token",
-        "AWS_REGION": "s3.region",
-        "AWS_ENDPOINT_URL": "s3.endpoint",
+        "azure_storage_account_name": "adls.account-name",
+        "azure_storage_account_key": "adls.account-key",
+        "azure_storage_sas_key": "adls.sas-token",
     }
-    return {mapping[k]: v for k, v in options.items() if k in mapping}
+    properties = {mapping[k]: v for k, v in options.items() if k in mapping}
+    if "adls.sas-token" in properties:  # pyarrow sends a token without its leading "?" as part of the path
+        properties["adls.sas-token"] = "?" + properties["adls.sas-token"].lstrip("?")
+    properties["py-io-impl"] = "pyiceberg.io.pyarrow.PyArrowFileIO"
+    endpoint = urlsplit(options.get("azure_storage_endpoint", ""))
+    account = options.get("azure_storage_account_name", "")
+    if endpoint.netloc and endpoint.netloc != f"{account}.blob.core.windows.net":
+        for service in ("blob", "dfs"):  # pyarrow asks the DFS endpoint whether the account has folders
+            properties[f"adls.{service}-storage-authority"] = endpoint.netloc
+            properties[f"adls.{service}-storage-scheme"] = endpoint.scheme
+    return properties

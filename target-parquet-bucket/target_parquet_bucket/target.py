@@ -17,7 +17,6 @@ import msgspec
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
-from singer_sdk.target_base import Target
 
 from target_parquet_bucket.batch_files import BatchFileError, parse_message, write_batch
 from target_parquet_bucket.bucket import Bucket
@@ -26,20 +25,21 @@ from target_parquet_bucket.message_checks import (
     check_schema_message,
     check_state_message,
 )
-from target_parquet_bucket.naming import DEFAULT_TEMPLATE, FileNamer, NamingError
+from target_parquet_bucket.naming import FileNamer, NamingError
 from target_parquet_bucket.reader import FastSingerReader
 from target_parquet_bucket.redaction import redact_logs
-from target_parquet_bucket.settings import SETTINGS, check_settings, describe_config_errors
+from target_parquet_bucket.sdk_hooks import TargetHooks
+from target_parquet_bucket.settings import SETTINGS, Settings, check_settings, describe_config_errors
 from target_parquet_bucket.sinks import ParquetBucketSink
 from target_parquet_bucket.storage import open_storage
-from target_parquet_bucket.table_settings import check_table_settings, table_format
+from target_parquet_bucket.table_settings import check_table_settings
 from target_parquet_bucket.writers import file_extension
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
     from types import FrameType
 
-    from singer_sdk.plugin_base import _ConfigInput
+    from target_parquet_bucket.sdk_hooks import ConfigInput
 
 #: The SDK checks the age of buffered records after every record; a clock read per record is
 #: measurable at our rates, and every few thousand lines is just as timely.
@@ -49,14 +49,14 @@ _AGE_CHECK_EVERY = 4096
 _state_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
-class TargetParquetBucket(Target):
+class TargetParquetBucket(TargetHooks):
     """Singer target writing streams as files into a local folder, S3, Azure Blob or GCS."""
 
     name = "target-parquet-bucket"
     config_jsonschema = SETTINGS.to_dict()
     default_sink_class = ParquetBucketSink
     message_reader_class = FastSingerReader
-    capabilities: t.ClassVar = [*Target.capabilities, PluginCapabilities.ACTIVATE_VERSION]
+    capabilities: t.ClassVar = [*TargetHooks.capabilities, PluginCapabilities.ACTIVATE_VERSION]
 
     def __init__(
         self,
@@ -70,6 +70,10 @@ class TargetParquetBucket(Target):
         """Open the bucket and switch RECORD lines to the columnar path when no maps apply."""
         self._stopped_by_signal = 0  # set before the SDK installs the signal handlers
         self._emitted_state: dict | None = None
+        #: The latest STATE received (what the end of input passes on).
+        self._received_state: dict | None = None
+        #: Each stream's active sink, for the columnar RECORD path (SCHEMA messages reset it).
+        self._sink_of: dict[str, ParquetBucketSink] = {}
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
@@ -77,68 +81,65 @@ class TargetParquetBucket(Target):
             setup_mapper=setup_mapper,
             message_reader=message_reader,
         )
-        check_settings(self.config)
-        file_format = self.config.get("format") or "parquet"
+        #: Every setting, defaults applied (`storage` reads the backends' own from `config`).
+        self.settings = settings = Settings.from_config(self.config)
+        check_settings(settings)
         namer = FileNamer(
-            self.config.get("file_name_template") or DEFAULT_TEMPLATE,
-            workspace_id=str(self.config.get("workspace_id") or "0"),
-            version=str(self.config.get("version") or "4"),
-            extension=file_extension(file_format, self.config.get("compression") or "snappy"),
+            settings.file_name_template,
+            workspace_id=settings.workspace_id,
+            version=settings.version,
+            extension=file_extension(settings.format, settings.compression),
         )
         storage = open_storage(self.config)
         redact_logs(storage.redact)
-        self.bucket = Bucket(storage, namer, temp_dir=self.config.get("temp_dir"))
+        self.bucket = Bucket(storage, namer, temp_dir=settings.temp_dir)
         self._open_tables()
-        self._set_state_interval(int(self.config.get("state_interval_seconds", 300)))
-        if isinstance(self.message_reader, FastSingerReader) and not self._needs_sdk_record_path():
+        self.set_state_interval(settings.state_interval_seconds)
+        if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:
             self.message_reader.raw_record_handler = self._process_raw_record
 
     def _open_tables(self) -> None:
         """With `table_format` delta/iceberg, streams go to tables through `TableSink`."""
-        check_table_settings(self.config)
+        check_table_settings(self.settings)
         #: The Singer state the commits being made now complete (their commit metadata).
         self.completing_state: dict | None = None
         self.tables = None
-        if table_format(self.config) != "files":
+        if self.settings.table_format != "files":
             from target_parquet_bucket.table_sink import TableSink  # optional deps
             from target_parquet_bucket.tables import open_table_store
 
-            self.tables = open_table_store(self.config)
+            self.tables = open_table_store(self.settings, self.config)
             self.default_sink_class = TableSink
 
     def _commit_tables(self) -> None:
         """Table sinks commit the rows read so far (a held replacement waits for its end)."""
         if self.tables is not None:
-            for sink in [*self._sinks_active.values(), *self._sinks_to_clear]:
-                sink.commit()
+            for sink in self.all_sinks():
+                t.cast("ParquetBucketSink", sink).commit()
 
     def _holding_tables(self) -> list[str]:
         """Streams holding rows for an atomic replacement (the STATE after them must wait)."""
-        sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
-        return [s.stream_name for s in sinks if getattr(s, "holding", False)]
-
-    def _set_state_interval(self, seconds: int) -> None:
-        """singer-sdk drains every sink and passes the latest STATE on once its oldest record is
-        `_MAX_RECORD_AGE_IN_MINUTES` old (5 minutes, a private class attribute without a setting);
-        this instance attribute makes it `state_interval_seconds`."""
-        self._MAX_RECORD_AGE_IN_MINUTES = seconds / 60
-
-    def _needs_sdk_record_path(self) -> bool:
-        """Stream maps and flattening transform records one by one; only the SDK path does that."""
-        return bool(self.config.get("stream_maps")) or bool(self.config.get("flattening_enabled"))
+        return [s.stream_name for s in self.all_sinks() if getattr(s, "holding", False)]
 
     def _process_raw_record(self, stream: str, line: bytes, line_number: int) -> None:
         """Columnar path for one RECORD line: buffer it in its sink, drain when full."""
-        sink = self._sinks_active.get(stream)
+        sink = self._sink_of.get(stream)
         if sink is None:
-            msg = f"stream '{stream}', input line {line_number}: RECORD before any SCHEMA of its stream"
-            raise RecordsWithoutSchemaException(msg)
-        if t.cast("ParquetBucketSink", sink).append_raw(line, line_number):
-            self.drain_one(sink)  # type: ignore[arg-type]
+            sink = self._active_sink(stream, line_number, "RECORD")
+        if sink.append_raw(line, line_number):
+            self.drain_one(sink)
         if not line_number % _AGE_CHECK_EVERY:
-            self._handle_max_record_age()
+            self.drain_if_records_aged()
 
-    def _process_schema_message(self, message_dict: dict) -> None:
+    def _active_sink(self, stream: str, line_number: int, message_type: str) -> ParquetBucketSink:
+        """The stream's sink, or the error naming the stream and line when it had no SCHEMA yet."""
+        if not self.sink_exists(stream):
+            msg = f"stream '{stream}', input line {line_number}: {message_type} before any SCHEMA of its stream"
+            raise RecordsWithoutSchemaException(msg)
+        sink = self._sink_of[stream] = t.cast("ParquetBucketSink", self.get_sink(stream))
+        return sink
+
+    def handle_schema_message(self, message_dict: dict) -> None:
         """On a schema change, finish the old schema's file right away, so sequences follow the
         input order (the SDK would drain the retired sink only at the next full drain).
 
@@ -147,32 +148,34 @@ class TargetParquetBucket(Target):
         """
         check_schema_message(
             message_dict,
-            allow_case_colliding_columns=bool(self.config.get("allow_case_colliding_columns")),
+            allow_case_colliding_columns=self.settings.allow_case_colliding_columns,
         )
         stream = message_dict.get("stream", "")
-        previous = self._sinks_active.get(stream)
+        previous = self.get_sink(stream) if self.sink_exists(stream) else None
+        self._sink_of.clear()
         try:
-            super()._process_schema_message(message_dict)
+            super().handle_schema_message(message_dict)
         except NamingError as exc:  # the stream's name cannot name objects: about this SCHEMA line
             raise InvalidInputLine(f"stream '{stream}': {exc}") from None
-        if previous is not None and previous in self._sinks_to_clear:
+        if previous is not None and self.get_sink(stream) is not previous:
             self.drain_one(previous)
             if self.tables is not None:
                 self.completing_state = None  # its rows complete no new state
                 previous.clean_up()  # its table commit, before the new schema's rows
             t.cast("ParquetBucketSink", previous).commit()
 
-    def _process_state_message(self, message_dict: dict) -> None:
+    def handle_state_message(self, message_dict: dict) -> None:
         """A STATE without `value` is refused with its line number (see `message_checks`)."""
         check_state_message(message_dict)
-        super()._process_state_message(message_dict)
+        super().handle_state_message(message_dict)
+        self._received_state = message_dict["value"]
 
-    def _process_activate_version_message(self, message_dict: dict) -> None:
+    def handle_activate_version_message(self, message_dict: dict) -> None:
         """ACTIVATE_VERSION for a stream without SCHEMA is refused naming it (the SDK: `KeyError`)."""
         check_activate_version_message(message_dict, known_streams=self.mapper.stream_maps)
-        super()._process_activate_version_message(message_dict)
+        super().handle_activate_version_message(message_dict)
 
-    def _process_batch_message(self, message_dict: dict) -> None:
+    def handle_batch_message(self, message_dict: dict) -> None:
         """BATCH: the manifest's files go through the stream's decoder into its open files, so the
         STATE after it is emitted only once they are uploaded (see `batch_files`).
 
@@ -184,18 +187,17 @@ class TargetParquetBucket(Target):
         """
         line_number = getattr(self.message_reader, "line_number", 0)
         batch = parse_message(message_dict, line_number)
-        if self._needs_sdk_record_path():
+        if self.settings.uses_sdk_record_path:
             msg = (
                 f"stream '{batch.stream}', input line {line_number}: BATCH messages cannot be combined "
                 "with stream_maps or flattening_enabled (their files would be written untransformed); "
                 "turn off the tap's batch_config"
             )
             raise BatchFileError(msg)
-        self._assert_sink_exists(batch.stream)
-        write_batch(t.cast("ParquetBucketSink", self.get_sink(batch.stream)), batch, line_number)
-        self._handle_max_record_age()
+        write_batch(self._active_sink(batch.stream, line_number, "BATCH"), batch, line_number)
+        self.drain_if_records_aged()
 
-    def _write_state_message(self, state: dict) -> None:
+    def emit_state(self, state: dict) -> None:
         """Upload every open file (commit every table) first; if that fails the exception stops
         the state line. While a table replacement is incomplete the state is held back: the
         end of the replacement or of the input emits the latest one.
@@ -218,7 +220,7 @@ class TargetParquetBucket(Target):
         sys.stdout.flush()
         self._emitted_state = state
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def on_termination_signal(self, signum: int, frame: FrameType | None) -> None:
         """On SIGTERM/SIGINT, stop reading at a line boundary and end like end of input.
 
         singer-sdk drains and emits STATE from inside the signal handler, but the signal may arrive
@@ -234,7 +236,7 @@ class TargetParquetBucket(Target):
 
     def process_endofpipe(self) -> None:
         """Drain and upload everything (also when no STATE was ever received)."""
-        self.completing_state = self._latest_state
+        self.completing_state = self._received_state
         super().process_endofpipe()
         self.bucket.commit_all()
         self.bucket.close()
@@ -247,7 +249,7 @@ class TargetParquetBucket(Target):
         *,
         about: bool = False,
         about_format: str | None = None,
-        config: _ConfigInput | None = None,
+        config: ConfigInput | None = None,
         file_input: t.IO[str] | None = None,
     ) -> None:
         """Run the target; any failure ends it with one error line and exit code 1."""

@@ -340,6 +340,25 @@ class Dataset:
                 )
             self.objects[object_type["id"]] = items
 
+    def person_relationships(self, index: int) -> list[Record]:
+        """The objects a person is related to, as `GET /v1/customers/{id}/relationships` lists them: the spec's
+        item, with an integer `object_type_id`, the object's identifiers, and the relationship's own
+        attributes with their unix timestamps."""
+        relations = []
+        for position, object_type in enumerate(self.object_types):
+            for n, item in enumerate(self.objects[object_type["id"]]):
+                if index in item["people"]:
+                    rng = self._rng("relationship", position, n, index)
+                    relations.append(
+                        {
+                            "object_type_id": int(object_type["id"]),
+                            "identifiers": {"object_id": item["object_id"], "cio_object_id": item["cio_object_id"]},
+                            "attributes": {"role": rng.choice(("owner", "admin", "member"))},
+                            "timestamps": {"role": min(item["timestamps"].values())},
+                        }
+                    )
+        return relations
+
     @property
     def workspaces(self) -> list[Record]:
         return [

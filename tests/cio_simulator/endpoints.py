@@ -140,6 +140,18 @@ def campaign_action_metrics(request: Request, data: Dataset) -> Any:
     )
 
 
+@route("GET", "/campaigns/{campaign_id}/metrics/links")
+def campaign_link_metrics(request: Request, data: Dataset) -> Any:
+    campaign = get_campaign(request, data)["campaign"]
+    return metrics.links_response(request, data.seed, f"campaign{campaign['id']}", campaign["created"], data.now)
+
+
+@route("GET", "/campaigns/{campaign_id}/actions/{action_id}/metrics/links")
+def campaign_action_link_metrics(request: Request, data: Dataset) -> Any:
+    action = get_campaign_action(request, data)["action"]
+    return metrics.links_response(request, data.seed, f"action{action['id']}", action["created"], data.now)
+
+
 @route("GET", "/campaigns/{campaign_id}/messages")
 def campaign_messages(request: Request, data: Dataset) -> Any:
     campaign = get_campaign(request, data)["campaign"]
@@ -204,6 +216,21 @@ def broadcast_action_metrics(request: Request, data: Dataset) -> Any:
     )
 
 
+@route("GET", "/broadcasts/{broadcast_id}/metrics/links")
+def broadcast_link_metrics(request: Request, data: Dataset) -> Any:
+    broadcast = get_broadcast(request, data)["broadcast"]
+    return metrics.links_response(request, data.seed, f"broadcast{broadcast['id']}", broadcast["created"], data.now)
+
+
+@route("GET", "/broadcasts/{broadcast_id}/actions/{action_id}/metrics/links")
+def broadcast_action_link_metrics(request: Request, data: Dataset) -> Any:
+    get_broadcast(request, data)
+    action = find(
+        data.broadcast_actions[request.int_param("broadcast_id")], "id", request.params["action_id"], "action"
+    )
+    return metrics.links_response(request, data.seed, f"broadcast_action{action['id']}", action["created"], data.now)
+
+
 @route("GET", "/broadcasts/{broadcast_id}/messages")
 def broadcast_messages(request: Request, data: Dataset) -> Any:
     broadcast = get_broadcast(request, data)["broadcast"]
@@ -256,6 +283,12 @@ def newsletter_metrics(request: Request, data: Dataset) -> Any:
         accepts_v2=False,
         months_max=121,
     )
+
+
+@route("GET", "/newsletters/{newsletter_id}/metrics/links")
+def newsletter_link_metrics(request: Request, data: Dataset) -> Any:
+    newsletter = get_newsletter(request, data)["newsletter"]
+    return metrics.links_response(request, data.seed, f"newsletter{newsletter['id']}", newsletter["created"], data.now)
 
 
 @route("GET", "/newsletters/{newsletter_id}/messages")
@@ -376,6 +409,18 @@ def customer_subscription_preferences(request: Request, data: Dataset) -> Any:
     if index is None:
         raise not_found(f"customer {request.params['customer_id']}")
     return {"customer": data.subscription_preferences(index)}
+
+
+@route("GET", "/customers/{customer_id:s}/relationships")
+def customer_relationships(request: Request, data: Dataset) -> Any:
+    """The objects a person is related to, cursor paged (`limit` default 10, max 100, like the object side).
+    The spec gives this endpoint no `id_type`: a `cio_` prefix names the person by cio_id, else the id."""
+    customer_id = request.params["customer_id"]
+    index = data.person_index(customer_id, "cio_id" if customer_id.startswith("cio_") else "id")
+    if index is None:
+        raise not_found(f"customer {customer_id}")
+    page, token = cursor_page(data.person_relationships(index), request, request.limit(default=10, maximum=100))
+    return {"cio_relationships": page, "next": token}
 
 
 # -- segments -------------------------------------------------------------------------------------------------
@@ -618,6 +663,12 @@ def list_transactional_contents(request: Request, data: Dataset) -> Any:
 def transactional_deliveries(request: Request, data: Dataset) -> Any:
     transactional_id = transactional_message(request, data)["id"]
     return list_messages(request, data, parent=("transactional_message_id", transactional_id))
+
+
+@route("GET", "/transactional/{transactional_id}/metrics/links")
+def transactional_link_metrics(request: Request, data: Dataset) -> Any:
+    message = transactional_message(request, data)
+    return metrics.links_response(request, data.seed, f"transactional{message['id']}", message["created_at"], data.now)
 
 
 @route("GET", "/transactional/{transactional_id}/metrics")

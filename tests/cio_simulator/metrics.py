@@ -10,6 +10,7 @@ period.
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -118,6 +119,37 @@ def metrics_response(
             zone = region_zone(request.query.get("tz") or "America/New_York")
             buckets, period = _v2_buckets(request, now, zone)
             return {"metric": {"series": series(seed, entity, created, buckets, period, keys, zone)}}
+    buckets, period = _v1_buckets(request, now, months_max)
+    return {"metric": {"series": series(seed, entity, created, buckets, period, keys)}}
+
+
+def links_response(request: Request, seed: int, entity: str, created: int, now: int) -> dict:
+    """Answer a link metrics request (v1 `period`/`steps` only): 1 to 3 links per entity, each with its
+    `clicked` series; `unique=true` counts each person once, so its counts are at most the totals (here half)."""
+    unique = request.choice("unique", ("true", "false"), "false") == "true"
+    buckets, period = _v1_buckets(request, now, 121)
+    links = []
+    for link_id, href in entity_links(seed, entity):
+        clicked = [0 if shift(b, period, 1) <= created else mix(seed, link_id, b) % 61 for b in buckets]
+        links.append(
+            {
+                "link": {"id": link_id, "href": href},
+                "metric": {"series": {"clicked": [value // 2 for value in clicked] if unique else clicked}},
+            }
+        )
+    return {"links": links}
+
+
+def entity_links(seed: int, entity: str) -> list[tuple[int, str]]:
+    """`(id, href)` of the 1 to 3 links of an entity's messages (ids unique per entity)."""
+    entity_hash = zlib.crc32(entity.encode())  # `salt` sees only a name's first 8 bytes: campaign1 == campaign2
+    return [
+        (1000 + n * 10000 + mix(seed, entity_hash, n) % 9000, f"https://example.com/{entity}/{n}")
+        for n in range(1 + mix(seed, entity_hash, 99) % 3)
+    ]
+
+
+def _v1_buckets(request: Request, now: int, months_max: int) -> tuple[list[int], str]:
     period = request.choice("period", tuple(V1_MAX_STEPS), "days")
     assert period is not None
     maximum = months_max if period == "months" else V1_MAX_STEPS[period]
@@ -127,8 +159,7 @@ def metrics_response(
         raise ApiError(400, "cannot request fewer than 2 steps")
     steps = min(steps, maximum)
     last = bucket_start(now, period)
-    buckets = [shift(last, period, -back) for back in range(steps - 1, -1, -1)]
-    return {"metric": {"series": series(seed, entity, created, buckets, period, keys)}}
+    return [shift(last, period, -back) for back in range(steps - 1, -1, -1)], period
 
 
 def _v2_buckets(request: Request, now: int, zone: tzinfo) -> tuple[list[int], str]:

@@ -171,8 +171,13 @@ def _activities(ds: Dataset, rng: SplitMix, previous: int) -> dict[str, list[str
 
 
 def _objects(ds: Dataset, rng: SplitMix, moment: Any) -> dict[str, list[str]]:
-    """A new `plan` (and its timestamp) on one object of the first object type."""
+    """A new `plan` (and its timestamp) on one object of the first object type, and one more live person
+    related to it (`related`: that person's cio_id, empty when the person drawn already was)."""
     item = rng.choice(ds.objects[ds.object_types[0]["id"]])
     item["attributes"]["plan"] = f"{item['attributes']['plan'].split('-g')[0]}-g{ds.generation}"
     item["timestamps"]["plan"] = moment()
-    return {"updated": [item["cio_object_id"]]}
+    live = ds.live_people_positions()
+    person = live[rng.randrange(len(live))]
+    related = [] if person in item["people"] else [ds.identifiers(person)["cio_id"]]
+    item["people"] = sorted({*item["people"], person})
+    return {"updated": [item["cio_object_id"]], "related": related}

@@ -11,17 +11,12 @@ from jsonschema import Draft7Validator
 from openapi_server import SPEC
 from openapi_server.spec import Spec
 
-from tap_customerio import schemas
-from tap_customerio.streams.export import (
-    FEED_EVENT_TYPES,
-    activity_metric_row,
-    attribute_rows,
-    content_row,
-    delivery_row,
-    metric_event_id,
-    metric_rows,
-    person_row,
-)
+from tap_customerio.streams import export as export_tables
+from tap_customerio.streams.export.attributes import attribute_rows
+from tap_customerio.streams.export.content import content_row
+from tap_customerio.streams.export.deliveries import delivery_row
+from tap_customerio.streams.export.metrics import FEED_EVENT_TYPES, activity_metric_row, metric_event_id, metric_rows
+from tap_customerio.streams.export.people import person_row
 
 WORKSPACE = 4242
 
@@ -256,11 +251,11 @@ def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> Non
     data = Dataset(seed=SEED, scale=0.1)
     people = list(data.people)[:50]
     rows = {
-        "export_deliveries": [delivery_row(m, WORKSPACE) for m in data.messages],
-        "export_metrics": [row for m in data.messages for row in metric_rows(m, WORKSPACE)],
-        "export_people": [person_row(p, WORKSPACE) for p in people],
-        "export_attributes": [row for p in people for row in attribute_rows(p, WORKSPACE)],
-        "export_content": [
+        "deliveries": [delivery_row(m, WORKSPACE) for m in data.messages],
+        "metrics": [row for m in data.messages for row in metric_rows(m, WORKSPACE)],
+        "people": [person_row(p, WORKSPACE) for p in people],
+        "attributes": [row for p in people for row in attribute_rows(p, WORKSPACE)],
+        "content": [
             content_row("campaign_action", a, cid, WORKSPACE)
             for cid, actions in data.campaign_actions.items()
             for a in actions
@@ -273,7 +268,7 @@ def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> Non
     }
 
     for schema_name, built in rows.items():
-        schema = json.loads((files(schemas) / f"{schema_name}.json").read_text())
+        schema = json.loads((files(export_tables) / f"{schema_name}.json").read_text())
         validator = Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
         assert built, schema_name
         for row in built:

@@ -256,6 +256,35 @@ def test_compaction_every_two_commits_leaves_one_file(tmp_path: Path) -> None:
     assert sorted(rows_by_id(tmp_path)) == ["a", "b"]
 
 
+def test_files_removed_longer_ago_than_the_retention_are_vacuumed_and_newer_ones_kept(tmp_path: Path) -> None:
+    overwrite = config(tmp_path, load_method="overwrite")
+    run_target([people_schema(), person("a", 1), state_message({"s": 1})], overwrite)
+    (first_file,) = DeltaTable(str(tmp_path / STREAM)).file_uris()
+    run_target([people_schema(), person("b", 2), state_message({"s": 2})], overwrite)
+    (second_file,) = DeltaTable(str(tmp_path / STREAM)).file_uris()
+    removed_hours_ago(tmp_path / STREAM / "_delta_log" / f"{1:020d}.json", hours=2)  # version 1 removed file 1
+
+    run = run_target(
+        [people_schema(), person("c", 3), state_message({"s": 3})], {**overwrite, "table_retention_hours": 1}
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert not os.path.exists(first_file)
+    assert os.path.exists(second_file)  # removed by this run's overwrite: within the retention
+    assert "VACUUM END" in [h["operation"] for h in DeltaTable(str(tmp_path / STREAM)).history()]
+    assert list(rows_by_id(tmp_path)) == ["c"]
+
+
+def removed_hours_ago(log_entry: Path, *, hours: int) -> None:
+    """Rewrite a Delta log entry as if its `remove` actions happened `hours` ago (vacuum reads their time)."""
+    then = int((dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=hours)).timestamp() * 1000)
+    actions = [json.loads(line) for line in log_entry.read_text().splitlines() if line.strip()]
+    for action in actions:
+        if "remove" in action:
+            action["remove"]["deletionTimestamp"] = then
+    log_entry.write_text("".join(json.dumps(action) + "\n" for action in actions))
+
+
 @pytest.mark.parametrize("load_method", ["append-only", "upsert"])
 def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     """moto server mode over real HTTP; read back with delta-rs's own S3 client."""

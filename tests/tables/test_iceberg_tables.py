@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import typing as t
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -149,6 +151,109 @@ def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_pa
     table = catalog.load_table(("customerio", STREAM))
     assert table.metadata_location.startswith(f"s3://{name}/lake/")
     assert n_by_id(table) == {"a": 10, "b": 2}
+
+
+@pytest.mark.parametrize("credential", ["connection_string", "sas_url"])
+def test_iceberg_tables_on_azure_blob_with_a_local_sql_catalog(
+    azurite_service: t.Any, tmp_path: Path, credential: str
+) -> None:
+    """Azurite over real HTTP; read back through pyiceberg's PyArrow FileIO with the account key."""
+    container = azurite_service.create_container()
+    catalog_uri = f"sqlite:///{tmp_path / 'catalog.db'}"
+    settings = {
+        "bucket_url": f"azure://{container}/lake",
+        "table_format": "iceberg",
+        "load_method": "upsert",
+        "iceberg_catalog_uri": catalog_uri,
+    }
+    if credential == "sas_url":
+        settings["azure_sas_url"] = azurite_service.container_sas_url(container)
+    else:
+        settings["azure_connection_string"] = azurite_service.connection_string
+    first = run_target([people_schema(), person("a", 1), person("b", 2)], settings)
+    assert first.exit_code == 0, first.stderr
+    run = run_target([people_schema(), person("a", 10)], settings)
+
+    assert run.exit_code == 0, run.stderr
+    endpoint = urlsplit(azurite_service.blob_endpoint)
+    catalog = SqlCatalog(
+        "default",
+        uri=catalog_uri,
+        **{
+            "py-io-impl": "pyiceberg.io.pyarrow.PyArrowFileIO",
+            "adls.account-name": azurite_service.account_name,
+            "adls.account-key": azurite_service.account_key,
+            "adls.blob-storage-authority": endpoint.netloc,
+            "adls.blob-storage-scheme": endpoint.scheme,
+            "adls.dfs-storage-authority": endpoint.netloc,
+            "adls.dfs-storage-scheme": endpoint.scheme,
+        },
+    )
+    table = catalog.load_table(("customerio", STREAM))
+    assert table.metadata_location.startswith(f"abfs://{container}/lake/")
+    assert n_by_id(table) == {"a": 10, "b": 2}
+    blobs = [b.name for b in azurite_service.service_client().get_container_client(container).list_blobs()]
+    assert any(name.startswith("lake/customerio/people/data/") for name in blobs)
+
+
+def test_a_failed_iceberg_commit_on_azure_names_the_stream_and_never_shows_the_sas_token(
+    azurite_service: t.Any, tmp_path: Path
+) -> None:
+    container = azurite_service.create_container()
+    sas_url = azurite_service.container_sas_url(container, permission="rl")  # no write permission
+    settings = {
+        "bucket_url": f"azure://{container}/lake",
+        "table_format": "iceberg",
+        "azure_sas_url": sas_url,
+        "iceberg_catalog_uri": f"sqlite:///{tmp_path / 'catalog.db'}",
+    }
+
+    run = run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
+
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "stream 'people'" in run.error_lines[0]
+    assert run.states == []
+    signature = sas_url.split("sig=")[1].split("&")[0]
+    assert signature not in run.stderr
+    assert signature.replace("%2F", "/").replace("%3D", "=").replace("%2B", "+") not in run.stderr
+
+
+def test_snapshots_older_than_the_retention_are_expired_and_the_rows_stay(tmp_path: Path) -> None:
+    two_hours_ago = shifted_clock(tmp_path / "clock", hours=-2)
+    first = run_target([people_schema(), person("a", 1), state_message({"s": 1})], config(tmp_path), env=two_hours_ago)
+    assert first.exit_code == 0, first.stderr
+    (old_snapshot,) = iceberg_table(tmp_path).snapshots()
+
+    run = run_target(
+        [people_schema(), person("b", 2), state_message({"s": 2})], config(tmp_path, table_retention_hours=1)
+    )
+
+    assert run.exit_code == 0, run.stderr
+    table = iceberg_table(tmp_path)
+    assert old_snapshot.snapshot_id not in [s.snapshot_id for s in table.snapshots()]
+    assert len(table.snapshots()) == 1
+    assert n_by_id(table) == {"a": 1, "b": 2}
+
+
+def test_snapshots_within_the_retention_are_kept(tmp_path: Path) -> None:
+    run_target([people_schema(), person("a", 1), state_message({"s": 1})], config(tmp_path))
+    run = run_target(
+        [people_schema(), person("b", 2), state_message({"s": 2})], config(tmp_path, table_retention_hours=1)
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert len(iceberg_table(tmp_path).snapshots()) == 2
+
+
+def shifted_clock(folder: Path, *, hours: int) -> dict[str, str]:
+    """Environment for a target run whose Python clock is `hours` off (the run "happened" then): a
+    `sitecustomize` shifts `time.time`, which pyiceberg stamps snapshots with."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(
+        f"import time\n_real = time.time\ntime.time = lambda: _real() + {hours * 3600}\n"
+    )
+    return {**os.environ, "PYTHONPATH": str(folder)}
 
 
 def test_a_remote_bucket_without_a_catalog_uri_fails_naming_the_setting(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from cio_simulator.metrics import entity_links
+
 #: Metric keys in every campaign/newsletter series the simulator serves.
 from cio_simulator.records import METRIC_SERIES_KEYS
 
@@ -14,6 +16,17 @@ Data = Any
 
 def _one_each(keys: Any) -> Counter:
     return Counter(keys)
+
+
+def _links(d: Data, c: dict[str, Any], entities: Any) -> Counter:
+    """One `clicked` row per day for each link of each `(key, simulator entity name)`."""
+    return Counter(
+        {
+            (*key, link_id, "clicked"): c["metrics_days"]
+            for key, name in entities
+            for link_id, _ in entity_links(d.seed, name)
+        }
+    )
 
 
 EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
@@ -62,6 +75,11 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
     "eps_suppression": lambda d, c: _one_each((kind, x["email"]) for kind, xs in d.suppressions.items() for x in xs),
     "customers": lambda d, c: _one_each(p["identifiers"]["cio_id"] for p in d.people),
     "subscription_preferences": lambda d, c: _one_each(p["identifiers"]["cio_id"] for p in d.people),
+    "customer_relationships": lambda d, c: _one_each(
+        (d.identifiers(i)["cio_id"], str(r["object_type_id"]), r["identifiers"]["cio_object_id"])
+        for i in d.live_people_positions()
+        for r in d.person_relationships(i)
+    ),
     "messages": lambda d, c: _one_each(m["id"] for m in d.messages),
     "activities": lambda d, c: _one_each(
         a["id"] for a in (d.activities if c.get("include_deleted_people") else d.activities_of_live_people)
@@ -91,6 +109,20 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
             for key in METRIC_SERIES_KEYS
         }
     ),
+    "campaign_link_metrics": lambda d, c: _links(d, c, (((x["id"],), f"campaign{x['id']}") for x in d.campaigns)),
+    "campaign_action_link_metrics": lambda d, c: _links(
+        d, c, (((cid, a["id"]), f"action{a['id']}") for cid, acts in d.campaign_actions.items() for a in acts)
+    ),
+    "broadcast_link_metrics": lambda d, c: _links(d, c, (((x["id"],), f"broadcast{x['id']}") for x in d.broadcasts)),
+    "broadcast_action_link_metrics": lambda d, c: _links(
+        d,
+        c,
+        (((bid, a["id"]), f"broadcast_action{a['id']}") for bid, acts in d.broadcast_actions.items() for a in acts),
+    ),
+    "newsletter_link_metrics": lambda d, c: _links(d, c, (((x["id"],), f"newsletter{x['id']}") for x in d.newsletters)),
+    "transactional_link_metrics": lambda d, c: _links(
+        d, c, (((x["id"],), f"transactional{x['id']}") for x in d.transactional)
+    ),
 }
 
 #: Primary-key fields per stream, as the tap declares them (metrics: entity and metric; days are counted).
@@ -115,6 +147,13 @@ KEYS: dict[str, tuple[str, ...]] = {
     "campaign_action_metrics": ("campaign_id", "action_id", "metric"),
     "broadcast_metrics": ("broadcast_id", "metric"),
     "broadcast_action_metrics": ("broadcast_id", "action_id", "metric"),
+    "customer_relationships": ("cio_id", "object_type_id", "cio_object_id"),
+    "campaign_link_metrics": ("campaign_id", "link_id", "metric"),
+    "campaign_action_link_metrics": ("campaign_id", "action_id", "link_id", "metric"),
+    "broadcast_link_metrics": ("broadcast_id", "link_id", "metric"),
+    "broadcast_action_link_metrics": ("broadcast_id", "action_id", "link_id", "metric"),
+    "newsletter_link_metrics": ("newsletter_id", "link_id", "metric"),
+    "transactional_link_metrics": ("transactional_id", "link_id", "metric"),
 }
 
 

@@ -80,6 +80,12 @@ def test_activate_version_for_a_stream_without_schema_names_stream_and_line(tmp_
     assert "input line 4: stream 'ghost': ACTIVATE_VERSION before any SCHEMA" in error
 
 
+def test_a_batch_for_a_stream_without_schema_names_stream_and_line(tmp_path: Path) -> None:
+    batch = {"type": "BATCH", "stream": "ghost", "encoding": {"format": "jsonl"}, "manifest": []}
+    error = assert_refused(run_after_good_lines(tmp_path, batch))
+    assert "RecordsWithoutSchemaException: stream 'ghost', input line 4: BATCH before any SCHEMA of its stream" in error
+
+
 def test_a_native_nested_conversion_error_names_the_line_not_a_record(tmp_path: Path) -> None:
     schema = schema_message(
         "s",

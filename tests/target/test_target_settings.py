@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
+import pyarrow.parquet as pq
 import pytest
-from target.target_runs import data_files, record_message, run_target, schema_message
+from target.target_runs import data_files, record_message, run_target, schema_message, state_message
+
+from target_parquet_bucket.settings import SETTINGS
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -102,3 +105,23 @@ def test_templates_that_name_the_stream_unambiguously_are_accepted(tmp_path: Pat
 
     assert run.exit_code == 0, run.stderr
     assert len(data_files(tmp_path)) == 1
+
+
+def test_every_setting_given_as_null_takes_the_default_its_schema_declares(tmp_path: Path) -> None:
+    # Settings with a list of choices refuse null (it is not among them); every other one accepts it.
+    properties = SETTINGS.to_dict()["properties"]
+    nulls = {name: None for name, prop in properties.items() if name != "bucket_url" and "enum" not in prop}
+    messages = [
+        schema_message("users", {"id": {"type": "integer"}}),
+        record_message("users", {"id": 1}),
+        state_message({"bookmarks": {"users": 1}}),
+    ]
+
+    run = run_target(messages, {"bucket_url": str(tmp_path), **nulls})
+
+    assert run.exit_code == 0, run.error_lines or run.stderr[-800:]
+    assert run.states == [{"bookmarks": {"users": 1}}]
+    assert data_files(tmp_path) == ["users_v4_0_1.parquet"]
+    parquet = pq.ParquetFile(tmp_path / "users_v4_0_1.parquet")
+    assert parquet.read().to_pylist() == [{"id": 1}]
+    assert parquet.metadata.row_group(0).column(0).compression == "SNAPPY"

@@ -29,12 +29,12 @@ class ActivitiesStream(CustomerIOStream):
 
     def lookback_seconds(self) -> int:
         """Activities arrive late less often than entity edits: their own, shorter lookback."""
-        return int(self.config.get("activities_lookback_minutes", 60)) * 60
+        return self.settings.activities_lookback_minutes * 60
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """Adds `deleted=true` when `include_deleted_people` is set."""
         params = super().get_url_params(context, next_page_token)
-        if self.config.get("include_deleted_people"):
+        if self.settings.include_deleted_people:
             params["deleted"] = "true"
         return params
 

@@ -8,6 +8,7 @@ import typing as t
 from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.concurrency import lookahead
 from tap_customerio.schemas import messages as schemas
+from tap_customerio.sdk_hooks import drop_progress_markers, progress_marker
 from tap_customerio.timestamps import iso_to_unix, unix_to_iso
 
 if t.TYPE_CHECKING:
@@ -64,12 +65,12 @@ class MessagesStream(CustomerIOStream):
 
     def lookback_seconds(self) -> int:
         """Days re-read before the bookmark to pick up late metrics."""
-        return int(self.config.get("messages_lookback_days", 30)) * DAY
+        return self.settings.messages_lookback_days * DAY
 
     def backfill_estimate(self) -> tuple[int, str] | None:
         """At least one page per window (one more per 1000 deliveries in it)."""
         windows = sum(1 for _ in self.window_bounds())
-        days = int(self.config.get("messages_window_days", 30))
+        days = self.settings.messages_window_days
         return windows, f"{windows} windows of {days} days, at least one page each"
 
     def windows(self) -> Iterator[tuple[int, int]]:
@@ -79,7 +80,7 @@ class MessagesStream(CustomerIOStream):
         `max_concurrency` windows are already being fetched (the caller must request each window it is
         given, with the context `{"start_ts": ..., "end_ts": ...}`).
         """
-        return lookahead(self.window_bounds(), self.prefetch_window, depth=int(self.config.get("max_concurrency", 4)))
+        return lookahead(self.window_bounds(), self.prefetch_window, depth=self.settings.max_concurrency)
 
     def prefetch_window(self, window: tuple[int, int]) -> None:
         """Fetch the window's first page ahead."""
@@ -93,7 +94,7 @@ class MessagesStream(CustomerIOStream):
             start = bookmark - self.lookback_seconds() + 1  # deliveries created after bookmark - lookback
         else:
             start = self.start_date_unix() or now - DEFAULT_HISTORY_DAYS * DAY
-        step = int(self.config.get("messages_window_days", 30)) * DAY
+        step = self.settings.messages_window_days * DAY
         while start <= now:
             end = min(start + step - 1, now)
             yield start, end
@@ -155,9 +156,8 @@ class MessagesStream(CustomerIOStream):
         if not self.incremental:
             return
         state = self.get_context_state(None)
-        reached = (state.get("progress_markers") or {}).get("replication_key_value")
+        reached = progress_marker(state)
         saved = state.get("replication_key_value")
         if reached and saved and iso_to_unix(reached) < iso_to_unix(saved):
-            state.pop("progress_markers")
-        self._finalize_state(state)
-        self._write_state_message()
+            drop_progress_markers(state)
+        self.finalize_state_progress_markers(state)

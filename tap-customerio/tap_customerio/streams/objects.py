@@ -47,10 +47,6 @@ class ObjectsStream(CustomerIOStream):
         """The match-all filter for the context's object type."""
         return match_all(str((context or {})["object_type_id"]))
 
-    def prefetch_first_page(self, context: Context | None) -> None:
-        """No request ahead: prefetched responses are matched by URL, and every object type's search is a POST
-        to the same URL (the type is in the body), so one type would be served another's objects."""
-
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Objects changed after the bookmark (minus lookback); relationships of the others are still read."""
         threshold = self.cdc_threshold(context)
@@ -59,7 +55,7 @@ class ObjectsStream(CustomerIOStream):
                 yield record
             elif self.child_streams:
                 for child_context in self.generate_child_contexts(record, context):
-                    self._sync_children(child_context)
+                    self.sync_children(child_context)
 
     def hydrated(self, context: Context | None) -> Iterator[dict]:
         """Each found object once, with its attributes, a bounded number of requests in flight. A type whose id
@@ -69,7 +65,7 @@ class ObjectsStream(CustomerIOStream):
         if not object_type_id.isdigit():
             self.logger.warning("Stream '%s' skips object type %r: its id is not an integer", self.name, object_type_id)
             return
-        depth = 2 * int(self.config.get("max_concurrency", 4))
+        depth = 2 * self.settings.max_concurrency
         rows = self.scheduler.map_ahead(
             lambda found: self.hydrate(object_type_id, found), self.first_sightings(context), depth
         )

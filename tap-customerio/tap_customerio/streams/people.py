@@ -57,7 +57,7 @@ class CustomersStream(CustomerIOStream):
 
     def backfill_estimate(self) -> tuple[int, str] | None:
         """Search pages and hydration batches for the people `/v1/workspaces` counts."""
-        people = self._tap.workspace_figure("people")
+        people = self.tap.workspace_figure("people")
         if people is None:
             return None
         pages, batches = -(-people // self.page_size), -(-people // HYDRATE_BATCH)
@@ -66,7 +66,7 @@ class CustomersStream(CustomerIOStream):
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Hydrated people in search order, with a bounded number of batches in flight."""
         found = (ident for ident in self.request_records(context) if ident.get("cio_id") not in (None, ""))
-        depth = 2 * int(self.config.get("max_concurrency", 4))
+        depth = 2 * self.settings.max_concurrency
         for people in self.scheduler.map_ahead(self.hydrate, batched(found, HYDRATE_BATCH), depth):
             yield from people
 
@@ -160,7 +160,7 @@ class SubscriptionPreferencesStream(CustomerIOStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Each found person's preferences, a bounded number of requests in flight."""
-        depth = 2 * int(self.config.get("max_concurrency", 4))
+        depth = 2 * self.settings.max_concurrency
         found = (ident for ident in self.request_records(context) if ident.get("cio_id") not in (None, ""))
         yield from filter(None, self.scheduler.map_ahead(self.preferences, found, depth))
 

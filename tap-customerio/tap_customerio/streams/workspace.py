@@ -214,7 +214,7 @@ class EspSuppressionStream(SkipsRejectedRequests):
     @property
     def domains(self) -> list[str]:
         """The configured sending domains (none: one read per type, without `domain`)."""
-        return list(self.config.get("esp_suppression_domains") or [])
+        return list(self.settings.esp_suppression_domains)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """The domain is part of the key when suppressions are read per domain."""

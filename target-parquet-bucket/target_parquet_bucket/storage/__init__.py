@@ -1,5 +1,14 @@
 """Pick the bucket backend from `bucket_url`; backends are imported lazily so a user of one
-cloud does not need the SDKs of the others installed."""
+cloud does not need the SDKs of the others installed.
+
+Why not obstore (Rust `object_store`), which has create-only puts, retries and multipart for all four
+kinds: tried against the same services the contract tests start (obstore 0.12), its create-only puts
+refused an overwrite on a local folder, moto S3 and Azurite, single-part and multipart alike; but its GCS
+store speaks GCS's XML API, which gcp-storage-emulator answers with 501, so the GCS backend could not be
+tested at all here. Replacing three backends would leave two storage stacks and an untested fourth, so
+each backend stays on its cloud's own SDK (boto3, azure-storage-blob, google-cloud-storage), which the
+contract tests exercise on every kind.
+"""
 
 from __future__ import annotations
 

@@ -143,12 +143,12 @@ class AzureStorage(RemoteStorage):
         if bool(sas_url) == bool(connection_string):
             msg = f"Azure bucket {location.display_url}: set exactly one of azure_sas_url or azure_connection_string"
             raise ValueError(msg)
-        block_size = int(config.get("azure_block_size_mb") or 16) * MEBIBYTE
+        block_size = int(cls.setting(config, "azure_block_size_mb")) * MEBIBYTE
         client_options = {
             "retry_policy": ExponentialRetry(
                 initial_backoff=1,
                 increment_base=2,
-                retry_total=max(int(config.get("azure_max_attempts") or 6) - 1, 0),
+                retry_total=max(int(cls.setting(config, "azure_max_attempts")) - 1, 0),
                 random_jitter_range=1,
             ),
             "max_single_put_size": block_size,

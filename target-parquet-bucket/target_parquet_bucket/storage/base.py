@@ -10,7 +10,10 @@ import abc
 import typing as t
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
+
+    from singer_sdk import typing as th
 
 
 #: The target's own bookkeeping (sequence markers, manifests, ACTIVATE_VERSION markers): the only
@@ -38,6 +41,17 @@ class Storage(abc.ABC):
 
     #: Where this storage points, safe to print: never carries a secret (no SAS token, no key).
     display_url: str
+    #: The backend's own settings (in the target's config schema), with their defaults.
+    settings: t.ClassVar[tuple[th.Property, ...]] = ()
+
+    @classmethod
+    def setting(cls, config: Mapping[str, t.Any], name: str) -> t.Any:
+        """`config[name]`, or the default its entry in `settings` declares when unset, null or empty:
+        backends are also built from partial configs that singer-sdk has not filled with defaults."""
+        value = config.get(name)
+        if value is None or value == "":
+            return next(prop.default for prop in cls.settings if prop.name == name)
+        return value
 
     def redact(self, text: str) -> str:
         """`text` without any credential of this storage (a folder has none)."""

@@ -149,7 +149,7 @@ class GCSStorage(RemoteStorage):
         key_value = config.get("gcs_service_account_json") or ""
         scrubber = SecretScrubber([key_value])
         endpoint_url = config.get("gcs_endpoint_url") or None
-        chunk_mb = int(config.get("gcs_chunk_size_mb") or 16)
+        chunk_mb = int(cls.setting(config, "gcs_chunk_size_mb"))
         credentials = _service_account_credentials(key_value) if key_value else None
         try:
             client = storage.Client(
@@ -167,7 +167,7 @@ class GCSStorage(RemoteStorage):
         return cls(
             location,
             bucket=client.bucket(location.bucket),
-            retry=DEFAULT_RETRY.with_timeout(float(config.get("gcs_retry_timeout_s") or 120)),
+            retry=DEFAULT_RETRY.with_timeout(float(cls.setting(config, "gcs_retry_timeout_s"))),
             chunk_size=max(chunk_mb * MEBIBYTE // _CHUNK_GRANULE, 1) * _CHUNK_GRANULE,
             scrubber=scrubber,
         )

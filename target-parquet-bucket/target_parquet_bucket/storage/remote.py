@@ -76,10 +76,11 @@ class SecretScrubber:
     """
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
-        # URL-encoded forms too: HTTP libraries log request URLs (a SAS `sig` appears percent-encoded).
+        # URL-encoded forms too: HTTP libraries log request URLs (a SAS `sig` appears percent-encoded), and
+        # they differ in what they leave unescaped (pyarrow's Azure client keeps `/` as it is).
         # Longest first, so a secret containing another is removed whole.
         raw = {s for s in secrets if s}
-        encoded = {quote(s, safe="") for s in raw} | {quote_plus(s) for s in raw}
+        encoded = {quote(s, safe="") for s in raw} | {quote(s, safe="/") for s in raw} | {quote_plus(s) for s in raw}
         self._secrets = sorted(raw | encoded, key=len, reverse=True)
 
     def redact(self, text: str) -> str:

@@ -165,14 +165,14 @@ class S3Storage(RemoteStorage):
         scrubber = SecretScrubber(
             [config.get("aws_secret_access_key"), config.get("aws_session_token"), config.get("aws_access_key_id")]
         )
-        part_size_mb = int(config.get("s3_part_size_mb") or 16)
+        part_size_mb = int(cls.setting(config, "s3_part_size_mb"))
         if part_size_mb < 5:  # S3's minimum part size
             msg = f"s3_part_size_mb must be at least 5 (S3's minimum part size), got {part_size_mb}"
             raise ValueError(msg)
         endpoint_url = config.get("s3_endpoint_url") or None
         client_config = Config(
-            retries={"mode": "standard", "max_attempts": int(config.get("s3_max_attempts") or 8)},
-            s3={"addressing_style": config.get("s3_addressing_style") or "auto"},
+            retries={"mode": "standard", "max_attempts": int(cls.setting(config, "s3_max_attempts"))},
+            s3={"addressing_style": cls.setting(config, "s3_addressing_style")},
             connect_timeout=10,
             read_timeout=60,
             # boto3 >= 1.36 adds CRC checksums to every upload by default; several S3-compatible
@@ -193,7 +193,7 @@ class S3Storage(RemoteStorage):
         except (BotoCoreError, ValueError) as error:
             msg = scrubber.scrub(f"S3 bucket {location.display_url}: cannot set up the client: {one_line(error)}")
             raise ValueError(msg) from None
-        if config.get("s3_conditional_writes") is not False:
+        if cls.setting(config, "s3_conditional_writes"):
             for operation in _CREATE_ONLY_OPERATIONS:
                 create_only_client.meta.events.register(f"before-parameter-build.s3.{operation}", _require_absent)
         return cls(
