@@ -8,6 +8,7 @@ import datetime
 import typing as t
 
 from fixtures import bucket_audit
+
 from resilience.pipeline import Interruption, PipelineRun, discover_catalog, run_pipeline, write_json
 
 if t.TYPE_CHECKING:
