@@ -111,6 +111,13 @@ def test_the_target_reads_the_workspace_id_the_tap_is_given_in_the_same_meltano_
     assert target["config"]["workspace_id"] == "$MELTANO_EXTRACT_WORKSPACE_ID"
 
 
+def meltano(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """The stdout of `meltano <args>` run with the venv's Meltano in `cwd`; fails on a non-zero exit."""
+    return subprocess.run(
+        [str(BIN / "meltano"), *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
 def readme_meltano_commands() -> list[list[str]]:
     """The `.venv/bin/meltano config …` lines of the README's shell blocks, as argument lists."""
     readme = (REPO_ROOT / "README.md").read_text()
@@ -127,33 +134,14 @@ def test_the_readmes_meltano_config_commands_run_with_meltano_4_4_and_take_effec
     commands = readme_meltano_commands()
     assert [c[:2] for c in commands].count(["config", "set"]) >= 3
 
-    outputs = [
-        subprocess.run(
-            [str(BIN / "meltano"), *shlex.split(os.path.expandvars(shlex.join(c)))],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for c in commands
-    ]
-    tap_config = json.loads(
-        subprocess.run(
-            [str(BIN / "meltano"), "config", "print", "tap-customerio", "--format=json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    outputs = [meltano(*shlex.split(os.path.expandvars(shlex.join(c))), cwd=tmp_path, env=env) for c in commands]
+    tap_config = json.loads(meltano("config", "print", "tap-customerio", "--format=json", cwd=tmp_path, env=env))
 
     assert tap_config["workspace_id"] == 123456
     assert tap_config["app_api_key"] == "*****"
     assert "TAP_CUSTOMERIO_APP_API_KEY" in (tmp_path / ".env").read_text()
     assert "readme-key" not in (tmp_path / "meltano.yml").read_text()
-    listed = next(out for c, out in zip(commands, outputs) if c[:2] == ["config", "list"])
+    listed = next(out for c, out in zip(commands, outputs, strict=True) if c[:2] == ["config", "list"])
     assert "current value: 's3://my-bucket/customerio' (from `meltano.yml`)" in listed
     assert "max_file_size_mb [env: TARGET_PARQUET_BUCKET_MAX_FILE_SIZE_MB] current value: 100 (default)" in listed
 
@@ -170,20 +158,9 @@ def test_each_sample_bucket_environment_sets_declared_settings_that_meltano_pass
     for name, prefix in SAMPLE_BUCKETS.items():
         (loader,) = environments[name]["config"]["plugins"]["loaders"]
         assert set(loader["config"]) <= declared, name
-        printed = subprocess.run(
-            [
-                str(BIN / "meltano"),
-                f"--environment={name}",
-                "config",
-                "print",
-                "target-parquet-bucket",
-                "--format=json",
-            ],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        printed = meltano(
+            f"--environment={name}", "config", "print", "target-parquet-bucket", "--format=json", cwd=REPO_ROOT
+        )
         config = json.loads(printed)
         assert config["bucket_url"].startswith(prefix), name
         assert {k: config[k] for k in loader["config"]} == loader["config"], name

@@ -9,7 +9,7 @@ other module of the target touches a private member of singer-sdk.
 
 `SDK_PRIVATE_USES` lists every singer-sdk function whose private name or behaviour a hook relies
 on, with its signature and a fingerprint of its source in the pinned singer-sdk;
-tests/target/test_sdk_hooks.py fails, naming the hook, when an installed singer-sdk differs. An
+tests/target/test_target_sdk_hooks.py fails, naming the hook, when an installed singer-sdk differs. An
 SDK upgrade is then: re-read those functions, adapt the hooks here, update the fingerprints.
 """
 

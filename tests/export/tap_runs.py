@@ -1,40 +1,15 @@
-"""Run the tap in-process with a chosen set of streams and collect what it emits.
+"""The export tests' view of a sync: records per stream, the last state, and the error that ended it early.
 
-singer-sdk's `TapTestRunner` only does record-limited dry runs and takes no state, so export tests use
-this small runner: a real sync (`Tap.sync_all`) with the state of the previous run, messages collected
-by a message writer instead of parsed back from stdout.
+The sync itself is the tap harness's `run_tap` (tests/tap/tap_harness.py): a real `Tap.sync_all` with the
+state of the previous run.
 """
 
 from __future__ import annotations
 
-import copy
 import typing as t
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from singer_sdk.singerlib import RecordMessage, StateMessage
-from singer_sdk.singerlib.encoding.simple import SimpleSingerWriter
-
-from tap_customerio.tap import TapCustomerIO
-
-if t.TYPE_CHECKING:
-    from singer_sdk.singerlib import Message
-
-
-class CollectingWriter(SimpleSingerWriter):
-    """Keeps RECORD and STATE messages in memory instead of writing them to stdout."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: defaultdict[str, list[dict]] = defaultdict(list)
-        self.states: list[dict] = []
-
-    def write_message(self, message: Message) -> None:
-        """Collect one message."""
-        if isinstance(message, RecordMessage):
-            self.records[message.stream].append(message.record)
-        elif isinstance(message, StateMessage):
-            self.states.append(copy.deepcopy(message.value))
+from tap.tap_harness import catalog_for, run_tap
 
 
 @dataclass
@@ -60,39 +35,10 @@ def sync(
 ) -> Run:
     """One full sync of `streams` (every other stream deselected), resuming from `state`.
 
-    With `may_fail`, an error ending the sync is kept in the result with what was emitted before it, as a
-    pipeline would have delivered it (records, and the last state the target would have stored).
+    With `may_fail`, an error ending the sync is kept in the result with what was emitted before it.
     Streams in `full_table` get `replication-method: FULL_TABLE` in the catalog, as Meltano's `metadata:`
     would set it.
     """
-    writer = CollectingWriter()
-    tap = TapCustomerIO(
-        config=config,
-        state=copy.deepcopy(state or {}),
-        message_writer=writer,
-        catalog=catalog_with_full_table(config, set(full_table)),
-    )
-    wanted = set(streams)
-    for name, stream in tap.streams.items():
-        stream.selected = name in wanted
-    error = None
-    try:
-        tap.sync_all()
-    except Exception as exc:
-        if not may_fail:
-            raise
-        error = exc
-    return Run(records=dict(writer.records), state=writer.states[-1] if writer.states else {}, error=error)
-
-
-def catalog_with_full_table(config: dict, full_table: set[str]) -> dict | None:
-    """The discovered catalog with `replication-method: FULL_TABLE` on the named streams (None if none)."""
-    if not full_table:
-        return None
-    catalog = TapCustomerIO(config=config).catalog_dict
-    for entry in catalog["streams"]:
-        if entry["tap_stream_id"] in full_table:
-            for item in entry["metadata"]:
-                if item["breadcrumb"] == []:
-                    item["metadata"]["replication-method"] = "FULL_TABLE"
-    return catalog
+    catalog = catalog_for(config, streams, metadata={"replication-method": "FULL_TABLE"}, metadata_of=full_table)
+    run = run_tap(config, state=state, catalog=catalog, may_fail=may_fail)
+    return Run(records=run.records, state=run.final_state, error=run.error)

@@ -9,19 +9,20 @@ lines) is read as it comes; both stderr streams go to files so nothing ever bloc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import typing as t
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-TAP = BIN / "tap-customerio"
-TARGET = BIN / "target-parquet-bucket"
+from tap.tap_harness import TAP_EXECUTABLE as TAP
+from tap.tap_harness import run_tap_process
+from target.target_runs import TARGET_EXECUTABLE as TARGET
+
 RUN_TIMEOUT_S = 300
 CHUNK = 65536
 
@@ -70,17 +71,9 @@ def plugin_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str
 
 def discover_catalog(tap_config: Path, workdir: Path, streams: t.Collection[str], env: dict[str, str]) -> Path:
     """Run discovery and write a catalog in which only `streams` are selected."""
-    result = subprocess.run(
-        [str(TAP), "--config", str(tap_config), "--discover"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    if result.returncode != 0:
-        msg = f"tap discovery failed ({result.returncode}):\n{result.stderr[-3000:]}"
+    result = run_tap_process("--config", str(tap_config), "--discover", cwd=workdir, env=env)
+    if result.exit_code != 0:
+        msg = f"tap discovery failed ({result.exit_code}):\n{result.stderr[-3000:]}"
         raise AssertionError(msg)
     catalog = json.loads(result.stdout)
     found = {entry["tap_stream_id"] for entry in catalog["streams"]}
@@ -182,10 +175,8 @@ class _Relay:
             # The target is gone: an orchestrator stops the tap too, since nothing can consume its output.
             self.tap.kill()
         finally:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.target.stdin.close()
-            except BrokenPipeError:
-                pass
 
     def _fire(self) -> None:
         self.fired = True

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime
 import typing as t
 
-from resilience import bucket_audit
+from fixtures import bucket_audit
+
 from resilience.pipeline import Interruption, PipelineRun, discover_catalog, run_pipeline, write_json
 
 if t.TYPE_CHECKING:

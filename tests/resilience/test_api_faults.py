@@ -15,11 +15,12 @@ import urllib.parse
 
 import pyarrow.parquet as pq
 import pytest
+from fixtures import bucket_audit
+from fixtures.outcome import assert_one_line_error
+from tap.tap_harness import run_tap_process
 
-from resilience import bucket_audit
 from resilience.fault_proxy import FaultProxy
-from resilience.outcome import assert_one_line_error, run_plugin
-from resilience.pipeline import TAP, discover_catalog, plugin_env, run_pipeline, write_json
+from resilience.pipeline import discover_catalog, plugin_env, run_pipeline, write_json
 from resilience.resumable import API_KEY, ResumingPipeline
 
 if t.TYPE_CHECKING:
@@ -49,7 +50,7 @@ def catalog(sim: t.Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("catalog")
     config = write_json(folder / "tap_config.json", tap_settings(sim))
     probe = json.loads(
-        run_plugin(TAP, ["--config", str(config), "--discover"], cwd=folder, env=plugin_env(folder)).stdout
+        run_tap_process("--config", str(config), "--discover", cwd=folder, env=plugin_env(folder)).stdout
     )
     return discover_catalog(config, folder, {s["tap_stream_id"] for s in probe["streams"]}, plugin_env(folder))
 
@@ -131,7 +132,7 @@ def test_persistent_fault_fails_with_one_line_naming_endpoint_and_status(
     config = write_json(workdir / "tap_config.json", tap_settings(sim, max_retries=2))
     sim.faults.configure(rate=1.0, kinds=[kind], only_paths=["/v1/campaigns"], seed=1)
     try:
-        outcome = run_plugin(TAP, ["--config", str(config), "--catalog", str(campaigns_only)], cwd=workdir, env=env)
+        outcome = run_tap_process("--config", str(config), "--catalog", str(campaigns_only), cwd=workdir, env=env)
     finally:
         sim.faults.configure(rate=0.0)
 

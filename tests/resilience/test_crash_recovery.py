@@ -23,8 +23,8 @@ import signal
 import typing as t
 
 import pytest
+from fixtures import bucket_audit
 
-from resilience import bucket_audit
 from resilience.pipeline import Interruption
 from resilience.resumable import API_KEY, ResumingPipeline
 

@@ -17,10 +17,14 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from fixtures import bucket_audit
+from fixtures.outcome import ProcessRun
+from fixtures.storage_services import service_account_key
+from tap.tap_harness import run_tap_process
+from target.target_runs import record_message, run_target, schema_message, state_message
 
 from resilience.fault_proxy import FaultProxy
-from resilience.outcome import Outcome, run_plugin
-from resilience.pipeline import TAP, TARGET, discover_catalog, plugin_env, write_json
+from resilience.pipeline import discover_catalog, plugin_env, write_json
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,7 +33,24 @@ if t.TYPE_CHECKING:
 APP_API_KEY = "cio-app-key-SECRET-7b1e0c4d9f2a61"
 WRONG_APP_API_KEY = "cio-app-key-SECRET-wrong-93d0a1c"
 AWS_SECRET = "aws/SECRET+access+key/4c8e1a9d2f7b6e3c0a5d"
-LOG_LEVELS = ["INFO", "DEBUG"]
+
+
+@pytest.fixture(params=["INFO", "DEBUG"])
+def env(request: pytest.FixtureRequest, workdir: Path) -> dict[str, str]:
+    """The plugins' environment at each log level (at DEBUG, HTTP libraries log requests)."""
+    return plugin_env(workdir, {"LOGLEVEL": request.param})
+
+
+@pytest.fixture
+def sim(make_cio_sim: t.Callable[..., t.Any]) -> t.Any:
+    """A small simulated workspace that accepts only `APP_API_KEY`."""
+    return make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
+
+
+def tap_settings(sim: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
+    """Tap settings reaching `sim` with the known key."""
+    settings = {"app_api_key": APP_API_KEY, "api_url": sim.base_url, "workspace_id": 123456}
+    return {**settings, "max_requests_per_second": 1000, **overrides}
 
 
 def forms(secret: str) -> set[str]:
@@ -50,9 +71,9 @@ class SecretScanner:
             if any(needle in text for needle in needles):
                 self.leaks.append(f"{name} in {where}")
 
-    def scan_outcome(self, what: str, outcome: Outcome) -> None:
-        self.scan(f"{what} stdout", outcome.stdout)
-        self.scan(f"{what} stderr", outcome.stderr)
+    def scan_run(self, what: str, run: ProcessRun) -> None:
+        self.scan(f"{what} stdout", run.stdout)
+        self.scan(f"{what} stderr", run.stderr)
 
     def scan_tree(self, root: Path, *, skip: t.Collection[Path] = ()) -> None:
         """Every file under `root` except the config files the test itself wrote."""
@@ -64,43 +85,31 @@ class SecretScanner:
         assert not self.leaks, "secrets leaked: " + "; ".join(self.leaks)
 
 
-def about_outcomes(executable: Path, config: Path, workdir: Path, env: dict[str, str]) -> dict[str, Outcome]:
-    return {
-        f"--about {fmt}": run_plugin(
-            executable, ["--about", "--format", fmt, "--config", str(config)], cwd=workdir, env=env
-        )
-        for fmt in ("json", "markdown")
-    }
+ABOUT_FORMATS = ("json", "markdown")
 
 
-@pytest.mark.parametrize("log_level", LOG_LEVELS)
-def test_tap_never_reveals_the_api_key(make_cio_sim: t.Callable[..., t.Any], workdir: Path, log_level: str) -> None:
-    sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
-    env = plugin_env(workdir, {"LOGLEVEL": log_level})
-    settings = {
-        "app_api_key": APP_API_KEY,
-        "api_url": sim.base_url,
-        "workspace_id": 123456,
-        "start_date": "2026-01-01T00:00:00Z",
-        "max_requests_per_second": 1000,
-    }
+def test_tap_never_reveals_the_api_key(sim: t.Any, workdir: Path, env: dict[str, str]) -> None:
+    settings = tap_settings(sim, start_date="2026-01-01T00:00:00Z")
     config = write_json(workdir / "tap_config.json", settings)
     wrong = write_json(workdir / "wrong_key.json", {**settings, "app_api_key": WRONG_APP_API_KEY})
     catalog = discover_catalog(config, workdir, {"campaigns", "customers", "messages"}, env)
     scanner = SecretScanner({"app_api_key": APP_API_KEY, "wrong app_api_key": WRONG_APP_API_KEY})
 
     outcomes = {
-        "sync": run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env),
-        "sync with a rejected key": run_plugin(
-            TAP, ["--config", str(wrong), "--catalog", str(catalog)], cwd=workdir, env=env
+        "sync": run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env),
+        "sync with a rejected key": run_tap_process(
+            "--config", str(wrong), "--catalog", str(catalog), cwd=workdir, env=env
         ),
-        **about_outcomes(TAP, config, workdir, env),
+        **{
+            f"--about {fmt}": run_tap_process("--about", "--format", fmt, "--config", str(config), cwd=workdir, env=env)
+            for fmt in ABOUT_FORMATS
+        },
     }
 
-    assert outcomes["sync"].returncode == 0, outcomes["sync"].last_stderr_line
-    assert outcomes["sync with a rejected key"].returncode != 0
+    assert outcomes["sync"].exit_code == 0, outcomes["sync"].last_stderr_line
+    assert outcomes["sync with a rejected key"].exit_code != 0
     for what, outcome in outcomes.items():
-        scanner.scan_outcome(what, outcome)
+        scanner.scan_run(what, outcome)
     scanner.scan_tree(workdir, skip={config, wrong})
     scanner.assert_clean()
 
@@ -130,31 +139,11 @@ class TokenServer:
         return f"http://127.0.0.1:{self.server.server_address[1]}/token"
 
 
-def service_account_key(token_uri: str) -> dict[str, str]:
-    """A real, freshly generated RSA service-account key (so google-auth signs with it)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "test-project",
-        "private_key_id": "5ecre7" + "0" * 34,
-        "private_key": pem,
-        "client_email": "sync@test-project.iam.gserviceaccount.com",
-        "client_id": "1234567890",
-        "token_uri": token_uri,
-    }
-
-
 class Bucket(t.NamedTuple):
     settings: dict[str, t.Any]
     broken_settings: dict[str, t.Any]  # same secrets, a destination that does not exist
     secrets: dict[str, str]
-    objects: t.Callable[[], dict[str, bytes]]
+    objects: bucket_audit.BucketView  # read with the service's own client
 
 
 @pytest.fixture(params=["s3", "azure", "gcs"])
@@ -170,15 +159,11 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
             "aws_access_key_id": "AKIAEXAMPLEKEYID",
             "aws_secret_access_key": AWS_SECRET,
         }
-        objects = lambda: {
-            o["Key"]: client.get_object(Bucket=name, Key=o["Key"])["Body"].read()
-            for o in client.list_objects_v2(Bucket=name).get("Contents", [])
-        }
         yield Bucket(
             settings,
             {**settings, "bucket_url": "s3://no-such-bucket-here/sync"},
             {"aws_secret_access_key": AWS_SECRET},
-            objects,
+            bucket_audit.S3Prefix(client, name, ""),
         )
     elif request.param == "azure":
         azurite = request.getfixturevalue("azurite_service")
@@ -186,13 +171,12 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
         sas_url = azurite.container_sas_url(name)
         signature = urllib.parse.parse_qs(urllib.parse.urlsplit(sas_url).query)["sig"][0]
         container = azurite.service_client().get_container_client(name)
-        objects = lambda: {b.name: container.download_blob(b.name).readall() for b in container.list_blobs()}  # noqa: E731
         missing = sas_url.replace(f"/{name}?", "/no-such-container?")
         yield Bucket(
             {"bucket_url": f"azure://{name}/sync", "azure_sas_url": sas_url},
             {"bucket_url": "azure://no-such-container/sync", "azure_sas_url": missing},
             {"SAS signature": signature, "Azurite account key": azurite.account_key},
-            objects,
+            bucket_audit.AzurePrefix(container, ""),
         )
     else:
         gcs = request.getfixturevalue("gcs_service")
@@ -206,93 +190,71 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
             "gcs_service_account_json": json.dumps(key),
             "gcs_project": "test-project",
         }
-        bucket_handle = gcs.client().bucket(name)
-        objects = lambda: {b.name: b.download_as_bytes() for b in bucket_handle.list_blobs()}  # noqa: E731
         yield Bucket(
             settings,
             {**settings, "bucket_url": "gs://no-such-bucket-here/sync", "gcs_retry_timeout_s": 2},
             {"service-account private key": key_body, "service-account key id": key["private_key_id"]},
-            objects,
+            bucket_audit.GCSPrefix(gcs.client().bucket(name), ""),
         )
         tokens.server.shutdown()
 
 
-SINGER_INPUT = b"".join(
-    json.dumps(m).encode() + b"\n"
-    for m in [
-        {
-            "type": "SCHEMA",
-            "stream": "people",
-            "key_properties": ["id"],
-            "schema": {"type": "object", "properties": {"id": {"type": "integer"}, "email": {"type": "string"}}},
-        },
-        *({"type": "RECORD", "stream": "people", "record": {"id": n, "email": f"p{n}@example.com"}} for n in range(50)),
-        {"type": "STATE", "value": {"bookmarks": {"people": {"n": 50}}}},
-    ]
-)
+SINGER_INPUT = [
+    schema_message("people", {"id": {"type": "integer"}, "email": {"type": "string"}}, key_properties=["id"]),
+    *(record_message("people", {"id": n, "email": f"p{n}@example.com"}) for n in range(50)),
+    state_message({"bookmarks": {"people": {"n": 50}}}),
+]
 
 
-@pytest.mark.parametrize("log_level", LOG_LEVELS)
-def test_target_never_reveals_bucket_credentials(bucket: Bucket, workdir: Path, log_level: str) -> None:
-    env = plugin_env(workdir, {"LOGLEVEL": log_level})
-    config = write_json(workdir / "target_config.json", {"workspace_id": "123456", **bucket.settings})
-    broken = write_json(workdir / "broken_config.json", {"workspace_id": "123456", **bucket.broken_settings})
+def test_target_never_reveals_bucket_credentials(bucket: Bucket, workdir: Path, env: dict[str, str]) -> None:
+    config = {"workspace_id": "123456", **bucket.settings}
+    broken = {"workspace_id": "123456", **bucket.broken_settings}
     scanner = SecretScanner(bucket.secrets)
 
     outcomes = {
-        "run": run_plugin(TARGET, ["--config", str(config)], cwd=workdir, env=env, stdin=SINGER_INPUT),
-        "run against a missing bucket": run_plugin(
-            TARGET, ["--config", str(broken)], cwd=workdir, env=env, stdin=SINGER_INPUT
-        ),
-        **about_outcomes(TARGET, config, workdir, env),
+        "run": run_target(SINGER_INPUT, config, cwd=workdir, env=env),
+        "run against a missing bucket": run_target(SINGER_INPUT, broken, cwd=workdir, env=env),
+        **{
+            f"--about {fmt}": run_target([], config, cwd=workdir, env=env, args=["--about", "--format", fmt])
+            for fmt in ABOUT_FORMATS
+        },
     }
 
-    assert outcomes["run"].returncode == 0, outcomes["run"].last_stderr_line
-    assert outcomes["run against a missing bucket"].returncode != 0
-    objects = bucket.objects()
+    assert outcomes["run"].exit_code == 0, outcomes["run"].last_stderr_line
+    assert outcomes["run against a missing bucket"].exit_code != 0
+    objects = {key: bucket.objects.read(key) for key in bucket.objects.object_keys()}
     assert any(key.endswith(".parquet") for key in objects), sorted(objects)
     for what, outcome in outcomes.items():
-        scanner.scan_outcome(what, outcome)
+        scanner.scan_run(what, outcome)
     for key, body in objects.items():
         scanner.scan(f"object {key}", body)
-    scanner.scan_tree(workdir, skip={config, broken})
+    scanner.scan_tree(workdir)
     scanner.assert_clean()
 
 
-@pytest.mark.parametrize("log_level", LOG_LEVELS)
 def test_a_tap_key_ending_in_a_carriage_return_is_stripped_and_never_shown(
-    make_cio_sim: t.Callable[..., t.Any], workdir: Path, log_level: str
+    sim: t.Any, workdir: Path, env: dict[str, str]
 ) -> None:
-    sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
-    env = plugin_env(workdir, {"LOGLEVEL": log_level})
-    crlf = {
-        "app_api_key": APP_API_KEY + "\r",
-        "api_url": sim.base_url,
-        "workspace_id": 123456,
-        "max_requests_per_second": 1000,
-    }  # as read from a `.env` file saved with CRLF line ends
+    crlf = tap_settings(sim, app_api_key=APP_API_KEY + "\r")  # as read from a `.env` file saved with CRLF line ends
     config = write_json(workdir / "tap_config.json", crlf)
     scanner = SecretScanner({"app_api_key": APP_API_KEY})
 
-    discovery = run_plugin(TAP, ["--config", str(config), "--discover"], cwd=workdir, env=env)
+    discovery = run_tap_process("--config", str(config), "--discover", cwd=workdir, env=env)
     catalog = discover_catalog(config, workdir, {"campaigns"}, env)
-    sync = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+    sync = run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env)
 
-    assert discovery.returncode == 0, discovery.last_stderr_line
-    assert sync.returncode == 0, sync.last_stderr_line
-    assert '"stream":"campaigns"' in sync.stdout.decode().replace(" ", "")
-    scanner.scan_outcome("discovery", discovery)
-    scanner.scan_outcome("sync", sync)
+    assert discovery.exit_code == 0, discovery.last_stderr_line
+    assert sync.exit_code == 0, sync.last_stderr_line
+    assert '"stream":"campaigns"' in sync.stdout.replace(" ", "")
+    scanner.scan_run("discovery", discovery)
+    scanner.scan_run("sync", sync)
     scanner.scan_tree(workdir, skip={config})
     scanner.assert_clean()
 
 
-@pytest.mark.parametrize("log_level", LOG_LEVELS)
 def test_an_api_error_quoting_the_key_or_a_bearer_token_is_scrubbed_from_every_line(
-    make_cio_sim: t.Callable[..., t.Any], workdir: Path, log_level: str
+    sim: t.Any, workdir: Path, env: dict[str, str]
 ) -> None:
-    sim = make_cio_sim(seed=8, scale=0.05, api_key=APP_API_KEY, requests_per_second=1000)
-    env = plugin_env(workdir, {"LOGLEVEL": log_level})
     other_token = "other-SECRET-token-55aa"
     echo = {
         "errors": [
@@ -304,22 +266,17 @@ def test_an_api_error_quoting_the_key_or_a_bearer_token_is_scrubbed_from_every_l
     }
     proxy = FaultProxy(sim.base_url).start()
     proxy.override(r"^/v1/campaigns", 400, json.dumps(echo).encode())
-    settings = {
-        "app_api_key": APP_API_KEY,
-        "api_url": sim.base_url,
-        "workspace_id": 123456,
-        "max_requests_per_second": 1000,
-    }
+    settings = tap_settings(sim)
     catalog = discover_catalog(write_json(workdir / "discover.json", settings), workdir, {"campaigns", "topics"}, env)
     config = write_json(workdir / "tap_config.json", {**settings, "api_url": proxy.url + "/v1"})
     try:
-        outcome = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+        outcome = run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env)
     finally:
         proxy.stop()
     scanner = SecretScanner({"app_api_key": APP_API_KEY, "a bearer token from the API": other_token})
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert "400" in outcome.last_stderr_line and "may not read this" in outcome.last_stderr_line
-    scanner.scan_outcome("sync", outcome)
+    scanner.scan_run("sync", outcome)
     scanner.scan_tree(workdir, skip={config, workdir / "discover.json"})
     scanner.assert_clean()

@@ -15,10 +15,11 @@ import typing as t
 import urllib.parse
 
 import pytest
+from fixtures.outcome import TRACEBACK, stderr_line_naming
+from tap.tap_harness import TapProcessRun, run_tap_process
 
 from resilience.fault_proxy import FaultProxy
-from resilience.outcome import TRACEBACK, Outcome, run_plugin, stderr_line_naming
-from resilience.pipeline import TAP, discover_catalog, write_json
+from resilience.pipeline import discover_catalog, write_json
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -66,7 +67,7 @@ def sync(
     *,
     state: dict | None = None,
     **overrides: t.Any,
-) -> Outcome:
+) -> TapProcessRun:
     """Discover against the simulator itself, then sync `streams` through the proxy."""
     catalog = discover_catalog(write_json(workdir / "discover.json", settings(sim)), workdir, streams, env)
     api_url = proxy.url + urllib.parse.urlsplit(sim.base_url).path
@@ -74,18 +75,18 @@ def sync(
     args = ["--config", str(config), "--catalog", str(catalog)]
     if state is not None:
         args += ["--state", str(write_json(workdir / "state.json", state))]
-    return run_plugin(TAP, args, cwd=workdir, env=env)
+    return run_tap_process(*args, cwd=workdir, env=env)
 
 
-def records(outcome: Outcome, stream: str) -> list[dict[str, t.Any]]:
+def records(outcome: TapProcessRun, stream: str) -> list[dict[str, t.Any]]:
     return [m["record"] for m in outcome.messages if m.get("type") == "RECORD" and m["stream"] == stream]
 
 
-def final_state(outcome: Outcome) -> dict[str, t.Any]:
+def final_state(outcome: TapProcessRun) -> dict[str, t.Any]:
     return [m["value"] for m in outcome.messages if m.get("type") == "STATE"][-1]
 
 
-def summary(outcome: Outcome) -> list[str]:
+def summary(outcome: TapProcessRun) -> list[str]:
     """The stderr lines from the summary header to the end."""
     lines = [line for line in outcome.stderr.splitlines() if line.strip()]
     start = next((i for i, line in enumerate(lines) if SUMMARY in line), None)
@@ -120,7 +121,7 @@ def test_a_stream_failing_for_good_leaves_the_other_streams_synced_and_ends_with
 
     outcome = sync(sim, proxy, workdir, env, {"campaigns", "snippets", "topics"}, state=state)
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert TRACEBACK not in outcome.stderr, outcome.stderr[-1500:]
     assert {r["id"] for r in records(outcome, "campaigns")} == {c["id"] for c in sim.data.campaigns}
     assert {r["id"] for r in records(outcome, "topics")} == {c["id"] for c in sim.data.subscription_topics}
@@ -129,7 +130,7 @@ def test_a_stream_failing_for_good_leaves_the_other_streams_synced_and_ends_with
     state_after = final_state(outcome)["bookmarks"]
     assert state_after["campaigns"]["replication_key_value"] > OLD_BOOKMARK
     assert state_after["snippets"]["replication_key_value"] == OLD_BOOKMARK
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert len(failed) == 1
     assert "snippets" in failed[0] and all(w.lower() in failed[0].lower() for w in words), failed[0]
 
@@ -142,7 +143,7 @@ def test_a_stream_failing_after_emitting_records_keeps_its_bookmark_where_it_was
 
     outcome = sync(sim, proxy, workdir, env, {"activities", "topics"}, state=state)
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert len(records(outcome, "activities")) == 100, "the first page was not emitted"
     assert records(outcome, "topics")
     assert final_state(outcome)["bookmarks"]["activities"]["replication_key_value"] == OLD_BOOKMARK
@@ -157,14 +158,14 @@ def test_a_failing_child_stream_leaves_its_parent_and_sibling_synced(
 
     outcome = sync(sim, proxy, workdir, env, {"campaigns", "campaign_actions", "campaign_metrics"}, metrics_days=2)
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     live = {c["id"] for c in sim.data.campaigns}
     assert {r["id"] for r in records(outcome, "campaigns")} == live
     assert {r["campaign_id"] for r in records(outcome, "campaign_actions")} == {
         c for c in live if sim.data.campaign_actions.get(c)
     }
     assert records(outcome, "campaign_metrics") == []
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert len(failed) == 1
     assert "campaign_metrics" in failed[0] and "unprocessable period" in failed[0]
 
@@ -176,9 +177,9 @@ def test_the_children_of_a_failed_parent_are_listed_as_not_completely_synced(
 
     outcome = sync(sim, proxy, workdir, env, {"campaigns", "campaign_actions", "topics"})
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert records(outcome, "topics")
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert [line.split("stream '")[1].split("'")[0] for line in failed] == ["campaigns", "campaign_actions"]
     assert "503" in failed[0]
     assert "parent stream 'campaigns' failed" in failed[1]
@@ -192,10 +193,10 @@ def test_an_unexpected_exception_in_one_stream_is_that_streams_failure(
 
     outcome = sync(sim, proxy, workdir, env, {"campaigns", "campaign_actions", "topics"})
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert TRACEBACK not in outcome.stderr
     assert {r["id"] for r in records(outcome, "topics")} == {c["id"] for c in sim.data.subscription_topics}
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert "stream 'campaigns'" in failed[0]
 
 
@@ -205,9 +206,9 @@ def test_discovery_keeps_a_stream_whose_probe_fails_with_a_server_error(
     sim.faults.configure(rate=1.0, kinds=["500"], only_paths=["/v1/snippets"])
     config = write_json(workdir / "tap_config.json", settings(sim))
 
-    outcome = run_plugin(TAP, ["--config", str(config), "--discover"], cwd=workdir, env=env)
+    outcome = run_tap_process("--config", str(config), "--discover", cwd=workdir, env=env)
 
-    assert outcome.returncode == 0, outcome.last_stderr_line
+    assert outcome.exit_code == 0, outcome.last_stderr_line
     streams = {entry["tap_stream_id"] for entry in json.loads(outcome.stdout)["streams"]}
     assert {"snippets", "campaigns", "topics"} <= streams
     assert stderr_line_naming(outcome, "snippets", "catalog", "/v1/snippets", "500")
@@ -223,9 +224,10 @@ def test_export_streams_without_a_resolvable_workspace_fail_before_the_first_str
     every_stream = {
         e["tap_stream_id"]
         for e in json.loads(
-            run_plugin(
-                TAP,
-                ["--config", str(write_json(workdir / "d.json", settings(sim))), "--discover"],
+            run_tap_process(
+                "--config",
+                str(write_json(workdir / "d.json", settings(sim))),
+                "--discover",
                 cwd=workdir,
                 env=env,
             ).stdout
@@ -235,9 +237,9 @@ def test_export_streams_without_a_resolvable_workspace_fail_before_the_first_str
     unset = {k: v for k, v in settings(sim, api_url=proxy.url + "/v1").items() if k != "workspace_id"}
     config = write_json(workdir / "tap_config.json", unset)
 
-    outcome = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+    outcome = run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env)
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert TRACEBACK not in outcome.stderr
     line = outcome.last_stderr_line
     for word in ("workspace_id", "111", "Production", "222", "Staging", "deliveries", "people"):
@@ -251,7 +253,7 @@ def test_workspace_id_may_be_a_string_of_digits(
 ) -> None:
     outcome = sync(sim, proxy, workdir, env, {"deliveries"}, workspace_id="123456")
 
-    assert outcome.returncode == 0, outcome.last_stderr_line
+    assert outcome.exit_code == 0, outcome.last_stderr_line
     rows = records(outcome, "deliveries")
     assert rows
     assert {row["workspace_id"] for row in rows} == {123456}

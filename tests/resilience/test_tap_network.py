@@ -14,10 +14,11 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fixtures.outcome import TRACEBACK, stderr_line_naming
+from tap.tap_harness import TapProcessRun, run_tap_process
 
 from resilience.fault_proxy import FaultProxy
-from resilience.outcome import TRACEBACK, Outcome, run_plugin, stderr_line_naming
-from resilience.pipeline import TAP, discover_catalog, write_json
+from resilience.pipeline import discover_catalog, write_json
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -43,14 +44,14 @@ def settings(sim: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
     }
 
 
-def sync(sim: t.Any, workdir: Path, env: dict[str, str], streams: set[str], **overrides: t.Any) -> Outcome:
+def sync(sim: t.Any, workdir: Path, env: dict[str, str], streams: set[str], **overrides: t.Any) -> TapProcessRun:
     """Sync `streams` (discovered against the simulator itself) with `overrides` applied to the settings."""
     catalog = discover_catalog(write_json(workdir / "discover.json", settings(sim)), workdir, streams, env)
     config = write_json(workdir / "tap_config.json", settings(sim, **overrides))
-    return run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+    return run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env)
 
 
-def records(outcome: Outcome, stream: str) -> list[dict[str, t.Any]]:
+def records(outcome: TapProcessRun, stream: str) -> list[dict[str, t.Any]]:
     return [m["record"] for m in outcome.messages if m.get("type") == "RECORD" and m["stream"] == stream]
 
 
@@ -101,7 +102,7 @@ def test_a_server_dripping_its_body_byte_by_byte_fails_the_stream_at_the_request
     finally:
         drip.stop()
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert TRACEBACK not in outcome.stderr
     assert "campaigns" in outcome.last_stderr_line
     assert "request_timeout" in outcome.last_stderr_line
@@ -123,7 +124,7 @@ def test_a_retry_after_beyond_the_cap_fails_that_stream_at_once_naming_the_wait(
 
     outcome = sync(sim, workdir, env, {"campaigns", "topics"}, api_url=api_url)
 
-    assert outcome.returncode != 0
+    assert outcome.exit_code != 0
     assert TRACEBACK not in outcome.stderr
     for word in ("campaigns", "/v1/campaigns", "429", "Retry-After", retry_after, "max_retry_after_seconds=300"):
         assert word in outcome.last_stderr_line, f"{word!r} missing from {outcome.last_stderr_line!r}"
@@ -137,8 +138,8 @@ def test_a_retry_after_within_the_cap_is_obeyed_and_said(sim: t.Any, workdir: Pa
     sim.faults.configure(rate=0.0, only_paths=["/v1/campaigns"])
     sim.faults.inject_next("429")  # the simulator's 429 carries `Retry-After: 1`
 
-    outcome = run_plugin(TAP, ["--config", str(config), "--catalog", str(catalog)], cwd=workdir, env=env)
+    outcome = run_tap_process("--config", str(config), "--catalog", str(catalog), cwd=workdir, env=env)
 
-    assert outcome.returncode == 0, outcome.last_stderr_line
+    assert outcome.exit_code == 0, outcome.last_stderr_line
     assert stderr_line_naming(outcome, "/v1/campaigns", "429", "Retry-After 1 s")
     assert {r["id"] for r in records(outcome, "campaigns")} == {c["id"] for c in sim.data.campaigns}

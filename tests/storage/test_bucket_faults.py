@@ -10,39 +10,23 @@ import os
 import typing as t
 
 import pytest
-from resilience.fault_proxy import FaultProxy
-
-from target_parquet_bucket.storage.azure import AzureStorage
-from target_parquet_bucket.storage.gcs import GCSStorage
-from target_parquet_bucket.storage.s3 import S3Storage
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
-    from fixtures.storage_services import AzuriteService, GCSService, S3Service
+    from fixtures.storage_services import S3Service
+    from resilience.fault_proxy import FaultProxy
+    from storage.conftest import Backend
 
 MIB = 1024 * 1024
 AWS_SECRET = "aws-secret-7d3e"  # a known fake secret the tests look for
 TRANSIENT_FAULTS = ["500", "502", "503", "reset"]
-
-
-@pytest.fixture
-def proxy_to() -> Iterator[t.Callable[[str], FaultProxy]]:
-    """Start fault proxies in front of upstream URLs; stopped after the test."""
-    proxies: list[FaultProxy] = []
-
-    def start(upstream: str) -> FaultProxy:
-        proxies.append(FaultProxy(upstream, seed=11).start())
-        return proxies[-1]
-
-    yield start
-    for proxy in proxies:
-        proxy.stop()
+PERSISTENT_RETRIES = {"s3_max_attempts": 10, "azure_max_attempts": 10}
+FEW_RETRIES = {"s3_max_attempts": 2, "azure_max_attempts": 2, "gcs_retry_timeout_s": 2}
 
 
 def files(tmp_path: Path) -> dict[str, bytes]:
-    """Three small files and one that takes the multipart/block path (parts of 5/4 MiB)."""
+    """Three small files and one that takes the multipart/block/chunked path (parts of 5/4/4 MiB)."""
     contents = {f"deliveries/deliveries_v4_42_{n}.parquet": os.urandom(64 * 1024) for n in (1, 2, 3)}
     contents["deliveries/deliveries_v4_42_4.parquet"] = os.urandom(12 * MIB)
     for key, data in contents.items():
@@ -50,143 +34,67 @@ def files(tmp_path: Path) -> dict[str, bytes]:
     return contents
 
 
-def s3_storage(s3: S3Service, bucket: str, endpoint_url: str, attempts: int) -> S3Storage:
-    config = {
-        "s3_endpoint_url": endpoint_url,
-        "s3_region": s3.region,
-        "aws_access_key_id": s3.access_key_id,
-        "aws_secret_access_key": AWS_SECRET,
-        "s3_part_size_mb": 5,
-        "s3_max_attempts": attempts,
-    }
-    return S3Storage.from_config(f"s3://{bucket}/exports", config)
-
-
-def azure_storage(azurite: AzuriteService, container: str, proxy: FaultProxy, attempts: int) -> AzureStorage:
-    sas_url = azurite.container_sas_url(container).replace(
-        azurite.blob_endpoint.split("/devstoreaccount1")[0], proxy.url
-    )
-    config = {"azure_sas_url": sas_url, "azure_block_size_mb": 4, "azure_max_attempts": attempts}
-    return AzureStorage.from_config(f"azure://{container}/exports", config)
-
-
-def test_s3_uploads_complete_intact_through_frequent_transient_faults(
-    s3_service: S3Service, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
+@pytest.mark.parametrize("backend", ["s3", "azure-sas", "gcs"], indirect=True)
+def test_uploads_complete_intact_through_frequent_transient_faults(
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], tmp_path: Path
 ) -> None:
-    bucket = s3_service.create_bucket()
-    proxy = proxy_to(s3_service.endpoint_url)
+    proxy, through_proxy = proxied
     proxy.inject(0.3, TRANSIENT_FAULTS)
-    through_faults = s3_storage(s3_service, bucket, proxy.url, attempts=10)
+    storage = backend.open("exports", **through_proxy, **PERSISTENT_RETRIES, gcs_chunk_size_mb=4)
     contents = files(tmp_path)
 
     for key in contents:
-        through_faults.put(key, tmp_path / key.replace("/", "_"))
+        storage.put(key, tmp_path / key.replace("/", "_"))
 
-    direct = s3_storage(s3_service, bucket, s3_service.endpoint_url, attempts=1)
-    assert {key: direct.get_bytes(key) for key in contents} == contents
+    direct = backend.view("exports")
+    assert {key: direct.read(key) for key in contents} == contents
     assert len(proxy.faults_injected()) >= 3
 
 
-def test_s3_persistent_upload_failure_is_one_clean_error_and_leaves_no_object(
-    s3_service: S3Service, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
+@pytest.mark.parametrize(
+    ("backend", "fault", "methods", "size", "error"),
+    [
+        ("s3", "503", ["PUT", "POST"], 12 * MIB, r"S3 bucket '{name}' \(upload exports/a.parquet\) failed: .*SlowDown"),
+        ("azure-sas", "reset", ["PUT"], 1024, r"Azure container '{name}' \(upload exports/a.parquet\) failed"),
+        ("gcs", "503", ["POST", "PUT"], 1024, r"GCS bucket '{name}' \(upload exports/a.parquet\) failed: .*503"),
+    ],
+    indirect=["backend"],
+)
+def test_a_persistent_upload_failure_is_one_clean_error_without_secrets_and_leaves_no_object(
+    backend: Backend,
+    proxied: tuple[FaultProxy, dict[str, t.Any]],
+    tmp_path: Path,
+    fault: str,
+    methods: list[str],
+    size: int,
+    error: str,
 ) -> None:
-    bucket = s3_service.create_bucket()
-    proxy = proxy_to(s3_service.endpoint_url)
-    proxy.inject(1.0, ["503"], methods=["PUT", "POST"])
-    (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
+    proxy, through_proxy = proxied
+    proxy.inject(1.0, [fault], methods=methods)
+    storage = backend.open("exports", **through_proxy, **FEW_RETRIES, aws_secret_access_key=AWS_SECRET)
+    (tmp_path / "f").write_bytes(os.urandom(size))
 
-    with pytest.raises(
-        OSError, match=rf"S3 bucket '{bucket}' \(upload exports/a.parquet\) failed: .*SlowDown"
-    ) as caught:
-        s3_storage(s3_service, bucket, proxy.url, attempts=2).put("a.parquet", tmp_path / "f")
-
-    assert "\n" not in str(caught.value)
-    assert AWS_SECRET not in str(caught.value)
-    assert s3_service.client().list_objects_v2(Bucket=bucket).get("KeyCount") == 0
-
-
-def test_azure_uploads_complete_intact_through_frequent_transient_faults(
-    azurite_service: AzuriteService, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
-) -> None:
-    container = azurite_service.create_container()
-    proxy = proxy_to(azurite_service.blob_endpoint)
-    proxy.inject(0.3, TRANSIENT_FAULTS)
-    through_faults = azure_storage(azurite_service, container, proxy, attempts=10)
-    contents = files(tmp_path)
-
-    for key in contents:
-        through_faults.put(key, tmp_path / key.replace("/", "_"))
-
-    direct = azurite_service.service_client().get_container_client(container)
-    assert {key: direct.download_blob(f"exports/{key}").readall() for key in contents} == contents
-    assert len(proxy.faults_injected()) >= 3
-
-
-def test_azure_persistent_connection_resets_end_in_one_clean_error_without_the_sas(
-    azurite_service: AzuriteService, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
-) -> None:
-    container = azurite_service.create_container()
-    proxy = proxy_to(azurite_service.blob_endpoint)
-    proxy.inject(1.0, ["reset"], methods=["PUT"])
-    storage = azure_storage(azurite_service, container, proxy, attempts=2)
-    (tmp_path / "f").write_bytes(b"x" * 1024)
-
-    with pytest.raises(OSError, match=rf"Azure container '{container}' \(upload exports/a.parquet\) failed") as caught:
+    with pytest.raises(OSError, match=error.format(name=backend.root_url.split("://")[1])) as caught:
         storage.put("a.parquet", tmp_path / "f")
 
     assert "\n" not in str(caught.value)
-    assert "sig=" not in str(caught.value)
-    assert list(azurite_service.service_client().get_container_client(container).list_blob_names()) == []
+    for secret in (AWS_SECRET, "sig="):
+        assert secret not in str(caught.value)
+    assert backend.view("").object_keys() == []
 
 
-def test_gcs_uploads_complete_intact_through_frequent_transient_faults(
-    gcs_service: GCSService, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
-) -> None:
-    bucket = gcs_service.create_bucket()
-    proxy = proxy_to(gcs_service.endpoint_url)
-    proxy.inject(0.3, TRANSIENT_FAULTS)
-    config = {"gcs_endpoint_url": proxy.url, "gcs_chunk_size_mb": 4}
-    through_faults = GCSStorage.from_config(f"gs://{bucket}/exports", config)
-    contents = files(tmp_path)
-
-    for key in contents:
-        through_faults.put(key, tmp_path / key.replace("/", "_"))
-
-    direct = gcs_service.client().bucket(bucket)
-    assert {key: direct.blob(f"exports/{key}").download_as_bytes() for key in contents} == contents
-    assert len(proxy.faults_injected()) >= 3
-
-
-def test_gcs_persistent_upload_failure_is_one_clean_error_and_leaves_no_object(
-    gcs_service: GCSService, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
-) -> None:
-    bucket = gcs_service.create_bucket()
-    proxy = proxy_to(gcs_service.endpoint_url)
-    proxy.inject(1.0, ["503"], methods=["POST", "PUT"])
-    storage = GCSStorage.from_config(
-        f"gs://{bucket}/exports", {"gcs_endpoint_url": proxy.url, "gcs_retry_timeout_s": 2}
-    )
-    (tmp_path / "f").write_bytes(b"x" * 1024)
-
-    with pytest.raises(OSError, match=rf"GCS bucket '{bucket}' \(upload exports/a.parquet\) failed: .*503") as caught:
-        storage.put("a.parquet", tmp_path / "f")
-
-    assert "\n" not in str(caught.value)
-    assert list(gcs_service.client().list_blobs(bucket)) == []
-
-
+@pytest.mark.parametrize("backend", ["s3"], indirect=True)
 def test_s3_failed_multipart_upload_leaves_no_incomplete_upload_behind(
-    s3_service: S3Service, proxy_to: t.Callable[[str], FaultProxy], tmp_path: Path
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], s3_service: S3Service, tmp_path: Path
 ) -> None:
     """An incomplete multipart upload is invisible to listings but its parts are stored (and billed)."""
-    bucket = s3_service.create_bucket()
-    proxy = proxy_to(s3_service.endpoint_url)
+    proxy, through_proxy = proxied
     proxy.inject(1.0, ["503"], methods=["PUT"], path=r"partNumber=2")
     (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
 
     with pytest.raises(OSError, match=r"upload exports/a.parquet\) failed"):
-        s3_storage(s3_service, bucket, proxy.url, attempts=2).put("a.parquet", tmp_path / "f")
+        backend.open("exports", **through_proxy, **FEW_RETRIES).put("a.parquet", tmp_path / "f")
 
-    client = s3_service.client()
-    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
-    assert client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    bucket = backend.root_url.removeprefix("s3://")
+    assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert backend.view("").object_keys() == []

@@ -10,7 +10,7 @@ import typing as t
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fixtures.storage_services import free_port
+from fixtures.storage_services import free_port, service_account_key
 from singer_sdk import typing as th
 
 from target_parquet_bucket.storage.azure import AzureStorage
@@ -130,7 +130,7 @@ def test_s3_missing_bucket_is_a_one_line_error_naming_backend_and_bucket(s3_serv
     (tmp_path / "f").write_bytes(b"x")
     storage = S3Storage.from_config("s3://no-such-bucket-here/p", s3_config(s3_service))
 
-    with pytest.raises(FileNotFoundError, match="S3 bucket 'no-such-bucket-here'.*does not exist") as caught:
+    with pytest.raises(FileNotFoundError, match=r"S3 bucket 'no-such-bucket-here'.*does not exist") as caught:
         storage.put("a.parquet", tmp_path / "f")
 
     assert_one_line_without(str(caught.value), AWS_SECRET, AWS_TOKEN)
@@ -149,7 +149,7 @@ def test_s3_without_any_credentials_is_a_one_line_permission_error(
         f"s3://{s3_service.create_bucket()}", {"s3_endpoint_url": s3_service.endpoint_url, "s3_region": "us-east-1"}
     )
 
-    with pytest.raises(PermissionError, match="S3 bucket .*no AWS credentials found"):
+    with pytest.raises(PermissionError, match=r"S3 bucket .*no AWS credentials found"):
         storage.exists("a.parquet")
 
 
@@ -263,7 +263,7 @@ def test_azure_missing_container_is_a_one_line_error(azurite_service: AzuriteSer
         "azure://no-such-container", {"azure_connection_string": azurite_service.connection_string}
     )
 
-    with pytest.raises(FileNotFoundError, match="Azure container 'no-such-container'.*does not exist") as caught:
+    with pytest.raises(FileNotFoundError, match=r"Azure container 'no-such-container'.*does not exist") as caught:
         storage.put("a.parquet", tmp_path / "f")
 
     assert_one_line_without(str(caught.value), azurite_service.account_key)
@@ -317,26 +317,6 @@ def test_azure_bad_settings_are_one_line_config_errors_without_secrets(config: d
 # --- GCS --------------------------------------------------------------------------------------------
 
 
-def service_account_key(token_uri: str) -> dict[str, str]:
-    """A syntactically real service-account key (fresh RSA key) whose token endpoint is `token_uri`."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "test-project",
-        "private_key_id": "0123456789abcdef",
-        "private_key": pem,
-        "client_email": "writer@test-project.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": token_uri,
-    }
-
-
 @pytest.mark.parametrize("form", ["inline", "file"])
 def test_gcs_service_account_key_is_used_and_never_leaks_into_errors(
     gcs_service: GCSService, tmp_path: Path, form: str
@@ -380,7 +360,7 @@ def test_gcs_missing_bucket_is_a_one_line_error(gcs_service: GCSService, tmp_pat
     (tmp_path / "f").write_bytes(b"x")
     storage = GCSStorage.from_config("gs://no-such-bucket-here/p", {"gcs_endpoint_url": gcs_service.endpoint_url})
 
-    with pytest.raises(FileNotFoundError, match="GCS bucket 'no-such-bucket-here'.*does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"GCS bucket 'no-such-bucket-here'.*does not exist"):
         storage.put("a.parquet", tmp_path / "f")
 
 

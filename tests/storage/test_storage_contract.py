@@ -36,14 +36,14 @@ def test_put_object_can_be_read_listed_and_found(backend: Backend, tmp_path: Pat
     assert not storage.exists("deliveries/deliveries_v4_42_2.parquet")
     assert storage.get_bytes("deliveries/deliveries_v4_42_1.parquet") == b"first file"
     assert storage.get_bytes("deliveries/missing.parquet") is None
-    assert list(storage.list()) == ["deliveries/deliveries_v4_42_1.parquet"]
+    assert backend.view("").object_keys() == ["deliveries/deliveries_v4_42_1.parquet"]
 
 
 def test_second_put_to_same_key_fails_and_keeps_the_original(backend: Backend, tmp_path: Path) -> None:
     storage = backend.open()
     storage.put("people/people_v4_42_1.parquet", write_file(tmp_path, "a", b"original"))
 
-    with pytest.raises(ObjectExistsError, match="people_v4_42_1.parquet"):
+    with pytest.raises(ObjectExistsError, match=r"people_v4_42_1\.parquet"):
         storage.put("people/people_v4_42_1.parquet", write_file(tmp_path, "b", b"replacement"))
     with pytest.raises(ObjectExistsError):
         storage.put_bytes("people/people_v4_42_1.parquet", b"replacement")
@@ -71,16 +71,16 @@ def test_no_object_outside_meta_can_be_overwritten(backend: Backend, tmp_path: P
     assert storage.get_bytes(key) == b"original"
 
 
-def test_keys_are_relative_to_the_url_prefix_and_list_filters_by_prefix(backend: Backend, tmp_path: Path) -> None:
+def test_keys_are_relative_to_the_url_prefix(backend: Backend, tmp_path: Path) -> None:
     storage = backend.open("exports/customerio")
-    for key in ["metrics/m_1.parquet", "metrics/m_2.parquet", "metrics_old/m_1.parquet", "people/p_1.parquet"]:
+    keys = ["metrics/m_1.parquet", "metrics/m_2.parquet", "metrics_old/m_1.parquet", "people/p_1.parquet"]
+    for key in keys:
         storage.put(key, write_file(tmp_path, "f", key.encode()))
 
-    assert sorted(storage.list("metrics/")) == ["metrics/m_1.parquet", "metrics/m_2.parquet"]
-    assert sorted(storage.list("metrics")) == ["metrics/m_1.parquet", "metrics/m_2.parquet", "metrics_old/m_1.parquet"]
-    assert sorted(backend.open().list("exports/customerio/people/")) == ["exports/customerio/people/p_1.parquet"]
+    assert backend.view("").object_keys() == [f"exports/customerio/{key}" for key in keys]
+    assert backend.view("exports/customerio").object_keys() == keys
     assert backend.open("exports").get_bytes("customerio/people/p_1.parquet") == b"people/p_1.parquet"
-    assert list(backend.open("elsewhere").list()) == []
+    assert backend.view("elsewhere").object_keys() == []
 
 
 @pytest.mark.parametrize("key", ["../escape.parquet", "a/../../b", "/absolute", ""])
@@ -90,7 +90,7 @@ def test_keys_escaping_the_prefix_are_refused(backend: Backend, tmp_path: Path, 
     with pytest.raises(ValueError, match="key"):
         storage.put(key, write_file(tmp_path, "f", b"x"))
 
-    assert list(backend.open().list()) == []
+    assert backend.view("").object_keys() == []
 
 
 def test_file_larger_than_the_part_size_round_trips_intact(backend: Backend, tmp_path: Path) -> None:

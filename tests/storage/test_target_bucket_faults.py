@@ -1,5 +1,12 @@
-"""The target behind a faulty bucket: transient upload faults are retried and the run completes with
-every row; a persistent upload failure exits non-zero and emits no state for the unwritten data."""
+"""A failing bucket never costs data: the target behind a faulty bucket retries transient faults and
+lands every record once; a bucket that stays down stops it, in one line, before it emits state for what
+it could not write.
+
+The target writes to moto (S3) and Azurite (Azure Blob) through a fault-injecting proxy on loopback:
+requests fail with 500/503, connections reset before the request is handled, answers lost after the
+request was handled, and slow answers. What landed is read back directly from the service, bypassing
+the proxy.
+"""
 
 from __future__ import annotations
 
@@ -7,63 +14,90 @@ import typing as t
 from urllib.parse import unquote
 
 import pytest
-from resilience.fault_proxy import FaultProxy
-from storage.test_target_on_buckets import SCHEMAS, column, delivery, parquet_objects, state
-from target.target_runs import run_target
+from fixtures import bucket_audit
+from fixtures.outcome import assert_one_line_error
+from target.target_runs import TargetRun, record_message, run_target, schema_message, state_message
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    from resilience.fault_proxy import FaultProxy
     from storage.conftest import Backend
 
-MESSAGES = [SCHEMAS["deliveries"], *map(delivery, range(1, 201)), state(200)]
+STREAMS = ("orders", "events")
+RECORDS_PER_STREAM = 2_000
+STATE_EVERY = 500
+TRANSIENT = ("500", "503", "reset", "lost_answer", "slow")
+ORDERS = {"id": {"type": "integer"}, "amount": {"type": ["number", "null"]}, "note": {"type": ["string", "null"]}}
+
+
+def singer_input() -> list[dict]:
+    """Two interleaved streams; every STATE says how many records of each stream came before it."""
+    messages = [schema_message(stream, ORDERS, key_properties=["id"]) for stream in STREAMS]
+    for n in range(1, RECORDS_PER_STREAM + 1):
+        messages += [record_message(s, {"id": n, "amount": n / 4, "note": f"{s} {n}"}) for s in STREAMS]
+        if n % STATE_EVERY == 0:
+            messages.append(state_message({"written": dict.fromkeys(STREAMS, n)}))
+    return messages
 
 
 @pytest.fixture
-def proxy_in_front(backend: Backend) -> Iterator[tuple[FaultProxy, dict[str, t.Any]]]:
+def proxy_in_front(
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]]
+) -> tuple[FaultProxy, dict[str, t.Any]]:
     """A fault proxy in front of the backend's service, and the target config that goes through it."""
-    if backend.name == "s3":
-        upstream = backend.config["s3_endpoint_url"]
-        proxy = FaultProxy(upstream, seed=5).start()
-        config = {**backend.config, "s3_endpoint_url": proxy.url, "s3_max_attempts": 3}
-    else:
-        sas_url = backend.config["azure_sas_url"]
-        upstream = sas_url.split("/devstoreaccount1/")[0]
-        proxy = FaultProxy(upstream, seed=5).start()
-        config = {**backend.config, "azure_sas_url": sas_url.replace(upstream, proxy.url), "azure_max_attempts": 3}
-    yield proxy, {**config, "bucket_url": backend.url("customerio"), "workspace_id": "42"}
-    proxy.stop()
+    proxy, through_proxy = proxied
+    settings = {"bucket_url": backend.url("sync"), "workspace_id": "123456", "max_file_rows": 500}
+    return proxy, {**backend.config, **through_proxy, **settings, "batch_size_rows": 250}
+
+
+def ids_by_stream(bucket: bucket_audit.BucketView) -> dict[str, list[int]]:
+    """Every id in every data file (each must be readable), per stream."""
+    bucket_audit.assert_every_file_readable(bucket)
+    found: dict[str, list[int]] = {s: [] for s in STREAMS}
+    for key in bucket_audit.data_files(bucket):
+        found[key.split("_v4_")[0]].extend(bucket_audit.column_values(bucket, [key], "id"))
+    return found
+
+
+def assert_states_cover_only_written_records(run: TargetRun, bucket: bucket_audit.BucketView) -> None:
+    written = ids_by_stream(bucket)
+    for state in run.states:
+        for stream, count in state["written"].items():
+            missing = set(range(1, count + 1)) - set(written[stream])
+            assert not missing, (
+                f"state {state} emitted but {len(missing)} of its {stream} records are not in the bucket"
+            )
 
 
 @pytest.mark.parametrize("backend", ["s3", "azure-sas"], indirect=True)
-def test_target_completes_with_every_row_through_frequent_transient_upload_faults(
+def test_transient_bucket_faults_are_retried_and_every_record_lands_once(
     backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]]
 ) -> None:
     proxy, config = proxy_in_front
-    proxy.inject(0.4, ["500", "503", "reset"], methods=["PUT", "POST", "HEAD"])
+    proxy.inject(0.2, TRANSIENT, seed=5, slow_seconds=1.0)
 
-    run = run_target(MESSAGES, {**config, "max_file_rows": 50, "s3_max_attempts": 10, "azure_max_attempts": 10})
+    run = run_target(singer_input(), {**config, "s3_max_attempts": 10, "azure_max_attempts": 10})
 
-    assert run.exit_code == 0, run.stderr
-    assert run.states[-1] == state(200)["value"]
-    assert column(parquet_objects(backend.open("customerio")), "deliveries", "id") == list(range(1, 201))
-    assert proxy.faults_injected(), proxy.log
+    assert run.exit_code == 0, run.last_stderr_line
+    assert len(proxy.faults_injected()) >= 5, "the proxy hardly injected anything; the test proves nothing"
+    for stream, ids in ids_by_stream(backend.view("sync")).items():
+        assert sorted(ids) == list(range(1, RECORDS_PER_STREAM + 1)), f"{stream}: records lost or duplicated"
+    assert run.states[-1] == {"written": dict.fromkeys(STREAMS, RECORDS_PER_STREAM)}
 
 
+@pytest.mark.parametrize("kind", ["503", "500", "reset"])
 @pytest.mark.parametrize("backend", ["s3", "azure-sas"], indirect=True)
-def test_target_exits_non_zero_without_state_when_data_uploads_keep_failing(
-    backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]]
+def test_persistently_failing_uploads_exit_in_one_line_without_state_for_unwritten_data_or_secrets(
+    backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]], kind: str
 ) -> None:
     proxy, config = proxy_in_front
-    proxy.inject(1.0, ["503", "reset"], methods=["PUT", "POST"], path=r"\.parquet")
+    proxy.inject(1.0, [kind], methods=["PUT", "POST"], path=r"events_v4_\w+_3\.parquet")
 
-    run = run_target(MESSAGES, config)
+    run = run_target(singer_input(), {**config, "s3_max_attempts": 3, "azure_max_attempts": 3})
 
-    assert run.exit_code != 0
-    assert run.states == []
-    assert len(run.error_lines) == 1
-    assert "upload customerio/" in run.error_lines[0], run.error_lines
-    assert parquet_objects(backend.open("customerio")) == {}
+    assert_one_line_error(run, "upload sync/events_v4_123456_3.parquet")
+    assert proxy.faults_injected(), "no upload was attempted through the failing path"
+    assert_states_cover_only_written_records(run, backend.view("sync"))
+    assert "events_v4_123456_3.parquet" not in backend.view("sync").object_keys()
     signature = backend.config.get("azure_sas_url", "").partition("sig=")[2]
-    for secret in (signature, unquote(signature), "moto-secret-access-key"):
+    for secret in (signature, unquote(signature), backend.config.get("aws_secret_access_key", "")):
         assert not secret or secret not in run.stderr

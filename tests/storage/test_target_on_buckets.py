@@ -9,12 +9,11 @@ import typing as t
 
 import pyarrow.parquet as pq
 import pytest
+from fixtures import bucket_audit
 from target.target_runs import run_target
 
 if t.TYPE_CHECKING:
     from storage.conftest import Backend
-
-    from target_parquet_bucket.storage.base import Storage
 
 SCHEMAS = {
     "deliveries": {
@@ -50,10 +49,6 @@ def state(deliveries: int) -> dict[str, t.Any]:
     return {"type": "STATE", "value": {"bookmarks": {"deliveries": {"id": deliveries}}}}
 
 
-def parquet_objects(storage: Storage) -> dict[str, bytes]:
-    return {key: storage.get_bytes(key) or b"" for key in storage.list() if key.endswith(".parquet")}
-
-
 def column(objects: dict[str, bytes], stream: str, name: str) -> list[t.Any]:
     values = []
     for key, data in objects.items():
@@ -76,13 +71,13 @@ def test_two_runs_of_two_streams_land_complete_and_never_overwrite(backend: Back
     )
     assert first.exit_code == 0, first.stderr
     assert first.states[-1] == state(3)["value"]
-    after_first = parquet_objects(backend.open("customerio"))
+    after_first = bucket_audit.parquet_objects(backend.view("customerio"))
 
     second = run_target([SCHEMAS["deliveries"], *map(delivery, (4, 5)), state(5)], config)
 
     assert second.exit_code == 0, second.stderr
     assert second.states[-1] == state(5)["value"]
-    after_second = parquet_objects(backend.open("customerio"))
+    after_second = bucket_audit.parquet_objects(backend.view("customerio"))
     assert {key: after_second[key] for key in after_first} == after_first  # nothing overwritten
     assert column(after_second, "deliveries", "id") == [1, 2, 3, 4, 5]
     assert column(after_second, "people", "email") == ["a@example.com", "b@example.com"]

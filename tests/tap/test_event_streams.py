@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cio_simulator import Simulator
-from tap_harness import catalog_for, run_tap, tap_config
+from fixtures.outcome import assert_one_line_error
+from tap_harness import catalog_for, run_tap, run_tap_process, tap_config
 
 from tap_customerio.timestamps import iso_to_unix
 
@@ -46,7 +46,7 @@ def test_messages_are_read_in_contiguous_windows_from_start_date_to_now(make_cio
     windows = message_windows(sim)
     assert windows[0][0] == start
     assert all(end - begin < 30 * DAY for begin, end in windows)
-    assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(windows, windows[1:], strict=False))
+    assert all(nxt[0] == prev[1] + 1 for prev, nxt in itertools.pairwise(windows))
     assert windows[-1][1] >= sim.data.now
     older_than_six_months = [m for m in run.records["messages"] if iso_to_unix(m["created"]) < sim.data.now - 200 * DAY]
     assert older_than_six_months
@@ -146,21 +146,11 @@ def test_an_unreadable_changed_through_in_the_messages_state_ends_the_sync_with_
     }
     for name, content in (("config", config), ("catalog", catalog_for(config, ["messages"])), ("state", state)):
         (tmp_path / f"{name}.json").write_text(json.dumps(content))
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("tap-customerio")),
-            "--config",
-            str(tmp_path / "config.json"),
-            "--catalog",
-            str(tmp_path / "catalog.json"),
-            "--state",
-            str(tmp_path / "state.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_tap_process(
+        *("--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")),
+        *("--state", str(tmp_path / "state.json")),
+        cwd=tmp_path,
     )
-    assert result.returncode != 0
-    expected = "stream 'messages': state field 'changed_through' is not an ISO 8601 date-time: 'not-a-date'"
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_one_line_error(
+        result, "stream 'messages': state field 'changed_through' is not an ISO 8601 date-time: 'not-a-date'"
+    )

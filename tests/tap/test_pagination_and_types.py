@@ -4,13 +4,12 @@ objects and plain records."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 from singer_sdk.exceptions import ConfigValidationError
+from tap_harness import run_tap_process
 
 from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.pagination import CursorLoopError, CursorPaginator
@@ -79,11 +78,10 @@ def test_unix_seconds_become_iso_strings_at_top_level_nested_keys_maps_and_lists
     }
 
 
-def test_about_in_markdown_documents_every_setting_and_every_stream() -> None:
-    tap = str(Path(sys.executable).parent / "tap-customerio")
-    about = subprocess.run(
-        [tap, "--about", "--format=markdown"], capture_output=True, text=True, check=True, timeout=120
-    ).stdout
+def test_about_in_markdown_documents_every_setting_and_every_stream(tmp_path: Path) -> None:
+    run = run_tap_process("--about", "--format=markdown", cwd=tmp_path)
+    assert run.exit_code == 0, run.stderr
+    about = run.stdout
     for setting, schema in TapCustomerIO.config_jsonschema["properties"].items():
         assert f"| {setting} |" in about
         assert schema.get("description"), setting

@@ -20,10 +20,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fixtures.outcome import last_line
 
 TARGET_EXECUTABLE = Path(sys.executable).with_name("target-parquet-bucket")
 
-Message = t.Union[dict, str, bytes]
+Message = dict | str | bytes
 
 
 @dataclass
@@ -39,6 +40,11 @@ class TargetRun:
     def error_lines(self) -> list[str]:
         """The target's one-line error reports (`target-parquet-bucket: error: ...`)."""
         return [line for line in self.stderr.splitlines() if line.startswith("target-parquet-bucket: error:")]
+
+    @property
+    def last_stderr_line(self) -> str:
+        """The line a user reads first when a run fails."""
+        return last_line(self.stderr)
 
 
 def singer_lines(messages: t.Iterable[Message]) -> bytes:
@@ -56,35 +62,59 @@ def singer_lines(messages: t.Iterable[Message]) -> bytes:
 
 
 def run_target(
-    messages: t.Iterable[Message],
+    messages: t.Iterable[Message] | bytes,
     config: dict,
     *,
     timeout: float = 120,
     env: dict[str, str] | None = None,
     preexec_fn: t.Callable[[], None] | None = None,
     wrapper: t.Sequence[str] = (),
+    cwd: Path | None = None,
+    args: t.Sequence[str] = (),
 ) -> TargetRun:
     """Pipe `messages` into `target-parquet-bucket --config <config>`; never raises on failure.
 
+    `messages` given as `bytes` are the exact input (e.g. a last line cut short, without its newline).
+
     `preexec_fn` runs in the child before the target starts (e.g. to lower a resource limit);
     `wrapper` is a command prefix the target runs under (e.g. `unshare ...`), given the target's
-    command line as its last arguments.
+    command line as its last arguments. `cwd` is the target's working directory (a test folder, so a
+    stray relative write is seen by the test); `args` follow `--config <config>` (e.g. `--about`: its
+    stdout is then not read as STATE lines).
     """
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "config.json"
         config_path.write_text(json.dumps(config))
         completed = subprocess.run(  # our own console script; preexec_fn only sets limits
-            [*wrapper, str(TARGET_EXECUTABLE), "--config", str(config_path)],
-            input=singer_lines(messages),
+            [*wrapper, str(TARGET_EXECUTABLE), "--config", str(config_path), *args],
+            input=messages if isinstance(messages, bytes) else singer_lines(messages),
             capture_output=True,
             timeout=timeout,
             env=env,
+            cwd=cwd,
             preexec_fn=preexec_fn,
             check=False,
         )
     stdout = completed.stdout.decode()
-    states = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    states = [] if args else [json.loads(line) for line in stdout.splitlines() if line.strip()]
     return TargetRun(completed.returncode, states, stdout, completed.stderr.decode(errors="replace"))
+
+
+def assert_refused(run: TargetRun, *words: str) -> str:
+    """The run failed cleanly: exit 1, one short error line naming every word, no traceback, no STATE.
+
+    No STATE at all, not even one received before the bad line: the bad line is decoded with its
+    batch, before any STATE is written. Returns the error line.
+    """
+    assert run.exit_code == 1, run.stderr[-800:]
+    assert len(run.error_lines) == 1, run.stderr[-800:]
+    assert "Traceback" not in run.stderr
+    assert run.states == [], f"STATE emitted by a failed run: {run.states}"
+    line = run.error_lines[0]
+    assert len(line) < 400, line
+    missing = [word for word in words if word not in line]
+    assert not missing, f"{line!r} does not name {missing}"
+    return line
 
 
 def data_files(root: Path) -> list[str]:

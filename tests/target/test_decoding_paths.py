@@ -141,7 +141,7 @@ def test_nested_text_that_is_not_utf8_gets_the_msgspec_paths_error() -> None:
 
 
 def test_streams_with_json_text_columns_stay_on_the_msgspec_path() -> None:
-    assert not decoder(native=False).reads_with_arrow or "obj" not in FLAT["properties"]
+    assert decoder(native=False).reads_with_arrow  # without the JSON text columns, the stream reads with Arrow
     json_text = BatchDecoder(columns_for_schema(SCHEMA, native_nested=False), key_properties=["id"])
     assert not json_text.reads_with_arrow
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-
-from target.target_runs import TARGET_EXECUTABLE
+from target.target_runs import run_target
 
 from target_parquet_bucket.target import TargetParquetBucket
 
 
 def test_about_markdown_lists_every_setting_with_a_description() -> None:
-    about = subprocess.run(  # our own console script
-        [str(TARGET_EXECUTABLE), "--about", "--format=markdown"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    run = run_target([], {}, args=["--about", "--format=markdown"])
+    assert run.exit_code == 0, run.stderr
+    about = run.stdout
     rows = {
         cells[1].strip(): cells[4].strip()
         for line in about.splitlines()

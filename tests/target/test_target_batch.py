@@ -77,17 +77,17 @@ def sdk_batch(root: str, records: list[dict], file_format: str, compression: str
     return SDKBatchMessage(stream=STREAM, encoding=config.encoding, manifest=manifest).to_dict()
 
 
+def batch_message(file_format: str, manifest: list[str], *, compression: str = "none", **extra: t.Any) -> dict:
+    """A BATCH message of the stream for the files at the `manifest` URLs."""
+    encoding = {"format": file_format, "compression": compression}
+    return {"type": "BATCH", "stream": STREAM, "encoding": encoding, "manifest": manifest, **extra}
+
+
 def jsonl_batch(path: Path, lines: list[bytes], *, compression: str = "none", **extra: t.Any) -> dict:
     """A BATCH message with one hand-written jsonl file (for plain files and malformed content)."""
     data = b"".join(line + b"\n" for line in lines)
     path.write_bytes(gzip.compress(data) if compression == "gzip" else data)
-    return {
-        "type": "BATCH",
-        "stream": STREAM,
-        "encoding": {"format": "jsonl", "compression": compression},
-        "manifest": [path.as_uri()],
-        **extra,
-    }
+    return batch_message("jsonl", [path.as_uri()], compression=compression, **extra)
 
 
 def bucket_rows(bucket: Path) -> list[dict]:
@@ -181,12 +181,11 @@ def test_an_s3_manifest_is_read_from_the_bucket(tmp_path: Path, s3_service: S3Se
             Key=f"batches/people-{number}.jsonl.gz",
             Body=gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in chunk)),
         )
-    batch = {
-        "type": "BATCH",
-        "stream": STREAM,
-        "encoding": {"format": "jsonl", "compression": "gzip"},
-        "manifest": [f"s3://{source}/batches/people-1.jsonl.gz", f"s3://{source}/batches/people-2.jsonl.gz"],
-    }
+    batch = batch_message(
+        "jsonl",
+        [f"s3://{source}/batches/people-1.jsonl.gz", f"s3://{source}/batches/people-2.jsonl.gz"],
+        compression="gzip",
+    )
 
     run = run_target([SCHEMA, batch, STATE], {"bucket_url": str(tmp_path / "bucket")}, env={**os.environ, **s3_env})
 
@@ -250,12 +249,7 @@ def test_a_parquet_column_violating_the_schema_fails_naming_stream_line_file_and
     table = table.drop_columns([column]) if column in table.column_names else table
     path = tmp_path / "bad.parquet"
     pq.write_table(table.append_column(column, values), path)
-    batch = {
-        "type": "BATCH",
-        "stream": STREAM,
-        "encoding": {"format": "parquet", "compression": "none"},
-        "manifest": [path.as_uri()],
-    }
+    batch = batch_message("parquet", [path.as_uri()])
 
     run = run_target([SCHEMA, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
 
@@ -308,12 +302,7 @@ def test_an_integer_in_a_parquet_number_column_a_double_cannot_hold_fails_naming
 def test_a_parquet_file_without_the_key_column_fails_naming_the_key(tmp_path: Path) -> None:
     path = tmp_path / "nokey.parquet"
     pq.write_table(pa.table({"email": ["a@example.com"]}), path)
-    batch = {
-        "type": "BATCH",
-        "stream": STREAM,
-        "encoding": {"format": "parquet", "compression": "none"},
-        "manifest": [path.as_uri()],
-    }
+    batch = batch_message("parquet", [path.as_uri()])
 
     run = run_target([SCHEMA, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
 
@@ -326,12 +315,7 @@ def test_a_null_in_a_required_non_nullable_parquet_column_fails_naming_its_row(t
     schema = schema_message(STREAM, {"id": {"type": "integer"}, "email": {"type": "string"}}, required=["id", "email"])
     path = tmp_path / "nulls.parquet"
     pq.write_table(pa.table({"id": [1, 2, 3], "email": ["a", "b", None]}), path)
-    batch = {
-        "type": "BATCH",
-        "stream": STREAM,
-        "encoding": {"format": "parquet", "compression": "none"},
-        "manifest": [path.as_uri()],
-    }
+    batch = batch_message("parquet", [path.as_uri()])
 
     run = run_target([schema, batch, STATE], {"bucket_url": str(tmp_path / "bucket")})
 
@@ -345,12 +329,7 @@ def test_a_null_in_a_required_non_nullable_parquet_column_fails_naming_its_row(t
 def test_a_missing_batch_file_fails_with_one_line_and_no_state_past_it(tmp_path: Path) -> None:
     first = jsonl_batch(tmp_path / "first.jsonl", [json.dumps(r).encode() for r in people(1, 3)])
     missing = tmp_path / "gone.jsonl.gz"
-    batch = {
-        "type": "BATCH",
-        "stream": STREAM,
-        "encoding": {"format": "jsonl", "compression": "gzip"},
-        "manifest": [missing.as_uri()],
-    }
+    batch = batch_message("jsonl", [missing.as_uri()], compression="gzip")
 
     run = run_target(
         [SCHEMA, first, STATE, batch, state_message({"after": True})], {"bucket_url": str(tmp_path / "bucket")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from target.target_runs import TargetRun, record_message, run_target, schema_message, state_message
+from target.target_runs import TargetRun, assert_refused, record_message, run_target, schema_message, state_message
 
 GOOD_STATE = {"bookmarks": {"s": 1}}
 SCHEMA = schema_message("s", {"id": {"type": "integer"}, "doc": {"type": ["object", "null"]}}, key_properties=["id"])
@@ -24,29 +24,19 @@ def run_after_good_lines(tmp_path: Path, *bad: dict | str, config: dict | None =
     return run_target(messages, {"bucket_url": str(tmp_path), **(config or {})})
 
 
-def error_line(run: TargetRun) -> str:
-    """The run failed cleanly: exit 1, one short error line, no traceback, no STATE emitted."""
-    assert run.exit_code == 1, run.stderr[-800:]
-    assert len(run.error_lines) == 1, run.stderr[-800:]
-    assert "Traceback" not in run.stderr
-    assert run.states == []
-    assert len(run.error_lines[0]) < 400, run.error_lines[0]
-    return run.error_lines[0]
-
-
 def nested_json(depth: int) -> str:
     return '{"a":' * depth + "1" + "}" * depth
 
 
 def test_a_record_nested_100000_levels_deep_names_stream_and_line(tmp_path: Path) -> None:
     deep = '{"type": "RECORD", "stream": "s", "record": {"id": 3, "doc": ' + nested_json(100_000) + "}}"
-    error = error_line(run_after_good_lines(tmp_path, deep))
+    error = assert_refused(run_after_good_lines(tmp_path, deep))
     assert "stream 's', input line 4: a value nests objects/arrays too deeply" in error
 
 
 def test_a_state_nested_100000_levels_deep_names_the_line(tmp_path: Path) -> None:
     deep = '{"type": "STATE", "value": ' + nested_json(100_000) + "}"
-    error = error_line(run_after_good_lines(tmp_path, deep))
+    error = assert_refused(run_after_good_lines(tmp_path, deep))
     assert "input line 4: a value nests objects/arrays too deeply" in error
 
 
@@ -55,7 +45,7 @@ def test_a_100_level_native_nested_schema_names_stream_and_line(tmp_path: Path) 
     for _ in range(100):
         prop = {"type": "object", "properties": {"c": prop}}
     deep_schema = schema_message("deep", {"id": {"type": "integer"}, "x": prop}, key_properties=["id"])
-    error = error_line(run_after_good_lines(tmp_path, deep_schema, config={"native_nested": True}))
+    error = assert_refused(run_after_good_lines(tmp_path, deep_schema, config={"native_nested": True}))
     assert "input line 4: stream 'deep': SCHEMA nests" in error
     assert "at most 100" in error
 
@@ -67,30 +57,32 @@ def test_schema_properties_given_as_a_list_name_stream_and_line(tmp_path: Path) 
         "key_properties": [],
         "schema": {"type": "object", "properties": [{"id": {"type": "integer"}}]},
     }
-    error = error_line(run_after_good_lines(tmp_path, listed))
+    error = assert_refused(run_after_good_lines(tmp_path, listed))
     assert "input line 4: stream 'listed': SCHEMA 'properties' must be an object" in error
 
 
 def test_an_invalid_json_schema_type_names_stream_line_and_the_property_in_one_short_line(tmp_path: Path) -> None:
     invalid = schema_message("typo", {"id": {"type": "int"}}, key_properties=["id"])
-    error = error_line(run_after_good_lines(tmp_path, invalid))
+    error = assert_refused(run_after_good_lines(tmp_path, invalid))
     assert "input line 4: stream 'typo': SCHEMA is not a valid JSON Schema at properties.id.type" in error
     assert "metaschema" not in error
 
 
 def test_a_state_without_value_names_the_line(tmp_path: Path) -> None:
-    error = error_line(run_after_good_lines(tmp_path, {"type": "STATE"}))
+    error = assert_refused(run_after_good_lines(tmp_path, {"type": "STATE"}))
     assert "input line 4: STATE has no 'value'" in error
 
 
 def test_activate_version_for_a_stream_without_schema_names_stream_and_line(tmp_path: Path) -> None:
-    error = error_line(run_after_good_lines(tmp_path, {"type": "ACTIVATE_VERSION", "stream": "ghost", "version": 1}))
+    error = assert_refused(
+        run_after_good_lines(tmp_path, {"type": "ACTIVATE_VERSION", "stream": "ghost", "version": 1})
+    )
     assert "input line 4: stream 'ghost': ACTIVATE_VERSION before any SCHEMA" in error
 
 
 def test_a_batch_for_a_stream_without_schema_names_stream_and_line(tmp_path: Path) -> None:
     batch = {"type": "BATCH", "stream": "ghost", "encoding": {"format": "jsonl"}, "manifest": []}
-    error = error_line(run_after_good_lines(tmp_path, batch))
+    error = assert_refused(run_after_good_lines(tmp_path, batch))
     assert "RecordsWithoutSchemaException: stream 'ghost', input line 4: BATCH before any SCHEMA of its stream" in error
 
 
@@ -106,7 +98,7 @@ def test_a_native_nested_conversion_error_names_the_line_not_a_record(tmp_path: 
         state_message(GOOD_STATE),
         record_message("s", {"id": 2, "doc": {"n": "seven"}}),
     ]
-    error = error_line(run_target(messages, {"bucket_url": str(tmp_path), "native_nested": True}))
+    error = assert_refused(run_target(messages, {"bucket_url": str(tmp_path), "native_nested": True}))
     assert "stream 's', input line 4: column 'doc': expected an integer" in error
     assert "doc.n" in error
 
@@ -114,17 +106,17 @@ def test_a_native_nested_conversion_error_names_the_line_not_a_record(tmp_path: 
 def test_a_record_refused_on_the_sdk_record_path_names_its_line_not_a_record(tmp_path: Path) -> None:
     messages = [SCHEMA, record_message("s", {"id": 1}), state_message(GOOD_STATE), record_message("s", {"id": "four"})]
     config = {"bucket_url": str(tmp_path), "stream_maps": {"s": {}}, "validate_records": False}
-    error = error_line(run_target(messages, config))
+    error = assert_refused(run_target(messages, config))
     assert "stream 's', input line 4:" in error
 
 
 def test_a_stream_name_without_characters_usable_in_object_names_names_the_line(tmp_path: Path) -> None:
-    error = error_line(run_after_good_lines(tmp_path, schema_message("日本", {"id": {"type": "integer"}})))
+    error = assert_refused(run_after_good_lines(tmp_path, schema_message("日本", {"id": {"type": "integer"}})))
     assert "input line 4: stream '日本': stream name '日本' has no characters usable in an object name" in error
 
 
 def test_a_stream_whose_name_sanitises_like_another_names_the_line(tmp_path: Path) -> None:
-    error = error_line(
+    error = assert_refused(
         run_after_good_lines(
             tmp_path,
             schema_message("a/b", {"id": {"type": "integer"}}),

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import pytest
 from target.target_runs import (
     TargetRun,
+    assert_refused,
     data_files,
     read_parquet,
     record_message,
@@ -31,17 +33,6 @@ def run_with_bad_line(
     return run_target(messages, {"bucket_url": str(tmp_path), **(config or {})})
 
 
-def assert_refused(run: TargetRun, *words: str) -> str:
-    """Exit 1, one error line naming every word, no STATE."""
-    assert run.exit_code == 1, run.stderr[-800:]
-    assert len(run.error_lines) == 1, run.stderr[-800:]
-    assert "Traceback" not in run.stderr
-    assert run.states == []  # the bad line is decoded with its batch, before any STATE is written
-    missing = [word for word in words if word not in run.error_lines[0]]
-    assert not missing, f"{run.error_lines[0]!r} does not name {missing}"
-    return run.error_lines[0]
-
-
 NESTED = schema_message(
     "s",
     {
@@ -55,37 +46,26 @@ NESTED = schema_message(
 )
 
 
-def test_native_nested_refuses_a_fraction_in_an_integer_field_instead_of_truncating_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("good", "bad", "words"),
+    [
+        ({"i": 2}, {"i": 2.7}, ("n.i", "2.7")),
+        ({"l": [1]}, {"l": [1.9, -3.5]}, ("n.l[0]", "1.9")),
+        ({"i": 1}, {"i": 2**64}, ("n.i", str(2**64))),
+    ],
+    ids=["fraction-in-an-integer-field", "fractions-in-an-integer-list", "integer-beyond-int64"],
+)
+def test_native_nested_refuses_an_integer_it_cannot_store_exactly_naming_line_field_and_value(
+    tmp_path: Path, good: dict, bad: dict, words: tuple[str, ...]
+) -> None:
     run = run_with_bad_line(
         tmp_path,
         NESTED,
-        record_message("s", {"id": 1, "n": {"i": 2}}),
-        record_message("s", {"id": 2, "n": {"i": 2.7}}),
+        record_message("s", {"id": 1, "n": good}),
+        record_message("s", {"id": 2, "n": bad}),
         {"native_nested": True},
     )
-    assert_refused(run, "stream 's', input line 4", "n.i", "2.7")
-
-
-def test_native_nested_refuses_fractions_in_an_integer_list_instead_of_truncating_them(tmp_path: Path) -> None:
-    run = run_with_bad_line(
-        tmp_path,
-        NESTED,
-        record_message("s", {"id": 1, "n": {"l": [1]}}),
-        record_message("s", {"id": 2, "n": {"l": [1.9, -3.5]}}),
-        {"native_nested": True},
-    )
-    assert_refused(run, "stream 's', input line 4", "n.l[0]", "1.9")
-
-
-def test_native_nested_names_the_input_line_of_an_integer_beyond_int64(tmp_path: Path) -> None:
-    run = run_with_bad_line(
-        tmp_path,
-        NESTED,
-        record_message("s", {"id": 1, "n": {"i": 1}}),
-        record_message("s", {"id": 2, "n": {"i": 2**64}}),
-        {"native_nested": True},
-    )
-    assert_refused(run, "stream 's', input line 4", "n.i", str(2**64))
+    assert_refused(run, "stream 's', input line 4", *words)
 
 
 def test_native_nested_refuses_an_object_in_a_string_field_instead_of_storing_its_json_text(tmp_path: Path) -> None:

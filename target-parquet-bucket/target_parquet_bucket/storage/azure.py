@@ -24,7 +24,7 @@ from target_parquet_bucket.storage.remote import (
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
 _EXISTS_CODES = {"BlobAlreadyExists", "ConditionNotMet"}
@@ -225,10 +225,3 @@ class AzureStorage(RemoteStorage):
         full_key = self._location.object_key(key)
         with self._errors("check", full_key):
             return self._container.get_blob_client(full_key).exists()
-
-    def list(self, prefix: str = "") -> Iterator[str]:
-        """Page through the container listing lazily, yielding names relative to the blob path."""
-        full_prefix = self._location.key_prefix(prefix)
-        with self._errors("list", full_prefix or "/"):
-            for name in self._container.list_blob_names(name_starts_with=full_prefix or None):
-                yield self._location.relative_key(name)

@@ -10,7 +10,7 @@ import abc
 import typing as t
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
     from pathlib import Path
 
     from singer_sdk import typing as th
@@ -91,7 +91,3 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether an object exists at `key`."""
-
-    @abc.abstractmethod
-    def list(self, prefix: str = "") -> Iterator[str]:
-        """Keys of every object whose key starts with `prefix` (relative to the storage root)."""

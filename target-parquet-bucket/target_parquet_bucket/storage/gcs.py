@@ -218,10 +218,3 @@ class GCSStorage(RemoteStorage):
         full_key = self._location.object_key(key)
         with self._errors("check", full_key):
             return self._bucket.blob(full_key).exists(retry=self._retry)
-
-    def list(self, prefix: str = "") -> Iterator[str]:
-        """Page through the bucket listing lazily, yielding names relative to the storage prefix."""
-        full_prefix = self._location.key_prefix(prefix)
-        with self._errors("list", full_prefix or "/"):
-            for blob in self._bucket.list_blobs(prefix=full_prefix or None, retry=self._retry):
-                yield self._location.relative_key(blob.name)

@@ -1,4 +1,4 @@
-"""A local folder used as a bucket: the default backend, and the one tests read back."""
+"""A local folder used as a bucket: the default backend."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from target_parquet_bucket.storage.base import ObjectExistsError, Storage, check_key
-
-if t.TYPE_CHECKING:
-    from collections.abc import Iterator
 
 
 class LocalStorage(Storage):
@@ -89,15 +86,3 @@ class LocalStorage(Storage):
     def exists(self, key: str) -> bool:
         """Whether an object (file) or a folder occupies `key`."""
         return self._path(key).exists()
-
-    def list(self, prefix: str = "") -> Iterator[str]:
-        """Every file key starting with `prefix`, skipping our own in-flight temporary files."""
-        if not self.root.is_dir():
-            return
-        for dirpath, _dirnames, filenames in os.walk(self.root):
-            for name in filenames:
-                if name.startswith(".") and name.endswith(".tmp"):
-                    continue
-                key = (Path(dirpath) / name).relative_to(self.root).as_posix()
-                if key.startswith(prefix):
-                    yield key

@@ -67,16 +67,6 @@ class BucketLocation:
         check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def key_prefix(self, prefix: str) -> str:
-        """The full listing prefix for a prefix relative to the storage root (may be empty)."""
-        root = f"{self.prefix}/" if self.prefix else ""
-        return root + prefix
-
-    def relative_key(self, full_key: str) -> str:
-        """Strip the storage prefix from a full key returned by a listing."""
-        root = f"{self.prefix}/" if self.prefix else ""
-        return full_key[len(root) :]
-
 
 class SecretScrubber:
     """Removes configured secret values from any text before it is raised or logged.

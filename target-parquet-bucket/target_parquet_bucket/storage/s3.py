@@ -17,7 +17,7 @@ from target_parquet_bucket.storage.remote import (
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
 #: Error codes S3 answers when a conditional create loses: 412 (object exists) and 409 (a concurrent
@@ -251,12 +251,3 @@ class S3Storage(RemoteStorage):
                     return False
                 raise
             return True
-
-    def list(self, prefix: str = "") -> Iterator[str]:
-        """Page through ListObjectsV2 lazily, yielding keys relative to the storage prefix."""
-        full_prefix = self._location.key_prefix(prefix)
-        paginator = self._client.get_paginator("list_objects_v2")
-        with self._errors("list", full_prefix or "/"):
-            for page in paginator.paginate(Bucket=self._location.bucket, Prefix=full_prefix):
-                for item in page.get("Contents", []):
-                    yield self._location.relative_key(item["Key"])
