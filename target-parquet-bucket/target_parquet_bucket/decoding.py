@@ -16,6 +16,7 @@ import itertools
 import operator
 import re
 import typing as t
+from types import GenericAlias
 
 import msgspec
 import pyarrow as pa
@@ -104,7 +105,8 @@ class BatchDecoder:
             # Only decoded when asked for: one string object per record otherwise wasted.
             message_fields.append(("time_extracted", str | None, None))
         message_type = msgspec.defstruct("RecordMessage", message_fields, kw_only=True, gc=False)
-        self._decoder = msgspec.json.Decoder(list[message_type])
+        # list[message_type] for a type built at run time (mypy reads the subscript form as a static type)
+        self._decoder = msgspec.json.Decoder(GenericAlias(list, message_type))
         self._keys = keys
         self._arrow_reader = ArrowJsonReader.for_columns(self.columns, keys)
 
@@ -151,7 +153,9 @@ class BatchDecoder:
                     raise self._record_error(f"Object missing required field `{column.name}` - at `$[{index}].record`")
                 raws.append(bytes(raw) if raw is not None else _NULL_JSON)
             try:
-                values[column.name] = msgspec.json.decode(b"[" + b",".join(raws) + b"]", type=list[field[1]])
+                values[column.name] = msgspec.json.decode(
+                    b"[" + b",".join(raws) + b"]", type=GenericAlias(list, field[1])
+                )
             except msgspec.ValidationError as exc:
                 match = _ERROR_AT.match(str(exc))
                 assert match is not None and match["index"] is not None  # list decoding names the item
@@ -527,7 +531,7 @@ def _timestamps(strings: pa.Array) -> pa.Array:
             return _within(attempt(), strings, _FIRST_MOMENT, _LAST_MOMENT, "date-time")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-    parsed = []
+    parsed: list[datetime.datetime | None] = []
     for index, value in enumerate(strings.to_pylist()):
         if value is None:
             parsed.append(None)

@@ -62,7 +62,8 @@ SETTINGS = th.PropertiesList(
         default=DEFAULT_TEMPLATE,
         description=(
             "Object name relative to the bucket prefix. Tokens: `{stream}`, `{version}`, "
-            "`{workspace_id}`, `{sequence}`, `{date}`, `{timestamp}`, `{format}`; `{stream}` and `{sequence}` are required. "
+            "`{workspace_id}`, `{sequence}`, `{date}`, `{timestamp}`, `{format}`; "
+            "`{stream}` and `{sequence}` are required. "
             "The default is Customer.io's export naming (flat); "
             "`{stream}/{stream}_v{version}_{workspace_id}_{sequence}.{format}` gives each stream its own "
             "folder, for dataset readers. Partition folders go just above the file name."
@@ -129,7 +130,9 @@ SETTINGS = th.PropertiesList(
         "row_group_rows",
         th.IntegerType(minimum=1),
         default=100_000,
-        description="Rows per parquet row group, at most ~48 MB of data (memory holds about one row group per open file).",
+        description=(
+            "Rows per parquet row group, at most ~48 MB of data (memory holds about one row group per open file)."
+        ),
     ),
     th.Property(
         "batch_size_mb",

@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
     from target_parquet_bucket.bucket import Bucket
+    from target_parquet_bucket.target import TargetParquetBucket
 
 MEBIBYTE = 1024 * 1024
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -63,7 +64,7 @@ class ParquetBucketSink(BatchSink):
         """Type the columns from the schema once, and validate the stream name for keys."""
         super().__init__(target, stream_name, schema, key_properties)
         self._target = target
-        self.bucket: Bucket = target.bucket  # type: ignore[attr-defined]
+        self.bucket: Bucket = t.cast("TargetParquetBucket", target).bucket
         self.file_stream = self.bucket.namer.file_stream(stream_name)
         self.bucket.sequences.claim(self.file_stream, stream_name)
         self.columns = columns_for_schema(self.schema, native_nested=bool(self.config.get("native_nested")))
@@ -223,7 +224,10 @@ class ParquetBucketSink(BatchSink):
         """
         if not isinstance(new_version, int) or isinstance(new_version, bool):
             # The reader prefixes the input line's number to an InvalidInputLine.
-            msg = f"stream '{self.stream_name}': ACTIVATE_VERSION 'version' must be an integer, got {repr(new_version)[:80]}"
+            msg = (
+                f"stream '{self.stream_name}': ACTIVATE_VERSION 'version' must be an integer, "
+                f"got {repr(new_version)[:80]}"
+            )
             raise InvalidInputLine(msg)
         self._target.drain_one(self)
         self.commit()
@@ -264,9 +268,6 @@ class ParquetBucketSink(BatchSink):
 
 def _partition_values(column: pa.Array) -> pa.Array:
     """Partition value per row as text: dates for date/timestamp columns, else the value."""
-    if pa.types.is_timestamp(column.type):
-        text = pc.strftime(column, format="%Y-%m-%d")
-    else:
-        text = column.cast(pa.string())
+    text = pc.strftime(column, format="%Y-%m-%d") if pa.types.is_timestamp(column.type) else column.cast(pa.string())
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     return pc.fill_null(text, HIVE_NULL)

@@ -24,6 +24,8 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.target_base import Target
 
+    from target_parquet_bucket.target import TargetParquetBucket
+
 
 class TableWriteError(Exception):
     """A table commit that failed (one line: stream and the library's reason, secrets removed)."""
@@ -41,7 +43,7 @@ class TableSink(ParquetBucketSink):
     ) -> None:
         """Refuse at SCHEMA time an upsert without keys and a type change the table cannot take."""
         super().__init__(target, stream_name, schema, key_properties)
-        self.store: TableStore = target.tables  # type: ignore[attr-defined]
+        self.store: TableStore = t.cast("TableStore", t.cast("TargetParquetBucket", target).tables)
         self.load_method = load_method(self.config)
         if self.load_method == "upsert" and not self.key_properties:
             msg = f"stream '{stream_name}': load_method 'upsert' needs key_properties, and its SCHEMA declares none"
@@ -74,12 +76,12 @@ class TableSink(ParquetBucketSink):
     def commit(self) -> None:
         """Before STATE: commit the rows read so far, with the state they complete."""
         if not self.holding:
-            self._commit_pending(state=self._target.completing_state)  # type: ignore[attr-defined]
+            self._commit_pending(state=t.cast("TargetParquetBucket", self._target).completing_state)
 
     def clean_up(self) -> None:
         """End of input: a held replacement is complete now."""
         self.holding = False
-        self._commit_pending(state=self._target.completing_state, final=True)  # type: ignore[attr-defined]
+        self._commit_pending(state=t.cast("TargetParquetBucket", self._target).completing_state, final=True)
         self._housekeep(final=True)
 
     def activate_version(self, new_version: int) -> None:

@@ -44,7 +44,7 @@ class FileWriter(abc.ABC):
         self.compression = compression
         self.path = directory / f"{uuid.uuid4().hex}.part"
         self.rows = 0
-        self.table_versions: set[int] = set()
+        self.table_versions: set[int | None] = set()
 
     @abc.abstractmethod
     def write(self, batch: pa.RecordBatch) -> None:

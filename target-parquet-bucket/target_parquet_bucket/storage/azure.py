@@ -144,7 +144,7 @@ class AzureStorage(RemoteStorage):
             msg = f"Azure bucket {location.display_url}: set exactly one of azure_sas_url or azure_connection_string"
             raise ValueError(msg)
         block_size = int(config.get("azure_block_size_mb") or 16) * MEBIBYTE
-        client_options = {
+        client_options: dict[str, t.Any] = {
             "retry_policy": ExponentialRetry(
                 initial_backoff=1,
                 increment_base=2,
@@ -216,7 +216,7 @@ class AzureStorage(RemoteStorage):
             try:
                 return self._container.get_blob_client(full_key).download_blob().readall()
             except ResourceNotFoundError as error:
-                if error.error_code == "BlobNotFound":
+                if getattr(error, "error_code", None) == "BlobNotFound":  # set by azure-storage-blob, untyped
                     return None
                 raise
 
