@@ -43,6 +43,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.pagination import BaseAPIPaginator
 
+    from tap_customerio.tap import TapCustomerIO
+
 API_URLS = {"us": "https://api.customer.io/v1", "eu": "https://api-eu.customer.io/v1"}
 
 #: Longest wait between two attempts when the server gives no `Retry-After`.
@@ -129,6 +131,12 @@ class CustomerIOStream(RESTStream[t.Any]):
     #: Reads many pages on a first sync (cursor chains, windows): started first, so that the run does not end
     #: with one long chain alone using a part of the budget.
     long_running: bool = False
+    #: Every stream class sets its `name` (the SDK declares it per instance), so a class's name can be read.
+    name: str
+    #: A parent is a stream of this tap.
+    parent_stream_type: type[CustomerIOStream] | None
+    #: Every stream class sets its `primary_keys` (the SDK declares a property), so a class's keys can be read.
+    primary_keys: t.Sequence[str]
 
     is_sorted = False
     #: Records are decoded API JSON (only JSON-native types) whose timestamps `post_process` already
@@ -225,7 +233,7 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     def _ahead_key(self, prepared: requests.PreparedRequest) -> tuple[str, str | None, bytes | str | None]:
         """What names a page fetched ahead: this stream, the URL and the body."""
-        return (self.name, prepared.url, prepared.body)
+        return (self.name, prepared.url, t.cast("bytes | str | None", prepared.body))  # built from JSON or params
 
     def first_page_request(self, context: Context | None, *, limit: int | None = None) -> requests.PreparedRequest:
         """The request for the first page of `context`, exactly as the paginated flow would send it."""
@@ -342,9 +350,9 @@ class CustomerIOStream(RESTStream[t.Any]):
                 msg = f"{exc} (gave up after {self.backoff_max_tries()} attempts)"
                 raise CustomerIOError(msg) from exc
             except (requests.exceptions.RequestException, ConnectionResetError) as exc:
-                endpoint = f"{prepared.method} {requests.utils.urlparse(prepared.url).path}"
+                endpoint = f"{prepared.method} {requests.utils.urlparse(prepared.url or '').path}"
                 # Only the type of the HTTP stack's own errors: their text can quote the URL and headers.
-                what = f"{exc}" if isinstance(exc, DeadlineExceededError) else type(exc).__name__
+                what = str(exc) if isinstance(exc, DeadlineExceededError) else type(exc).__name__
                 msg = f"{endpoint} failed: {what} (gave up after {self.backoff_max_tries()} attempts)"
                 raise CustomerIOError(msg) from exc
 
@@ -361,7 +369,7 @@ class CustomerIOStream(RESTStream[t.Any]):
             while True:
                 response = getattr(exc, "response", None)
                 hinted = retry_after_seconds(response) if response is not None else None
-                if hinted is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+                if hinted is not None and response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
                     exc = yield hinted
                 else:
                     ceiling = min(BACKOFF_CAP_SECONDS, base * 2**attempt)
@@ -396,7 +404,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         self.progress.page(response.url)
         return self.records_in(response, self.records_key)
 
-    def records_in(self, response: requests.Response, key: str) -> list:
+    def records_in(self, response: requests.Response, key: str) -> t.Any:
         """The list under `key` (`null` is an empty list); a body without `key` is an error, since
         treating an unexpected envelope as "no records" would silently lose data."""
         body = parsed_body(response)
@@ -410,7 +418,7 @@ class CustomerIOStream(RESTStream[t.Any]):
 
     # --- one stream's failure is that stream's -----------------------------------------------------
 
-    def sync(self, context: Context | None = None) -> None:
+    def sync(self, context: Context | None = None) -> None:  # type: ignore[misc]  # @final in the SDK; docstring says why
         """singer-sdk's sync, except that a failure ends only this stream (the SDK stops the whole run).
 
         Overridden because `sync` is the one call the SDK makes per stream (top-level streams from
@@ -419,7 +427,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         again in this run (a child is skipped for the remaining parents). 401 still stops the run, since
         the key is wrong for every stream.
         """
-        failures = self._tap.failures
+        failures = t.cast("TapCustomerIO", self._tap).failures
         if failures.failed(self.name):
             return
         try:
@@ -510,7 +518,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         nested = any(len(crumb) > 2 and not selected for crumb, selected in self.mask.items())
         return top, nested
 
-    def _generate_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
+    def _generate_record_messages(self, record: dict) -> t.Generator[singer.RecordMessage, None, None]:
         """singer-sdk's RECORD messages without its per-record walk over every nested value looking for
         deselected properties (the largest remaining CPU cost on `messages`): deselected top-level
         properties are looked up once per stream; only catalogs deselecting nested properties take the
@@ -583,7 +591,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         start = self.start_date_unix()
         return None if start is None else start - 1
 
-    def get_replication_key_signpost(self, context: Context | None) -> datetime.datetime | None:
+    def get_replication_key_signpost(self, context: Context | None = None) -> datetime.datetime | None:
         """Cap the bookmark at the sync start: records stamped in the future must be read again."""
         if not self.incremental:
             return None
@@ -608,7 +616,9 @@ class CustomerIOStream(RESTStream[t.Any]):
     def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
         """Pass `records` through, the selected children's first pages fetched a few records ahead."""
         children = [
-            child for child in self.child_streams if child.selected and not self._tap.failures.failed(child.name)
+            t.cast("CustomerIOStream", child)
+            for child in self.child_streams
+            if child.selected and not t.cast("TapCustomerIO", self._tap).failures.failed(child.name)
         ]
         if not children:
             return records
@@ -628,7 +638,7 @@ class CustomerIOStream(RESTStream[t.Any]):
         A 401 stops discovery, since the key is wrong for every stream.
         """
         try:
-            context = (self.partitions or [None])[0]
+            context: Context | None = next(iter(self.partitions or []), None)
             prepared = self.first_page_request(context, limit=1 if self.page_size else None)
             self.request_decorator(self._request_paced)(prepared, context)
         except StreamForbiddenError as exc:

@@ -267,7 +267,7 @@ class TapCustomerIO(Tap):
         """Every stream of the App API."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
-    def sync_all(self) -> None:
+    def sync_all(self) -> None:  # type: ignore[misc]  # @final in the SDK; the docstring says why
         """Check the workspace, log what a backfill will cost, sync the selected top-level streams
         concurrently (see `concurrency.py`), then fail with the summary of the streams that failed (each
         stream's failure is caught in its own `sync`, see `CustomerIOStream.sync`).
@@ -293,13 +293,15 @@ class TapCustomerIO(Tap):
         for stream in self.streams.values():
             stream.log_sync_costs()
         if self.failures:
-            raise StreamsFailedError(self.failures.summary(self.streams.values()))
+            raise StreamsFailedError(
+                self.failures.summary(t.cast("dict[str, CustomerIOStream]", self.streams).values())
+            )
 
     def top_level_streams(self) -> list[CustomerIOStream]:
         """The streams to sync, long-running ones first: a run should not end with one long chain of
         requests using only part of the budget while every other stream is done."""
         streams = [
-            stream
+            t.cast("CustomerIOStream", stream)
             for stream in self.streams.values()
             if stream.parent_stream_type is None and (stream.selected or stream.has_selected_descendents)
         ]
@@ -338,12 +340,14 @@ class TapCustomerIO(Tap):
 
     def workspaces_list(self) -> list[dict]:
         """The workspaces the key sees, read once per run (`check_workspace` and the estimates share it)."""
-        stream = self.streams["workspaces"]
+        stream = t.cast("CustomerIOStream", self.streams["workspaces"])
         key = stream.ahead_key_of_first_page(None)
         scheduler = process_scheduler()
         if scheduler.peek(key) is None:
             stream.prefetch_first_page(None)
-        return list(stream.parse_response(scheduler.peek(key).result()))
+        ahead = scheduler.peek(key)
+        assert ahead is not None  # prefetch_first_page left the page under `key`
+        return list(stream.parse_response(ahead.result()))
 
     def check_workspace(self) -> None:
         """Selected export streams need one workspace id: the setting, else the only workspace the key
@@ -385,10 +389,10 @@ class TapCustomerIO(Tap):
         forbidden = {
             stream.name
             for stream in self.streams.values()
-            if stream.parent_stream_type is None and not stream.probe_access()
+            if stream.parent_stream_type is None and not t.cast("CustomerIOStream", stream).probe_access()
         }
         for stream in self.streams.values():
-            parent = stream.parent_stream_type
+            parent = t.cast("type[CustomerIOStream] | None", stream.parent_stream_type)
             if parent is not None and parent.name in forbidden:
                 forbidden.add(stream.name)
         catalog = Catalog(

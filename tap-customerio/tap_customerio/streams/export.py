@@ -36,6 +36,8 @@ from tap_customerio.timestamps import iso_to_unix, unix_to_iso
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_customerio.tap import TapCustomerIO
+
 #: Delivery types as the export names them; the App API calls SMS `twilio` and in-app `in_app`.
 DELIVERY_TYPES = {"twilio": "sms", "in_app": "in-app"}
 
@@ -369,7 +371,7 @@ class ExportStream(CustomerIOStream):
     """
 
     #: Rows are built with ISO 8601 times already; the source streams' unix-time paths do not apply to them.
-    timestamp_fields = ()
+    timestamp_fields: tuple[str, ...] = ()
 
     @property
     def workspace_id(self) -> int:
@@ -380,7 +382,7 @@ class ExportStream(CustomerIOStream):
         configured = self.config.get("workspace_id")
         if configured not in (None, ""):
             return int(configured)
-        workspaces = self._tap.workspaces_list()
+        workspaces = t.cast("TapCustomerIO", self._tap).workspaces_list()
         if len(workspaces) != 1:
             msg = f"stream '{self.name}' needs the workspace_id setting: the API key sees {len(workspaces)} workspaces"
             raise CustomerIOError(msg)
@@ -493,9 +495,9 @@ class MetricsStream(ExportStream, MessagesStream):
             self.commit_window()
         stop_at = max(after or 0, feed_from - 1)
         for activity in ActivityFeed(self, stop_at).request_records(None):
-            row = activity_metric_row(activity, workspace_id)
-            if row is not None and iso_to_unix(row["created_at"]) > stop_at:
-                yield row
+            feed_row = activity_metric_row(activity, workspace_id)
+            if feed_row is not None and iso_to_unix(feed_row["created_at"]) > stop_at:
+                yield feed_row
 
     def hold_bookmark(self, newest: int | None, limit: int) -> None:
         """Set the progress marker to the newest event emitted so far, capped at `limit`."""
@@ -582,7 +584,8 @@ class ContentStream(ExportStream):
         """Contents changed after the bookmark, one source after the other."""
         after, workspace_id = self.changed_after(), self.workspace_id
         for content_type, parent_name, child_name in CONTENT_SOURCES:
-            parents, children = self._tap.streams[parent_name], self._tap.streams[child_name]
+            streams = t.cast("dict[str, CustomerIOStream]", self._tap.streams)
+            parents, children = streams[parent_name], streams[child_name]
             for parent, item in self.children_of(parents, children):
                 changed = as_unix(content_times(item, parent).get("updated"))
                 if after is None or (changed is not None and changed > after):

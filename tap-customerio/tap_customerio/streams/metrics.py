@@ -27,6 +27,8 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_customerio.client import CustomerIOStream
+
 #: The API's "EST", as the region name its v2 `tz` parameter asks for.
 METRICS_TIMEZONE = "America/New_York"
 EASTERN = ZoneInfo(METRICS_TIMEZONE)
@@ -70,7 +72,7 @@ class DailyMetricsStream(SkipsRejectedRequests):
         return [
             {"period": "days", "period_start": day_start(day), "metric": metric, "value": value}
             for metric, values in series.items()
-            for day, value in zip(self.covered_days(len(values or [])), values or [])
+            for day, value in zip(self.covered_days(len(values or [])), values or [], strict=True)
         ]
 
 
@@ -78,10 +80,10 @@ class CampaignMetricsStream(DailyMetricsStream):
     """`GET /v1/campaigns/{id}/metrics?version=2&res=days&start&end` (v2, as the API recommends)."""
 
     name = "campaign_metrics"
-    parent_stream_type = CampaignsStream
+    parent_stream_type: type[CustomerIOStream] = CampaignsStream
     path = "/campaigns/{campaign_id}/metrics"
     entity_key = "campaign_id"
-    primary_keys = ("campaign_id", "period", "period_start", "metric")
+    primary_keys: tuple[str, ...] = ("campaign_id", "period", "period_start", "metric")
     schema = schemas.CAMPAIGN_METRIC
 
     @property
