@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+import itertools
 import json
 import math
 import os
@@ -155,7 +156,7 @@ def endpoint_rates(run: TapRun, *, slowest: int = 4) -> str:
     """
     spent: dict[str, float] = collections.defaultdict(float)
     counts: collections.Counter[str] = collections.Counter()
-    for request, following in zip(run.requests, run.requests[1:]):
+    for request, following in itertools.pairwise(run.requests):
         endpoint = re.sub(r"/\d+(?=/|$)", "/{id}", request.path.removeprefix("/v1"))
         spent[endpoint] += following.time - request.time
         counts[endpoint] += 1
