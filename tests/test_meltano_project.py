@@ -153,7 +153,7 @@ def test_the_readmes_meltano_config_commands_run_with_meltano_4_4_and_take_effec
     assert tap_config["app_api_key"] == "*****"
     assert "TAP_CUSTOMERIO_APP_API_KEY" in (tmp_path / ".env").read_text()
     assert "readme-key" not in (tmp_path / "meltano.yml").read_text()
-    listed = next(out for c, out in zip(commands, outputs) if c[:2] == ["config", "list"])
+    listed = next(out for c, out in zip(commands, outputs, strict=True) if c[:2] == ["config", "list"])
     assert "current value: 's3://my-bucket/customerio' (from `meltano.yml`)" in listed
     assert "max_file_size_mb [env: TARGET_PARQUET_BUCKET_MAX_FILE_SIZE_MB] current value: 100 (default)" in listed
 

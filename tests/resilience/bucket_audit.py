@@ -78,7 +78,7 @@ class AzurePrefix:
         return self.container.download_blob(self.prefix + key).readall()
 
 
-Bucket = t.Union[Path, BucketView]
+Bucket = Path | BucketView
 
 
 def view(bucket: Bucket) -> BucketView:
@@ -87,7 +87,7 @@ def view(bucket: Bucket) -> BucketView:
 
 def data_files(bucket: Bucket) -> list[str]:
     """Keys of the data files (parquet) outside `_meta/`."""
-    return [k for k in view(bucket).keys() if k.endswith(".parquet") and not k.startswith(META_PREFIX)]
+    return [k for k in view(bucket).keys() if k.endswith(".parquet") and not k.startswith(META_PREFIX)]  # noqa: SIM118 (BucketView.keys lists a bucket, not a dict)
 
 
 def fingerprints(bucket: Bucket) -> dict[str, str]:
@@ -107,7 +107,7 @@ def assert_nothing_overwritten(before: dict[str, str], after: dict[str, str]) ->
 def assert_every_file_readable(bucket: Bucket) -> None:
     """Every data file is a complete parquet file; every `_meta/` object is complete JSON."""
     bucket = view(bucket)
-    for key in bucket.keys():
+    for key in bucket.keys():  # noqa: SIM118 (BucketView.keys lists a bucket, not a dict)
         if key.startswith(META_PREFIX):
             try:
                 json.loads(bucket.read(key))

@@ -9,6 +9,7 @@ lines) is read as it comes; both stderr streams go to files so nothing ever bloc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -182,10 +183,8 @@ class _Relay:
             # The target is gone: an orchestrator stops the tap too, since nothing can consume its output.
             self.tap.kill()
         finally:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.target.stdin.close()
-            except BrokenPipeError:
-                pass
 
     def _fire(self) -> None:
         self.fired = True

@@ -170,10 +170,13 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
             "aws_access_key_id": "AKIAEXAMPLEKEYID",
             "aws_secret_access_key": AWS_SECRET,
         }
-        objects = lambda: {
-            o["Key"]: client.get_object(Bucket=name, Key=o["Key"])["Body"].read()
-            for o in client.list_objects_v2(Bucket=name).get("Contents", [])
-        }
+
+        def objects() -> dict[str, bytes]:
+            return {
+                o["Key"]: client.get_object(Bucket=name, Key=o["Key"])["Body"].read()
+                for o in client.list_objects_v2(Bucket=name).get("Contents", [])
+            }
+
         yield Bucket(
             settings,
             {**settings, "bucket_url": "s3://no-such-bucket-here/sync"},
@@ -186,7 +189,10 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
         sas_url = azurite.container_sas_url(name)
         signature = urllib.parse.parse_qs(urllib.parse.urlsplit(sas_url).query)["sig"][0]
         container = azurite.service_client().get_container_client(name)
-        objects = lambda: {b.name: container.download_blob(b.name).readall() for b in container.list_blobs()}  # noqa: E731
+
+        def objects() -> dict[str, bytes]:
+            return {b.name: container.download_blob(b.name).readall() for b in container.list_blobs()}
+
         missing = sas_url.replace(f"/{name}?", "/no-such-container?")
         yield Bucket(
             {"bucket_url": f"azure://{name}/sync", "azure_sas_url": sas_url},
@@ -207,7 +213,10 @@ def bucket(request: pytest.FixtureRequest) -> Iterator[Bucket]:
             "gcs_project": "test-project",
         }
         bucket_handle = gcs.client().bucket(name)
-        objects = lambda: {b.name: b.download_as_bytes() for b in bucket_handle.list_blobs()}  # noqa: E731
+
+        def objects() -> dict[str, bytes]:
+            return {b.name: b.download_as_bytes() for b in bucket_handle.list_blobs()}
+
         yield Bucket(
             settings,
             {**settings, "bucket_url": "gs://no-such-bucket-here/sync", "gcs_retry_timeout_s": 2},

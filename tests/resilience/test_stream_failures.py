@@ -129,7 +129,7 @@ def test_a_stream_failing_for_good_leaves_the_other_streams_synced_and_ends_with
     state_after = final_state(outcome)["bookmarks"]
     assert state_after["campaigns"]["replication_key_value"] > OLD_BOOKMARK
     assert state_after["snippets"]["replication_key_value"] == OLD_BOOKMARK
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert len(failed) == 1
     assert "snippets" in failed[0] and all(w.lower() in failed[0].lower() for w in words), failed[0]
 
@@ -164,7 +164,7 @@ def test_a_failing_child_stream_leaves_its_parent_and_sibling_synced(
         c for c in live if sim.data.campaign_actions.get(c)
     }
     assert records(outcome, "campaign_metrics") == []
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert len(failed) == 1
     assert "campaign_metrics" in failed[0] and "unprocessable period" in failed[0]
 
@@ -178,7 +178,7 @@ def test_the_children_of_a_failed_parent_are_listed_as_not_completely_synced(
 
     assert outcome.returncode != 0
     assert records(outcome, "topics")
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert [line.split("stream '")[1].split("'")[0] for line in failed] == ["campaigns", "campaign_actions"]
     assert "503" in failed[0]
     assert "parent stream 'campaigns' failed" in failed[1]
@@ -195,7 +195,7 @@ def test_an_unexpected_exception_in_one_stream_is_that_streams_failure(
     assert outcome.returncode != 0
     assert TRACEBACK not in outcome.stderr
     assert {r["id"] for r in records(outcome, "topics")} == {c["id"] for c in sim.data.subscription_topics}
-    header, *failed = summary(outcome)
+    _header, *failed = summary(outcome)
     assert "stream 'campaigns'" in failed[0]
 
 

@@ -178,7 +178,8 @@ def run_with_inputs(
             ("state.json", "campaigns", "replication_key_value", "1764505000000"),
         ),
         (
-            '{"bookmarks": {"campaigns": {"replication_key": "updated", "replication_key_value": "3169-07-08T01:00:00Z"}}}',
+            '{"bookmarks": {"campaigns": '
+            '{"replication_key": "updated", "replication_key_value": "3169-07-08T01:00:00Z"}}}',
             ("state.json", "campaigns", "replication_key_value", "in the future"),
         ),
     ],

@@ -364,7 +364,10 @@ def test_integers_beyond_int64_fail_naming_the_field_or_keep_every_digit(
 
 
 def test_state_with_decimals_is_emitted_digit_for_digit(workdir: Path, env: dict[str, str], bucket: Path) -> None:
-    exact = b'{"type": "STATE", "value": {"bookmarks": {"users": {"replication_key_value": 1732290000.123456789012345, "ratio": 0.1, "huge": 1e400}}}}'
+    exact = (
+        b'{"type": "STATE", "value": {"bookmarks": {"users": '
+        b'{"replication_key_value": 1732290000.123456789012345, "ratio": 0.1, "huge": 1e400}}}}'
+    )
     stdin = singer_input(schema(), record(id=1, name="ada"), exact)
 
     outcome = run_target(workdir, env, bucket, stdin)

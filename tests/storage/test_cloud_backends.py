@@ -130,7 +130,7 @@ def test_s3_missing_bucket_is_a_one_line_error_naming_backend_and_bucket(s3_serv
     (tmp_path / "f").write_bytes(b"x")
     storage = S3Storage.from_config("s3://no-such-bucket-here/p", s3_config(s3_service))
 
-    with pytest.raises(FileNotFoundError, match="S3 bucket 'no-such-bucket-here'.*does not exist") as caught:
+    with pytest.raises(FileNotFoundError, match=r"S3 bucket 'no-such-bucket-here'.*does not exist") as caught:
         storage.put("a.parquet", tmp_path / "f")
 
     assert_one_line_without(str(caught.value), AWS_SECRET, AWS_TOKEN)
@@ -149,7 +149,7 @@ def test_s3_without_any_credentials_is_a_one_line_permission_error(
         f"s3://{s3_service.create_bucket()}", {"s3_endpoint_url": s3_service.endpoint_url, "s3_region": "us-east-1"}
     )
 
-    with pytest.raises(PermissionError, match="S3 bucket .*no AWS credentials found"):
+    with pytest.raises(PermissionError, match=r"S3 bucket .*no AWS credentials found"):
         storage.exists("a.parquet")
 
 
@@ -263,7 +263,7 @@ def test_azure_missing_container_is_a_one_line_error(azurite_service: AzuriteSer
         "azure://no-such-container", {"azure_connection_string": azurite_service.connection_string}
     )
 
-    with pytest.raises(FileNotFoundError, match="Azure container 'no-such-container'.*does not exist") as caught:
+    with pytest.raises(FileNotFoundError, match=r"Azure container 'no-such-container'.*does not exist") as caught:
         storage.put("a.parquet", tmp_path / "f")
 
     assert_one_line_without(str(caught.value), azurite_service.account_key)
@@ -380,7 +380,7 @@ def test_gcs_missing_bucket_is_a_one_line_error(gcs_service: GCSService, tmp_pat
     (tmp_path / "f").write_bytes(b"x")
     storage = GCSStorage.from_config("gs://no-such-bucket-here/p", {"gcs_endpoint_url": gcs_service.endpoint_url})
 
-    with pytest.raises(FileNotFoundError, match="GCS bucket 'no-such-bucket-here'.*does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"GCS bucket 'no-such-bucket-here'.*does not exist"):
         storage.put("a.parquet", tmp_path / "f")
 
 

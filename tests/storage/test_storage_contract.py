@@ -43,7 +43,7 @@ def test_second_put_to_same_key_fails_and_keeps_the_original(backend: Backend, t
     storage = backend.open()
     storage.put("people/people_v4_42_1.parquet", write_file(tmp_path, "a", b"original"))
 
-    with pytest.raises(ObjectExistsError, match="people_v4_42_1.parquet"):
+    with pytest.raises(ObjectExistsError, match=r"people_v4_42_1\.parquet"):
         storage.put("people/people_v4_42_1.parquet", write_file(tmp_path, "b", b"replacement"))
     with pytest.raises(ObjectExistsError):
         storage.put_bytes("people/people_v4_42_1.parquet", b"replacement")

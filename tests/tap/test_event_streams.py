@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def test_messages_are_read_in_contiguous_windows_from_start_date_to_now(make_cio
     windows = message_windows(sim)
     assert windows[0][0] == start
     assert all(end - begin < 30 * DAY for begin, end in windows)
-    assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(windows, windows[1:], strict=False))
+    assert all(nxt[0] == prev[1] + 1 for prev, nxt in itertools.pairwise(windows))
     assert windows[-1][1] >= sim.data.now
     older_than_six_months = [m for m in run.records["messages"] if iso_to_unix(m["created"]) < sim.data.now - 200 * DAY]
     assert older_than_six_months

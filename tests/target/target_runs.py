@@ -23,7 +23,7 @@ import pytest
 
 TARGET_EXECUTABLE = Path(sys.executable).with_name("target-parquet-bucket")
 
-Message = t.Union[dict, str, bytes]
+Message = dict | str | bytes
 
 
 @dataclass

@@ -41,7 +41,10 @@ SCHEMA = {
 #: Without native_nested, objects are JSON text, which only the msgspec path produces: the
 #: scalar columns alone go to Arrow's reader (the objects of the records are then unknown fields).
 FLAT = {**SCHEMA, "properties": {k: v for k, v in SCHEMA["properties"].items() if k not in {"obj", "tags"}}}
-GOOD = '{"id": 1, "n": 5, "x": 0.5, "s": "a", "at": "2026-01-02T03:04:05Z", "obj": {"i": 1, "f": 2.5, "t": "u"}, "tags": [1, 2]}'
+GOOD = (
+    '{"id": 1, "n": 5, "x": 0.5, "s": "a", "at": "2026-01-02T03:04:05Z", '
+    '"obj": {"i": 1, "f": 2.5, "t": "u"}, "tags": [1, 2]}'
+)
 
 
 def line(record: str) -> bytes:

@@ -101,7 +101,8 @@ def bucket_rows(bucket: Path) -> list[dict]:
 def duckdb_rows(bucket: Path) -> list[tuple]:
     """The same rows read by DuckDB, ordered by id."""
     return duckdb.sql(
-        f"SELECT id, email, score, active, created_at, attributes FROM read_parquet('{bucket}/{STREAM}_*.parquet') ORDER BY id"
+        "SELECT id, email, score, active, created_at, attributes "
+        f"FROM read_parquet('{bucket}/{STREAM}_*.parquet') ORDER BY id"
     ).fetchall()
 
 
@@ -261,7 +262,8 @@ def test_a_parquet_column_violating_the_schema_fails_naming_stream_line_file_and
     assert run.exit_code == 1
     assert run.states == []
     assert run.error_lines == [
-        f"target-parquet-bucket: error: BatchFileError: stream '{STREAM}', input line 2 (BATCH), file {path.as_uri()}, {error}"
+        f"target-parquet-bucket: error: BatchFileError: stream '{STREAM}', input line 2 (BATCH), "
+        f"file {path.as_uri()}, {error}"
     ]
 
 
