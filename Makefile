@@ -1,4 +1,4 @@
-# Entry points: `make demo` runs the pipeline, `make test` runs the whole suite, `make bench` the benchmarks.
+# Entry points: `make demo` runs the pipeline, `make test` runs lint then the whole suite, `make bench` the benchmarks.
 # Everything installs from nothing into this folder: .venv (uv + Python packages), node_modules (Azurite),
 # .meltano (Meltano's own plugin venvs).
 PYTHON ?= python3
@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ install: $(STAMP) node_modules/.bin/azurite
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-test: install
+# ruff (lint and format) and mypy (files in mypy.ini); any finding fails `make test` before the suite starts.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install lint
 	$(BIN)/python -m pytest tests -n 2 --timeout 600
 
 bench: install

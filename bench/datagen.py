@@ -139,7 +139,7 @@ def wide_records(count: int, seed: int, columns: int) -> Iterator[Record]:
     names = wide_column_names(columns)
     for row in range(count):
         record: Record = {"id": row}
-        for name, (kind, fmt) in zip(names, kinds):
+        for name, (kind, fmt) in zip(names, kinds, strict=True):
             record[name] = _wide_value(rng, kind, fmt, row)
         yield record
 

@@ -109,7 +109,7 @@ def run_measured(
             environment = dict(env) if env is not None else plugin_env()
             code = subprocess.run(launcher, stdin=stdin, stdout=out, stderr=err, env=environment).returncode
     finally:
-        if stdin_path:
+        if not isinstance(stdin, int):  # a file opened above, not DEVNULL
             stdin.close()
     if code != 0:
         msg = f"{name}: {argv[0]} exited with {code}:\n{stderr_tail(stderr_path)}"

@@ -43,7 +43,7 @@ def markdown_table(rows: t.Sequence[Row]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
 
     def line(values: t.Sequence[str]) -> str:
-        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"
+        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
 
     separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), separator, *(line(r) for r in cells[1:])])

@@ -79,7 +79,9 @@ def arrow_type(schema: JsonSchema) -> pa.DataType | None:
         item = arrow_type(schema.get("items", {}))
         return pa.list_(item) if item is not None else None
     if kind == "string":
-        return {"date-time": pa.timestamp("us", tz="UTC"), "date": pa.date32()}.get(schema.get("format"), pa.string())
+        return {"date-time": pa.timestamp("us", tz="UTC"), "date": pa.date32()}.get(
+            schema.get("format", ""), pa.string()
+        )
     return {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}[kind]
 
 

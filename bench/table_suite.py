@@ -60,7 +60,8 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
             Row(
                 AREA,
                 f"{label}: delta throughput / files mode",
-                f"{ratio:.2f} (wall {append.wall_s:.1f}s vs {files_run.process.wall_s:.1f}s, {append.peak_rss_mib:.0f} MiB)",
+                f"{ratio:.2f} (wall {append.wall_s:.1f}s vs {files_run.process.wall_s:.1f}s, "
+                f"{append.peak_rss_mib:.0f} MiB)",
                 f"≥ {MIN_RATIO}",
                 ratio >= MIN_RATIO,
             ),
@@ -77,7 +78,8 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
             Row(
                 AREA,
                 f"{label}: delta upsert, {100 // CHANGED_EVERY}% changed",
-                f"{dataset.records / upsert.wall_s:,.0f} rec/s (wall {upsert.wall_s:.1f}s, {upsert.peak_rss_mib:.0f} MiB, "
+                f"{dataset.records / upsert.wall_s:,.0f} rec/s "
+                f"(wall {upsert.wall_s:.1f}s, {upsert.peak_rss_mib:.0f} MiB, "
                 f"{rows:,} rows after)",
                 f"one row per key, < {MAX_RSS_MIB} MiB",
                 rows == dataset.records and upsert.peak_rss_mib < MAX_RSS_MIB,

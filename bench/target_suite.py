@@ -97,7 +97,8 @@ def comparison_rows(comparison: Comparison) -> list[Row]:
     speed = (
         f"{target.records_per_s:,.0f} vs pyarrow {comparison.baseline_records_per_s:,.0f} "
         f"(wall {process.wall_s:.1f}s vs {baseline.wall_s:.1f}s, cpu {process.cpu_s:.1f}s vs {baseline.cpu_s:.1f}s, "
-        f"cores {process.cores:.2f} vs {baseline.cores:.2f}, load before {process.load_before:.1f} vs {baseline.load_before:.1f}; "
+        f"cores {process.cores:.2f} vs {baseline.cores:.2f}, "
+        f"load before {process.load_before:.1f} vs {baseline.load_before:.1f}; "
         f"cpu ratio {baseline.cpu_s / process.cpu_s:.2f})"
     )
     judged = target.dataset.singer_bytes >= JUDGED_FROM_BYTES
@@ -115,7 +116,10 @@ def memory_rows(runs: t.Sequence[TargetRun]) -> list[Row]:
     """Peak RSS across `messages` sizes: flat within 20% and under the cap."""
     peaks = [run.process.peak_rss_mib for run in runs]
     growth = peaks[-1] / peaks[0] - 1
-    value = " → ".join(f"{human(r.dataset.records)} {p:.0f} MiB" for r, p in zip(runs, peaks)) + f" ({growth:+.0%})"
+    value = (
+        " → ".join(f"{human(r.dataset.records)} {p:.0f} MiB" for r, p in zip(runs, peaks, strict=True))
+        + f" ({growth:+.0%})"
+    )
     ok = growth <= MAX_RSS_GROWTH and max(peaks) < MAX_RSS_MIB
     return [Row(AREA, "messages: peak RSS by input size", value, f"≤ +{MAX_RSS_GROWTH:.0%}, < {MAX_RSS_MIB} MiB", ok)]
 

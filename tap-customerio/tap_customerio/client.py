@@ -123,6 +123,12 @@ class CustomerIOStream(StreamHooks):
     #: Reads many pages on a first sync (cursor chains, windows): started first, so that the run does not end
     #: with one long chain alone using a part of the budget.
     long_running: bool = False
+    #: Every stream class sets its `name` (the SDK declares it per instance), so a class's name can be read.
+    name: str
+    #: A parent is a stream of this tap.
+    parent_stream_type: type[CustomerIOStream] | None
+    #: Every stream class sets its `primary_keys` (the SDK declares a property), so a class's keys can be read.
+    primary_keys: t.Sequence[str]
 
     is_sorted = False
     #: Records are decoded API JSON (only JSON-native types) whose timestamps `post_process` already
@@ -215,7 +221,7 @@ class CustomerIOStream(StreamHooks):
 
     def _ahead_key(self, prepared: requests.PreparedRequest) -> tuple[str, str | None, bytes | str | None]:
         """What names a page fetched ahead: this stream, the URL and the body."""
-        return (self.name, prepared.url, prepared.body)
+        return (self.name, prepared.url, t.cast("bytes | str | None", prepared.body))  # built from JSON or params
 
     def first_page_request(self, context: Context | None, *, limit: int | None = None) -> requests.PreparedRequest:
         """The request for the first page of `context`, exactly as the paginated flow would send it."""
@@ -349,9 +355,9 @@ class CustomerIOStream(StreamHooks):
                 msg = f"{exc} (gave up after {self.backoff_max_tries()} attempts)"
                 raise CustomerIOError(msg) from exc
             except (requests.exceptions.RequestException, ConnectionResetError) as exc:
-                endpoint = f"{prepared.method} {requests.utils.urlparse(prepared.url).path}"
+                endpoint = f"{prepared.method} {requests.utils.urlparse(prepared.url or '').path}"
                 # Only the type of the HTTP stack's own errors: their text can quote the URL and headers.
-                what = f"{exc}" if isinstance(exc, DeadlineExceededError) else type(exc).__name__
+                what = str(exc) if isinstance(exc, DeadlineExceededError) else type(exc).__name__
                 msg = f"{endpoint} failed: {what} (gave up after {self.backoff_max_tries()} attempts)"
                 raise CustomerIOError(msg) from exc
 
@@ -368,7 +374,7 @@ class CustomerIOStream(StreamHooks):
             while True:
                 response = getattr(exc, "response", None)
                 hinted = retry_after_seconds(response) if response is not None else None
-                if hinted is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+                if hinted is not None and response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
                     exc = yield hinted
                 else:
                     ceiling = min(BACKOFF_CAP_SECONDS, base * 2**attempt)
@@ -403,7 +409,7 @@ class CustomerIOStream(StreamHooks):
         self.progress.page(response.url)
         return self.records_in(response, self.records_key)
 
-    def records_in(self, response: requests.Response, key: str) -> list:
+    def records_in(self, response: requests.Response, key: str) -> t.Any:
         """The list under `key` (`null` is an empty list); a body without `key` is an error, since
         treating an unexpected envelope as "no records" would silently lose data."""
         body = parsed_body(response)
@@ -562,7 +568,7 @@ class CustomerIOStream(StreamHooks):
         start = self.start_date_unix()
         return None if start is None else start - 1
 
-    def get_replication_key_signpost(self, context: Context | None) -> datetime.datetime | None:
+    def get_replication_key_signpost(self, context: Context | None = None) -> datetime.datetime | None:
         """Cap the bookmark at the sync start: records stamped in the future must be read again."""
         if not self.incremental:
             return None
@@ -607,7 +613,7 @@ class CustomerIOStream(StreamHooks):
         A 401 stops discovery, since the key is wrong for every stream.
         """
         try:
-            context = (self.partitions or [None])[0]
+            context: Context | None = next(iter(self.partitions or []), None)
             prepared = self.first_page_request(context, limit=1 if self.page_size else None)
             self.retrying(self.send_attempt)(prepared, context)
         except StreamForbiddenError as exc:

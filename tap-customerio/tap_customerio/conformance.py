@@ -185,7 +185,10 @@ class Conformer:
         nested = tuple((name, inner) for name, (_, _, inner) in fields.items() if inner is not None)
 
         def check(node: dict[str, t.Any]) -> None:
-            if not (all_allowed(zip(node, map(type, node.values()))) and (not required or required <= node.keys())):
+            if not (
+                all_allowed(zip(node, map(type, node.values()), strict=True))
+                and (not required or required <= node.keys())
+            ):
                 fix(node)
                 return
             for name, inner in nested:

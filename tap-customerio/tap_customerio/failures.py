@@ -15,7 +15,9 @@ import typing as t
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from singer_sdk.streams import RESTStream, Stream
+    from singer_sdk.streams import RESTStream
+
+    from tap_customerio.client import CustomerIOStream
 
 #: Prefix of every summary line naming a failed stream (the header line does not carry it).
 FAILED = "tap-customerio failed"
@@ -63,7 +65,7 @@ class StreamFailures:
             "Stream '%s' (%s) failed%s, going on with the other streams: %s", stream.name, endpoint, where, reason
         )
 
-    def summary(self, streams: Iterable[Stream]) -> list[str]:
+    def summary(self, streams: Iterable[CustomerIOStream]) -> list[str]:
         """A header line, then one line per failed stream, including the selected children of a failed
         parent (their remaining parents were not read)."""
         lines = [f"{FAILED}: stream '{f.stream}': {f.reason}" for f in self._failures.values()]

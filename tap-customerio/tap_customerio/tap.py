@@ -157,13 +157,15 @@ class TapCustomerIO(TapHooks):
         for stream in self.streams.values():
             stream.log_sync_costs()
         if self.failures:
-            raise StreamsFailedError(self.failures.summary(self.streams.values()))
+            raise StreamsFailedError(
+                self.failures.summary(t.cast("dict[str, CustomerIOStream]", self.streams).values())
+            )
 
     def top_level_streams(self) -> list[CustomerIOStream]:
         """The streams to sync, long-running ones first: a run should not end with one long chain of
         requests using only part of the budget while every other stream is done."""
         streams = [
-            stream
+            t.cast("CustomerIOStream", stream)
             for stream in self.streams.values()
             if stream.parent_stream_type is None and (stream.selected or stream.has_selected_descendents)
         ]
@@ -252,10 +254,10 @@ class TapCustomerIO(TapHooks):
         forbidden = {
             stream.name
             for stream in self.streams.values()
-            if stream.parent_stream_type is None and not stream.probe_access()
+            if stream.parent_stream_type is None and not t.cast("CustomerIOStream", stream).probe_access()
         }
         for stream in self.streams.values():
-            parent = stream.parent_stream_type
+            parent = t.cast("type[CustomerIOStream] | None", stream.parent_stream_type)
             if parent is not None and parent.name in forbidden:
                 forbidden.add(stream.name)
         left_out = {self.streams[name].tap_stream_id for name in forbidden}

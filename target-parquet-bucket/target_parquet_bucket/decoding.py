@@ -17,6 +17,7 @@ import gc
 import operator
 import re
 import typing as t
+from types import GenericAlias
 
 import msgspec
 import pyarrow as pa

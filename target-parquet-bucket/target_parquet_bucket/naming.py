@@ -103,7 +103,7 @@ def _items(parsed: list[tuple[str, str | None, str | None, str | None]], constan
     items: list[_Item] = []
     for literal, field, _, _ in parsed:
         items += [("char", c) for c in literal]
-        if field in constants:
+        if field is not None and field in constants:
             items += [("char", c) for c in constants[field]]
         elif field is not None:
             items.append(("token", field))
@@ -299,7 +299,10 @@ class SequenceCounter:
             )
             raise NamingError(msg) from None
         if marker.stream != stream:
-            msg = f"sequence marker {key} in {self.storage.display_url} belongs to stream '{marker.stream}', not '{stream}'"
+            msg = (
+                f"sequence marker {key} in {self.storage.display_url} "
+                f"belongs to stream '{marker.stream}', not '{stream}'"
+            )
             raise NamingError(msg)
         return marker
 

@@ -251,11 +251,11 @@ class IcebergStore(TableStore):
             table.append(rows, snapshot_properties=properties)
 
     def _create(self, stream: str, schema: pa.Schema, partition_by: str | None) -> t.Any:
-        from pyiceberg.transforms import DayTransform, IdentityTransform
+        from pyiceberg.transforms import DayTransform, IdentityTransform, Transform
 
         table = self.catalog.create_table(self._identifier(stream), schema=schema)
         if partition_by and partition_by in schema.names:
-            transform = (
+            transform: Transform[t.Any, t.Any] = (
                 DayTransform() if pa.types.is_timestamp(schema.field(partition_by).type) else IdentityTransform()
             )
             with table.update_spec() as update:

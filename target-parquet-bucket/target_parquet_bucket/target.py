@@ -231,7 +231,7 @@ class TargetParquetBucket(TargetHooks):
             raise SystemExit(128 + self._stopped_by_signal)
 
     @classmethod
-    def invoke(  # type: ignore[override]
+    def invoke(  # type: ignore[override]  # Target.invoke's signature (the SDK ignores the same mismatch)
         cls,
         *,
         about: bool = False,

@@ -391,8 +391,8 @@ class Dataset:
         return mix(self.seed, PERSON_SALT, index)
 
     def person_is_deleted(self, index: int) -> bool:
-        return (
-            index in self._deleted_later or (index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0)
+        return index in self._deleted_later or (
+            index < self._initial_people and (self._person_hash(index) >> 16) % 100 == 0
         )
 
     def delete_person(self, index: int, at: int) -> None:

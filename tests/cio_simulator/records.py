@@ -12,15 +12,96 @@ from typing import Any
 
 from .determinism import Record, SplitMix
 
-WORDS = ["welcome", "onboarding", "trial", "renewal", "winback", "launch", "digest", "weekly", "monthly", "upgrade", "feedback", "survey", "invite", "reminder", "cart", "abandoned", "receipt", "shipping", "summer", "winter", "spring", "autumn", "promo", "beta", "insider", "vip", "loyalty"]
-FIRST_NAMES = ["ada", "grace", "alan", "edsger", "barbara", "ken", "dennis", "margaret", "linus", "guido", "james", "anita", "radia", "donald"]
-LAST_NAMES = ["lovelace", "hopper", "turing", "dijkstra", "liskov", "thompson", "ritchie", "hamilton", "torvalds", "rossum", "gosling", "borg"]
+WORDS = [
+    "welcome",
+    "onboarding",
+    "trial",
+    "renewal",
+    "winback",
+    "launch",
+    "digest",
+    "weekly",
+    "monthly",
+    "upgrade",
+    "feedback",
+    "survey",
+    "invite",
+    "reminder",
+    "cart",
+    "abandoned",
+    "receipt",
+    "shipping",
+    "summer",
+    "winter",
+    "spring",
+    "autumn",
+    "promo",
+    "beta",
+    "insider",
+    "vip",
+    "loyalty",
+]
+FIRST_NAMES = [
+    "ada",
+    "grace",
+    "alan",
+    "edsger",
+    "barbara",
+    "ken",
+    "dennis",
+    "margaret",
+    "linus",
+    "guido",
+    "james",
+    "anita",
+    "radia",
+    "donald",
+]
+LAST_NAMES = [
+    "lovelace",
+    "hopper",
+    "turing",
+    "dijkstra",
+    "liskov",
+    "thompson",
+    "ritchie",
+    "hamilton",
+    "torvalds",
+    "rossum",
+    "gosling",
+    "borg",
+]
 EMAIL_DOMAINS = ("example.com", "example.org", "mail.test", "inbox.example")
 TAGS = ("lifecycle", "marketing", "product", "billing", "q3", "experiment")
 LANGUAGES = ("", "", "", "de", "fr", "es")
 CAMPAIGN_TYPES = ("segment", "event", "form", "date", "relationship", "object", "webhook")
 ACTION_TYPES = ("email", "email", "email", "push", "twilio", "slack", "in_app")
-METRIC_SERIES_KEYS = ["2xx", "3xx", "4xx", "5xx", "attempted", "bounced", "clicked", "human_clicked", "prefetch_clicked", "converted", "created", "deferred", "delivered", "drafted", "failed", "opened", "human_opened", "prefetch_opened", "sent", "spammed", "suppressed", "undeliverable", "topic_unsubscribed", "unsubscribed"]
+METRIC_SERIES_KEYS = [
+    "2xx",
+    "3xx",
+    "4xx",
+    "5xx",
+    "attempted",
+    "bounced",
+    "clicked",
+    "human_clicked",
+    "prefetch_clicked",
+    "converted",
+    "created",
+    "deferred",
+    "delivered",
+    "drafted",
+    "failed",
+    "opened",
+    "human_opened",
+    "prefetch_opened",
+    "sent",
+    "spammed",
+    "suppressed",
+    "undeliverable",
+    "topic_unsubscribed",
+    "unsubscribed",
+]
 
 
 def title(rng: SplitMix, words: int = 2) -> str:

@@ -3,8 +3,8 @@
 A request is matched to its operation, checked against the operation's parameters and body (400 if it
 breaks them, as the API would), and answered with a 200 body built from the operation's response schema:
 every list holds the records `Generator.records` makes (after the records of the document's example for
-the response or the list, where it has one), `next` is empty so cursor paging ends, and a top-level `oneOf` answers with its
-branches in turn. Nothing here knows the tap or the simulator.
+the response or the list, where it has one), `next` is empty so cursor paging ends, and a top-level `oneOf`
+answers with its branches in turn. Nothing here knows the tap or the simulator.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def test_deleted_true_adds_deleted_peoples_activities(cio_sim: Simulator) -> Non
 
 @pytest.mark.parametrize("hidden", [False, True])
 def test_sender_identities_page_with_next_per_hidden_flag(api: Api, cio_sim: Simulator, hidden: bool) -> None:
-    found, pages = api.read_all("/sender_identities", "sender_identities", limit=5, hidden=str(hidden).lower())
+    found, _pages = api.read_all("/sender_identities", "sender_identities", limit=5, hidden=str(hidden).lower())
     assert [s["id"] for s in found] == [s["id"] for s in cio_sim.data.sender_identities if s["hidden"] == hidden]
     assert all(s["hidden"] == hidden for s in found) and found
 

@@ -311,7 +311,7 @@ def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
         "AWS_ALLOW_HTTP": "true",
     }
     table = DeltaTable(f"s3://{name}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
-    ns = sorted(zip(table["id"].to_pylist(), table["n"].to_pylist()))
+    ns = sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True))
     expected = {"append-only": [("a", 1), ("a", 10), ("b", 2)], "upsert": [("a", 10), ("b", 2)]}
     assert ns == expected[load_method]
 
@@ -336,7 +336,7 @@ def test_delta_tables_on_azure_blob(azurite_service: t.Any, credential: str) -> 
         "azure_allow_http": "true",
     }
     table = DeltaTable(f"az://{container}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
-    assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist())) == [("a", 10), ("b", 2)]
+    assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True)) == [("a", 10), ("b", 2)]
 
 
 def test_a_failed_commit_on_azure_names_the_stream_and_never_shows_the_sas_token(azurite_service: t.Any) -> None:

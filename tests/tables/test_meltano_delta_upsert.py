@@ -24,7 +24,7 @@ def table(bucket: Path, stream: str) -> dict[int, str]:
     """id -> name of the stream's Delta table; one row per id is required."""
     frame = pl.read_delta(str(bucket / stream))
     assert frame["id"].n_unique() == frame.height, f"{stream}: duplicate ids"
-    return dict(zip(frame["id"].to_list(), frame["name"].to_list()))
+    return dict(zip(frame["id"].to_list(), frame["name"].to_list(), strict=True))
 
 
 def current(records: list[dict]) -> dict[int, str]:

@@ -17,7 +17,7 @@ def identifiers() -> th.ObjectType:
     )
 
 
-def typed_refs(id_type: th.JSONTypeHelper) -> th.ArrayType:
+def typed_refs(id_type: th.JSONTypeHelper | type[th.JSONTypeHelper]) -> th.ArrayType:
     """`[{type, id}]` references from a campaign or broadcast to its actions and templates."""
     return th.ArrayType(th.ObjectType(th.Property("type", th.StringType), th.Property("id", id_type)))
 
@@ -35,7 +35,7 @@ def message_content(*extra: th.Property) -> th.PropertiesList:
     the other contents are declared with their own `id` type by passing it in `extra`.
     """
     names = {prop.name for prop in extra}
-    base = [
+    base: list[th.Property] = [
         th.Property("id", th.StringType),
         th.Property("deduplicate_id", th.StringType),
         th.Property("name", th.StringType),

@@ -1,4 +1,4 @@
-"""Small configuration-like resources (reference §2.12, §2.14–§2.22)."""
+"""Small configuration-like resources (reference §2.12, §2.14 to §2.22)."""
 
 from __future__ import annotations
 

@@ -33,6 +33,8 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_customerio.client import CustomerIOStream
+
 #: The API's "EST", as the region name its v2 `tz` parameter asks for.
 METRICS_TIMEZONE = "America/New_York"
 EASTERN = ZoneInfo(METRICS_TIMEZONE)

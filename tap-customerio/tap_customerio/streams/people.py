@@ -16,6 +16,8 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_customerio.tap import TapCustomerIO
+
 #: Match every person: everyone has a `cio_id`, including people without `id` or email.
 MATCH_ALL = {"filter": {"and": [{"attribute": {"field": "cio_id", "operator": "exists"}}]}}
 HYDRATE_BATCH = 100
@@ -46,10 +48,10 @@ class CustomersStream(CustomerIOStream):
     records_key = "identifiers"
     paging = "cursor"
     page_size = 1000
-    primary_keys = ("cio_id",)
+    primary_keys: tuple[str, ...] = ("cio_id",)
     schema = schemas.CUSTOMER
     long_running = True
-    timestamp_fields = ("timestamps.*", "devices[].last_used")
+    timestamp_fields: tuple[str, ...] = ("timestamps.*", "devices[].last_used")
 
     def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> dict:
         """The match-all search filter."""
@@ -174,6 +176,7 @@ class SubscriptionPreferencesStream(CustomerIOStream):
     def preferences(self, ident: dict) -> dict | None:
         """One person's row; None when the person was deleted since the search (404)."""
         cio_id = as_id_text(ident["cio_id"])
+        assert cio_id is not None  # the search keeps only people with a cio_id
         try:
             body = self.send("GET", f"/customers/{quote(cio_id, safe='')}{PREFERENCES}", params={"id_type": "cio_id"})
         except ParentGoneError:

@@ -50,7 +50,7 @@ class SenderIdentitiesStream(CustomerIOStream):
         """Visible senders, then hidden ones."""
         return [{"hidden": "false"}, {"hidden": "true"}]
 
-    def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """Adds the `hidden` filter of the partition."""
         return {**super().get_url_params(context, next_page_token), "hidden": (context or {}).get("hidden")}
 
@@ -207,7 +207,7 @@ class EspSuppressionStream(SkipsRejectedRequests):
     records_key = "suppressions"
     paging = "offset"
     page_size = 1000
-    primary_keys = ("suppression_type", "email")
+    primary_keys: tuple[str, ...] = ("suppression_type", "email")
     schema = schemas.ESP_SUPPRESSION
     timestamp_fields = ("created",)
 
@@ -233,7 +233,7 @@ class EspSuppressionStream(SkipsRejectedRequests):
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """Adds the partition's `domain`, if any."""
         params = super().get_url_params(context, next_page_token)
-        if (context or {}).get("domain"):
+        if context and context.get("domain"):
             params["domain"] = context["domain"]
         return params
 

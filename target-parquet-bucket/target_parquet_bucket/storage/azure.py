@@ -216,7 +216,7 @@ class AzureStorage(RemoteStorage):
             try:
                 return self._container.get_blob_client(full_key).download_blob().readall()
             except ResourceNotFoundError as error:
-                if error.error_code == "BlobNotFound":
+                if getattr(error, "error_code", None) == "BlobNotFound":  # set by azure-storage-blob, untyped
                     return None
                 raise
 
