@@ -593,7 +593,9 @@ class CustomerIOStream(StreamHooks):
     def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
         """Pass `records` through, the selected children's first pages fetched a few records ahead."""
         children = [
-            child for child in self.child_streams if child.selected and not self.tap.failures.failed(child.name)
+            t.cast("CustomerIOStream", child)
+            for child in self.child_streams
+            if child.selected and not self.tap.failures.failed(child.name)
         ]
         if not children:
             return records

@@ -141,7 +141,8 @@ class Scheduler:
         with self._lock:
             if key in self._ahead:
                 return self._ahead[key]
-            self._ahead[key] = future = Future()
+            future: Future[T] = Future()
+            self._ahead[key] = future
         self.submit(run_into, fetch, future)
         return future
 

@@ -17,7 +17,6 @@ import gc
 import operator
 import re
 import typing as t
-from types import GenericAlias
 
 import msgspec
 import pyarrow as pa

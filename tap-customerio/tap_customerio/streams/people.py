@@ -16,7 +16,6 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
-    from tap_customerio.tap import TapCustomerIO
 
 #: Match every person: everyone has a `cio_id`, including people without `id` or email.
 MATCH_ALL = {"filter": {"and": [{"attribute": {"field": "cio_id", "operator": "exists"}}]}}

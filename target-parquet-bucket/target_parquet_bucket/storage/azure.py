@@ -144,7 +144,7 @@ class AzureStorage(RemoteStorage):
             msg = f"Azure bucket {location.display_url}: set exactly one of azure_sas_url or azure_connection_string"
             raise ValueError(msg)
         block_size = int(cls.setting(config, "azure_block_size_mb")) * MEBIBYTE
-        client_options = {
+        client_options: dict[str, t.Any] = {
             "retry_policy": ExponentialRetry(
                 initial_backoff=1,
                 increment_base=2,

@@ -51,7 +51,7 @@ class ExportStream(CustomerIOStream):
     @property
     def owning_tap(self) -> TapCustomerIO:
         """The tap this stream belongs to, whose streams and workspace list the export streams read."""
-        return t.cast("TapCustomerIO", self.tap)
+        return self.tap
 
     @property
     def workspace_id(self) -> int:
