@@ -29,7 +29,7 @@ from target_parquet_bucket.naming import META_PREFIX, FileNamer, SequenceCounter
 logger = logging.getLogger("target-parquet-bucket")
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
 
     import pyarrow as pa
 
@@ -54,8 +54,8 @@ class FileStream:
 _FileKey = tuple[FileStream, str]
 
 
-class ManifestEntry(msgspec.Struct):
-    """One uploaded file, as listed in the run manifest."""
+class ManifestEntry(msgspec.Struct, omit_defaults=True):
+    """One uploaded file, as listed in the run manifest (`part`: of a split initial sync only)."""
 
     key: str
     stream: str
@@ -63,6 +63,7 @@ class ManifestEntry(msgspec.Struct):
     rows: int
     bytes: int
     table_versions: list[int]
+    part: int | None = None
 
 
 #: File descriptors left for everything but open output files: the interpreter and its libraries,
@@ -102,13 +103,15 @@ class Bucket:
         *,
         temp_dir: str | None = None,
         max_open_files: int | None = None,
+        split_initial: Collection[str] = (),
     ) -> None:
         """`layout` says how files are written and rolled; `temp_dir` holds files while they are
-        written (default: the system temp dir); `max_open_files` defaults to `open_file_budget()`."""
+        written (default: the system temp dir); `max_open_files` defaults to `open_file_budget()`;
+        `split_initial`: streams whose first run is named with two sequence numbers."""
         self.storage = storage
         self.namer = namer
         self.layout = layout
-        self.sequences = SequenceCounter(storage)
+        self.sequences = SequenceCounter(storage, split_initial=split_initial)
         self.started_at = datetime.datetime.now(tz=datetime.timezone.utc)
         self.run_id = f"{self.started_at:%Y%m%dT%H%M%SZ}_{uuid.uuid4().hex[:8]}"
         self._temp = tempfile.TemporaryDirectory(prefix="target-parquet-bucket-", dir=temp_dir)
@@ -238,7 +241,7 @@ class Bucket:
             raise OSError(msg)
         try:
             size = path.stat().st_size
-            sequence = self.sequences.next(stream)
+            sequence = self.sequences.next_file(stream)
             now = datetime.datetime.now(tz=datetime.timezone.utc)
             key = self.namer.key(stream, sequence, now=now, partition=partition)
             self.storage.put(key, path)
@@ -249,7 +252,8 @@ class Bucket:
         entry = ManifestEntry(
             key=key,
             stream=stream,
-            sequence=sequence,
+            sequence=sequence.number,
+            part=sequence.part,
             rows=writer.rows,
             bytes=size,
             table_versions=sorted(v for v in writer.table_versions if v is not None),

@@ -3,6 +3,10 @@
 Customer.io names export files `<stream>_v<version>_<workspace_id>_<sequence>.parquet` and loaders
 delete files once ingested, so the sequence cannot be derived from the files present. It is kept
 in a small marker object per stream under `_meta/sequences/`, which survives those deletions.
+
+Customer.io splits the initial metrics history into files with two sequence numbers,
+`<name>_v4_<workspace_id>_<sequence1>_<sequence2>`; streams listed in `split_initial_sync_streams` are
+named that way in their first run (see `SequenceCounter.next_file`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,15 @@ if t.TYPE_CHECKING:
 
     from target_parquet_bucket.storage.base import Storage
 
-__all__ = ["DEFAULT_TEMPLATE", "META_PREFIX", "FileNamer", "NamingError", "SequenceCounter", "safe_segment"]
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "META_PREFIX",
+    "FileNamer",
+    "FileSequence",
+    "NamingError",
+    "SequenceCounter",
+    "safe_segment",
+]
 
 logger = logging.getLogger("target-parquet-bucket")
 
@@ -32,6 +44,8 @@ DEFAULT_TEMPLATE = "{stream}_v{version}_{workspace_id}_{sequence}.{format}"
 TOKENS = frozenset({"stream", "version", "workspace_id", "sequence", "date", "timestamp", "format"})
 
 _SAFE_CHARS = frozenset(string.ascii_letters + string.digits + "._-")
+#: The characters of a rendered `{sequence}`: digits, and `_` between the two numbers of a split one.
+_SEQUENCE_CHARS = frozenset(string.digits + "_")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: Rendered lengths of the tokens whose length never varies (`%Y-%m-%d`, `%Y%m%dT%H%M%SZ`).
 _FIXED_LENGTH = {"date": 10, "timestamp": 16}
@@ -59,12 +73,13 @@ def safe_segment(name: str, *, what: str) -> str:
     return safe
 
 
-def validate_template(template: str, constants: t.Mapping[str, str]) -> None:
+def validate_template(template: str, constants: t.Mapping[str, str], *, split: bool = False) -> None:
     """Fail at start-up, not at the first upload, on unknown tokens or a template that could
     produce the same key twice: `{sequence}` keeps one stream's files apart, `{stream}` (placed so
     it can be read back, see `_stream_is_recoverable`) keeps two streams apart.
 
-    `constants` are this run's values of `{version}`, `{workspace_id}` and `{format}`.
+    `constants` are this run's values of `{version}`, `{workspace_id}` and `{format}`; `split`: some
+    `{sequence}` may render as `<sequence1>_<sequence2>`.
     """
     try:
         parsed = list(string.Formatter().parse(template))
@@ -84,6 +99,14 @@ def validate_template(template: str, constants: t.Mapping[str, str]) -> None:
         raise NamingError(msg)
     if template.startswith("/") or any(part in {"", ".", ".."} for part in template.split("/")):
         msg = f"file_name_template '{template}' must be a relative path without empty, '.' or '..' parts"
+        raise NamingError(msg)
+    if split and not _stream_is_recoverable(_items(parsed, constants), split=True):
+        msg = (
+            f"file_name_template '{template}' cannot keep two streams apart when {{sequence}} renders as "
+            "<sequence1>_<sequence2> (split_initial_sync_streams; e.g. stream 'a' with 1_2 and stream 'a_1' with 2): "
+            "between {sequence} and {stream} put a literal character other than digits and '_', such as the 'v' "
+            "of the default template"
+        )
         raise NamingError(msg)
     if not _stream_is_recoverable(_items(parsed, constants)):
         msg = (
@@ -110,21 +133,38 @@ def _items(parsed: list[tuple[str, str | None, str | None, str | None]], constan
     return items
 
 
-def _parses(items: list[_Item]) -> bool:
+def _parses(items: list[_Item], *, split: bool = False) -> bool:
     """Whether a run of items has one reading when read from its outer end inwards (`items` ordered
     from that end): each `{sequence}` (greedy digits) must be closed by a literal non-digit, and no
-    `{stream}` may occur (its end could not be found)."""
+    `{stream}` may occur (its end could not be found).
+
+    With `split`, a `{sequence}` may be `<digits>_<digits>`, so it must be followed by literal
+    characters only, up to one that is neither a digit nor `_`: the literal digits and `_` in between
+    have a fixed length, so where the sequence ends is still known.
+    """
     for position, (kind, value) in enumerate(items):
         if kind == "token" and value == "stream":
             return False
-        if kind == "token" and value == "sequence":
-            following = items[position + 1] if position + 1 < len(items) else ("token", "stream")
-            if following[0] != "char" or following[1].isdigit():
-                return False
+        if kind == "token" and value == "sequence" and not _closed(items[position + 1 :], split=split):
+            return False
     return True
 
 
-def _stream_is_recoverable(items: list[_Item]) -> bool:
+def _closed(following: list[_Item], *, split: bool) -> bool:
+    """Whether the items after a `{sequence}` (in reading order) mark where it ends: a literal non-digit
+    right after it or, with `split`, literal digits and `_` up to a literal that is neither."""
+    sequence_chars = _SEQUENCE_CHARS if split else frozenset(string.digits)
+    for kind, value in following:
+        if kind != "char":
+            return False
+        if value not in sequence_chars:
+            return True
+        if not split:
+            return False
+    return False
+
+
+def _stream_is_recoverable(items: list[_Item], *, split: bool = False) -> bool:
     """Whether every key names its stream unambiguously, so two streams can never share a key.
 
     For some `{stream}`, what precedes it reads unambiguously from the key's start and what follows
@@ -135,7 +175,7 @@ def _stream_is_recoverable(items: list[_Item]) -> bool:
         if (kind, value) != ("token", "stream"):
             continue
         before, after = items[:position], items[position + 1 :]
-        left, right = _parses(before), _parses(after[::-1])
+        left, right = _parses(before, split=split), _parses(after[::-1], split=split)
         closed_right = not after or (after[0][0] == "char" and after[0][1] not in _SAFE_CHARS)
         closed_left = not before or (before[-1][0] == "char" and before[-1][1] not in _SAFE_CHARS)
         if (left and right) or (left and closed_right) or (right and closed_left):
@@ -153,12 +193,15 @@ class FileNamer:
         workspace_id: str,
         version: str,
         extension: str,
+        split: bool = False,
     ) -> None:
-        """Validate once; `extension` is the `{format}` value (e.g. `parquet`, `csv.gz`)."""
+        """Validate once; `extension` is the `{format}` value (e.g. `parquet`, `csv.gz`); `split`: some
+        streams' first run is named with two sequence numbers (`split_initial_sync_streams`)."""
         self.workspace_id = safe_segment(workspace_id, what="workspace_id") if workspace_id else ""
         self.version = safe_segment(version, what="version")
         self.extension = extension
-        validate_template(template, {"version": self.version, "workspace_id": self.workspace_id, "format": extension})
+        constants = {"version": self.version, "workspace_id": self.workspace_id, "format": extension}
+        validate_template(template, constants, split=split)
         self.template = template
         self._streams: dict[str, str] = {}
         self._row_workspace_ids: dict[str, str] = {}
@@ -212,7 +255,7 @@ class FileNamer:
 
     def _check_outside_meta(self, who: str, file_stream: str) -> None:
         """Refuse keys under `_meta/`: loaders skip that folder, so data there would never be loaded."""
-        probe = self.key(file_stream, 1, now=datetime.datetime.now(tz=datetime.timezone.utc))
+        probe = self.key(file_stream, FileSequence(1), now=datetime.datetime.now(tz=datetime.timezone.utc))
         if probe.startswith(META_PREFIX):
             msg = (
                 f"{who}: files would be written under {META_PREFIX} (e.g. '{probe}'), the target's own folder "
@@ -232,7 +275,7 @@ class FileNamer:
     def key(
         self,
         stream: str,
-        sequence: int,
+        sequence: FileSequence | int,
         *,
         now: datetime.datetime,
         partition: str = "",
@@ -243,13 +286,26 @@ class FileNamer:
             stream=stream,
             version=self.version,
             workspace_id=self._row_workspace_ids.get(stream, self.workspace_id),
-            sequence=sequence,
+            sequence=str(sequence) if isinstance(sequence, int) else sequence.rendered,
             date=now.strftime("%Y-%m-%d"),
             timestamp=now.strftime("%Y%m%dT%H%M%SZ"),
             format=self.extension,
         )
         folder, _, file_name = name.rpartition("/")
         return f"{folder}/{partition}{file_name}" if folder else f"{partition}{name}"
+
+
+class FileSequence(t.NamedTuple):
+    """What `{sequence}` renders for one file: the stream's sequence number and, for a file of a split
+    initial sync, its part within that sequence (`<sequence1>_<sequence2>`)."""
+
+    number: int
+    part: int | None = None
+
+    @property
+    def rendered(self) -> str:
+        """`17`, or `17_2` for the second part of a split sequence 17."""
+        return str(self.number) if self.part is None else f"{self.number}_{self.part}"
 
 
 class _Marker(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -271,12 +327,18 @@ class SequenceCounter:
     the marker says.
     """
 
-    def __init__(self, storage: Storage) -> None:
-        """Sinks drain in parallel threads, hence the lock around read-increment-write."""
+    def __init__(self, storage: Storage, *, split_initial: t.Collection[str] = ()) -> None:
+        """Sinks drain in parallel threads, hence the lock around read-increment-write.
+
+        `split_initial`: the (Singer) stream names whose first run is split (`next_file`).
+        """
         self.storage = storage
+        self.split_initial = frozenset(split_initial)
         self._lock = threading.Lock()
         self._sources: dict[str, str] = {}
         self._issued: dict[str, int] = {}
+        #: Split streams in their first run: the sequence reserved for the run and the last part used.
+        self._split: dict[str, FileSequence] = {}
 
     @staticmethod
     def marker_key(stream: str) -> str:
@@ -327,10 +389,35 @@ class SequenceCounter:
     def next(self, stream: str) -> int:
         """Reserve and return the next sequence number of `stream` (the first is 1)."""
         with self._lock:
+            return self._reserve(stream, self._read(stream))
+
+    def _reserve(self, stream: str, marker: _Marker | None) -> int:
+        """Advance the marker past the last number used, then hand that number out (lock held)."""
+        sequence = max(marker.last if marker else 0, self._issued.get(stream, 0)) + 1
+        source = self._sources.get(stream, stream)
+        updated = _Marker(stream=stream, last=sequence, source="" if source == stream else source)
+        self.storage.put_bytes(self.marker_key(stream), msgspec.json.encode(updated), overwrite=True)
+        self._issued[stream] = sequence
+        return sequence
+
+    def next_file(self, stream: str) -> FileSequence:
+        """The sequence of `stream`'s next file: `next`'s number, or for a stream in `split_initial`
+        that has no marker yet (its first run) one number reserved for the whole run and parts 1, 2, …
+
+        The split run advances the marker once, before its first file, exactly as `next` does; so a
+        later run (or a rerun after a crash at any point after that first upload began) finds the
+        marker and names its files with single numbers above the split one: no key is ever reused.
+        A run that stops before the marker is written has uploaded nothing, so its rerun is again
+        the first run.
+        """
+        with self._lock:
+            split = self._split.get(stream)
+            if split is not None:
+                self._split[stream] = split = FileSequence(split.number, (split.part or 0) + 1)
+                return split
             marker = self._read(stream)
-            sequence = max(marker.last if marker else 0, self._issued.get(stream, 0)) + 1
-            source = self._sources.get(stream, stream)
-            updated = _Marker(stream=stream, last=sequence, source="" if source == stream else source)
-            self.storage.put_bytes(self.marker_key(stream), msgspec.json.encode(updated), overwrite=True)
-            self._issued[stream] = sequence
-            return sequence
+            initial = marker is None and stream not in self._issued
+            if not initial or self._sources.get(stream, stream) not in self.split_initial:
+                return FileSequence(self._reserve(stream, marker))
+            self._split[stream] = split = FileSequence(self._reserve(stream, marker), 1)
+            return split

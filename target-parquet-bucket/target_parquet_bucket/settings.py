@@ -74,6 +74,17 @@ SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "split_initial_sync_streams",
+        th.ArrayType(th.StringType),
+        default=[],
+        description=(
+            "Streams whose first run (no `_meta/sequences/` marker yet) is named with two sequence numbers, "
+            "as Customer.io splits the initial metrics history: `{sequence}` renders `<sequence1>_<sequence2>` "
+            "(one sequence for the run, then part 1, 2, ... per file), e.g. `metrics_v4_123_1_1.parquet`. "
+            "Later runs use one sequence, above the first run's."
+        ),
+    ),
+    th.Property(
         "workspace_id",
         th.CustomType({"type": ["string", "integer"], "pattern": "^[0-9]+$", "minimum": 0}),
         default="0",
@@ -182,6 +193,7 @@ class Settings:
     format: str
     compression: str
     file_name_template: str
+    split_initial_sync_streams: t.Sequence[str]
     workspace_id: str
     version: str
     partition_by: str | None

@@ -90,10 +90,17 @@ class TargetParquetBucket(TargetHooks):
             workspace_id=settings.workspace_id,
             version=settings.version,
             extension=file_extension(settings.format, settings.compression),
+            split=bool(settings.split_initial_sync_streams),
         )
         storage = open_storage(self.config)
         redact_logs(storage.redact)
-        self.bucket = Bucket(storage, namer, FileLayout.from_settings(settings), temp_dir=settings.temp_dir)
+        self.bucket = Bucket(
+            storage,
+            namer,
+            FileLayout.from_settings(settings),
+            temp_dir=settings.temp_dir,
+            split_initial=settings.split_initial_sync_streams,
+        )
         self._open_tables()
         self.set_state_interval(settings.state_interval_seconds)
         if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:

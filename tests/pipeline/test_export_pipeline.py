@@ -1,7 +1,8 @@
 """Customer.io's warehouse export, end to end: simulator → tap-customerio → target-parquet-bucket via Meltano.
 
 Two `meltano run`s with a mutation of the simulated workspace between them must leave exactly the files a
-loader of Customer.io's own export expects: `<name>_v4_<workspace_id>_<sequence>.parquet`, deliveries typed
+loader of Customer.io's own export expects: `<name>_v4_<workspace_id>_<sequence>.parquet` (the initial
+metrics history split as `metrics_v4_<workspace_id>_<sequence1>_<sequence2>.parquet`), deliveries typed
 as the export's schema, the first run holding all history and the second only the changes.
 """
 
@@ -25,7 +26,7 @@ if t.TYPE_CHECKING:
     from fixtures.meltano import MeltanoProject
 
 WORKSPACE_ID = 123456
-FILE_NAME = re.compile(rf"^(?P<stream>[a-z_]+)_v4_{WORKSPACE_ID}_(?P<sequence>\d+)\.parquet$")
+FILE_NAME = re.compile(rf"^(?P<stream>[a-z_]+)_v4_{WORKSPACE_ID}_(?P<sequence>\d+)(?:_(?P<part>\d+))?\.parquet$")
 
 #: The deliveries schema of Customer.io's export (seed 000/001): INTEGER → int64, STRING → string,
 #: TIMESTAMP → timestamp; "Required" columns are not nullable.
@@ -49,11 +50,14 @@ DELIVERIES_SCHEMA = pa.schema(
 )
 
 
-def pipeline_env(sim: Simulator) -> dict[str, str]:
+def pipeline_env(sim: Simulator, **target_settings: str) -> dict[str, str]:
     """Configuration of both plugins for the simulator, with only the export streams selected."""
-    return simulator_env(
-        sim, EXPORT_STREAMS, WORKSPACE_ID, start_date=history_start(sim), max_requests_per_second="1000"
-    )
+    return {
+        **simulator_env(
+            sim, EXPORT_STREAMS, WORKSPACE_ID, start_date=history_start(sim), max_requests_per_second="1000"
+        ),
+        **{f"TARGET_PARQUET_BUCKET_{name.upper()}": value for name, value in target_settings.items()},
+    }
 
 
 def data_files(bucket: Path) -> set[Path]:
@@ -74,11 +78,12 @@ def test_two_pipeline_runs_write_the_initial_export_then_only_the_changes(
 ) -> None:
     sim = make_cio_sim(seed=SEED, scale=0.2, workspace_id=WORKSPACE_ID)
     bucket = Path(meltano_project.env["TARGET_PARQUET_BUCKET_BUCKET_URL"])
-    env = pipeline_env(sim)
+    initial = initial_export(sim)
+    # Files roll at a bit over half the initial metrics history, so it takes two files.
+    env = pipeline_env(sim, max_file_rows=str(len(initial["metrics"]) // 2 + 1))
 
     meltano_project.run("run", "tap-customerio", "target-parquet-bucket", env=env)
     first_files = data_files(bucket)
-    initial = initial_export(sim)
     changes = expected_changes(sim, sim.mutate())
     meltano_project.run("run", "tap-customerio", "target-parquet-bucket", env=env)
     second_files = data_files(bucket) - first_files
@@ -94,6 +99,27 @@ def test_two_pipeline_runs_write_the_initial_export_then_only_the_changes(
         if path.name.startswith("deliveries_"):
             assert pq.read_schema(path).remove_metadata() == DELIVERIES_SCHEMA, path.name
     assert latest_deliveries_as_documented(bucket) == len(sim.data.messages)
+    assert sorted(path.name for path in first_files if path.name.startswith("metrics_")) == [
+        f"metrics_v4_{WORKSPACE_ID}_1_1.parquet",
+        f"metrics_v4_{WORKSPACE_ID}_1_2.parquet",
+    ]
+    assert sorted(path.name for path in second_files if path.name.startswith("metrics_")) == [
+        f"metrics_v4_{WORKSPACE_ID}_2.parquet"
+    ]
+    assert metrics_rows_per_file(bucket) == {
+        f"metrics_v4_{WORKSPACE_ID}_1_1.parquet": len(initial["metrics"]) // 2 + 1,
+        f"metrics_v4_{WORKSPACE_ID}_1_2.parquet": len(initial["metrics"]) - len(initial["metrics"]) // 2 - 1,
+        f"metrics_v4_{WORKSPACE_ID}_2.parquet": len(changes["metrics"]),
+    }
+
+
+def metrics_rows_per_file(bucket: Path) -> dict[str, int]:
+    """Rows of each metrics file, counted by DuckDB over the `metrics_v4_*` pattern docs/export.md gives."""
+    rows = duckdb.sql(f"""
+        SELECT parse_filename(filename), count(*)
+        FROM read_parquet('{bucket}/metrics_v4_*.parquet', filename = true) GROUP BY ALL
+    """).fetchall()
+    return dict(rows)
 
 
 def latest_deliveries_as_documented(bucket: Path) -> int:
