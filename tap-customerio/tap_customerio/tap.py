@@ -62,6 +62,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     newsletters.NewsletterVariantsStream,
     newsletters.NewsletterTestGroupsStream,
     metrics.NewsletterMetricsStream,
+    metrics.NewsletterVariantMetricsStream,
     people.CustomersStream,
     people.SubscriptionPreferencesStream,
     relationships.CustomerRelationshipsStream,

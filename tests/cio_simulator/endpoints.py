@@ -291,6 +291,28 @@ def newsletter_link_metrics(request: Request, data: Dataset) -> Any:
     return metrics.links_response(request, data.seed, f"newsletter{newsletter['id']}", newsletter["created"], data.now)
 
 
+@route("GET", "/newsletters/{newsletter_id}/contents/{content_id}/metrics")
+def newsletter_variant_metrics(request: Request, data: Dataset) -> Any:
+    newsletter = get_newsletter(request, data)["newsletter"]
+    content = get_newsletter_content(request, data)["content"]
+    return metrics.metrics_response(
+        request,
+        data.seed,
+        f"variant{content['id']}",
+        newsletter["created"],
+        data.now,
+        accepts_v2=False,
+        months_max=121,
+    )
+
+
+@route("GET", "/newsletters/{newsletter_id}/contents/{content_id}/metrics/links")
+def newsletter_variant_link_metrics(request: Request, data: Dataset) -> Any:
+    newsletter = get_newsletter(request, data)["newsletter"]
+    content = get_newsletter_content(request, data)["content"]
+    return metrics.links_response(request, data.seed, f"variant{content['id']}", newsletter["created"], data.now)
+
+
 @route("GET", "/newsletters/{newsletter_id}/messages")
 def newsletter_messages(request: Request, data: Dataset) -> Any:
     newsletter = get_newsletter(request, data)["newsletter"]

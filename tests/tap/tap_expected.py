@@ -90,6 +90,14 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
     "newsletter_metrics": lambda d, c: Counter(
         {(x["id"], key): c["metrics_days"] for x in d.newsletters for key in METRIC_SERIES_KEYS}
     ),
+    "newsletter_variant_metrics": lambda d, c: Counter(
+        {
+            (nid, v["id"], key): c["metrics_days"]
+            for nid, vs in d.newsletter_contents.items()
+            for v in vs
+            for key in METRIC_SERIES_KEYS
+        }
+    ),
     "campaign_action_metrics": lambda d, c: Counter(
         {
             (cid, a["id"], key): c["metrics_days"]
@@ -120,6 +128,9 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
         (((bid, a["id"]), f"broadcast_action{a['id']}") for bid, acts in d.broadcast_actions.items() for a in acts),
     ),
     "newsletter_link_metrics": lambda d, c: _links(d, c, (((x["id"],), f"newsletter{x['id']}") for x in d.newsletters)),
+    "newsletter_variant_link_metrics": lambda d, c: _links(
+        d, c, (((nid, v["id"]), f"variant{v['id']}") for nid, vs in d.newsletter_contents.items() for v in vs)
+    ),
     "transactional_link_metrics": lambda d, c: _links(
         d, c, (((x["id"],), f"transactional{x['id']}") for x in d.transactional)
     ),
@@ -153,6 +164,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "broadcast_link_metrics": ("broadcast_id", "link_id", "metric"),
     "broadcast_action_link_metrics": ("broadcast_id", "action_id", "link_id", "metric"),
     "newsletter_link_metrics": ("newsletter_id", "link_id", "metric"),
+    "newsletter_variant_metrics": ("newsletter_id", "content_id", "metric"),
+    "newsletter_variant_link_metrics": ("newsletter_id", "content_id", "link_id", "metric"),
     "transactional_link_metrics": ("transactional_id", "link_id", "metric"),
 }
 

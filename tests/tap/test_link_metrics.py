@@ -1,5 +1,5 @@
 """Link metrics: each link's daily `clicked` series of campaigns, campaign actions, broadcasts, broadcast actions,
-newsletters and transactional messages, one row per entity, link, New York day and metric."""
+newsletters, newsletter variants and transactional messages, one row per entity, link, New York day and metric."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ LINK_STREAMS = {
     "broadcast_link_metrics": ("broadcast_id",),
     "broadcast_action_link_metrics": ("broadcast_id", "action_id"),
     "newsletter_link_metrics": ("newsletter_id",),
+    "newsletter_variant_link_metrics": ("newsletter_id", "content_id"),
     "transactional_link_metrics": ("transactional_id",),
 }
 
@@ -67,10 +68,10 @@ def test_each_day_of_each_links_series_is_a_row_with_the_served_count(make_cio_s
 
 
 def entity_ids(path: str) -> list[str]:
-    """The ids in a `/v1/<entity>/<id>[/actions/<action_id>]/metrics/links` path."""
+    """The ids in a `/v1/<entity>/<id>[/actions/<action_id> | /contents/<content_id>]/metrics/links` path."""
     parts = path.split("/")
     return [
         parts[i + 1]
         for i, part in enumerate(parts)
-        if part in ("campaigns", "broadcasts", "newsletters", "transactional", "actions")
+        if part in ("campaigns", "broadcasts", "newsletters", "transactional", "actions", "contents")
     ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from singer_sdk import typing as th
 
 
-def metric_row(entity_key: str) -> dict:
-    """Row schema keyed by (`entity_key`, `period`, `period_start`, `metric`)."""
+def metric_row(*entity_keys: str) -> dict:
+    """Row schema keyed by (the integer `entity_keys`, `period`, `period_start`, `metric`)."""
     return th.PropertiesList(
-        th.Property(entity_key, th.IntegerType, required=True),
+        *(th.Property(key, th.IntegerType, required=True) for key in entity_keys),
         th.Property("period", th.StringType, required=True),
         th.Property("period_start", th.DateTimeType, required=True),
         th.Property("metric", th.StringType, required=True),
@@ -18,6 +18,7 @@ def metric_row(entity_key: str) -> dict:
 
 CAMPAIGN_METRIC = metric_row("campaign_id")
 NEWSLETTER_METRIC = metric_row("newsletter_id")
+NEWSLETTER_VARIANT_METRIC = metric_row("newsletter_id", "content_id")
 
 
 def action_metric_row(parent_key: str) -> dict:

@@ -1,5 +1,5 @@
-"""Daily link click series of campaigns, campaign actions, broadcasts, broadcast actions, newsletters and
-transactional messages: one row per entity, link, day and metric.
+"""Daily link click series of campaigns, campaign actions, broadcasts, broadcast actions, newsletters, newsletter
+variants and transactional messages: one row per entity, link, day and metric.
 
 The endpoints answer `{"links": [{"link": {"id", "href"}, "metric": {"series": {"clicked": [count, ...]}}}]}`
 with v1 `period`/`steps` only (at most 45 daily steps, days starting at 00:00 "EST"), so they read New York
@@ -15,7 +15,7 @@ from tap_customerio.schemas import link_metrics as schemas
 from tap_customerio.streams.broadcasts import BroadcastActionsStream, BroadcastsStream
 from tap_customerio.streams.campaigns import CampaignActionsStream, CampaignsStream
 from tap_customerio.streams.metrics import StepsMetricsStream, day_start
-from tap_customerio.streams.newsletters import NewslettersStream
+from tap_customerio.streams.newsletters import NewslettersStream, NewsletterVariantsStream
 from tap_customerio.streams.transactional import TransactionalMessagesStream
 
 if t.TYPE_CHECKING:
@@ -100,6 +100,17 @@ class NewsletterLinkMetricsStream(LinkMetricsStream):
     schema = schemas.NEWSLETTER_LINK_METRIC
 
 
+class NewsletterVariantLinkMetricsStream(LinkMetricsStream):
+    """`GET /v1/newsletters/{id}/contents/{content_id}/metrics/links?period=days&steps=N`: one variant (a
+    language or an A/B test message) of a newsletter."""
+
+    name = "newsletter_variant_link_metrics"
+    parent_stream_type = NewsletterVariantsStream
+    path = "/newsletters/{newsletter_id}/contents/{content_id}/metrics/links"
+    primary_keys = ("newsletter_id", "content_id", "link_id", "period", "period_start", "metric")
+    schema = schemas.NEWSLETTER_VARIANT_LINK_METRIC
+
+
 class TransactionalLinkMetricsStream(LinkMetricsStream):
     """`GET /v1/transactional/{id}/metrics/links?period=days&steps=N`."""
 
@@ -116,5 +127,6 @@ LINK_METRICS_STREAM_TYPES = (
     BroadcastLinkMetricsStream,
     BroadcastActionLinkMetricsStream,
     NewsletterLinkMetricsStream,
+    NewsletterVariantLinkMetricsStream,
     TransactionalLinkMetricsStream,
 )

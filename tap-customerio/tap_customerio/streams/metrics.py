@@ -24,7 +24,7 @@ from tap_customerio.client import CustomerIOStream
 from tap_customerio.schemas import metrics as schemas
 from tap_customerio.streams.broadcasts import BroadcastActionsStream, BroadcastsStream
 from tap_customerio.streams.campaigns import CampaignActionsStream, CampaignsStream
-from tap_customerio.streams.newsletters import NewslettersStream
+from tap_customerio.streams.newsletters import NewslettersStream, NewsletterVariantsStream
 from tap_customerio.streams.rejected import SkipsRejectedRequests
 
 if t.TYPE_CHECKING:
@@ -160,6 +160,17 @@ class NewsletterMetricsStream(StepsMetricsStream):
     path = "/newsletters/{newsletter_id}/metrics"
     primary_keys = ("newsletter_id", "period", "period_start", "metric")
     schema = schemas.NEWSLETTER_METRIC
+
+
+class NewsletterVariantMetricsStream(StepsMetricsStream):
+    """`GET /v1/newsletters/{id}/contents/{content_id}/metrics?period=days&steps=N`: one variant (a language
+    or an A/B test message) of a newsletter."""
+
+    name = "newsletter_variant_metrics"
+    parent_stream_type = NewsletterVariantsStream
+    path = "/newsletters/{newsletter_id}/contents/{content_id}/metrics"
+    primary_keys = ("newsletter_id", "content_id", "period", "period_start", "metric")
+    schema = schemas.NEWSLETTER_VARIANT_METRIC
 
 
 class BroadcastMetricsStream(StepsMetricsStream):

@@ -41,6 +41,10 @@ class NewsletterVariantsStream(CustomerIOStream):
     schema = schemas.NEWSLETTER_VARIANT
     timestamp_fields = CONTENT_TIMESTAMPS
 
+    def get_child_context(self, record: dict, context: Context | None) -> dict:
+        """A variant's children (its metrics) are keyed by the newsletter and the variant's `content_id`."""
+        return {**(context or {}), "content_id": record["id"]}
+
 
 class NewsletterTestGroupsStream(CustomerIOStream):
     """`GET /v1/newsletters/{id}/test_groups`: full table."""
