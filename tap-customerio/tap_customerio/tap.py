@@ -71,6 +71,7 @@ STREAM_TYPES: tuple[type[CustomerIOStream], ...] = (
     segments.SegmentUsageStream,
     transactional.TransactionalMessagesStream,
     transactional.TransactionalContentsStream,
+    metrics.TransactionalMetricsStream,
     workspace.ExportsStream,
     workspace.SenderIdentitiesStream,
     workspace.ReportingWebhooksStream,

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from cio_simulator.metrics import entity_links
+from cio_simulator.metrics import TRANSACTIONAL_KEYS, entity_links
 
 #: Metric keys in every campaign/newsletter series the simulator serves.
 from cio_simulator.records import METRIC_SERIES_KEYS
@@ -98,6 +98,9 @@ EXPECTED: dict[str, Callable[[Data, dict[str, Any]], Counter]] = {
             for key in METRIC_SERIES_KEYS
         }
     ),
+    "transactional_metrics": lambda d, c: Counter(
+        {(x["id"], key): c["metrics_days"] for x in d.transactional for key in TRANSACTIONAL_KEYS}
+    ),
     "campaign_action_metrics": lambda d, c: Counter(
         {
             (cid, a["id"], key): c["metrics_days"]
@@ -165,6 +168,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "broadcast_action_link_metrics": ("broadcast_id", "action_id", "link_id", "metric"),
     "newsletter_link_metrics": ("newsletter_id", "link_id", "metric"),
     "newsletter_variant_metrics": ("newsletter_id", "content_id", "metric"),
+    "transactional_metrics": ("transactional_id", "metric"),
     "newsletter_variant_link_metrics": ("newsletter_id", "content_id", "link_id", "metric"),
     "transactional_link_metrics": ("transactional_id", "link_id", "metric"),
 }

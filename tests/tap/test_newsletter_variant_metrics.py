@@ -1,7 +1,7 @@
 """Per-variant newsletter metrics: each variant's (a language or an A/B test message) daily series
 (`/v1/newsletters/{id}/contents/{content_id}/metrics`) and each of its links' daily clicks
 (`…/contents/{content_id}/metrics/links`), one row per newsletter, variant, (link,) New York day and metric,
-incremental by day like the newsletter's own series."""
+incremental by day like the newsletter's own series (tests/tap/test_series_second_sync.py)."""
 
 from __future__ import annotations
 
@@ -83,21 +83,3 @@ def test_every_variant_has_a_row_per_day_and_metric_with_the_served_value(make_c
         keys = [tuple(row[name] for name in key) for row in run.records[stream]]
         assert {"newsletter_id", "content_id", "period_start", "metric"} <= set(key), stream
         assert len(set(keys)) == len(keys), f"{stream}: rows share a primary key"
-
-
-def test_a_second_sync_with_state_reads_and_emits_only_the_day_that_was_open(make_cio_sim) -> None:
-    sim: Simulator = make_cio_sim(scale=0.3, anchor=int(time.time()))
-    config = tap_config(sim, metrics_days=5)
-    today = datetime.datetime.now(NEW_YORK).date()
-
-    first = run_tap(config, STREAMS)
-    sim.reset_log()
-    second = run_tap(config, STREAMS, state=first.final_state)
-
-    for stream in STREAMS:
-        assert {day_index(r, today) for r in first.records[stream]} == {-4, -3, -2, -1, 0}, stream
-        assert {day_index(r, today) for r in second.records[stream]} == {0}, stream
-        assert {(r["newsletter_id"], r["content_id"]) for r in second.records[stream]} == set(variants(sim)), stream
-    reads = [e for e in sim.request_log if "/contents/" in e.path and "/metrics" in e.path]
-    assert len(reads) == 2 * len(variants(sim))
-    assert {e.query["steps"] for e in reads} == {"2"}  # v1 refuses fewer than 2 steps

@@ -19,6 +19,7 @@ def metric_row(*entity_keys: str) -> dict:
 CAMPAIGN_METRIC = metric_row("campaign_id")
 NEWSLETTER_METRIC = metric_row("newsletter_id")
 NEWSLETTER_VARIANT_METRIC = metric_row("newsletter_id", "content_id")
+TRANSACTIONAL_METRIC = metric_row("transactional_id")
 
 
 def action_metric_row(parent_key: str) -> dict:

@@ -1,5 +1,5 @@
-"""Daily metric series of campaigns, campaign actions, newsletters, broadcasts and broadcast actions, one row
-per entity, day and metric.
+"""Daily metric series of campaigns, campaign actions, newsletters, newsletter variants, transactional messages,
+broadcasts and broadcast actions, one row per entity, day and metric.
 
 The endpoints answer `{"metric": {"series": {<metric>: [count, ...]}}}`, arrays ordered oldest → newest, one
 bucket per day. The spec's days start at 00:00 "EST" (v1: "Days start at 00:00 EST"; v2: `tz` in region
@@ -26,6 +26,7 @@ from tap_customerio.streams.broadcasts import BroadcastActionsStream, Broadcasts
 from tap_customerio.streams.campaigns import CampaignActionsStream, CampaignsStream
 from tap_customerio.streams.newsletters import NewslettersStream, NewsletterVariantsStream
 from tap_customerio.streams.rejected import SkipsRejectedRequests
+from tap_customerio.streams.transactional import TransactionalMessagesStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -171,6 +172,16 @@ class NewsletterVariantMetricsStream(StepsMetricsStream):
     path = "/newsletters/{newsletter_id}/contents/{content_id}/metrics"
     primary_keys = ("newsletter_id", "content_id", "period", "period_start", "metric")
     schema = schemas.NEWSLETTER_VARIANT_METRIC
+
+
+class TransactionalMetricsStream(StepsMetricsStream):
+    """`GET /v1/transactional/{id}/metrics?period=days&steps=N`."""
+
+    name = "transactional_metrics"
+    parent_stream_type = TransactionalMessagesStream
+    path = "/transactional/{transactional_id}/metrics"
+    primary_keys = ("transactional_id", "period", "period_start", "metric")
+    schema = schemas.TRANSACTIONAL_METRIC
 
 
 class BroadcastMetricsStream(StepsMetricsStream):
