@@ -6,17 +6,22 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import signal
+import subprocess
+import time
 import typing as t
 from pathlib import Path
 
 import duckdb
 import pytest
 from target.target_runs import (
+    TARGET_EXECUTABLE,
     assert_refused,
     data_files,
     record_message,
     run_target,
     schema_message,
+    singer_lines,
     state_message,
 )
 
@@ -107,6 +112,33 @@ def test_a_rerun_after_a_failed_first_run_overwrites_nothing_and_continues_above
         [0, 1],
         [2, 3],
     ]
+
+
+def test_a_rerun_after_the_first_run_was_killed_mid_history_overwrites_nothing(tmp_path: Path) -> None:
+    bucket = tmp_path / "bucket"
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config(bucket, batch_size_rows=2)))
+    split_files = ["metrics_v4_7_1_1.parquet", "metrics_v4_7_1_2.parquet"]
+    with subprocess.Popen(
+        [str(TARGET_EXECUTABLE), "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as killed:
+        assert killed.stdin is not None
+        killed.stdin.write(singer_lines(messages("metrics", range(4))[:-1]))  # no STATE; input stays open
+        killed.stdin.flush()
+        give_up = time.monotonic() + 120  # a bound on the wait, not a timing assertion
+        while data_files(bucket) != split_files and killed.poll() is None and time.monotonic() < give_up:
+            time.sleep(0.05)
+        killed.send_signal(signal.SIGKILL)
+    assert data_files(bucket) == split_files
+    written = {key: (bucket / key).read_bytes() for key in split_files}
+
+    rerun = run_target(messages("metrics", range(4)), config(bucket, batch_size_rows=2))
+    assert rerun.exit_code == 0, rerun.stderr[-800:]
+    assert data_files(bucket) == [*split_files, "metrics_v4_7_2.parquet", "metrics_v4_7_3.parquet"]
+    assert {key: (bucket / key).read_bytes() for key in split_files} == written
 
 
 def test_only_a_listed_stream_without_a_sequence_marker_is_split(tmp_path: Path) -> None:
