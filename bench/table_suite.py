@@ -61,7 +61,7 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
                 AREA,
                 f"{label}: delta throughput / files mode",
                 f"{ratio:.2f} (wall {append.wall_s:.1f}s vs {files_run.process.wall_s:.1f}s, "
-                f"{append.peak_rss_mib:.0f} MiB)",
+                f"{append.peak_rss_mib:.0f} MiB, load {append.load_before:.1f})",
                 f"≥ {MIN_RATIO}",
                 ratio >= MIN_RATIO,
             ),
@@ -80,7 +80,7 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
                 f"{label}: delta upsert, {100 // CHANGED_EVERY}% changed",
                 f"{dataset.records / upsert.wall_s:,.0f} rec/s "
                 f"(wall {upsert.wall_s:.1f}s, {upsert.peak_rss_mib:.0f} MiB, "
-                f"{rows:,} rows after)",
+                f"{rows:,} rows after, load {upsert.load_before:.1f})",
                 f"one row per key, < {MAX_RSS_MIB} MiB",
                 rows == dataset.records and upsert.peak_rss_mib < MAX_RSS_MIB,
             )

@@ -80,6 +80,52 @@ def test_upsert_keeps_one_row_per_key_the_last_in_input_order(tmp_path: Path) ->
     assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == {"a": 3, "b": 21, "c": 30}
 
 
+def test_upsert_of_a_stream_larger_than_one_commit_keeps_the_last_row_per_key_across_commits(
+    tmp_path: Path,
+) -> None:
+    """Rows wait for a commit only up to `max_file_size_mb`: a bigger stream is merged in several
+    commits within one STATE interval. A key sent again in a later commit still ends with its last
+    value in input order, one row per key, and the STATE comes after the last commit; a replay
+    of the same input changes nothing."""
+    keys, rounds = 300, 4
+    pad = {"pad": {"type": ["string", "null"]}}
+    records = [person(f"k{i:03d}", n * keys + i, pad="x" * 4000) for n in range(rounds) for i in range(keys)]
+    messages = [people_schema(**pad), *records, state_message({"s": 1})]
+    settings = config(tmp_path, load_method="upsert", max_file_size_mb=1, batch_size_mb=1)
+
+    run = run_target(messages, settings)
+
+    assert run.exit_code == 0, run.stderr
+    assert run.states == [{"s": 1}]
+    merges = [h for h in DeltaTable(str(tmp_path / STREAM)).history() if h["operation"] == "MERGE"]
+    assert len(merges) >= 2  # the stream really spanned several merge commits
+    expected = {f"k{i:03d}": (rounds - 1) * keys + i for i in range(keys)}
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == expected
+    version = DeltaTable(str(tmp_path / STREAM)).version()
+
+    replay = run_target(messages, settings)
+
+    assert replay.exit_code == 0, replay.stderr
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == expected
+    arrow_table = DeltaTable(str(tmp_path / STREAM)).to_pyarrow_table()  # noqa: F841 - DuckDB reads it by name
+    assert duckdb.sql("select count(*), count(distinct id) from arrow_table").fetchall() == [(keys, keys)]
+    assert DeltaTable(str(tmp_path / STREAM)).version() > version  # the replay did merge again
+
+
+def test_an_upsert_merge_is_bounded_to_the_key_range_of_its_rows(tmp_path: Path) -> None:
+    """delta-rs derives the range of the merged keys from the in-memory rows and records it as the
+    merge's predicate: files outside it are skipped, and a concurrent writer of other keys does
+    not conflict. (A merge from a stream cannot know the range: it records none, a whole-table merge.)"""
+    run_target([people_schema(), person("a", 1), person("z", 2)], config(tmp_path, load_method="upsert"))
+
+    run = run_target([people_schema(), person("c", 3), person("e", 4)], config(tmp_path, load_method="upsert"))
+
+    assert run.exit_code == 0, run.stderr
+    merge = next(h for h in DeltaTable(str(tmp_path / STREAM)).history() if h["operation"] == "MERGE")
+    assert merge["operationParameters"]["predicate"] == "id >= 'c' AND id <= 'e'"
+    assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == {"a": 1, "c": 3, "e": 4, "z": 2}
+
+
 def test_upsert_replay_after_a_crash_between_commit_and_state_adds_no_duplicate(tmp_path: Path) -> None:
     """The first run committed but its STATE never reached the orchestrator (the run died right
     after the commit), so the same input is sent again: the merge makes the replay a no-op."""
