@@ -73,6 +73,19 @@ def test_upsert_keeps_the_last_row_per_key_and_a_replay_adds_nothing(tmp_path: P
     assert n_by_id(iceberg_table(tmp_path)) == {"a": 3, "b": 20, "c": 30}
 
 
+def test_upsert_after_a_new_column_merges_into_rows_written_before_it(tmp_path: Path) -> None:
+    upsert = config(tmp_path, load_method="upsert")
+    assert run_target([people_schema(), person("a", 1), person("b", 2)], upsert).exit_code == 0
+    evolved = people_schema(email={"type": ["string", "null"]})
+    run = run_target([evolved, person("a", 10, email="a@x"), person("c", 3)], upsert)
+    again = run_target([evolved, person("b", 20, email="b@x")], upsert)
+
+    assert run.exit_code == 0, run.stderr
+    assert again.exit_code == 0, again.stderr
+    rows = {r["id"]: (r["n"], r["email"]) for r in iceberg_table(tmp_path).scan().to_arrow().to_pylist()}
+    assert rows == {"a": (10, "a@x"), "b": (20, "b@x"), "c": (3, None)}
+
+
 def test_each_snapshot_holds_the_singer_state_it_completes(tmp_path: Path) -> None:
     run_target([people_schema(), person("a", 1), state_message({"bookmarks": {STREAM: 1}})], config(tmp_path))
 
