@@ -11,6 +11,7 @@ import abc
 import contextlib
 import json
 import logging
+import os
 import typing as t
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -500,6 +501,10 @@ def _iceberg_gcs_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
     metadata server first). gcsfs takes a service-account key as a file path only: inline key JSON is
     refused rather than written to disk. An endpoint without a key means anonymous requests (an emulator),
     as for file output."""
+    # gcsfs's default file system first asks the gRPC storage-control API for each bucket's layout (for
+    # zonal buckets), again on every call while it has no answer; an emulator or a JSON-only endpoint never
+    # answers. The plain JSON-API file system serves Iceberg's whole-object reads and writes.
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     key = str(config.get("gcs_service_account_json") or "").strip()
     if key.startswith("{"):
         msg = "gcs_service_account_json: table_format iceberg on GCS needs the key file's path, not the key's JSON text"
