@@ -93,6 +93,27 @@ def test_activate_version_replaces_a_rest_catalog_tables_contents(iceberg_rest_c
     assert set(rows_by_id(rest_table(iceberg_rest_catalog, warehouse))) == {"a"}
 
 
+def test_partition_by_a_date_time_field_is_a_day_transform_in_a_rest_catalog(
+    iceberg_rest_catalog: t.Any, tmp_path: Path
+) -> None:
+    warehouse = iceberg_rest_catalog.create_warehouse(tmp_path.as_uri())
+    settings = rest_settings(iceberg_rest_catalog, warehouse, str(tmp_path), partition_by="updated_at")
+    updated_at = {"type": ["string", "null"], "format": "date-time"}
+    run = run_target(
+        [
+            people_schema(updated_at=updated_at),
+            person("a", 1, updated_at="2026-11-01T10:00:00Z"),
+            person("b", 2, updated_at="2026-11-02T10:00:00Z"),
+        ],
+        settings,
+    )
+
+    assert run.exit_code == 0, run.stderr
+    table = rest_table(iceberg_rest_catalog, warehouse)
+    assert [str(f.transform) for f in table.spec().fields] == ["day"]
+    assert len(table.inspect.partitions()) == 2
+
+
 def test_a_rest_catalog_table_with_its_data_in_s3(iceberg_rest_catalog: t.Any, s3_service: t.Any) -> None:
     bucket = s3_service.create_bucket()
     s3 = {
