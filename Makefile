@@ -1,11 +1,14 @@
 # Entry points: `make demo` runs the pipeline, `make test` runs lint then the whole suite, `make bench` the benchmarks.
-# Everything installs from nothing into this folder: .venv (uv + Python packages), node_modules (Azurite),
+# Everything installs from nothing into this folder: .venv (uv + Python packages; .venv/iceberg-rest: the Iceberg
+# REST catalog server the tests start), node_modules (Azurite),
 # .meltano (Meltano's own plugin venvs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
+#: The Iceberg REST catalog server the tests start, in a venv of its own (see requirements-iceberg-rest.txt).
+REST_CATALOG := $(VENV)/iceberg-rest
 
 .PHONY: demo test lint bench install clean
 
@@ -18,10 +21,15 @@ $(STAMP): $(BIN)/python requirements-test.txt tap-customerio/pyproject.toml targ
 		-e ./tap-customerio -e "./target-parquet-bucket[all]" -r requirements-test.txt
 	touch $(STAMP)
 
+$(REST_CATALOG)/.installed: $(BIN)/python requirements-iceberg-rest.txt
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(REST_CATALOG)
+	$(UV) pip install --quiet --python $(REST_CATALOG)/bin/python -r requirements-iceberg-rest.txt
+	touch $@
+
 node_modules/.bin/azurite: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-install: $(STAMP) node_modules/.bin/azurite
+install: $(STAMP) $(REST_CATALOG)/.installed node_modules/.bin/azurite
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

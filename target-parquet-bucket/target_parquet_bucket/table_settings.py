@@ -38,6 +38,30 @@ TABLE_SETTINGS = (
         ),
     ),
     th.Property(
+        "iceberg_catalog_token",
+        th.StringType,
+        secret=True,
+        description="Bearer token for an Iceberg REST catalog (pyiceberg's `token`), e.g. a personal access token.",
+    ),
+    th.Property(
+        "iceberg_catalog_credential",
+        th.StringType,
+        secret=True,
+        description=(
+            "OAuth2 client credentials `<client_id>:<client_secret>` for an Iceberg REST catalog (pyiceberg's "
+            "`credential`), exchanged for a token at the catalog's token endpoint (Polaris, Lakekeeper)."
+        ),
+    ),
+    th.Property(
+        "iceberg_catalog_properties",
+        th.ObjectType(additional_properties=th.StringType),
+        description=(
+            "Further pyiceberg catalog properties, e.g. a REST catalog's `warehouse` (Polaris: the catalog "
+            "name; default: bucket_url), `prefix`, `scope`, `oauth2-server-uri` or `header.<name>`. "
+            "Put secrets in iceberg_catalog_token / iceberg_catalog_credential, which are kept out of logs."
+        ),
+    ),
+    th.Property(
         "iceberg_namespace",
         th.StringType,
         default="customerio",

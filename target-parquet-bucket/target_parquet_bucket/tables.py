@@ -8,6 +8,7 @@ the Singer state it completes, so an operator can see which input a table versio
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import logging
 import os
@@ -18,7 +19,11 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from target_parquet_bucket.redaction import redact_logs
+
 if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from target_parquet_bucket.settings import Settings
 
 logger = logging.getLogger("target-parquet-bucket")
@@ -36,6 +41,14 @@ _WIDENINGS = {
 
 class TableSchemaError(Exception):
     """A SCHEMA change the table format cannot apply (one line: stream and column)."""
+
+
+class IcebergCatalogError(Exception):
+    """An Iceberg catalog or FileIO call failed; the message is one line without the catalog's secrets."""
+
+
+class IcebergSettingError(ValueError):
+    """An Iceberg setting that cannot work, named in one line."""
 
 
 class Commit(t.NamedTuple):
@@ -231,19 +244,34 @@ class IcebergStore(TableStore):
 
     kind = "iceberg"
 
-    def __init__(self, catalog: t.Any, namespace: str) -> None:  # pyiceberg Catalog
-        """`catalog`: a loaded pyiceberg catalog; the namespace is created when missing."""
+    def __init__(self, catalog: t.Any, namespace: str, redact: Callable[[str], str] = str) -> None:
+        """`catalog`: a loaded pyiceberg catalog; the namespace is created when missing. `redact`
+        removes the catalog's secrets from the errors of every catalog call."""
         self.catalog = catalog
         self.namespace = namespace
-        catalog.create_namespace_if_not_exists(namespace)
+        self.redact = redact
+        with self._catalog_errors():
+            catalog.create_namespace_if_not_exists(namespace)
+
+    @contextlib.contextmanager
+    def _catalog_errors(self) -> Iterator[None]:
+        """A catalog call's error as one redacted line: a REST catalog may echo the token it was sent."""
+        try:
+            yield
+        except TableSchemaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any pyiceberg/HTTP error text may hold a secret
+            reason = self.redact(" ".join(str(exc).split()))
+            raise IcebergCatalogError(f"{type(exc).__name__}: {reason}") from None
 
     def _identifier(self, stream: str) -> tuple[str, str]:
         return (self.namespace, stream)
 
     def _table(self, stream: str) -> t.Any:  # pyiceberg Table
-        if not self.catalog.table_exists(self._identifier(stream)):
-            return None
-        return self.catalog.load_table(self._identifier(stream))
+        with self._catalog_errors():
+            if not self.catalog.table_exists(self._identifier(stream)):
+                return None
+            return self.catalog.load_table(self._identifier(stream))
 
     def existing_schema(self, stream: str) -> pa.Schema | None:
         """Arrow schema of the Iceberg table (None before it exists)."""
@@ -252,6 +280,10 @@ class IcebergStore(TableStore):
 
     def commit(self, stream: str, commit: Commit, *, partition_by: str | None) -> None:
         """Append, upsert on the keys (last row per key wins) or overwrite, as one snapshot."""
+        with self._catalog_errors():
+            self._commit(stream, commit, partition_by)
+
+    def _commit(self, stream: str, commit: Commit, partition_by: str | None) -> None:
         rows = commit.rows.cast(nullable(commit.rows.schema))
         properties = _commit_metadata(commit.state)
         table = self._table(stream)
@@ -262,7 +294,7 @@ class IcebergStore(TableStore):
                 update.union_by_name(rows.schema)
         if commit.mode == "upsert":
             rows = last_per_key(rows, commit.keys)
-            table.upsert(rows, join_cols=list(commit.keys), snapshot_properties=properties)
+            table.overwrite(rows, overwrite_filter=_key_filter(rows, commit.keys), snapshot_properties=properties)
             return
         if commit.mode == "overwrite":
             table.overwrite(rows, snapshot_properties=properties)
@@ -297,7 +329,17 @@ class IcebergStore(TableStore):
             logger.warning("table_compact_every_commits: pyiceberg cannot compact Iceberg tables; skipped")
         if retention_hours:
             cutoff = datetime.datetime.now(tz=datetime.timezone.utc) - datetime.timedelta(hours=retention_hours)
-            table.maintenance.expire_snapshots().older_than(cutoff).commit()
+            with self._catalog_errors():
+                table.maintenance.expire_snapshots().older_than(cutoff).commit()
+
+
+def _key_filter(rows: pa.Table, keys: t.Sequence[str]) -> t.Any:  # pyiceberg BooleanExpression
+    """The rows of the table whose key is among `rows`' keys: an upsert deletes them and appends `rows` in
+    one commit. pyiceberg's own `Table.upsert` cannot be used: it reads the matching rows file by file
+    and fails on files written before a column was added (their batches lack it)."""
+    from pyiceberg.table.upsert_util import create_match_filter
+
+    return create_match_filter(rows, list(keys))
 
 
 def _commit_metadata(state: dict | None) -> dict[str, str]:
@@ -311,7 +353,20 @@ def open_table_store(settings: Settings, config: t.Mapping[str, t.Any]) -> Table
     root, options = object_store_location(url, config)
     if settings.table_format == "delta":
         return DeltaStore(root, options)
-    return IcebergStore(_iceberg_catalog(url, root, options, settings.iceberg_catalog_uri), settings.iceberg_namespace)
+    redact = _secret_redactor(_catalog_secrets(config))
+    redact_logs(redact)
+    uri = settings.iceberg_catalog_uri
+    properties = _iceberg_catalog_properties(url, options, config)
+    try:
+        return IcebergStore(_iceberg_catalog(root, properties, uri), settings.iceberg_namespace, redact)
+    except IcebergSettingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the REST handshake's error text may echo the token
+        reason = redact(" ".join(str(exc).split()))
+        if not isinstance(exc, IcebergCatalogError):
+            reason = f"{type(exc).__name__}: {reason}"
+        msg = f"iceberg_catalog_uri: cannot open the Iceberg catalog at {_display_uri(uri)}: {reason}"
+        raise IcebergCatalogError(msg) from None
 
 
 def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str, dict[str, str]]:
@@ -379,25 +434,69 @@ def _azure_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
     return {}
 
 
-def _iceberg_catalog(url: str, root: str, options: dict[str, str], uri: str | None) -> t.Any:
+def _iceberg_catalog(root: str, properties: dict[str, str], uri: str | None) -> t.Any:
     """SQL catalog (default: sqlite next to a local bucket) or a REST catalog."""
     from pyiceberg.catalog import load_catalog  # optional dependency
 
     if not uri:
         if "://" in root:
             msg = "iceberg_catalog_uri: required for a remote bucket_url (a SQLAlchemy URI or an Iceberg REST URL)"
-            raise ValueError(msg)
+            raise IcebergSettingError(msg)
         uri = f"sqlite:///{Path(root) / '_iceberg_catalog.db'}"
     warehouse = root if "://" in root else Path(root).as_uri()
     if warehouse.startswith("az://"):  # pyiceberg names Azure Blob locations abfs://<container>/<path>
         warehouse = "abfs://" + warehouse.removeprefix("az://")
-    properties = {"warehouse": warehouse, **_iceberg_io_options(url, options)}
+    properties = {"warehouse": warehouse, **properties}
     if str(uri).startswith(("http://", "https://")):
         return load_catalog("default", type="rest", uri=str(uri), **properties)
+    rest_only = sorted({"token", "credential"} & set(properties))
+    if rest_only:
+        msg = (
+            f"iceberg_catalog_{rest_only[0]}: only an http(s):// REST catalog takes it; iceberg_catalog_uri is not one"
+        )
+        raise IcebergSettingError(msg)
     return load_catalog("default", type="sql", uri=str(uri), **properties)
 
 
-def _iceberg_io_options(url: str, options: dict[str, str]) -> dict[str, str]:
+def _iceberg_catalog_properties(url: str, options: dict[str, str], config: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """FileIO properties for the bucket, the REST catalog's `token` / `credential` (OAuth2 client
+    credentials `<client_id>:<client_secret>`), then `iceberg_catalog_properties` as given (they win)."""
+    properties = _iceberg_io_options(url, options, config)
+    for setting, name in (("iceberg_catalog_token", "token"), ("iceberg_catalog_credential", "credential")):
+        if config.get(setting):
+            properties[name] = str(config[setting])
+    extra = config.get("iceberg_catalog_properties") or {}
+    properties.update({str(k): str(v) for k, v in extra.items()})
+    return properties
+
+
+def _catalog_secrets(config: t.Mapping[str, t.Any]) -> list[str]:
+    """The catalog credentials to keep out of logs and errors (an OAuth2 secret also on its own)."""
+    secrets = [str(config.get("iceberg_catalog_token") or ""), str(config.get("iceberg_catalog_credential") or "")]
+    secrets.append(secrets[1].partition(":")[2])
+    return sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first: no partial leftovers
+
+
+def _secret_redactor(secrets: list[str]) -> Callable[[str], str]:
+    def redact(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    return redact
+
+
+def _display_uri(uri: str | None) -> str:
+    """The catalog URI without any user:password part (a SQLAlchemy URI may carry one)."""
+    parts = urlsplit(str(uri or ""))
+    if parts.password is None:
+        return str(uri)
+    return parts._replace(
+        netloc=f"{parts.username}:***@{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    ).geturl()
+
+
+def _iceberg_io_options(url: str, options: dict[str, str], config: t.Mapping[str, t.Any]) -> dict[str, str]:
     """pyiceberg FileIO properties for the bucket's credentials (the same ones Delta's object_store takes)."""
     if url.startswith("s3://"):
         mapping = {
@@ -410,7 +509,32 @@ def _iceberg_io_options(url: str, options: dict[str, str]) -> dict[str, str]:
         return {mapping[k]: v for k, v in options.items() if k in mapping}
     if url.startswith("azure://"):
         return _iceberg_azure_options(options)
+    if url.startswith("gs://"):
+        return _iceberg_gcs_options(config)
     return {}
+
+
+def _iceberg_gcs_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """GCS through fsspec's gcsfs, which speaks the JSON API (pyarrow's GCS client waits on Google's
+    metadata server first). gcsfs takes a service-account key as a file path only: inline key JSON is
+    refused rather than written to disk. An endpoint without a key means anonymous requests (an emulator),
+    as for file output."""
+    # gcsfs's default file system first asks the gRPC storage-control API for each bucket's layout (for
+    # zonal buckets), again on every call while it has no answer; an emulator or a JSON-only endpoint never
+    # answers. The plain JSON-API file system serves Iceberg's whole-object reads and writes.
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    key = str(config.get("gcs_service_account_json") or "").strip()
+    if key.startswith("{"):
+        msg = "gcs_service_account_json: table_format iceberg on GCS needs the key file's path, not the key's JSON text"
+        raise IcebergSettingError(msg)
+    properties = {"py-io-impl": "pyiceberg.io.fsspec.FsspecFileIO"}
+    if config.get("gcs_project"):
+        properties["gcs.project-id"] = str(config["gcs_project"])
+    if config.get("gcs_endpoint_url"):
+        properties["gcs.service.host"] = str(config["gcs_endpoint_url"])
+    if key or config.get("gcs_endpoint_url"):
+        properties["gcs.oauth2.token"] = key or "anon"
+    return properties
 
 
 def _iceberg_azure_options(options: dict[str, str]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 import pytest
+from fixtures.storage_services import free_port, service_account_key
 from pyiceberg.catalog.sql import SqlCatalog
 from target.target_runs import record_message, run_target, schema_message, state_message
 
@@ -71,6 +72,19 @@ def test_upsert_keeps_the_last_row_per_key_and_a_replay_adds_nothing(tmp_path: P
     assert replay.exit_code == 0, replay.stderr
     assert run.exit_code == 0, run.stderr
     assert n_by_id(iceberg_table(tmp_path)) == {"a": 3, "b": 20, "c": 30}
+
+
+def test_upsert_after_a_new_column_merges_into_rows_written_before_it(tmp_path: Path) -> None:
+    upsert = config(tmp_path, load_method="upsert")
+    assert run_target([people_schema(), person("a", 1), person("b", 2)], upsert).exit_code == 0
+    evolved = people_schema(email={"type": ["string", "null"]})
+    run = run_target([evolved, person("a", 10, email="a@x"), person("c", 3)], upsert)
+    again = run_target([evolved, person("b", 20, email="b@x")], upsert)
+
+    assert run.exit_code == 0, run.stderr
+    assert again.exit_code == 0, again.stderr
+    rows = {r["id"]: (r["n"], r["email"]) for r in iceberg_table(tmp_path).scan().to_arrow().to_pylist()}
+    assert rows == {"a": (10, "a@x"), "b": (20, "b@x"), "c": (3, None)}
 
 
 def test_each_snapshot_holds_the_singer_state_it_completes(tmp_path: Path) -> None:
@@ -194,6 +208,64 @@ def test_iceberg_tables_on_azure_blob_with_a_local_sql_catalog(
     assert n_by_id(table) == {"a": 10, "b": 2}
     blobs = [b.name for b in azurite_service.service_client().get_container_client(container).list_blobs()]
     assert any(name.startswith("lake/customerio/people/data/") for name in blobs)
+
+
+def test_iceberg_tables_on_gcs_with_a_local_sql_catalog(
+    gcs_service: t.Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gcp-storage-emulator over real HTTP (GCS's JSON API, which gcsfs speaks); read back through
+    pyiceberg's fsspec FileIO, with gcsfs's plain JSON-API file system as the target uses it."""
+    monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    name = gcs_service.create_bucket()
+    catalog_uri = f"sqlite:///{tmp_path / 'catalog.db'}"
+    settings = {
+        "bucket_url": f"gs://{name}/lake",
+        "table_format": "iceberg",
+        "load_method": "upsert",
+        "iceberg_catalog_uri": catalog_uri,
+        "gcs_endpoint_url": gcs_service.endpoint_url,
+        "gcs_project": gcs_service.project,
+    }
+    first = run_target([people_schema(), person("a", 1), person("b", 2)], settings)
+    assert first.exit_code == 0, first.stderr
+    run = run_target([people_schema(email={"type": ["string", "null"]}), person("a", 10, email="a@x")], settings)
+
+    assert run.exit_code == 0, run.stderr
+    catalog = SqlCatalog(
+        "default",
+        uri=catalog_uri,
+        **{
+            "py-io-impl": "pyiceberg.io.fsspec.FsspecFileIO",
+            "gcs.service.host": gcs_service.endpoint_url,
+            "gcs.project-id": gcs_service.project,
+            "gcs.oauth2.token": "anon",
+        },
+    )
+    table = catalog.load_table(("customerio", STREAM))
+    assert table.metadata_location.startswith(f"gs://{name}/lake/")
+    assert n_by_id(table) == {"a": 10, "b": 2}
+    blobs = [b.name for b in gcs_service.client().list_blobs(name)]
+    assert any(blob.startswith("lake/customerio/people/data/") for blob in blobs)
+
+
+def test_iceberg_on_gcs_refuses_an_inline_key_at_start_without_showing_it(tmp_path: Path) -> None:
+    """gcsfs reads a service-account key from a file only; the target does not write the key to disk."""
+    key = service_account_key(token_uri=f"http://127.0.0.1:{free_port()}/token")  # nothing listens there
+    settings = {
+        "bucket_url": "gs://somewhere/lake",
+        "table_format": "iceberg",
+        "iceberg_catalog_uri": f"sqlite:///{tmp_path / 'catalog.db'}",
+        "gcs_service_account_json": json.dumps(key),
+        "gcs_endpoint_url": f"http://127.0.0.1:{free_port()}",
+    }
+
+    run = run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
+
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    assert "gcs_service_account_json: table_format iceberg on GCS needs the key file's path" in run.error_lines[0]
+    assert run.states == []
+    assert key["private_key"].splitlines()[1] not in run.stderr
 
 
 def test_a_failed_iceberg_commit_on_azure_names_the_stream_and_never_shows_the_sas_token(
