@@ -37,7 +37,7 @@ class BatchDecoder:
     """Decodes batches of raw RECORD lines of one stream (one SCHEMA) into Arrow record batches."""
 
     #: The sink calls `read_ahead` each time its batch has grown by this many lines (a few MB).
-    READ_AHEAD_LINES = 2048
+    READ_AHEAD_LINES = 4096
 
     def __init__(
         self,

@@ -44,8 +44,7 @@ _JSON_READER_TYPES = {
     Kind.DATETIME: pa.string(),
     Kind.DATE: pa.string(),
 }
-#: Parts of a batch parsed ahead are a few MB: blocks of 1 MiB still let two threads share one.
-_JSON_READER_BLOCK_BYTES = 1024 * 1024
+_JSON_READER_BLOCK_BYTES = 4 * 1024 * 1024  # several blocks per batch keep both cores busy
 #: Integers beyond +-2**53 are where doubles stop holding every integer exactly.
 _EXACT_DOUBLE_LIMIT = 2.0**53
 #: What precedes a bare NaN/Infinity literal (a value), as opposed to the same letters inside text.
@@ -74,6 +73,8 @@ class ArrowJsonReader:
         #: Whether every batch so far held only declared fields (then no field is ignored, see `read`).
         self._all_declared = True
         self._read = pa_json.ReadOptions(block_size=_JSON_READER_BLOCK_BYTES)
+        #: Parts read ahead overlap the reading of input already: one thread each costs less CPU.
+        self._read_ahead = pa_json.ReadOptions(block_size=_JSON_READER_BLOCK_BYTES, use_threads=False)
         #: Parts of the batch being buffered, handed to `_reader_thread` by `read_ahead`.
         self._ahead_of: list[bytes] | None = None
         self._ahead: list[Future[ArrowRead | None]] = []
@@ -94,7 +95,7 @@ class ArrowJsonReader:
         if lines is not self._ahead_of:
             self._ahead_of, self._ahead, self._ahead_lines = lines, [], 0
         if len(lines) > self._ahead_lines:
-            self._ahead.append(_reader_thread.submit(self.read, lines[self._ahead_lines :]))
+            self._ahead.append(_reader_thread.submit(self.read, lines[self._ahead_lines :], ahead=True))
             self._ahead_lines = len(lines)
 
     def read_batch(self, lines: t.Sequence[bytes]) -> ArrowRead | None:
@@ -113,7 +114,7 @@ class ArrowJsonReader:
         columns = [pa.concat_arrays(list(arrays)) for arrays in zip(*(arrays for arrays, _ in done), strict=True)]
         return columns, set().union(*(versions for _, versions in done))
 
-    def read(self, lines: t.Sequence[bytes]) -> ArrowRead | None:
+    def read(self, lines: t.Sequence[bytes], *, ahead: bool = False) -> ArrowRead | None:
         """(column arrays, table versions) of the batch, or None when the msgspec path must decide.
 
         While records hold only declared fields, unknown fields are an error to Arrow's reader, so
@@ -123,15 +124,18 @@ class ArrowJsonReader:
         which the reader would otherwise accept in them.
         """
         joined = b"\n".join(lines)
+        read = self._read_ahead if ahead else self._read
         if self._all_declared:
-            if (table := self._parse_json(joined, self._strict)) is not None:
+            if (table := self._parse_json(joined, read, self._strict)) is not None:
                 return self._arrays(table, len(lines))
             self._all_declared = False
-        return None if may_hold_nan(joined) else self._arrays(self._parse_json(joined, self._lenient), len(lines))
+        if may_hold_nan(joined):
+            return None
+        return self._arrays(self._parse_json(joined, read, self._lenient), len(lines))
 
-    def _parse_json(self, joined: bytes, options: pa_json.ParseOptions) -> pa.Table | None:
+    def _parse_json(self, joined: bytes, read: pa_json.ReadOptions, options: pa_json.ParseOptions) -> pa.Table | None:
         try:
-            return pa_json.read_json(pa.BufferReader(joined), read_options=self._read, parse_options=options)
+            return pa_json.read_json(pa.BufferReader(joined), read_options=read, parse_options=options)
         except (pa.ArrowException, ValueError):  # UnicodeDecodeError is a ValueError
             return None
 

@@ -229,9 +229,9 @@ def test_a_batch_parsed_ahead_in_parts_decodes_to_the_rows_of_one_read(
     parsed: list[int] = []
     read = ArrowJsonReader.read
 
-    def counting_read(self: ArrowJsonReader, lines: t.Sequence[bytes]) -> t.Any:
+    def counting_read(self: ArrowJsonReader, lines: t.Sequence[bytes], **options: t.Any) -> t.Any:
         parsed.append(len(lines))
-        return read(self, lines)
+        return read(self, lines, **options)
 
     monkeypatch.setattr(ArrowJsonReader, "read", counting_read)
     ahead = decoder(native=native)
