@@ -36,6 +36,9 @@ _UNRENAMABLE = re.compile(r'[\\"\x00-\x1f]')
 class BatchDecoder:
     """Decodes batches of raw RECORD lines of one stream (one SCHEMA) into Arrow record batches."""
 
+    #: The sink calls `read_ahead` each time its batch has grown by this many lines (a few MB).
+    READ_AHEAD_LINES = 4096
+
     def __init__(
         self,
         columns: t.Sequence[Column],
@@ -85,6 +88,12 @@ class BatchDecoder:
         """Whether batches still go to Arrow's JSON reader first (until one needs the msgspec path)."""
         return self._arrow_reader is not None
 
+    def read_ahead(self, lines: list[bytes]) -> None:
+        """The sink's batch has grown by `READ_AHEAD_LINES`: while Arrow's reader may take it, the
+        new lines are parsed on the reader's thread as the next ones arrive (see `decode`)."""
+        if self._arrow_reader is not None:
+            self._arrow_reader.read_ahead(lines)
+
     def decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
         """Decode `lines` (complete RECORD messages) → (record batch, table versions seen)."""
         with _gc_paused():
@@ -92,7 +101,7 @@ class BatchDecoder:
 
     def _decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
         if self._arrow_reader is not None:
-            if (fast := self._arrow_reader.read(lines)) is not None:
+            if (fast := self._arrow_reader.read_batch(lines)) is not None:
                 arrays, versions = fast
                 return pa.RecordBatch.from_arrays(arrays, schema=self.schema), versions
             self._arrow_reader = None  # this stream's data needs the msgspec path: stop trying

@@ -20,6 +20,7 @@ decodes the batch and names the line.
 from __future__ import annotations
 
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,6 +28,11 @@ import pyarrow.json as pa_json
 
 from target_parquet_bucket.arrow_schema import SDC_FROM_MESSAGE, Column, Kind
 from target_parquet_bucket.column_arrays import RecordError, dates, timestamps
+
+if t.TYPE_CHECKING:
+    from concurrent.futures import Future
+
+ArrowRead = tuple[list[pa.Array], set[int | None]]
 
 #: Arrow types pyarrow's JSON reader parses each scalar kind into. Dates and date-times are read as
 #: strings and converted by the same functions as on the msgspec path, so both accept the same values.
@@ -67,6 +73,13 @@ class ArrowJsonReader:
         #: Whether every batch so far held only declared fields (then no field is ignored, see `read`).
         self._all_declared = True
         self._read = pa_json.ReadOptions(block_size=_JSON_READER_BLOCK_BYTES)
+        #: Parts read ahead (~3 MB of `messages`) in blocks of 1 MiB: Arrow's two threads share a
+        #: part (one thread per part made that thread the slowest of the run, measured on 1M).
+        self._read_ahead = pa_json.ReadOptions(block_size=1024 * 1024)
+        #: Parts of the batch being buffered, handed to `_reader_thread` by `read_ahead`.
+        self._ahead_of: list[bytes] | None = None
+        self._ahead: list[Future[ArrowRead | None]] = []
+        self._ahead_lines = 0
 
     @classmethod
     def for_columns(cls, columns: t.Sequence[Column], keys: set[str]) -> ArrowJsonReader | None:
@@ -75,7 +88,34 @@ class ArrowJsonReader:
             return None
         return cls(columns, keys)
 
-    def read(self, lines: t.Sequence[bytes]) -> tuple[list[pa.Array], set[int | None]] | None:
+    def read_ahead(self, lines: list[bytes]) -> None:
+        """Start parsing the lines of `lines` (the batch the sink is buffering) not handed over yet,
+        on the reader's thread: Arrow's reader releases the GIL, so it parses while this thread
+        reads the next input lines. `read_batch(lines)` collects the parts. What is kept is the
+        parsed form of lines the batch holds anyway, so memory stays one batch per stream."""
+        if lines is not self._ahead_of:
+            self._ahead_of, self._ahead, self._ahead_lines = lines, [], 0
+        if len(lines) > self._ahead_lines:
+            self._ahead.append(_reader_thread.submit(self.read, lines[self._ahead_lines :], ahead=True))
+            self._ahead_lines = len(lines)
+
+    def read_batch(self, lines: t.Sequence[bytes]) -> ArrowRead | None:
+        """`read(lines)`, from the parts parsed ahead (when `lines` is the batch they came from)
+        and the rest parsed now; None when any part needs the msgspec path."""
+        ahead, parsed = (self._ahead, self._ahead_lines) if lines is self._ahead_of else ([], 0)
+        self._ahead_of, self._ahead, self._ahead_lines = None, [], 0
+        parts = [future.result() for future in ahead]  # in order: each part's outcome is known
+        if parsed < len(lines) and None not in parts:
+            parts.append(self.read(lines[parsed:]))
+        if None in parts:
+            return None
+        done = t.cast("list[ArrowRead]", parts)
+        if len(done) == 1:
+            return done[0]
+        columns = [pa.concat_arrays(list(arrays)) for arrays in zip(*(arrays for arrays, _ in done), strict=True)]
+        return columns, set().union(*(versions for _, versions in done))
+
+    def read(self, lines: t.Sequence[bytes], *, ahead: bool = False) -> ArrowRead | None:
         """(column arrays, table versions) of the batch, or None when the msgspec path must decide.
 
         While records hold only declared fields, unknown fields are an error to Arrow's reader, so
@@ -85,15 +125,18 @@ class ArrowJsonReader:
         which the reader would otherwise accept in them.
         """
         joined = b"\n".join(lines)
+        read = self._read_ahead if ahead else self._read
         if self._all_declared:
-            if (table := self._parse_json(joined, self._strict)) is not None:
+            if (table := self._parse_json(joined, read, self._strict)) is not None:
                 return self._arrays(table, len(lines))
             self._all_declared = False
-        return None if may_hold_nan(joined) else self._arrays(self._parse_json(joined, self._lenient), len(lines))
+        if may_hold_nan(joined):
+            return None
+        return self._arrays(self._parse_json(joined, read, self._lenient), len(lines))
 
-    def _parse_json(self, joined: bytes, options: pa_json.ParseOptions) -> pa.Table | None:
+    def _parse_json(self, joined: bytes, read: pa_json.ReadOptions, options: pa_json.ParseOptions) -> pa.Table | None:
         try:
-            return pa_json.read_json(pa.BufferReader(joined), read_options=self._read, parse_options=options)
+            return pa_json.read_json(pa.BufferReader(joined), read_options=read, parse_options=options)
         except (pa.ArrowException, ValueError):  # UnicodeDecodeError is a ValueError
             return None
 
@@ -114,6 +157,10 @@ class ArrowJsonReader:
                 return None
             arrays.append(converted)
         return arrays, set(table.column("version").unique().to_pylist())
+
+
+#: Parses the parts of batches read ahead, in the order they were cut (every stream's).
+_reader_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrow-json")
 
 
 def may_hold_nan(joined: bytes) -> bool:

@@ -88,11 +88,14 @@ class ParquetBucketSink(BatchSink):
 
     def append_raw(self, line: bytes, line_number: int) -> bool:
         """Fast path: keep the RECORD line as bytes (decoded with its batch); True when full."""
-        self._lines.append(line)
+        lines = self._lines
+        lines.append(line)
         self._line_numbers.append(line_number)
         self._buffered_bytes += len(line)
         self.progress.add()
-        return len(self._lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
+        if not len(lines) % BatchDecoder.READ_AHEAD_LINES:
+            self.decoder.read_ahead(lines)
+        return len(lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
 
     def process_record(self, record: dict, context: dict) -> None:
         """SDK path (stream maps / flattening): re-encode the transformed record as a line."""

@@ -13,12 +13,15 @@ import json
 import typing as t
 from pathlib import Path
 
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
 import pytest
-from target.target_runs import record_message, run_target, schema_message
+from target.target_runs import data_files, record_message, run_target, schema_message
 
 from target_parquet_bucket.arrow_schema import columns_for_schema
 from target_parquet_bucket.decoding import BatchDecoder, RecordError
-from target_parquet_bucket.json_reader import may_hold_nan
+from target_parquet_bucket.json_reader import ArrowJsonReader, may_hold_nan
 
 SCHEMA = {
     "type": "object",
@@ -200,3 +203,105 @@ def test_a_record_with_nan_in_an_undeclared_field_is_refused_naming_its_line(tmp
     assert run.exit_code == 1
     assert len(run.error_lines) == 1
     assert "stream 's', input line 3" in run.error_lines[0], run.error_lines[0]
+
+
+def buffered_with_read_ahead(decoder: BatchDecoder, lines: list[bytes], every: int) -> list[bytes]:
+    """The lines buffered one by one, as the sink does, handing the batch to `read_ahead` every
+    `every` lines (the sink does it every `BatchDecoder.READ_AHEAD_LINES`)."""
+    batch: list[bytes] = []
+    for one in lines:
+        batch.append(one)
+        if len(batch) % every == 0:
+            decoder.read_ahead(batch)
+    return batch
+
+
+def numbered(count: int) -> list[bytes]:
+    return [line(GOOD.replace('"id": 1', f'"id": {index}')) for index in range(count)]
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["scalars", "native"])
+def test_a_batch_parsed_ahead_in_parts_decodes_to_the_rows_of_one_read(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines handed over ahead are parsed while the batch fills (only the rest when it is
+    decoded), and the parts make up the very batch one read of all the lines gives."""
+    parsed: list[int] = []
+    read = ArrowJsonReader.read
+
+    def counting_read(self: ArrowJsonReader, lines: t.Sequence[bytes], **options: t.Any) -> t.Any:
+        parsed.append(len(lines))
+        return read(self, lines, **options)
+
+    monkeypatch.setattr(ArrowJsonReader, "read", counting_read)
+    ahead = decoder(native=native)
+    batch = buffered_with_read_ahead(ahead, numbered(10), every=3)
+    in_parts = outcome(ahead, batch)
+    assert parsed == [3, 3, 3, 1]
+    assert ahead.reads_with_arrow
+    assert in_parts == outcome(decoder(native=native), numbered(10))
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["scalars", "native"])
+@pytest.mark.parametrize("bad", [1, 4, 9], ids=["first part", "second part", "the rest"])
+def test_a_bad_record_in_a_part_parsed_ahead_gets_the_msgspec_paths_error_with_its_index(
+    native: bool, bad: int
+) -> None:
+    lines = numbered(10)
+    lines[bad] = line('{"id": 1, "n": 2.7}')
+    ahead = decoder(native=native)
+    result = outcome(ahead, buffered_with_read_ahead(ahead, lines, every=3))
+    reference = decoder(native=native)
+    reference._arrow_reader = None
+    assert result == outcome(reference, lines)
+    assert result[:2] == ("error", bad)
+    assert not ahead.reads_with_arrow
+
+
+def test_lines_read_ahead_for_another_batch_are_not_mixed_into_this_one() -> None:
+    ahead = decoder(native=True)
+    buffered_with_read_ahead(ahead, numbered(6), every=3)
+    other = [line('{"id": 99, "s": "other"}')]
+    batch, _ = ahead.decode(other)
+    assert batch.column("id").to_pylist() == [99]
+
+
+def test_native_structs_of_a_batch_parsed_in_parts_are_read_back_as_sent_by_pyarrow_duckdb_and_polars(
+    tmp_path: Path,
+) -> None:
+    """More records than one part, so the sink hands the batch over ahead more than once."""
+    count = 2 * BatchDecoder.READ_AHEAD_LINES + 7
+    records = [
+        {
+            "id": index,
+            "obj": None if index % 5 == 0 else {"i": index, "f": index / 4, "t": f"t{index}" if index % 3 else None},
+            "tags": [index, -index] if index % 2 else [],
+        }
+        for index in range(count)
+    ]
+    messages = [schema_message("s", SCHEMA["properties"], key_properties=["id"])]
+    messages += [record_message("s", record) for record in records]
+    run = run_target(messages, {"bucket_url": str(tmp_path), "native_nested": True})
+    assert run.exit_code == 0, run.stderr
+    (key,) = data_files(tmp_path)
+    path = tmp_path / key
+    expected = [(r["id"], r["obj"], r["tags"]) for r in records]
+    by_pyarrow = pq.read_table(path, columns=["id", "obj", "tags"]).to_pylist()
+    assert [(r["id"], r["obj"], r["tags"]) for r in by_pyarrow] == expected
+    by_duckdb = duckdb.sql(f"SELECT id, obj, tags FROM read_parquet('{path}') ORDER BY id").fetchall()
+    assert [(i, o, tg) for i, o, tg in by_duckdb] == expected
+    by_polars = pl.read_parquet(path, columns=["id", "obj", "tags"]).rows()
+    assert by_polars == expected
+
+
+def test_a_bad_record_among_records_parsed_ahead_is_refused_naming_its_input_line(tmp_path: Path) -> None:
+    count = BatchDecoder.READ_AHEAD_LINES + 100
+    records = [record_message("s", {"id": index, "obj": {"i": index}}) for index in range(count)]
+    records[BatchDecoder.READ_AHEAD_LINES // 2] = record_message("s", {"id": -1, "obj": {"i": 2.5}})
+    schema = schema_message("s", SCHEMA["properties"], key_properties=["id"])
+    run = run_target([schema, *records], {"bucket_url": str(tmp_path), "native_nested": True})
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    line_number = BatchDecoder.READ_AHEAD_LINES // 2 + 2  # the SCHEMA is line 1
+    assert f"stream 's', input line {line_number}:" in run.error_lines[0], run.error_lines[0]
+    assert not data_files(tmp_path)

@@ -7,8 +7,10 @@ day, stored as a value readers cannot read back, or merged with another column b
 from __future__ import annotations
 
 import datetime
+import hashlib
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from target.target_runs import (
     TargetRun,
@@ -165,3 +167,26 @@ def test_columns_differing_only_in_case_are_refused_unless_allowed(tmp_path: Pat
     [key] = data_files(tmp_path / "allowed")
     assert read_parquet(tmp_path / "allowed", key).to_pylist() == [{"id": 1, "Id": 2}]
     assert allowed.states == [GOOD_STATE]
+
+
+def test_a_column_of_distinct_values_stops_building_its_dictionary_at_64_kib(tmp_path: Path) -> None:
+    """Dictionary encoding only pays for repeated values: a column of distinct ids falls back to
+    plain encoding once its dictionary reaches 64 KiB instead of Arrow's 1 MiB, while a column of a
+    few repeated values keeps its dictionary. The values read back as sent either way."""
+    ids = [hashlib.sha256(str(index).encode()).hexdigest() for index in range(8000)]  # ~0.5 MB distinct
+    schema = schema_message(
+        "s", {"id": {"type": "string"}, "kind": {"type": ["string", "null"]}}, key_properties=["id"]
+    )
+    records = [record_message("s", {"id": value, "kind": ("a", "b", "c")[i % 3]}) for i, value in enumerate(ids)]
+    run = run_target([schema, *records], {"bucket_url": str(tmp_path)})
+    assert run.exit_code == 0, run.stderr[-800:]
+    [key] = data_files(tmp_path)
+    chunks = pq.ParquetFile(tmp_path / key).metadata.row_group(0)
+    by_name = {chunks.column(i).path_in_schema: chunks.column(i) for i in range(chunks.num_columns)}
+    distinct, repeated = by_name["id"], by_name["kind"]
+    assert distinct.data_page_offset - distinct.dictionary_page_offset <= 64 * 1024 + 1024
+    assert "PLAIN" in distinct.encodings
+    assert repeated.has_dictionary_page and "RLE_DICTIONARY" in repeated.encodings
+    table = read_parquet(tmp_path, key)
+    assert table.column("id").to_pylist() == ids
+    assert table.column("kind").to_pylist() == [("a", "b", "c")[i % 3] for i in range(len(ids))]
