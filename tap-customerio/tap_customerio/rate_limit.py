@@ -125,6 +125,11 @@ class RateLimiter:
             return 0.0
         return (opener.time if opener.started else max(opener.time, time.monotonic())) + self._margin
 
+    @property
+    def margin(self) -> float:
+        """Seconds that any `rate` consecutive requests span at least, now."""
+        return self._margin
+
     def widen(self) -> None:
         """Space requests wider after a 429 (see `MARGIN_STEP`)."""
         with self._lock:

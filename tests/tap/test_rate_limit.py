@@ -22,6 +22,7 @@ from tap_expected import expected_keys, key_fields
 from tap_harness import catalog_for, run_tap, tap_config
 
 from tap_customerio import rate_limit
+from tap_customerio.concurrency import process_scheduler
 from tap_customerio.tap import TapCustomerIO
 
 STREAMS = ["campaigns", "campaign_actions", "campaign_metrics", "customers"]
@@ -166,3 +167,15 @@ def test_a_request_asked_for_late_does_not_delay_the_requests_after_it(monkeypat
         windows = [after - before for before, after in zip(starts, starts[10:], strict=False)]
         assert min(windows) >= rate_limit.SPACING_MARGIN - 1e-9  # never 11 starts in one window
         assert min(after - before for before, after in itertools.pairwise(starts)) > 0
+
+
+def test_each_429_widens_the_spacing_of_the_requests_after_it(make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.2)
+    config = tap_config(sim, metrics_days=2, retry_backoff_ms=50)
+    catalog = catalog_for(config, ["campaigns"])
+    sim.reset_log()
+    sim.faults.inject_next("429_no_retry_after", "429_no_retry_after")
+    run = run_tap(config, catalog=catalog)
+    assert [e.status for e in sim.request_log[:3]] == [429, 429, 200]
+    assert process_scheduler().limiter.margin == pytest.approx(rate_limit.SPACING_MARGIN + 2 * rate_limit.MARGIN_STEP)
+    assert run.keys("campaigns", *key_fields("campaigns")) == expected_keys(sim.data, "campaigns", config)
