@@ -23,10 +23,13 @@ if t.TYPE_CHECKING:
 #: is the network and the server; 2% covers 20 ms of it (3% was needed when the count began before the
 #: connection was opened and the request written). The margin caps the pace at rate / SPACING_MARGIN.
 SPACING_MARGIN = 1.02
-#: Each 429 widens the margin by this much, up to `MAX_SPACING_MARGIN`, for the rest of the run: the jitter
-#: is larger than assumed (a loaded machine), or other clients draw from the workspace's budget too.
+#: Each 429 widens the margin by this much, up to `MAX_SPACING_MARGIN`: the jitter is larger than assumed (a
+#: loaded machine), or other clients draw from the workspace's budget too. Every `NARROW_AFTER` requests
+#: without a 429 narrow it again by one step, down to `SPACING_MARGIN`: a stall of a moment (100 ms on a busy
+#: machine, which no margin covers) must not slow the rest of a long run.
 MARGIN_STEP = 0.01
 MAX_SPACING_MARGIN = 1.10
+NARROW_AFTER = 200
 #: Two slots are at least this fraction of the interval (`margin / rate`) apart, so a request that
 #: was asked for late (its stream was still parsing a page) can be followed closely by the next one: the
 #: slots keep to their even schedule instead of all moving back with the late one, whose time would be lost
@@ -59,6 +62,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._rate = rate
         self._margin = SPACING_MARGIN
+        self._calm = 0  # requests started since the last 429 or narrowing
         self._interval = SPACING_MARGIN / rate
         self._next_slot = 0.0
         self._last_slot = 0.0
@@ -76,8 +80,7 @@ class RateLimiter:
         size = max(1, int(rate))
         with self._lock:
             self._rate = rate
-            self._margin = SPACING_MARGIN
-            self._interval = SPACING_MARGIN / rate
+            self._set_margin(SPACING_MARGIN)
             if self._started.maxlen != size:
                 self._planned = collections.deque(self._planned, maxlen=size)
                 self._started = collections.deque(self._started, maxlen=size)
@@ -114,6 +117,9 @@ class RateLimiter:
             with self._lock:
                 mine.time, mine.started = time.monotonic(), True
                 self._started.append(mine.time)
+                self._calm += 1
+                if self._calm >= NARROW_AFTER and self._margin > SPACING_MARGIN:
+                    self._set_margin(max(SPACING_MARGIN, self._margin - MARGIN_STEP))
 
     def _window_full(self) -> bool:
         return len(self._started) == self._started.maxlen
@@ -131,10 +137,14 @@ class RateLimiter:
         return self._margin
 
     def widen(self) -> None:
-        """Space requests wider after a 429 (see `MARGIN_STEP`)."""
+        """Space requests wider after a 429 (see `MARGIN_STEP`; narrowed again after `NARROW_AFTER` requests)."""
         with self._lock:
-            self._margin = min(MAX_SPACING_MARGIN, self._margin + MARGIN_STEP)
-            self._interval = self._margin / self._rate
+            self._set_margin(min(MAX_SPACING_MARGIN, self._margin + MARGIN_STEP))
+
+    def _set_margin(self, margin: float) -> None:
+        self._margin = margin
+        self._interval = margin / self._rate
+        self._calm = 0
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for `seconds` (a 429 applies to the whole workspace, not one stream)."""

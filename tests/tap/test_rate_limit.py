@@ -179,3 +179,22 @@ def test_each_429_widens_the_spacing_of_the_requests_after_it(make_cio_sim: Call
     assert [e.status for e in sim.request_log[:3]] == [429, 429, 200]
     assert process_scheduler().limiter.margin == pytest.approx(rate_limit.SPACING_MARGIN + 2 * rate_limit.MARGIN_STEP)
     assert run.keys("campaigns", *key_fields("campaigns")) == expected_keys(sim.data, "campaigns", config)
+
+
+def test_the_spacing_widened_by_a_429_narrows_again_after_requests_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = SimulatedClock()
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep))
+    limiter = rate_limit.RateLimiter(10)
+    limiter.widen()
+    limiter.widen()
+    starts = []
+    for _ in range(rate_limit.NARROW_AFTER):
+        limiter.acquire()
+        starts.append(clock.now)
+    assert starts[10] - starts[0] >= rate_limit.SPACING_MARGIN + 2 * rate_limit.MARGIN_STEP - 1e-9
+    assert limiter.margin == pytest.approx(rate_limit.SPACING_MARGIN + rate_limit.MARGIN_STEP)
+    for _ in range(rate_limit.NARROW_AFTER):
+        limiter.acquire()
+    assert limiter.margin == pytest.approx(rate_limit.SPACING_MARGIN)
