@@ -102,16 +102,8 @@ class RateLimiter:
             self._last_slot = slot
             mine = _Start(slot)
             self._planned.append(mine)
-        while True:
-            delay = slot - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with self._lock:
-                now = time.monotonic()
-                slot = max(self._room_after(opener), self._started[0] + self._margin if self._window_full() else now)
-                if now >= slot:
-                    break
-        try:
+        try:  # counted as started even if waiting is interrupted: requests after it wait for it to start
+            self._wait_until(slot, opener)
             yield
         finally:
             with self._lock:
@@ -120,6 +112,18 @@ class RateLimiter:
                 self._calm += 1
                 if self._calm >= NARROW_AFTER and self._margin > SPACING_MARGIN:
                     self._set_margin(max(SPACING_MARGIN, self._margin - MARGIN_STEP))
+
+    def _wait_until(self, slot: float, opener: _Start | None) -> None:
+        """Sleep until `slot`, and on while the window has no room after the actual starts."""
+        while True:
+            delay = slot - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with self._lock:
+                now = time.monotonic()
+                slot = max(self._room_after(opener), self._started[0] + self._margin if self._window_full() else now)
+                if now >= slot:
+                    return
 
     def _window_full(self) -> bool:
         return len(self._started) == self._started.maxlen
