@@ -22,6 +22,7 @@ import msgspec
 from bench.process import ProcessFailed, ProcessRun, run_measured, warm_up
 from bench.report import Row, failed
 from bench.services import simulator
+from tap_customerio.rate_limit import SPACING_MARGIN
 
 AREA = "tap"
 TAP_EXECUTABLE = Path(sys.executable).with_name("tap-customerio")
@@ -190,14 +191,29 @@ def paced_rows(options: TapOptions) -> list[Row]:
         Row(
             AREA,
             f"{label}: requests/s",
-            f"{rate:.2f} ({len(run.requests)} requests in {run.process.wall_s:.0f}s; {load} before the run)",
+            f"{rate:.2f} ({len(run.requests)} requests in {run.process.wall_s:.0f}s; {load} before the run; "
+            f"the tap's pacing allows at most {BUDGET_PER_S / SPACING_MARGIN:.2f})",
         ),
+        Row(AREA, f"admitted requests per second ({LATENCY_S * 1000:.0f} ms latency)", per_second(run)),
         Row(AREA, "budget used", f"{use:.1%}", f"≥ {MIN_BUDGET_USE:.0%}", use >= MIN_BUDGET_USE),
         Row(AREA, "429s received", str(throttled), "0", throttled == 0),
         Row(AREA, "records/s (paced)", f"{run.records / run.process.wall_s:,.0f} ({run.records:,} records)"),
         Row(AREA, "slowest endpoints (paced)", endpoint_rates(run)),
         Row(AREA, "backfill estimates in the log", "; ".join(estimates) or "none", "≥ 1 stream", bool(estimates)),
     ]
+
+
+def per_second(run: TapRun) -> str:
+    """How many whole seconds of the run (from the first arrival) admitted how many requests, busiest first:
+    shows whether the budget idled throughout or in a few stalls (a 429's pause, a lone chain at the end)."""
+    admitted = [request.time for request in run.requests if request.status != 429]
+    if len(admitted) < 2:
+        return "none"
+    first = min(admitted)
+    seconds = int(max(admitted) - first)
+    counts = collections.Counter(int(moment - first) for moment in admitted if moment - first < seconds)
+    spread = collections.Counter(counts[second] for second in range(seconds))
+    return ", ".join(f"{n}/s in {k} s" for n, k in sorted(spread.items(), reverse=True)) + f" (of {seconds} s)"
 
 
 def backfill_estimates(stderr: Path) -> list[str]:

@@ -20,8 +20,12 @@ import sys
 import threading
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
+from http import HTTPStatus
 
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tap_customerio.rate_limit import RateLimiter
 
@@ -74,6 +78,10 @@ class Scheduler:
     def acquire(self) -> None:
         """Block until one request may start."""
         self.limiter.acquire()
+
+    def slot(self) -> contextlib.AbstractContextManager[None]:
+        """Wait until one request may start, then let the body write it (see `RateLimiter.slot`)."""
+        return self.limiter.slot()
 
     def pause(self, seconds: float) -> None:
         """Hold every request for `seconds` (a 429 applies to the whole workspace)."""
@@ -203,19 +211,65 @@ class Scheduler:
 class PacedAdapter(HTTPAdapter):
     """requests' transport, taking a slot of the budget right before each request goes on the wire.
 
-    Pacing here rather than before building the request keeps the time between the limiter's clock and the
-    server's arrival as short as possible: every delay in between (a busy GIL, a loaded machine) would
-    bunch arrivals together and cost a 429.
+    The slot is taken inside the connection once it is connected, and the request counts as started once it
+    is written (`paced_pools`): every delay between the limiter's clock and the server's arrival (opening a
+    connection, a busy GIL, a loaded machine) would bunch arrivals together and cost a 429. Requests through a proxy
+    use the proxy's connections, so they take their slot here, before the adapter sends them.
     """
 
     def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler  # before the base class builds the pool manager
         super().__init__()
-        self._scheduler = scheduler
 
-    def send(self, request: requests.PreparedRequest, *args: t.Any, **kwargs: t.Any) -> requests.Response:
-        """Wait for a slot, then send."""
-        self._scheduler.acquire()
-        return super().send(request, *args, **kwargs)
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """requests' pool manager, with connections that take their slot once connected."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = paced_pools(self._scheduler)
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: t.Any = None,
+        verify: bool | str = True,
+        cert: t.Any = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """Send; a request through a proxy first waits for its slot. A 429 widens the spacing of requests."""
+        if select_proxy(request.url or "", proxies or {}):
+            self._scheduler.acquire()
+        response = super().send(request, stream, timeout, verify, cert, proxies)
+        if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            self._scheduler.limiter.widen()
+        return response
+
+
+def paced_pools(scheduler: Scheduler) -> dict[str, type[HTTPConnectionPool]]:
+    """urllib3 connection pools (by scheme) whose connections wait for a slot of `scheduler`'s budget right
+    before writing a request, after connecting (HTTPS pools connect before `request`, plain HTTP in it).
+    urllib3's public extension points: a pool's `ConnectionCls`, a pool manager's `pool_classes_by_scheme`."""
+
+    class PacedHTTPConnection(HTTPConnection):
+        def request(self, *args: t.Any, **kwargs: t.Any) -> None:
+            if self.is_closed:
+                self.connect()
+            with scheduler.slot():
+                super().request(*args, **kwargs)
+
+    class PacedHTTPSConnection(HTTPSConnection):
+        def request(self, *args: t.Any, **kwargs: t.Any) -> None:
+            if self.is_closed:
+                self.connect()
+            with scheduler.slot():
+                super().request(*args, **kwargs)
+
+    class PacedHTTPConnectionPool(HTTPConnectionPool):
+        ConnectionCls = PacedHTTPConnection
+
+    class PacedHTTPSConnectionPool(HTTPSConnectionPool):
+        ConnectionCls = PacedHTTPSConnection
+
+    return {"http": PacedHTTPConnectionPool, "https": PacedHTTPSConnectionPool}
 
 
 def run_into(work: Callable[[], T], future: Future[T]) -> None:

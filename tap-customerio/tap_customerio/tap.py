@@ -164,14 +164,16 @@ class TapCustomerIO(TapHooks):
             )
 
     def top_level_streams(self) -> list[CustomerIOStream]:
-        """The streams to sync, long-running ones first: a run should not end with one long chain of
-        requests using only part of the budget while every other stream is done."""
+        """The streams to sync, long-running ones first, then those whose children fan out per record
+        (deepest first), single-list streams last: a run should not end with one long chain of requests
+        using only part of the budget while every other stream is done, and the last streams to start are
+        short, independent requests that fill the budget while the long ones finish."""
         streams = [
             t.cast("CustomerIOStream", stream)
             for stream in self.streams.values()
             if stream.parent_stream_type is None and (stream.selected or stream.has_selected_descendents)
         ]
-        return sorted(streams, key=lambda stream: not stream.long_running)
+        return sorted(streams, key=lambda stream: (not stream.long_running, -selected_depth(stream)))
 
     def log_backfill_estimates(self, streams: list[CustomerIOStream]) -> None:
         """One line per stream whose remaining requests can be known before it starts (pages of the
@@ -319,6 +321,18 @@ def sync_stream(stream: CustomerIOStream) -> None:
     progress markers become its bookmark."""
     stream.sync()
     stream.finalize_state_progress_markers()
+
+
+def selected_depth(stream: CustomerIOStream) -> int:
+    """Generations of selected descendants below `stream` (0: it reads only its own list)."""
+    return max(
+        (
+            1 + selected_depth(t.cast("CustomerIOStream", child))
+            for child in stream.child_streams
+            if child.selected or child.has_selected_descendents
+        ),
+        default=0,
+    )
 
 
 def duration(seconds: float) -> str:

@@ -20,6 +20,8 @@ import pytest
 from cio_simulator import Simulator
 from tap_harness import TapRun, catalog_for, run_tap, tap_config
 
+from tap_customerio.tap import TapCustomerIO
+
 #: Streams with cursor chains (activities; campaign and broadcast actions), children, hydration and windows.
 STREAMS = [
     "activities",
@@ -138,3 +140,16 @@ def test_a_first_sync_logs_the_requests_customer_search_and_message_windows_will
         f"{-(-people // 100)} hydration requests for {people} people)"
     ) in run.log
     assert f"Stream 'messages': about {windows} requests to go ({windows} windows of 90 days" in run.log
+
+
+def test_streams_whose_children_fan_out_start_before_streams_reading_one_list(
+    make_cio_sim: Callable[..., Simulator],
+) -> None:
+    sim = make_cio_sim(scale=0.1)
+    config = tap_config(sim)
+    streams = ["activities", "snippets", "types", "objects", "object_relationships", "segments"]
+    streams += ["segment_memberships", "sender_identities"]
+    tap = TapCustomerIO(config=config, catalog=catalog_for(config, streams))
+    order = [stream.name for stream in tap.top_level_streams()]
+    assert order[:3] == ["activities", "types", "segments"]  # long-running, then two generations, one
+    assert sorted(order[3:]) == ["sender_identities", "snippets"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from tap_harness import run_tap, tap_config
 
 
@@ -31,3 +33,14 @@ def test_each_object_relationship_is_a_row_naming_the_related_person(cio_sim) ->
         (r["object_type_id"], r["cio_object_id"], r["cio_id"], r["email"]) for r in run.records["object_relationships"]
     )
     assert emitted == expected
+
+
+def test_relationships_of_the_next_objects_are_requested_while_one_is_being_read(make_cio_sim) -> None:
+    latency = 0.1
+    sim = make_cio_sim(latency=latency)
+    config = tap_config(sim)
+    run_tap(config, ["objects", "object_relationships"])
+
+    arrivals = sorted(e.time for e in sim.request_log if e.path.endswith("/relationships"))
+    # One request after the other, each would arrive a whole response time after the one before it.
+    assert min(after - before for before, after in itertools.pairwise(arrivals)) < latency / 2

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import threading
 from collections import Counter
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from cio_simulator import Simulator
 from tap_expected import expected_keys, key_fields
 from tap_harness import catalog_for, run_tap, tap_config
 
+from tap_customerio import rate_limit
+from tap_customerio.concurrency import process_scheduler
 from tap_customerio.tap import TapCustomerIO
 
 STREAMS = ["campaigns", "campaign_actions", "campaign_metrics", "customers"]
@@ -125,3 +130,71 @@ def test_requests_fetched_ahead_are_used_and_never_sent_twice(make_cio_sim: Call
     assert [request for request, times in sent.items() if times > 1] == []
     for stream in streams:
         assert run.keys(stream, *key_fields(stream)) == expected_keys(sim.data, stream, config), stream
+
+
+class SimulatedClock:
+    """`time.monotonic` and `time.sleep` of a clock that moves only when someone sleeps or works."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+def starts_of_a_backlog(monkeypatch: pytest.MonkeyPatch, requests: int, idle: dict[int, float]) -> list[float]:
+    """Start times of `requests` requests a caller always has ready, except that it is busy for `idle[n]`
+    seconds before asking for the slot of request n (a stream parsing a page while no other has work)."""
+    clock = SimulatedClock()
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep))
+    limiter = rate_limit.RateLimiter(10)
+    starts = []
+    for n in range(requests):
+        clock.sleep(idle.get(n, 0.0))
+        limiter.acquire()
+        starts.append(clock.now)
+    return starts
+
+
+def test_a_request_asked_for_late_does_not_delay_the_requests_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    steady = starts_of_a_backlog(monkeypatch, 40, idle={})
+    late = starts_of_a_backlog(monkeypatch, 40, idle={5: 0.15, 17: 0.06})
+    assert late[-1] == pytest.approx(steady[-1])
+    for starts in (steady, late):
+        windows = [after - before for before, after in zip(starts, starts[10:], strict=False)]
+        assert min(windows) >= rate_limit.SPACING_MARGIN - 1e-9  # never 11 starts in one window
+        assert min(after - before for before, after in itertools.pairwise(starts)) > 0
+
+
+def test_each_429_widens_the_spacing_of_the_requests_after_it(make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.2)
+    config = tap_config(sim, metrics_days=2, retry_backoff_ms=50)
+    catalog = catalog_for(config, ["campaigns"])
+    sim.reset_log()
+    sim.faults.inject_next("429_no_retry_after", "429_no_retry_after")
+    run = run_tap(config, catalog=catalog)
+    assert [e.status for e in sim.request_log[:3]] == [429, 429, 200]
+    assert process_scheduler().limiter.margin == pytest.approx(rate_limit.SPACING_MARGIN + 2 * rate_limit.MARGIN_STEP)
+    assert run.keys("campaigns", *key_fields("campaigns")) == expected_keys(sim.data, "campaigns", config)
+
+
+def test_the_spacing_widened_by_a_429_narrows_again_after_requests_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = SimulatedClock()
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep))
+    limiter = rate_limit.RateLimiter(10)
+    limiter.widen()
+    limiter.widen()
+    starts = []
+    for _ in range(rate_limit.NARROW_AFTER):
+        limiter.acquire()
+        starts.append(clock.now)
+    assert starts[10] - starts[0] >= rate_limit.SPACING_MARGIN + 2 * rate_limit.MARGIN_STEP - 1e-9
+    assert limiter.margin == pytest.approx(rate_limit.SPACING_MARGIN + rate_limit.MARGIN_STEP)
+    for _ in range(rate_limit.NARROW_AFTER):
+        limiter.acquire()
+    assert limiter.margin == pytest.approx(rate_limit.SPACING_MARGIN)

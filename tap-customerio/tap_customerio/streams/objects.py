@@ -48,9 +48,10 @@ class ObjectsStream(CustomerIOStream):
         return match_all(str((context or {})["object_type_id"]))
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """Objects changed after the bookmark (minus lookback); relationships of the others are still read."""
+        """Objects changed after the bookmark (minus lookback); relationships of the others are still read
+        (their first pages fetched ahead, as for every parent)."""
         threshold = self.cdc_threshold(context)
-        for record in self.hydrated(context):
+        for record in self.with_children_prefetched(self.hydrated(context), context):
             if threshold is None or record["updated_at"] is None or record["updated_at"] > threshold:
                 yield record
             elif self.child_streams:
