@@ -472,12 +472,13 @@ class CustomerIOStream(StreamHooks):
 
         A record without its replication key (the spec makes none required) gets it as null, which
         singer-sdk's bookmark skips, instead of a KeyError."""
-        for key, value in (context or {}).items():
-            row.setdefault(key, value)
+        if context:
+            for key, value in context.items():
+                row.setdefault(key, value)
         if self.replication_key:
             row.setdefault(self.replication_key, None)
-        undeclared = row.keys() - self._declared
-        if undeclared:
+        if not self._declared.issuperset(row):
+            undeclared = row.keys() - self._declared
             self._warn_undeclared(undeclared)
             for key in undeclared:
                 del row[key]

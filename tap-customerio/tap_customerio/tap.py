@@ -12,13 +12,13 @@ import threading
 import typing as t
 from functools import cached_property
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_customerio.client import CustomerIOError, KeyRejectedError, one_line
 from tap_customerio.concurrency import Scheduler, SyncStoppedError, process_scheduler
 from tap_customerio.failures import StreamFailures, StreamsFailedError
 from tap_customerio.inputs import InputError, check_catalog, check_state, checked_file
+from tap_customerio.output import RecordBufferingWriter
 from tap_customerio.pagination import CursorLoopError
 from tap_customerio.redaction import redact
 from tap_customerio.sdk_hooks import TapHooks
@@ -98,8 +98,8 @@ class TapCustomerIO(TapHooks):
     #: The distribution's name on PyPI (singer-io's `tap-customerio` holds the plain name); `--about` reads
     #: the version from it.
     package_name = "tap-customerio-warehouse"
-    #: msgspec serialises RECORD messages several times faster than the default json writer.
-    message_writer_class = MsgSpecWriter
+    #: msgspec serialises RECORD messages several times faster than the default json writer (see `output.py`).
+    message_writer_class = RecordBufferingWriter
 
     #: A copy: singer-sdk adds its built-in settings (`batch_config`, `stream_maps`, ...) to this dict in place.
     config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
