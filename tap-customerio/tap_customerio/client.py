@@ -462,6 +462,11 @@ class CustomerIOStream(StreamHooks):
         except ParentGoneError as exc:
             self.logger.info("Skipping %s for %s: %s", self.name, dict(context or {}), exc)
 
+    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
+        """No child contexts for a stream without child streams (singer-sdk makes one per record and then finds
+        no child to sync with it, a cost on every record of `messages`)."""
+        return super().generate_child_contexts(record, context) if self.child_streams else ()
+
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         """Children are keyed by this record's `id` under `child_context_key`."""
         return {self.child_context_key: record["id"]} if self.child_context_key else {}

@@ -107,7 +107,11 @@ def _compile(tree: dict[str, t.Any]) -> Converter:
                 node[key] = unix_to_iso(value, key)
         elif leaves:
             for key in leaves.intersection(node):
-                node[key] = unix_to_iso(node[key], key)
+                value = node[key]
+                if type(value) is int and MIN_UNIX_SECONDS <= value <= MAX_UNIX_SECONDS:  # `unix_to_iso`, inlined
+                    node[key] = _whole_seconds_iso(value)
+                else:
+                    node[key] = unix_to_iso(value, key)
         for step, child in inner:
             if step == "*":
                 for value in node.values():

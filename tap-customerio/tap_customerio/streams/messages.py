@@ -25,10 +25,16 @@ METRIC_COUNT_KEYS = frozenset(schemas.METRIC_COUNT_KEYS)
 
 
 def last_change(message: dict) -> int | None:
-    """The latest of a delivery's `created` and its metric times (unix seconds, as the API sends them)."""
-    times = [value for key, value in (message.get("metrics") or {}).items() if key not in METRIC_COUNT_KEYS]
-    times.append(message.get("created"))
-    return max((time for time in times if type(time) is int), default=None)
+    """The latest of a delivery's `created` and its metric times (unix seconds, as the API sends them).
+
+    A plain loop: this runs for every delivery, and is several times faster than collecting the times first."""
+    latest = message.get("created")
+    if type(latest) is not int:
+        latest = None
+    for key, value in (message.get("metrics") or {}).items():
+        if type(value) is int and key not in METRIC_COUNT_KEYS and (latest is None or value > latest):
+            latest = value
+    return latest
 
 
 class MessagesStream(CustomerIOStream):
