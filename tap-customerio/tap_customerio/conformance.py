@@ -3,7 +3,7 @@
 The App API does not always send the types its documentation gives (ids as JSON strings, reference §6.1;
 JSON text where an object is documented, §2.1). A stream's schema is compiled once into per-field checks;
 on the hot path (`messages`) a record whose values all have a declared type costs one set lookup per value.
-A record is first validated by msgspec against a type compiled from the schema (in C, about four times faster
+A record is first validated by msgspec against a type compiled from the schema (in C, about three times faster
 than the checks below); only a record it rejects goes through the per-field checks. A value of another type
 - is converted when nothing is lost (`convert_lossless`), counted, and reported by `report` in one warning
   per field at the end of the sync;
