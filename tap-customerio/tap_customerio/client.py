@@ -407,7 +407,14 @@ class CustomerIOStream(StreamHooks):
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Records under `records_key`; the API sends `null` for empty lists."""
         self.progress.page(response.url)
-        return self.records_in(response, self.records_key)
+        records = self.records_in(response, self.records_key)
+        return self.settled_after(records) if self.bookmark_once_per_page else records
+
+    def settled_after(self, records: Iterable[dict]) -> Iterable[dict]:
+        """`records`, then (once the last one was written) the highest replication value among those written goes
+        to the state (`bookmark_once_per_page`)."""
+        yield from records
+        self.settle_bookmark()
 
     def records_in(self, response: requests.Response, key: str) -> t.Any:
         """The list under `key` (`null` is an empty list); a body without `key` is an error, since
@@ -449,6 +456,7 @@ class CustomerIOStream(StreamHooks):
         Records arrive unsorted (`is_sorted = False`), so the highest replication value seen so far is not
         a safe resume point: finalizing it would skip the records not yet read.
         """
+        self.forget_held_bookmark()
         state = self.stream_state
         for partition in (state, *state.get("partitions", [])):
             drop_progress_markers(partition)

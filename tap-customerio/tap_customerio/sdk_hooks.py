@@ -84,6 +84,53 @@ class StreamHooks(RESTStream[t.Any]):
                     time_extracted=datetime.datetime.now(datetime.timezone.utc),
                 )
 
+    #: Only the highest replication value of the emitted records matters (records arrive unsorted and the
+    #: progress markers become the bookmark only when a window or the stream completes): the state is updated
+    #: once per page instead of once per record (see `_increment_stream_state`).
+    bookmark_once_per_page: bool = False
+    _held_bookmark: tuple[Context | None, t.Any] | None = None
+
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        """Overrides singer-sdk's private `Stream._increment_stream_state`, which finds the state dict and converts
+        the old and the new value for every record (2.9 µs, a tenth of a `messages` record's cost). With
+        `bookmark_once_per_page` the highest value is held here and handed to the SDK by `settle_bookmark` at the
+        end of each page and before the progress markers are promoted. Only records already written reach this
+        method, so what is held, and so any bookmark, is never ahead of the emitted records. Holding the maximum
+        is what the SDK's `helpers._state.increment_state` does for an unsorted stream, record by record."""
+        key = self.replication_key
+        value = latest_record.get(key) if key and self.bookmark_once_per_page else None
+        if value is None:  # the SDK's own path, including its warning about a null value
+            super()._increment_stream_state(latest_record, context=context)
+            return
+        held = self._held_bookmark
+        if held is not None and held[0] != context:
+            self.settle_bookmark()
+            held = None
+        if held is None or value > held[1]:
+            self._held_bookmark = (context, value)
+
+    def settle_bookmark(self) -> None:
+        """Hand the highest replication value held since the last call to singer-sdk's state (see above)."""
+        held, self._held_bookmark = self._held_bookmark, None
+        if held is not None:
+            context, value = held
+            super()._increment_stream_state({t.cast("str", self.replication_key): value}, context=context)
+
+    def forget_held_bookmark(self) -> None:
+        """Drop the value held for the state (the sync failed: its progress is discarded)."""
+        self._held_bookmark = None
+
+    def _finalize_state(self, state: dict | None = None) -> None:
+        """Overrides singer-sdk's private `Stream._finalize_state` (promote the progress markers at the end of
+        `_sync_records`): the held replication value is settled first."""
+        self.settle_bookmark()
+        super()._finalize_state(state)
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        """singer-sdk's promotion of the progress markers, after settling the held replication value."""
+        self.settle_bookmark()
+        super().finalize_state_progress_markers(state)
+
     @cached_property
     def _deselected(self) -> tuple[frozenset[str], bool]:
         """Top-level properties deselected in the catalog, and whether any nested one is."""
@@ -193,6 +240,13 @@ SDK_MEMBERS = (
     SDKMember(
         "singer_sdk.streams.core:Stream._stream_version", "StreamHooks._generate_record_messages", "dfcb531c59fa83f6"
     ),
+    SDKMember(
+        "singer_sdk.streams.core:Stream._increment_stream_state",
+        "StreamHooks._increment_stream_state",
+        "41e8987b6ed002be",
+    ),
+    SDKMember("singer_sdk.helpers._state:increment_state", "StreamHooks._increment_stream_state", "a312fcce304394bc"),
+    SDKMember("singer_sdk.streams.core:Stream._finalize_state", "StreamHooks._finalize_state", "7444049df11d9d61"),
     SDKMember("singer_sdk.tap_base:Tap.sync_all", "TapHooks.sync_all", "aaaa3fe9613757dc"),
     SDKMember("singer_sdk.tap_base:Tap._reset_state_progress_markers", "TapHooks.prepare_sync", "569bb394d67a1cfb"),
     SDKMember(

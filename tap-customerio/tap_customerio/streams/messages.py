@@ -66,6 +66,7 @@ class MessagesStream(CustomerIOStream):
     start_date_applies = True
     client_side_cdc = False
     long_running = True
+    bookmark_once_per_page = True
     schema = schemas.MESSAGE
     timestamp_fields = schemas.MESSAGE_TIMESTAMP_FIELDS
 
@@ -161,6 +162,7 @@ class MessagesStream(CustomerIOStream):
         """Promote the window's progress markers to the bookmark, never moving it backwards."""
         if not self.incremental:
             return
+        self.settle_bookmark()
         state = self.get_context_state(None)
         reached = progress_marker(state)
         saved = state.get("replication_key_value")
