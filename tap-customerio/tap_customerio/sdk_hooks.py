@@ -24,7 +24,10 @@ from functools import cached_property
 from singer_sdk import Tap
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers import _state
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams import RESTStream
+
+from tap_customerio.output import RecordBufferingWriter
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator
@@ -130,6 +133,36 @@ class StreamHooks(RESTStream[t.Any]):
         """singer-sdk's promotion of the progress markers, after settling the held replication value."""
         self.settle_bookmark()
         super().finalize_state_progress_markers(state)
+
+    def _write_record_message(self, record: dict) -> None:
+        """Overrides singer-sdk's private `Stream._write_record_message`, which writes each message
+        `_generate_record_messages` builds and marks the state as not yet flushed. Without stream maps (the one
+        map is singer-sdk's `SameRecordTransform`, not flattening) and without nested deselected properties,
+        the record goes straight to the writer's `write_record` (see `output.py`): the same line, without a
+        `RecordMessage` and a map transform per record."""
+        if not self._writes_records_directly:
+            super()._write_record_message(record)
+            return
+        top, _ = self._deselected
+        if top:
+            for key in top.intersection(record):
+                del record[key]
+        writer = t.cast("RecordBufferingWriter", self._tap.message_writer)
+        writer.write_record(self.name, record, self._stream_version, datetime.datetime.now(datetime.timezone.utc))
+        self.state_manager.is_flushed = False
+
+    @cached_property
+    def _writes_records_directly(self) -> bool:
+        """Whether records can skip singer-sdk's messages (see `_write_record_message`)."""
+        maps = self.stream_maps
+        return (
+            isinstance(self._tap.message_writer, RecordBufferingWriter)
+            and not self._deselected[1]
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and not maps[0].flattening_enabled
+        )
 
     @cached_property
     def _deselected(self) -> tuple[frozenset[str], bool]:
@@ -246,6 +279,10 @@ SDK_MEMBERS = (
         "41e8987b6ed002be",
     ),
     SDKMember("singer_sdk.helpers._state:increment_state", "StreamHooks._increment_stream_state", "a312fcce304394bc"),
+    SDKMember(
+        "singer_sdk.streams.core:Stream._write_record_message", "StreamHooks._write_record_message", "ee0baffc7a6568f1"
+    ),
+    SDKMember("singer_sdk.streams.core:Stream._tap", "StreamHooks._write_record_message", "969cc06c7c2df75f"),
     SDKMember("singer_sdk.streams.core:Stream._finalize_state", "StreamHooks._finalize_state", "7444049df11d9d61"),
     SDKMember("singer_sdk.tap_base:Tap.sync_all", "TapHooks.sync_all", "aaaa3fe9613757dc"),
     SDKMember("singer_sdk.tap_base:Tap._reset_state_progress_markers", "TapHooks.prepare_sync", "569bb394d67a1cfb"),

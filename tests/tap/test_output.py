@@ -6,8 +6,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import io
+from collections.abc import Callable
 
+import pytest
+from cio_simulator import Simulator
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
+from tap_harness import run_tap, tap_config
 
 from tap_customerio.tap import TapCustomerIO
 
@@ -38,3 +42,52 @@ def test_records_are_flushed_with_the_next_state_not_one_by_one() -> None:
         writer.write_message(RecordMessage(stream="s", record={"n": 3}, time_extracted=now))
     assert stdout.flushes == [["SCHEMA"], ["SCHEMA", "RECORD", "RECORD", "RECORD", "STATE"]]
     assert len(stdout.lines()) == 6  # the last record is written, waiting for the next flush
+
+
+def written(write: Callable[[TapCustomerIO.message_writer_class], None]) -> bytes:  # type: ignore[valid-type]
+    """The bytes one writer call puts on stdout."""
+    stdout = RecordedStdout()
+    with contextlib.redirect_stdout(stdout):  # type: ignore[type-var]  # the writer needs `buffer` and `flush` only
+        write(TapCustomerIO.message_writer_class())
+    return stdout.buffer.getvalue()
+
+
+@pytest.mark.parametrize("version", [None, 1764540000])
+def test_a_record_written_directly_is_the_line_singer_sdk_writes_for_its_record_message(version: int | None) -> None:
+    record = {"id": "dgQ", "created": "2026-01-01T00:00:00+00:00", "metrics": {"opened": None}, "subject": "Grüße 👋"}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    message = RecordMessage(stream="messages", record=record, version=version, time_extracted=now)
+
+    direct = written(lambda writer: writer.write_record("messages", record, version, now))
+
+    assert direct == written(lambda writer: writer.write_message(message))
+    assert direct.endswith(b"\n") and direct.count(b"\n") == 1
+
+
+def test_stream_maps_still_shape_the_records_and_their_schema(make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.2)
+    maps = {"campaigns": {"name": None, "label": "str(id) + name"}, "segments": {"__alias__": "audiences"}}
+    config = tap_config(sim, stream_maps=maps)
+    plain = run_tap(tap_config(sim), ["campaigns", "segments"])
+
+    mapped = run_tap(config, ["campaigns", "segments"])
+
+    campaigns = plain.records["campaigns"]
+    assert campaigns
+    assert mapped.records["campaigns"] == [
+        {**{k: v for k, v in c.items() if k != "name"}, "label": f"{c['id']}{c['name']}"} for c in campaigns
+    ]
+    assert "name" not in mapped.schema("campaigns")["properties"]
+    assert "segments" not in mapped.records
+    assert mapped.records["audiences"] == plain.records["segments"]
+
+
+def test_flattening_still_flattens_nested_properties(make_cio_sim: Callable[..., Simulator]) -> None:
+    sim = make_cio_sim(scale=0.2)
+
+    run = run_tap(tap_config(sim, flattening_enabled=True, flattening_max_depth=1), ["messages"])
+
+    records = run.records["messages"]
+    assert records
+    assert all("metrics" not in record for record in records)
+    assert any(key.startswith("metrics__") for key in records[0])
