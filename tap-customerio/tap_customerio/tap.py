@@ -141,25 +141,29 @@ class TapCustomerIO(TapHooks):
         stream's failure is caught in its own `sync`, see `CustomerIOStream.run_sync`).
 
         The steps of singer-sdk's `sync_all` (see `sdk_hooks.py`): its preparation, then per stream `sync` and
-        `finalize_state_progress_markers`, then every stream's costs. Only the loop runs concurrently.
+        `finalize_state_progress_markers`, then every stream's costs. Only the loop runs concurrently. RECORD
+        lines the writer still holds (no STATE followed them, e.g. after a failed stream) are written at the end.
         """
-        self.check_workspace()
-        self.prepare_sync()
-        streams = self.top_level_streams()
-        for stream in self.streams.values():
-            _ = stream.stream_state  # every state entry exists before threads serialise the state
-        self.log_backfill_estimates(streams)
-        with stopped_by_sigterm(process_scheduler()):
-            process_scheduler().run_concurrently(
-                [functools.partial(sync_stream, stream) for stream in streams],
-                parallel=self.settings.max_concurrency,
-            )
-        for stream in self.streams.values():
-            stream.log_sync_costs()
-        if self.failures:
-            raise StreamsFailedError(
-                self.failures.summary(t.cast("dict[str, CustomerIOStream]", self.streams).values())
-            )
+        try:
+            self.check_workspace()
+            self.prepare_sync()
+            streams = self.top_level_streams()
+            for stream in self.streams.values():
+                _ = stream.stream_state  # every state entry exists before threads serialise the state
+            self.log_backfill_estimates(streams)
+            with stopped_by_sigterm(process_scheduler()):
+                process_scheduler().run_concurrently(
+                    [functools.partial(sync_stream, stream) for stream in streams],
+                    parallel=self.settings.max_concurrency,
+                )
+            for stream in self.streams.values():
+                stream.log_sync_costs()
+            if self.failures:
+                raise StreamsFailedError(
+                    self.failures.summary(t.cast("dict[str, CustomerIOStream]", self.streams).values())
+                )
+        finally:
+            t.cast("RecordBufferingWriter", self.message_writer).flush_records()  # records no STATE followed
 
     def top_level_streams(self) -> list[CustomerIOStream]:
         """The streams to sync, long-running ones first: a run should not end with one long chain of

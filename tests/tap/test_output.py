@@ -13,6 +13,7 @@ from cio_simulator import Simulator
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 from tap_harness import run_tap, tap_config
 
+from tap_customerio.output import RECORD_BUFFER_BYTES
 from tap_customerio.tap import TapCustomerIO
 
 
@@ -41,14 +42,31 @@ def test_records_are_flushed_with_the_next_state_not_one_by_one() -> None:
         writer.write_message(StateMessage(value={"bookmarks": {"s": {"n": 2}}}))
         writer.write_message(RecordMessage(stream="s", record={"n": 3}, time_extracted=now))
     assert stdout.flushes == [["SCHEMA"], ["SCHEMA", "RECORD", "RECORD", "RECORD", "STATE"]]
-    assert len(stdout.lines()) == 6  # the last record is written, waiting for the next flush
+    assert len(stdout.lines()) == 5  # the last record waits in the writer for the next message or the end
+
+
+def test_record_lines_reach_stdout_in_blocks_not_one_by_one() -> None:
+    writer = TapCustomerIO.message_writer_class()
+    stdout = RecordedStdout()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    record = {"text": "x" * 1000}
+    with contextlib.redirect_stdout(stdout):  # type: ignore[type-var]  # the writer needs `buffer` and `flush` only
+        sizes = []
+        for _ in range(2 * RECORD_BUFFER_BYTES // 1000):
+            writer.write_record("s", record, None, now)
+            sizes.append(len(stdout.buffer.getvalue()))
+    line = len(stdout.lines()[0]) + 1
+    block = line * (RECORD_BUFFER_BYTES // line + 1)  # the first line reaching the block size completes it
+    assert sorted(set(sizes)) == [0, block, 2 * block]
 
 
 def written(write: Callable[[TapCustomerIO.message_writer_class], None]) -> bytes:  # type: ignore[valid-type]
     """The bytes one writer call puts on stdout."""
     stdout = RecordedStdout()
     with contextlib.redirect_stdout(stdout):  # type: ignore[type-var]  # the writer needs `buffer` and `flush` only
-        write(TapCustomerIO.message_writer_class())
+        writer = TapCustomerIO.message_writer_class()
+        write(writer)
+        writer.flush_records()
     return stdout.buffer.getvalue()
 
 
