@@ -35,7 +35,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2, help="runs per judged target comparison; the best counts")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated inputs and the simulator")
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 (moto) run")
-    parser.add_argument("--only", choices=("target", "tap"), help="run only one half")
+    parser.add_argument(
+        "--only", choices=("target", "tap", "tap-cpu"), help="run only one half (tap-cpu: the tap's CPU row alone)"
+    )
     parser.add_argument("--tap-scale", type=float, default=0.5, help="simulator data scale for the tap runs")
     parser.add_argument("--data-dir", type=Path, default=RESULTS / "data", help="cache of generated inputs")
     return parser.parse_args(argv)
@@ -65,8 +67,11 @@ def main(argv: list[str]) -> int:
         work_dir = Path(tmp)
         if args.only in (None, "target"):
             rows += target_suite.run(target_options(args, work_dir))
+        tap_options = tap_suite.TapOptions(scale=args.tap_scale, seed=args.seed, work_dir=work_dir)
         if args.only in (None, "tap"):
-            rows += tap_suite.run(tap_suite.TapOptions(scale=args.tap_scale, seed=args.seed, work_dir=work_dir))
+            rows += tap_suite.run(tap_options)
+        if args.only == "tap-cpu":
+            rows += tap_suite.run(tap_options, measurements=("CPU run",))
     table = markdown_table(rows)
     print(table)
     command = shlex.join(["python", "-m", "bench", *argv])

@@ -300,11 +300,17 @@ def incremental_rows(options: TapOptions) -> list[Row]:
     return [Row(AREA, "incremental run, no changes: requests", value, "≤ forced", made <= forced)]
 
 
-def run(options: TapOptions) -> list[Row]:
-    """Every tap figure; a failed measurement becomes a FAIL row, the others still run."""
+MEASUREMENTS = (("paced run", paced_rows), ("CPU run", cpu_rows), ("incremental run", incremental_rows))
+
+
+def run(options: TapOptions, measurements: t.Sequence[str] | None = None) -> list[Row]:
+    """Every tap figure (or those named in `measurements`); a failed measurement becomes a FAIL row, the others
+    still run."""
     rows: list[Row] = []
     warm_up([str(TAP_EXECUTABLE), "--about"])
-    for metric, measure in (("paced run", paced_rows), ("CPU run", cpu_rows), ("incremental run", incremental_rows)):
+    for metric, measure in MEASUREMENTS:
+        if measurements is not None and metric not in measurements:
+            continue
         try:
             rows += measure(options)
         except (ProcessFailed, OSError, KeyError, ValueError) as exc:

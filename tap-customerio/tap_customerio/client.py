@@ -407,7 +407,14 @@ class CustomerIOStream(StreamHooks):
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Records under `records_key`; the API sends `null` for empty lists."""
         self.progress.page(response.url)
-        return self.records_in(response, self.records_key)
+        records = self.records_in(response, self.records_key)
+        return self.settled_after(records) if self.bookmark_once_per_page else records
+
+    def settled_after(self, records: Iterable[dict]) -> Iterable[dict]:
+        """`records`, then (once the last one was written) the highest replication value among those written goes
+        to the state (`bookmark_once_per_page`)."""
+        yield from records
+        self.settle_bookmark()
 
     def records_in(self, response: requests.Response, key: str) -> t.Any:
         """The list under `key` (`null` is an empty list); a body without `key` is an error, since
@@ -449,6 +456,7 @@ class CustomerIOStream(StreamHooks):
         Records arrive unsorted (`is_sorted = False`), so the highest replication value seen so far is not
         a safe resume point: finalizing it would skip the records not yet read.
         """
+        self.forget_held_bookmark()
         state = self.stream_state
         for partition in (state, *state.get("partitions", [])):
             drop_progress_markers(partition)
@@ -462,6 +470,11 @@ class CustomerIOStream(StreamHooks):
         except ParentGoneError as exc:
             self.logger.info("Skipping %s for %s: %s", self.name, dict(context or {}), exc)
 
+    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
+        """No child contexts for a stream without child streams (singer-sdk makes one per record and then finds
+        no child to sync with it, a cost on every record of `messages`)."""
+        return super().generate_child_contexts(record, context) if self.child_streams else ()
+
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         """Children are keyed by this record's `id` under `child_context_key`."""
         return {self.child_context_key: record["id"]} if self.child_context_key else {}
@@ -472,12 +485,13 @@ class CustomerIOStream(StreamHooks):
 
         A record without its replication key (the spec makes none required) gets it as null, which
         singer-sdk's bookmark skips, instead of a KeyError."""
-        for key, value in (context or {}).items():
-            row.setdefault(key, value)
+        if context:
+            for key, value in context.items():
+                row.setdefault(key, value)
         if self.replication_key:
             row.setdefault(self.replication_key, None)
-        undeclared = row.keys() - self._declared
-        if undeclared:
+        if not self._declared.issuperset(row):
+            undeclared = row.keys() - self._declared
             self._warn_undeclared(undeclared)
             for key in undeclared:
                 del row[key]

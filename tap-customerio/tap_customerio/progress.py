@@ -68,12 +68,13 @@ class Progress:
             self.where = describe_request(url)
 
     def record(self) -> None:
-        """One record was read; log a line if the interval has passed."""
+        """One record was read; log a line if the interval has passed. Runs for every record, so only a line
+        takes the lock: a stream's records are counted by the thread holding the scheduler's turn."""
+        self.records += 1
+        now = self.clock()
+        if now - self._last_line < self.interval:
+            return
         with self._lock:
-            self.records += 1
-            now = self.clock()
-            if now - self._last_line < self.interval:
-                return
             self._last_line = now
             rate = self.records / max(now - self.started, 1e-9)
             line = f"{self.stream}: {self.records:,} records so far ({rate:,.0f}/s)"

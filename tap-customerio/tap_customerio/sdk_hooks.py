@@ -24,7 +24,10 @@ from functools import cached_property
 from singer_sdk import Tap
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers import _state
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams import RESTStream
+
+from tap_customerio.output import RecordBufferingWriter
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator
@@ -83,6 +86,83 @@ class StreamHooks(RESTStream[t.Any]):
                     version=self._stream_version,
                     time_extracted=datetime.datetime.now(datetime.timezone.utc),
                 )
+
+    #: Only the highest replication value of the emitted records matters (records arrive unsorted and the
+    #: progress markers become the bookmark only when a window or the stream completes): the state is updated
+    #: once per page instead of once per record (see `_increment_stream_state`).
+    bookmark_once_per_page: bool = False
+    _held_bookmark: tuple[Context | None, t.Any] | None = None
+
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        """Overrides singer-sdk's private `Stream._increment_stream_state`, which finds the state dict and converts
+        the old and the new value for every record (2.9 µs, a tenth of a `messages` record's cost). With
+        `bookmark_once_per_page` the highest value is held here and handed to the SDK by `settle_bookmark` at the
+        end of each page and before the progress markers are promoted. Only records already written reach this
+        method, so what is held, and so any bookmark, is never ahead of the emitted records. Holding the maximum
+        is what the SDK's `helpers._state.increment_state` does for an unsorted stream, record by record."""
+        key = self.replication_key
+        value = latest_record.get(key) if key and self.bookmark_once_per_page else None
+        if value is None:  # the SDK's own path, including its warning about a null value
+            super()._increment_stream_state(latest_record, context=context)
+            return
+        held = self._held_bookmark
+        if held is not None and held[0] != context:
+            self.settle_bookmark()
+            held = None
+        if held is None or value > held[1]:
+            self._held_bookmark = (context, value)
+
+    def settle_bookmark(self) -> None:
+        """Hand the highest replication value held since the last call to singer-sdk's state (see above)."""
+        held, self._held_bookmark = self._held_bookmark, None
+        if held is not None:
+            context, value = held
+            super()._increment_stream_state({t.cast("str", self.replication_key): value}, context=context)
+
+    def forget_held_bookmark(self) -> None:
+        """Drop the value held for the state (the sync failed: its progress is discarded)."""
+        self._held_bookmark = None
+
+    def _finalize_state(self, state: dict | None = None) -> None:
+        """Overrides singer-sdk's private `Stream._finalize_state` (promote the progress markers at the end of
+        `_sync_records`): the held replication value is settled first."""
+        self.settle_bookmark()
+        super()._finalize_state(state)
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        """singer-sdk's promotion of the progress markers, after settling the held replication value."""
+        self.settle_bookmark()
+        super().finalize_state_progress_markers(state)
+
+    def _write_record_message(self, record: dict) -> None:
+        """Overrides singer-sdk's private `Stream._write_record_message`, which writes each message
+        `_generate_record_messages` builds and marks the state as not yet flushed. Without stream maps (the one
+        map is singer-sdk's `SameRecordTransform`, not flattening) and without nested deselected properties,
+        the record goes straight to the writer's `write_record` (see `output.py`): the same line, without a
+        `RecordMessage` and a map transform per record."""
+        if not self._writes_records_directly:
+            super()._write_record_message(record)
+            return
+        top, _ = self._deselected
+        if top:
+            for key in top.intersection(record):
+                del record[key]
+        writer = t.cast("RecordBufferingWriter", self._tap.message_writer)
+        writer.write_record(self.name, record, self._stream_version, datetime.datetime.now(datetime.timezone.utc))
+        self.state_manager.is_flushed = False
+
+    @cached_property
+    def _writes_records_directly(self) -> bool:
+        """Whether records can skip singer-sdk's messages (see `_write_record_message`)."""
+        maps = self.stream_maps
+        return (
+            isinstance(self._tap.message_writer, RecordBufferingWriter)
+            and not self._deselected[1]
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and not maps[0].flattening_enabled
+        )
 
     @cached_property
     def _deselected(self) -> tuple[frozenset[str], bool]:
@@ -193,6 +273,17 @@ SDK_MEMBERS = (
     SDKMember(
         "singer_sdk.streams.core:Stream._stream_version", "StreamHooks._generate_record_messages", "dfcb531c59fa83f6"
     ),
+    SDKMember(
+        "singer_sdk.streams.core:Stream._increment_stream_state",
+        "StreamHooks._increment_stream_state",
+        "41e8987b6ed002be",
+    ),
+    SDKMember("singer_sdk.helpers._state:increment_state", "StreamHooks._increment_stream_state", "a312fcce304394bc"),
+    SDKMember(
+        "singer_sdk.streams.core:Stream._write_record_message", "StreamHooks._write_record_message", "ee0baffc7a6568f1"
+    ),
+    SDKMember("singer_sdk.streams.core:Stream._tap", "StreamHooks._write_record_message", "969cc06c7c2df75f"),
+    SDKMember("singer_sdk.streams.core:Stream._finalize_state", "StreamHooks._finalize_state", "7444049df11d9d61"),
     SDKMember("singer_sdk.tap_base:Tap.sync_all", "TapHooks.sync_all", "aaaa3fe9613757dc"),
     SDKMember("singer_sdk.tap_base:Tap._reset_state_progress_markers", "TapHooks.prepare_sync", "569bb394d67a1cfb"),
     SDKMember(

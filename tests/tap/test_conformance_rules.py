@@ -4,11 +4,22 @@ are never null or missing; anything else is one error naming stream, record key 
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tap_customerio.conformance import Conformer, NonConformingRecordError, convert_lossless
+from tap_customerio.conformance import (
+    Conformer,
+    NonConformingRecordError,
+    convert_lossless,
+    keys_required,
+    validating_type,
+)
+from tap_customerio.schemas import messages as messages_schemas
 
 
 @pytest.mark.parametrize(
@@ -90,3 +101,76 @@ def test_values_inside_arrays_of_objects_are_converted_and_reported_by_path() ->
 def test_a_value_that_cannot_be_converted_inside_an_array_names_its_path() -> None:
     with pytest.raises(NonConformingRecordError, match=r"record \{'id': 7\}: field 'tags\[\]\.n' holds 'x'"):
         Conformer("s", SCHEMA, ("id",)).conform({"id": 7, "tags": [{"n": "x"}]})
+
+
+# --- validation by msgspec first: the same outcome as the per-field checks alone ---------------------------
+
+JSON_TYPES = ("integer", "number", "string", "boolean", "null", "object", "array")
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["42", "-7", "007", "1.5", "true", "false", "x", ""]),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("abcz"), inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+def value_schemas() -> st.SearchStrategy[dict[str, Any]]:
+    """Field schemas as streams declare them: a type or a list of types, objects with properties, arrays with items."""
+    scalar = st.lists(st.sampled_from(JSON_TYPES), min_size=1, max_size=3, unique=True).map(lambda ts: {"type": ts})
+    return st.recursive(
+        st.one_of(scalar, st.just({}), st.sampled_from(JSON_TYPES).map(lambda t: {"type": t})),
+        lambda inner: st.one_of(
+            st.builds(
+                lambda props: {"type": ["object", "null"], "properties": props},
+                st.dictionaries(st.sampled_from("abc"), inner, max_size=3),
+            ),
+            st.builds(lambda items: {"type": ["array", "null"], "items": items}, inner),
+        ),
+        max_leaves=6,
+    )
+
+
+OBJECT_SCHEMAS = st.builds(
+    lambda props, required, extra: {
+        "type": "object",
+        "properties": props,
+        "required": [key for key in required if key in props] or [],
+        **({} if extra is None else {"additionalProperties": extra}),
+    },
+    st.dictionaries(st.sampled_from(["id", "a", "b", "c"]), value_schemas(), min_size=1, max_size=4),
+    st.lists(st.sampled_from(["a", "b"]), max_size=2, unique=True),
+    st.sampled_from([None, True, False, {"type": "integer"}]),
+)
+
+
+def outcome(conformer: Conformer, record: dict[str, Any]) -> tuple[Any, ...]:
+    """What `conform` did to `record`: the record after, the error, the conversions it counted."""
+    try:
+        conformer.conform(record)
+    except NonConformingRecordError as exc:
+        return ("refused", str(exc))
+    return ("kept", json.dumps(record, sort_keys=True), {path: c.count for path, c in conformer.converted.items()})
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    schema=OBJECT_SCHEMAS,
+    record=st.dictionaries(st.sampled_from(["id", "a", "b", "c", "z"]), JSON_VALUES, max_size=5),
+    keyed=st.booleans(),
+)
+def test_validating_with_msgspec_first_changes_no_outcome_of_the_per_field_checks(
+    schema: dict[str, Any], record: dict[str, Any], keyed: bool
+) -> None:
+    keys = ("id",) if keyed else ()
+    fast, checks_only = Conformer("s", schema, keys), Conformer("s", schema, keys, prevalidate=False)
+    assert outcome(fast, copy.deepcopy(record)) == outcome(checks_only, copy.deepcopy(record))
+
+
+def test_the_messages_schema_is_validated_by_msgspec() -> None:
+    assert validating_type(keys_required(messages_schemas.MESSAGE, ("id",))) is not None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from cio_simulator import Simulator
 from fixtures.outcome import assert_one_line_error
 from tap_harness import catalog_for, run_tap, run_tap_process, tap_config
@@ -154,3 +155,37 @@ def test_an_unreadable_changed_through_in_the_messages_state_ends_the_sync_with_
     assert_one_line_error(
         result, "stream 'messages': state field 'changed_through' is not an ISO 8601 date-time: 'not-a-date'"
     )
+
+
+def test_a_messages_sync_failing_halfway_through_a_page_keeps_its_bookmark_behind_every_delivery_not_emitted(
+    make_cio_sim: Callable[..., Simulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = make_cio_sim(scale=0.3)
+    start = sim.data.initial_clock - 400 * DAY
+    window = 30 * DAY
+    created = [m["created"] for m in sim.data.messages]
+    # A delivery in the middle of the history with both a newer and an older one in its window: the page
+    # (newest first) emits the newer one, then fails on this one before reaching the older one.
+    bad = next(
+        i
+        for i in range(len(created) // 2, len(created) - 1)
+        if (created[i - 1] - start) // window == (created[i] - start) // window == (created[i + 1] - start) // window
+    )
+    serve = sim.data.message
+
+    def message(index: int) -> dict:
+        record = serve(index)
+        if index == bad:
+            record["metrics"] = {**record["metrics"], "opened": "last tuesday"}
+        return record
+
+    monkeypatch.setattr(sim.data, "message", message)
+
+    run = run_tap(tap_config(sim, start_date=iso(start), messages_window_days=30), ["messages"], may_fail=True)
+
+    assert run.error is not None
+    emitted = {m["id"] for m in run.records["messages"]}
+    assert sim.data.messages[bad + 1]["id"] in emitted
+    bookmark = iso_to_unix(run.final_state["bookmarks"]["messages"]["replication_key_value"])
+    assert bookmark < created[bad]
+    assert {m["id"] for m in sim.data.messages if m["created"] <= bookmark} <= emitted

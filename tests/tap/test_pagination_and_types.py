@@ -3,18 +3,21 @@ objects and plain records."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 from tap_harness import run_tap_process
 
 from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.pagination import CursorLoopError, CursorPaginator
 from tap_customerio.tap import STREAM_TYPES, TapCustomerIO
-from tap_customerio.timestamps import compile_converter
+from tap_customerio.timestamps import MAX_UNIX_SECONDS, MIN_UNIX_SECONDS, compile_converter, unix_to_iso
 
 
 def page(body: dict) -> requests.Response:
@@ -57,6 +60,13 @@ def test_an_empty_page_with_a_token_continues_only_where_the_endpoint_does_that(
     assert CursorPaginator("/messages", continue_on_empty_page=True).continue_if_empty(empty_with_token)
     assert not CursorPaginator("/activities").continue_if_empty(empty_with_token)
     assert not CursorPaginator("/messages", continue_on_empty_page=True).continue_if_empty(page({"next": ""}))
+
+
+@given(st.integers(min_value=MIN_UNIX_SECONDS, max_value=MAX_UNIX_SECONDS))
+def test_whole_unix_seconds_read_as_pythons_own_iso_8601_utc_text(seconds: int) -> None:
+    expected = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
+    assert unix_to_iso(seconds) == expected
+    assert unix_to_iso(str(seconds) if seconds >= 0 else seconds) == expected
 
 
 def test_unix_seconds_become_iso_strings_at_top_level_nested_keys_maps_and_lists() -> None:

@@ -25,10 +25,16 @@ METRIC_COUNT_KEYS = frozenset(schemas.METRIC_COUNT_KEYS)
 
 
 def last_change(message: dict) -> int | None:
-    """The latest of a delivery's `created` and its metric times (unix seconds, as the API sends them)."""
-    times = [value for key, value in (message.get("metrics") or {}).items() if key not in METRIC_COUNT_KEYS]
-    times.append(message.get("created"))
-    return max((time for time in times if type(time) is int), default=None)
+    """The latest of a delivery's `created` and its metric times (unix seconds, as the API sends them).
+
+    A plain loop: this runs for every delivery, and is several times faster than collecting the times first."""
+    latest = message.get("created")
+    if type(latest) is not int:
+        latest = None
+    for key, value in (message.get("metrics") or {}).items():
+        if type(value) is int and key not in METRIC_COUNT_KEYS and (latest is None or value > latest):
+            latest = value
+    return latest
 
 
 class MessagesStream(CustomerIOStream):
@@ -60,6 +66,7 @@ class MessagesStream(CustomerIOStream):
     start_date_applies = True
     client_side_cdc = False
     long_running = True
+    bookmark_once_per_page = True
     schema = schemas.MESSAGE
     timestamp_fields = schemas.MESSAGE_TIMESTAMP_FIELDS
 
@@ -155,6 +162,7 @@ class MessagesStream(CustomerIOStream):
         """Promote the window's progress markers to the bookmark, never moving it backwards."""
         if not self.incremental:
             return
+        self.settle_bookmark()
         state = self.get_context_state(None)
         reached = progress_marker(state)
         saved = state.get("replication_key_value")
