@@ -256,12 +256,8 @@ def paced_pools(scheduler: Scheduler) -> dict[str, type[HTTPConnectionPool]]:
             with scheduler.slot():
                 super().request(*args, **kwargs)
 
-    class PacedHTTPSConnection(HTTPSConnection):
-        def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-            if self.is_closed:
-                self.connect()
-            with scheduler.slot():
-                super().request(*args, **kwargs)
+    class PacedHTTPSConnection(PacedHTTPConnection, HTTPSConnection):
+        """The same pacing; `super().request` resolves to `HTTPSConnection`'s."""
 
     class PacedHTTPConnectionPool(HTTPConnectionPool):
         ConnectionCls = PacedHTTPConnection
