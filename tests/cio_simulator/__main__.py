@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 
 from .faults import FAULT_KINDS
 from .server import Simulator
@@ -48,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         quirks=[q for q in args.quirks.split(",") if q],
     )
     simulator.faults.configure(rate=args.fault_rate, kinds=args.fault_kinds.split(","), seed=args.fault_seed)
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    # Block the stop signals before the server threads start (they inherit the mask) and wait for them with
+    # sigwait: a handler plus Event.wait() hangs when the kernel delivers the signal to a server thread, since
+    # only the main thread's blocking wait is interrupted.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     simulator.start(port=args.port)
     print(simulator.base_url, flush=True)
     try:
-        stopping.wait()
+        signal.sigwait(stop_signals)
     finally:
         simulator.stop()
     return 0
