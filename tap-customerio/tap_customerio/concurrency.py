@@ -200,7 +200,10 @@ class Scheduler:
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            # Joined in short waits: a SIGTERM the kernel hands to another thread runs its handler (which stops
+            # the streams) only once this, the main thread, is back in Python code; an endless join never is.
+            while thread.is_alive():
+                thread.join(timeout=0.1)
         if self._stopping.is_set() and self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)  # pages fetched ahead are not needed now
             self._pool = None
