@@ -2,7 +2,8 @@
 waiting for a table commit, and of the commits.
 
 Table sinks hand it decoded Arrow batches with their stream's identity (`TableStream`). Rows wait in
-memory (at most `max_file_size_mb` of Arrow data per stream) until a commit: before every STATE
+memory (at most `max_file_size_mb` of Arrow data per stream, less for an upsert when the table
+store says so: `TableStore.max_upsert_bytes`) until a commit: before every STATE
 (`commit_all`, called by the target with the state the commits complete), at the end of input, on a
 schema change, or when that bound is reached.
 
@@ -71,6 +72,7 @@ class TableCommits:
         self.store = store
         self._redact = redact
         self._max_pending_bytes = settings.max_file_size_mb * MEBIBYTE
+        self._max_upsert_bytes = min(self._max_pending_bytes, store.max_upsert_bytes or self._max_pending_bytes)
         self._compact_every = settings.table_compact_every_commits
         self._retention_hours = settings.table_retention_hours
         #: The latest table of each stream, in the order the target's sinks are (a new schema's last),
@@ -113,7 +115,8 @@ class TableCommits:
         with self._lock:
             table.pending.append(batch)
             table.pending_bytes += batch.nbytes
-            if table.pending_bytes >= self._max_pending_bytes and not table.holding:
+            bound = self._max_upsert_bytes if table.load_method == "upsert" else self._max_pending_bytes
+            if table.pending_bytes >= bound and not table.holding:
                 self._commit(table, state=None)
 
     def commit_all(self, state: dict | None) -> list[str]:

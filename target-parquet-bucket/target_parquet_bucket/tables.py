@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from target_parquet_bucket.redaction import redact_logs
+from target_parquet_bucket.writers import MEBIBYTE
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -110,6 +111,8 @@ class TableStore(abc.ABC):
     """Where the stream tables live; one `commit` per call."""
 
     kind: str
+    #: The most Arrow data an upsert commit may hold (None: `max_file_size_mb`, as for the other modes).
+    max_upsert_bytes: int | None = None
 
     @abc.abstractmethod
     def commit(self, stream: str, commit: Commit, *, partition_by: str | None) -> None:
@@ -132,6 +135,10 @@ class DeltaStore(TableStore):
     """Delta tables at `<bucket_url>/<stream>/` through delta-rs."""
 
     kind = "delta"
+    #: A delta-rs merge holds, beside its source, the target rows it rewrites and the parquet it writes:
+    #: measured with delta-rs 1.6 (docs/benchmarks.md), upserting 1M `messages` peaks 1,290 MiB with
+    #: 100 MiB commits and about 400 MiB with 10 MiB ones.
+    max_upsert_bytes = 10 * MEBIBYTE
 
     def __init__(self, root: str, storage_options: dict[str, str]) -> None:
         """`root`: a local folder or an object-store URL delta-rs understands."""
@@ -160,7 +167,11 @@ class DeltaStore(TableStore):
 
     def commit(self, stream: str, commit: Commit, *, partition_by: str | None) -> None:
         """Append, merge on the keys (last row per key wins) or overwrite, as one Delta commit."""
-        from deltalake import CommitProperties, write_deltalake
+        from deltalake import CommitProperties, WriterProperties, write_deltalake
+
+        # delta-rs buffers a whole row group (by default up to 1M rows) before encoding it, and reads
+        # a target file's row group whole when a merge scans it: small row groups bound both.
+        writer = WriterProperties(max_row_group_size=_DELTA_ROW_GROUP_ROWS)
 
         properties = CommitProperties(custom_metadata=_commit_metadata(commit.state))
         rows = commit.rows.cast(nullable(commit.rows.schema))
@@ -181,6 +192,7 @@ class DeltaStore(TableStore):
                     # above its start instead of 1,000 MiB, and delta-rs may skip target files by
                     # the source keys' min/max (which it cannot derive from a stream).
                     streamed_exec=False,
+                    writer_properties=writer,
                     commit_properties=properties,
                 )
                 .when_matched_update_all()
@@ -198,6 +210,12 @@ class DeltaStore(TableStore):
             partition_by=[partition_by] if partition_by and table is None else None,
             storage_options=None if table is not None else (self.storage_options or None),
             commit_properties=properties,
+            writer_properties=writer,
+            target_file_size=_DELTA_TARGET_FILE_BYTES,
+            # Merges take their file size from the table's configuration only (`merge` has no such
+            # argument), so a new table records it; a merge rewrites whole files, so smaller files are
+            # less to hold and rewrite per merge.
+            configuration=None if table is not None else {"delta.targetFileSize": str(_DELTA_TARGET_FILE_BYTES)},
         )
 
     def commit_count(self, stream: str) -> int:
@@ -216,6 +234,11 @@ class DeltaStore(TableStore):
         if retention_hours:
             removed = table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
             logger.info("Vacuumed Delta table '%s': %d old files removed", stream, len(removed))
+
+
+#: Rows per parquet row group and bytes per data file of Delta tables (see `DeltaStore.commit`).
+_DELTA_ROW_GROUP_ROWS = 16_384
+_DELTA_TARGET_FILE_BYTES = 8 * MEBIBYTE
 
 
 def _return_freed_memory_at_once() -> None:

@@ -12,6 +12,7 @@ import typing as t
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 from target.target_runs import (
@@ -124,6 +125,49 @@ def test_an_upsert_merge_is_bounded_to_the_key_range_of_its_rows(tmp_path: Path)
     merge = next(h for h in DeltaTable(str(tmp_path / STREAM)).history() if h["operation"] == "MERGE")
     assert merge["operationParameters"]["predicate"] == "id >= 'c' AND id <= 'e'"
     assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == {"a": 1, "c": 3, "e": 4, "z": 2}
+
+
+def test_an_upsert_is_merged_in_commits_of_at_most_ten_mib_whatever_max_file_size_mb(tmp_path: Path) -> None:
+    """A delta-rs merge holds several times its source in memory, so an upsert stream commits every
+    10 MiB of Arrow data although `max_file_size_mb` (100) allows more; an append of the same input
+    is one commit. The STATE still comes after the last commit, which holds it."""
+    pad = {"pad": {"type": ["string", "null"]}}
+    records = [person(f"k{i:05d}", i, pad="x" * 4000) for i in range(6000)]  # about 24 MiB as Arrow
+    messages = [people_schema(**pad), *records, state_message({"s": 1})]
+
+    upsert = run_target(messages, config(tmp_path / "upsert", load_method="upsert"))
+    append = run_target(messages, config(tmp_path / "append"))
+
+    assert upsert.exit_code == 0, upsert.stderr
+    assert upsert.states == [{"s": 1}]
+    history = DeltaTable(str(tmp_path / "upsert" / STREAM)).history()  # newest first
+    assert len(history) >= 2  # one commit without the 10 MiB bound
+    assert json.loads(history[0]["singer_state"]) == {"s": 1}
+    assert all(json.loads(h["singer_state"]) is None for h in history[1:])
+    assert len(rows_by_id(tmp_path / "upsert")) == 6000
+    assert append.exit_code == 0, append.stderr
+    assert len(DeltaTable(str(tmp_path / "append" / STREAM)).history()) == 1
+
+
+def test_delta_files_hold_small_row_groups_and_the_table_records_its_file_size(tmp_path: Path) -> None:
+    """delta-rs buffers a row group whole while writing and reads one whole while merging: files are
+    written in row groups of 16,384 rows, and the table records an 8 MiB target file size, which
+    delta-rs merges (they take no size argument) read from the table's configuration."""
+    records = [person(f"k{i:05d}", i) for i in range(40_000)]
+
+    run = run_target([people_schema(), *records, state_message({"s": 1})], config(tmp_path))
+
+    assert run.exit_code == 0, run.stderr
+    table = DeltaTable(str(tmp_path / STREAM))
+    assert table.metadata().configuration["delta.targetFileSize"] == str(8 * 1024 * 1024)
+    row_groups = [
+        metadata.row_group(i).num_rows
+        for metadata in (pq.read_metadata(uri.removeprefix("file://")) for uri in table.file_uris())
+        for i in range(metadata.num_row_groups)
+    ]
+    assert sum(row_groups) == 40_000
+    assert max(row_groups) <= 16_384
+    assert len(row_groups) >= 3
 
 
 def test_upsert_replay_after_a_crash_between_commit_and_state_adds_no_duplicate(tmp_path: Path) -> None:
