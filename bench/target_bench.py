@@ -11,6 +11,7 @@ import dataclasses
 import json
 import shutil
 import sys
+import time
 import typing as t
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class TargetRun:
     dataset: Dataset
     process: ProcessRun
     rows_written: int
+    #: CPU seconds the in-process moto server spent serving the run: it shares the cores with the target.
+    server_cpu_s: float | None = None
 
     @property
     def records_per_s(self) -> float:
@@ -95,14 +98,17 @@ def target_local(
 def target_s3(dataset: Dataset, s3: S3Endpoint, work_dir: Path, compression: str, name: str) -> TargetRun:
     """The target writing to a moto S3 bucket under a prefix of its own."""
     settings = {**s3.target_settings(name), "format": "parquet", "compression": compression}
+    # moto runs in threads of this process, which otherwise only waits for the target here
+    started = time.process_time()
     process = run_target(dataset, settings, work_dir, name)
+    server_cpu_s = time.process_time() - started
     filesystem = pa_fs.S3FileSystem(
         access_key=s3.access_key_id,
         secret_key=s3.secret_access_key,
         region=s3.region,
         endpoint_override=s3.endpoint_url,
     )
-    return TargetRun(dataset, process, _count_rows(filesystem, f"{s3.bucket}/{name}"))
+    return TargetRun(dataset, process, _count_rows(filesystem, f"{s3.bucket}/{name}"), server_cpu_s)
 
 
 def warm_page_cache(*paths: Path) -> None:

@@ -133,7 +133,11 @@ def s3_row(dataset: datagen.Dataset, options: TargetOptions) -> Row:
     if not remote.complete:
         return Row(AREA, metric, f"wrote {remote.rows_written:,} of {remote.dataset.records:,} rows", "all", False)
     ratio = local.process.wall_s / remote.process.wall_s
-    value = f"{ratio:.2f} (S3 {remote.records_per_s:,.0f} rec/s, {remote.process.peak_rss_mib:.0f} MiB)"
+    value = (
+        f"{ratio:.2f} (S3 {remote.records_per_s:,.0f} rec/s, {remote.process.peak_rss_mib:.0f} MiB; "
+        f"cpu {remote.process.cpu_s:.1f}s vs local {local.process.cpu_s:.1f}s, moto {remote.server_cpu_s:.1f}s; "
+        f"load before {remote.process.load_before:.1f} vs {local.process.load_before:.1f})"
+    )
     return Row(AREA, metric, value, f"≥ {MIN_S3_RATIO}", ratio >= MIN_S3_RATIO)
 
 

@@ -3,6 +3,7 @@ configuration errors, and secrets that never show up in URLs, reprs or error tex
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import typing as t
@@ -42,6 +43,7 @@ def s3_config(s3: S3Service, **overrides: t.Any) -> dict[str, t.Any]:
         "aws_secret_access_key": AWS_SECRET,
         "aws_session_token": AWS_TOKEN,
         "s3_part_size_mb": 5,
+        "s3_multipart_threshold_mb": 5,
         **overrides,
     }
 
@@ -80,6 +82,23 @@ def test_s3_object_is_readable_by_pyarrow_s3_filesystem_over_http(s3_service: S3
     )
 
     assert pq.read_table(f"{bucket}/exports/t/t_1.parquet", filesystem=s3fs).equals(table)
+
+
+@pytest.mark.parametrize(("size", "parts"), [(9 * MIB, 0), (12 * MIB, 3)], ids=["up-to-threshold", "above"])
+def test_s3_files_up_to_the_multipart_threshold_go_up_in_one_request(
+    s3_service: S3Service, tmp_path: Path, size: int, parts: int
+) -> None:
+    bucket = s3_service.create_bucket()
+    data = os.urandom(size)
+    (tmp_path / "f").write_bytes(data)
+    config = s3_config(s3_service, s3_multipart_threshold_mb=10)
+    S3Storage.from_config(f"s3://{bucket}", config).put("f.parquet", tmp_path / "f")
+
+    stored = s3_service.client().get_object(Bucket=bucket, Key="f.parquet")
+    # S3 (and moto) give a single-request object the MD5 of its bytes as ETag, a multipart one `<hash>-<parts>`
+    etag = stored["ETag"].strip('"')
+    assert etag == hashlib.md5(data).hexdigest() if not parts else etag.endswith(f"-{parts}")
+    assert stored["Body"].read() == data
 
 
 @pytest.mark.parametrize("size", [1024, 12 * MIB], ids=["single-request", "multipart"])
@@ -166,6 +185,8 @@ def test_s3_secrets_never_appear_in_display_url_or_repr(s3_service: S3Service) -
         ("s3:///prefix", {}, "bucket_url must look like s3://<bucket>"),
         ("s3://bucket/p?x=1", {}, "must not carry a query string"),
         ("s3://bucket", {"s3_part_size_mb": 4}, "s3_part_size_mb must be at least 5"),
+        ("s3://bucket", {"s3_multipart_threshold_mb": 4}, "s3_multipart_threshold_mb must be between 5 and 5120"),
+        ("s3://bucket", {"s3_multipart_threshold_mb": 5121}, r"must be between 5 and 5120 \(S3's largest single PUT\)"),
     ],
 )
 def test_s3_bad_settings_are_one_line_config_errors(url: str, config: dict[str, t.Any], message: str) -> None:

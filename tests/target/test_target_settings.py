@@ -36,6 +36,7 @@ UNREAD_INPUT = ["this line is never read"]
         ({"batch_size_mb": -3}, "batch_size_mb: -3 is less than the minimum of 1"),
         ({"batch_size_rows": 0}, "batch_size_rows: must be a positive integer"),
         ({"s3_part_size_mb": 4}, "s3_part_size_mb: 4 is less than the minimum of 5"),
+        ({"s3_multipart_threshold_mb": 6000}, "s3_multipart_threshold_mb: 6000 is greater than the maximum of 5120"),
         ({"s3_max_attempts": 0}, "s3_max_attempts: 0 is less than the minimum of 1"),
         ({"azure_block_size_mb": 0}, "azure_block_size_mb: 0 is less than the minimum of 1"),
         ({"gcs_chunk_size_mb": 0}, "gcs_chunk_size_mb: 0 is less than the minimum of 1"),

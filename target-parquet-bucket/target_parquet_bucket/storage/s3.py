@@ -34,6 +34,9 @@ _DENIED_CODES = {
 }
 _MISSING_BUCKET_CODES = {"NoSuchBucket"}
 _CREATE_ONLY_OPERATIONS = ("PutObject", "CompleteMultipartUpload")
+#: S3's minimum part size, and its largest object a single PUT may create (5 GiB).
+_MIN_PART_MB = 5
+_MAX_PUT_MB = 5 * 1024
 
 
 def _require_absent(params: dict[str, t.Any], **_: t.Any) -> None:
@@ -132,10 +135,18 @@ class S3Storage(RemoteStorage):
             "before an upload fails.",
         ),
         th.Property(
+            "s3_multipart_threshold_mb",
+            th.IntegerType(minimum=5, maximum=_MAX_PUT_MB),
+            default=128,
+            description="Files up to this many MiB go up in one PUT request; larger files as multipart uploads "
+            "(parts of `s3_part_size_mb`, several in parallel). The default covers files of the default "
+            "`max_file_size_mb`. Both paths are create-only and checksummed alike.",
+        ),
+        th.Property(
             "s3_part_size_mb",
-            th.IntegerType(minimum=5),
+            th.IntegerType(minimum=_MIN_PART_MB),
             default=16,
-            description="Files larger than this many MiB are uploaded as multipart uploads of parts this size (min 5).",
+            description="Part size, in MiB, of multipart uploads (min 5).",
         ),
     )
 
@@ -146,6 +157,7 @@ class S3Storage(RemoteStorage):
         client: t.Any,
         create_only_client: t.Any,
         part_size: int,
+        multipart_threshold: int,
         scrubber: SecretScrubber,
     ) -> None:
         """Use `from_config`; this takes ready clients so nothing here knows about settings."""
@@ -153,6 +165,7 @@ class S3Storage(RemoteStorage):
         self._client = client
         self._create_only_client = create_only_client
         self._part_size = part_size
+        self._multipart_threshold = multipart_threshold
 
     @classmethod
     def from_config(cls, url: str, config: Mapping[str, t.Any]) -> S3Storage:
@@ -166,8 +179,15 @@ class S3Storage(RemoteStorage):
             [config.get("aws_secret_access_key"), config.get("aws_session_token"), config.get("aws_access_key_id")]
         )
         part_size_mb = int(cls.setting(config, "s3_part_size_mb"))
-        if part_size_mb < 5:  # S3's minimum part size
-            msg = f"s3_part_size_mb must be at least 5 (S3's minimum part size), got {part_size_mb}"
+        if part_size_mb < _MIN_PART_MB:
+            msg = f"s3_part_size_mb must be at least {_MIN_PART_MB} (S3's minimum part size), got {part_size_mb}"
+            raise ValueError(msg)
+        threshold_mb = int(cls.setting(config, "s3_multipart_threshold_mb"))
+        if not _MIN_PART_MB <= threshold_mb <= _MAX_PUT_MB:
+            msg = (
+                f"s3_multipart_threshold_mb must be between {_MIN_PART_MB} and {_MAX_PUT_MB} "
+                f"(S3's largest single PUT), got {threshold_mb}"
+            )
             raise ValueError(msg)
         endpoint_url = config.get("s3_endpoint_url") or None
         client_config = Config(
@@ -201,15 +221,24 @@ class S3Storage(RemoteStorage):
             client=client,
             create_only_client=create_only_client,
             part_size=part_size_mb * MEBIBYTE,
+            multipart_threshold=threshold_mb * MEBIBYTE,
             scrubber=scrubber,
         )
 
     def _upload_if_absent(self, full_key: str, source: Path) -> None:
-        """Multipart (parallel parts) above `s3_part_size_mb`; the hooked client adds `IfNoneMatch`."""
+        """One PUT up to `s3_multipart_threshold_mb`, multipart (parallel parts) above; the hooked
+        client adds `IfNoneMatch` to both.
+
+        Why a threshold well above the part size: a file of the default size in one request costs
+        one request instead of two plus one per part, and the store handles its bytes once instead
+        of storing parts and then assembling them. Parallel parts pay off for files the uploader
+        could not finish while the next file is written; files are uploaded in the background, so
+        only the last one of a run is waited for. The trade-off: a failed single PUT is resent whole.
+        """
         from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
         transfer_config = TransferConfig(
-            multipart_threshold=self._part_size,
+            multipart_threshold=self._multipart_threshold,
             multipart_chunksize=self._part_size,
             preferred_transfer_client="classic",  # the CRT client would bypass the IfNoneMatch hook
         )
