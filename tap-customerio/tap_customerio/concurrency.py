@@ -116,6 +116,15 @@ class Scheduler:
             self._holding.value = True
         self._unless_stopping()
 
+    def in_turn(self, work: Callable[[], None]) -> None:
+        """Run `work` holding the turn, from a thread that has none (a worker about to touch stream state, e.g.
+        to build requests from bookmarks); not at all once the sync is stopping."""
+        try:
+            with self.turn():
+                work()
+        except SyncStoppedError:
+            return
+
     def stop(self) -> None:
         """Let no stream thread run SDK code again (safe to call from a signal handler): each ends the next
         time it would take the turn, so the message being written is finished and none follows it."""
