@@ -236,20 +236,57 @@ class CustomerIOStream(StreamHooks):
             json=request.data,
         )
 
-    def prefetch_first_page(self, context: Context | None) -> None:
-        """Ask the scheduler to fetch the first page for `context` ahead, on a worker thread.
+    def prefetch_first_page(self, context: Context | None, *, with_children: bool = False) -> None:
+        """Ask the scheduler to fetch the first page for `context` ahead, on a worker thread; `with_children`:
+        once it is there, the first pages of its records' children too (see `first_page_ahead`).
 
         `request_decorator` claims the response when the paginated flow sends the same request, so the SDK's sync
         keeps its order and state handling while latency overlaps.
         """
-        self.first_page_ahead(context)
+        self.first_page_ahead(context, with_children=with_children)
 
-    def first_page_ahead(self, context: Context | None) -> Future[requests.Response]:
+    def first_page_ahead(self, context: Context | None, *, with_children: bool = False) -> Future[requests.Response]:
         """The first page for `context` fetched ahead (started now unless already pending), left for the
-        paginated flow to claim."""
+        paginated flow to claim.
+
+        `with_children` (asked by this stream's parent for its own sync, not by a reader of this list alone such
+        as the export's `content`): the selected children's first pages of the page's first records are fetched
+        ahead as soon as the page is there, before the page can be claimed, so this stream's sync finds them
+        pending instead of fetching them again. Without it, a stream nested two levels deep (newsletter variant
+        metrics) would ask for its pages only when its parent's sync reached them, one parent at a time.
+        """
         prepared = self.first_page_request(context)
         fetch = self.retrying(self.send_attempt)
-        return self.scheduler.fetch_ahead(self._ahead_key(prepared), lambda: fetch(prepared, context))
+
+        def fetch_page() -> requests.Response:
+            response = fetch(prepared, context)
+            if with_children:
+                self.prefetch_children_of_page(response, context)
+            return response
+
+        return self.scheduler.fetch_ahead(self._ahead_key(prepared), fetch_page)
+
+    def prefetch_children_of_page(self, response: requests.Response, context: Context | None) -> None:
+        """On a worker: the selected children's first pages for the first records of `response` (as many as
+        `with_children_prefetched` fetches ahead when this stream's sync starts on the page). Their requests are
+        built in the turn, since building one reads (and may create) the child's state for its context."""
+        if not self.child_streams:
+            return
+
+        def start() -> None:
+            children = self.prefetched_children()
+            records = list(self.records_ahead(response))[: self.prefetch_depth + 1] if children else []
+            for record in records:
+                for child_context in self.generate_child_contexts(record, context):
+                    for child in children:
+                        child.prefetch_first_page(child_context, with_children=True)
+
+        self.scheduler.in_turn(start)
+
+    def records_ahead(self, response: requests.Response) -> Iterable[dict]:
+        """The records of a first page fetched ahead whose children can be fetched ahead too, read without
+        touching the stream's state (`parse_response` counts pages and settles bookmarks)."""
+        return self.records_in(response, self.records_key)
 
     def send(self, method: str, path: str, *, params: dict | None = None, json: t.Any = None) -> dict:
         """The JSON body of one request outside the paginated flow, with the same pacing and retries."""
@@ -604,22 +641,32 @@ class CustomerIOStream(StreamHooks):
                 for child_context in self.generate_child_contexts(record, context):
                     self.sync_children(child_context)
 
-    def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
-        """Pass `records` through, the selected children's first pages fetched a few records ahead."""
-        children = [
+    @property
+    def prefetch_depth(self) -> int:
+        """Records ahead of the one being synced whose children's first pages are fetched ahead."""
+        return 4 * self.settings.max_concurrency
+
+    def prefetched_children(self) -> list[CustomerIOStream]:
+        """The children whose first pages are fetched ahead: the selected ones that have not failed."""
+        return [
             t.cast("CustomerIOStream", child)
             for child in self.child_streams
             if child.selected and not self.tap.failures.failed(child.name)
         ]
+
+    def with_children_prefetched(self, records: Iterable[dict], context: Context | None) -> Iterable[dict]:
+        """Pass `records` through, the selected children's first pages (and theirs, see `first_page_ahead`)
+        fetched a few records ahead."""
+        children = self.prefetched_children()
         if not children:
             return records
 
         def start(record: dict) -> None:
             for child_context in self.generate_child_contexts(record, context):
                 for child in children:
-                    child.prefetch_first_page(child_context)
+                    child.prefetch_first_page(child_context, with_children=True)
 
-        return lookahead(records, start, depth=4 * self.settings.max_concurrency)
+        return lookahead(records, start, depth=self.prefetch_depth)
 
     def probe_access(self) -> bool:
         """One cheap request to learn whether the key may read this stream: False on 403 only.

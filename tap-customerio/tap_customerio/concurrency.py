@@ -2,11 +2,13 @@
 
 singer-sdk syncs one stream after another and one request at a time; at 150 ms of latency one chain of
 requests uses about two thirds of a 10 req/s budget. So top-level streams run concurrently, each on a thread
-of its own, and streams ask the scheduler to fetch pages ahead on its worker threads (first pages of children,
-customer hydration, message windows). Every request start is paced by the one process-wide budget.
+of its own, and streams ask the scheduler to fetch pages ahead on its worker threads (first pages of children
+and of their children, customer hydration, message windows). Every request start is paced by the one
+process-wide budget.
 
 Order a target can trust comes from the *turn*: a stream thread holds it whenever it runs the SDK's code
-(records, state, messages) and gives it up only while it waits on the network or on a page fetched ahead.
+(records, state, messages) and gives it up only while it waits on the network or on a page fetched ahead; a
+worker holds it while it builds requests from a stream's state (`in_turn`).
 So Singer messages are never written by two threads at once, no stream's state changes while another
 stream's STATE message is serialised, and each stream's own sequence (records, then its STATE) is exactly
 the one singer-sdk produces when syncing it alone. Only waiting overlaps; Python work was serial anyway.
@@ -115,6 +117,15 @@ class Scheduler:
             self._turn.acquire()
             self._holding.value = True
         self._unless_stopping()
+
+    def in_turn(self, work: Callable[[], None]) -> None:
+        """Run `work` holding the turn, from a worker thread (the turn is not reentrant) about to touch stream
+        state, e.g. to build requests from bookmarks; not at all once the sync is stopping."""
+        try:
+            with self.turn():
+                work()
+        except SyncStoppedError:
+            return
 
     def stop(self) -> None:
         """Let no stream thread run SDK code again (safe to call from a signal handler): each ends the next

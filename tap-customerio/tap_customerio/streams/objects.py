@@ -58,6 +58,11 @@ class ObjectsStream(CustomerIOStream):
                 for child_context in self.generate_child_contexts(record, context):
                     self.sync_children(child_context)
 
+    def records_ahead(self, response: requests.Response) -> Iterable[dict]:
+        """None: the search finds objects without the fields of the rows their relationships are read for
+        (`hydrate`), so the relationships are fetched ahead from the hydrated rows."""
+        return ()
+
     def hydrated(self, context: Context | None) -> Iterator[dict]:
         """Each found object once, with its attributes, a bounded number of requests in flight. A type whose id
         is not an integer cannot be addressed (the spec types the path's `object_type_id` as an integer; ids

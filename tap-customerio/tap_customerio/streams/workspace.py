@@ -147,10 +147,10 @@ class CollectionContentsStream(CustomerIOStream):
         # The parent prefetches with its raw record (unix seconds), syncs with the processed one (ISO 8601).
         return (updated if isinstance(updated, int) else iso_to_unix(updated)) <= threshold
 
-    def prefetch_first_page(self, context: Context | None) -> None:
+    def prefetch_first_page(self, context: Context | None, *, with_children: bool = False) -> None:
         """No request ahead for a collection whose contents are not read."""
         if not self.unchanged(context):
-            super().prefetch_first_page(context)
+            super().prefetch_first_page(context, with_children=with_children)
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """The content of a collection updated since the bookmark."""
