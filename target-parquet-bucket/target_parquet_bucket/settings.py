@@ -211,6 +211,7 @@ class Settings:
     iceberg_namespace: str
     table_compact_every_commits: int
     table_retention_hours: int
+    delta_upsert_commit_mb: int
     #: singer-sdk's built-in target settings (`batch_size_rows` as given: `check_settings` checks it).
     load_method: str
     batch_size_rows: t.Any

@@ -135,15 +135,15 @@ class DeltaStore(TableStore):
     """Delta tables at `<bucket_url>/<stream>/` through delta-rs."""
 
     kind = "delta"
-    #: A delta-rs merge holds, beside its source, the target rows it rewrites and the parquet it writes:
-    #: measured with delta-rs 1.6 (docs/benchmarks.md), upserting 1M `messages` peaks 1,290 MiB with
-    #: 100 MiB commits and about 400 MiB with 10 MiB ones.
-    max_upsert_bytes = 10 * MEBIBYTE
 
-    def __init__(self, root: str, storage_options: dict[str, str]) -> None:
-        """`root`: a local folder or an object-store URL delta-rs understands."""
+    def __init__(self, root: str, storage_options: dict[str, str], *, upsert_commit_mb: int) -> None:
+        """`root`: a local folder or an object-store URL delta-rs understands. `upsert_commit_mb`: a delta-rs
+        merge holds, beside its source, the target rows it rewrites and the parquet it writes (measured with
+        delta-rs 1.6, docs/benchmarks.md: upserting 1M `messages` peaks 1,290 MiB with 100 MiB commits and
+        about 400 MiB with 10 MiB ones), so upserts commit this often."""
         self.root = root.rstrip("/")
         self.storage_options = storage_options
+        self.max_upsert_bytes = upsert_commit_mb * MEBIBYTE
         _return_freed_memory_at_once()
 
     def uri(self, stream: str) -> str:
@@ -375,7 +375,7 @@ def open_table_store(settings: Settings, config: t.Mapping[str, t.Any]) -> Table
     url = settings.bucket_url
     root, options = object_store_location(url, config)
     if settings.table_format == "delta":
-        return DeltaStore(root, options)
+        return DeltaStore(root, options, upsert_commit_mb=settings.delta_upsert_commit_mb)
     redact = _secret_redactor(_catalog_secrets(config))
     redact_logs(redact)
     uri = settings.iceberg_catalog_uri

@@ -127,13 +127,21 @@ def test_an_upsert_merge_is_bounded_to_the_key_range_of_its_rows(tmp_path: Path)
     assert {k: v["n"] for k, v in rows_by_id(tmp_path).items()} == {"a": 1, "c": 3, "e": 4, "z": 2}
 
 
-def test_an_upsert_is_merged_in_commits_of_at_most_ten_mib_whatever_max_file_size_mb(tmp_path: Path) -> None:
-    """A delta-rs merge holds several times its source in memory, so an upsert stream commits every
-    10 MiB of Arrow data although `max_file_size_mb` (100) allows more; an append of the same input
-    is one commit. The STATE still comes after the last commit, which holds it."""
+def padded_people(count: int) -> list[dict]:
+    """A schema and `count` records of about 4 KB each (about 24 MiB as Arrow for 6,000), then a STATE."""
     pad = {"pad": {"type": ["string", "null"]}}
-    records = [person(f"k{i:05d}", i, pad="x" * 4000) for i in range(6000)]  # about 24 MiB as Arrow
-    messages = [people_schema(**pad), *records, state_message({"s": 1})]
+    return [
+        people_schema(**pad),
+        *(person(f"k{i:05d}", i, pad="x" * 4000) for i in range(count)),
+        state_message({"s": 1}),
+    ]
+
+
+def test_an_upsert_is_merged_every_delta_upsert_commit_mb_of_rows_whatever_max_file_size_mb(tmp_path: Path) -> None:
+    """A delta-rs merge holds several times its source in memory, so an upsert stream commits every
+    `delta_upsert_commit_mb` (10) MB of Arrow data although `max_file_size_mb` (100) allows more; an
+    append of the same input is one commit. The STATE still comes after the last commit, which holds it."""
+    messages = padded_people(6000)
 
     upsert = run_target(messages, config(tmp_path / "upsert", load_method="upsert"))
     append = run_target(messages, config(tmp_path / "append"))
@@ -141,12 +149,36 @@ def test_an_upsert_is_merged_in_commits_of_at_most_ten_mib_whatever_max_file_siz
     assert upsert.exit_code == 0, upsert.stderr
     assert upsert.states == [{"s": 1}]
     history = DeltaTable(str(tmp_path / "upsert" / STREAM)).history()  # newest first
-    assert len(history) >= 2  # one commit without the 10 MiB bound
+    assert len(history) >= 2  # one commit without the bound
     assert json.loads(history[0]["singer_state"]) == {"s": 1}
     assert all(json.loads(h["singer_state"]) is None for h in history[1:])
     assert len(rows_by_id(tmp_path / "upsert")) == 6000
     assert append.exit_code == 0, append.stderr
     assert len(DeltaTable(str(tmp_path / "append" / STREAM)).history()) == 1
+
+
+def test_a_larger_delta_upsert_commit_mb_merges_the_same_rows_in_one_commit(tmp_path: Path) -> None:
+    """Fewer, larger merges scan a big table fewer times: with 100 MB the 24 MiB upsert is one commit."""
+    run = run_target(padded_people(6000), config(tmp_path, load_method="upsert", delta_upsert_commit_mb=100))
+
+    assert run.exit_code == 0, run.stderr
+    history = DeltaTable(str(tmp_path / STREAM)).history()
+    assert len(history) == 1
+    assert json.loads(history[0]["singer_state"]) == {"s": 1}
+    assert len(rows_by_id(tmp_path)) == 6000
+
+
+def test_a_delta_upsert_commit_mb_below_one_fails_at_start_naming_it(tmp_path: Path) -> None:
+    run = run_target(
+        [people_schema(), person("a", 1)], config(tmp_path, load_method="upsert", delta_upsert_commit_mb=0)
+    )
+
+    assert run.exit_code == 1
+    assert run.error_lines == [
+        "target-parquet-bucket: error: TableSettingsError: "
+        "delta_upsert_commit_mb: must be a positive number of MB, got 0"
+    ]
+    assert not (tmp_path / STREAM).exists()
 
 
 def test_delta_files_hold_small_row_groups_and_the_table_records_its_file_size(tmp_path: Path) -> None:
