@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import typing as t
@@ -10,6 +11,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from target_parquet_bucket.storage.base import ObjectExistsError, Storage, check_key
+
+#: The longest file or folder name of ext4, XFS, btrfs, APFS and NTFS, in bytes.
+NAME_MAX = 255
 
 
 class LocalStorage(Storage):
@@ -35,13 +39,21 @@ class LocalStorage(Storage):
             msg = f"object key '{key}' escapes the bucket root {self.display_url}"
             raise ValueError(msg)
         check_key(key)  # `a/../b` stays inside the root here, but is refused like on the object stores
+        for name in key.split("/"):
+            if len(name.encode()) > NAME_MAX:
+                msg = (
+                    f"object key '{key}': the name '{name}' is {len(name.encode())} bytes, "
+                    f"over the {NAME_MAX} a local file system allows (a shorter stream name or file_name_template)"
+                )
+                raise ValueError(msg)
         return path
 
     def _temp_beside(self, path: Path) -> Path:
         """A hidden temporary name in the destination folder, so the final step is a rename or link
         within one filesystem (atomic), never a copy that readers could observe half-done."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+        # At most 200 characters of the name: the suffix must not make a name that fits too long to create.
+        return path.parent / f".{path.name[:200]}.{uuid.uuid4().hex}.tmp"
 
     def _publish(self, write: t.Callable[[Path], object], path: Path, *, overwrite: bool, key: str) -> None:
         """`write` the temporary file, then move it into place.
@@ -64,7 +76,10 @@ class LocalStorage(Storage):
             msg = f"object '{key}' in {self.display_url}: cannot be written ({error.strerror or error})"
             raise OSError(error.errno, msg) from None
         finally:
-            temp.unlink(missing_ok=True)
+            # A temporary file that could not be created (its name too long, a read-only folder) cannot be
+            # removed either; that error would hide the one above, which names the object key.
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)
 
     def put(self, key: str, source: Path) -> None:
         """Copy `source` next to its destination, then link it into place only if absent."""
