@@ -215,11 +215,23 @@ class Scheduler:
             # the streams) only once this, the main thread, is back in Python code; an endless join never is.
             while thread.is_alive():
                 thread.join(timeout=0.1)
-        if self._stopping.is_set() and self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)  # pages fetched ahead are not needed now
-            self._pool = None
+        self._drop_work_ahead(wait=not self._stopping.is_set())
         if errors:
             raise errors[0]
+
+    def _drop_work_ahead(self, *, wait: bool) -> None:
+        """Once every stream is done, pages fetched ahead that no stream claimed (children of a parent that
+        failed, windows after a stream's failure) are not needed: what has not started is cancelled, and what
+        is on the wire is waited for (`wait`; not when stopping on SIGTERM), so no request or log line follows
+        the run's last messages."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            unclaimed = list(self._ahead.values())
+            self._ahead.clear()
+        for future in unclaimed:
+            future.cancel()
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
 
 
 class PacedAdapter(HTTPAdapter):
@@ -283,7 +295,9 @@ def paced_pools(scheduler: Scheduler) -> dict[str, type[HTTPConnectionPool]]:
 
 
 def run_into(work: Callable[[], T], future: Future[T]) -> None:
-    """Run `work`, handing its result or exception to `future`."""
+    """Run `work`, handing its result or exception to `future`; not at all once `future` is cancelled."""
+    if not future.set_running_or_notify_cancel():
+        return
     try:
         future.set_result(work())
     except BaseException as exc:  # noqa: BLE001 (the claimer re-raises it)
