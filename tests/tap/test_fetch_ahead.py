@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 
 from cio_simulator import Simulator
-from tap_expected import expected_keys, key_fields
-from tap_harness import catalog_for, run_tap, tap_config
+from tap.tap_expected import expected_keys, key_fields
+from tap.tap_harness import catalog_for, run_tap, tap_config
 
 from tap_customerio.tap import TapCustomerIO
 

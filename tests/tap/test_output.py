@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from cio_simulator import Simulator
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 from tap_customerio.output import RECORD_BUFFER_BYTES
 from tap_customerio.tap import TapCustomerIO

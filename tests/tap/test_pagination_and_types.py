@@ -12,7 +12,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
-from tap_harness import run_tap_process
+from tap.tap_harness import run_tap_process
 
 from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.pagination import CursorLoopError, CursorPaginator

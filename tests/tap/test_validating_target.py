@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from cio_simulator import Simulator
-from tap_harness import API_KEY, catalog_for, tap_config
+from tap.tap_harness import API_KEY, catalog_for, tap_config
 
 from tap_customerio.tap import STREAM_TYPES
 
