@@ -276,11 +276,9 @@ def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> Non
 
 
 def test_feed_event_types_are_activity_types_of_the_published_spec() -> None:
-    enum = (
-        Spec(SPEC)
-        .find("GET", "/v1/activities")[0]
-        .response["properties"]["activities"]["items"]["properties"]["type"]["enum"]
-    )
+    found = Spec(SPEC).find("GET", "/v1/activities")
+    assert found is not None, "the spec has GET /v1/activities"
+    enum = found[0].response["properties"]["activities"]["items"]["properties"]["type"]["enum"]
 
     assert set(FEED_EVENT_TYPES) <= set(enum)
     assert {"opened_email", "clicked_email", "delivered_email", "bounced_email", "sent_push"} <= set(FEED_EVENT_TYPES)

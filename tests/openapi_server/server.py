@@ -63,6 +63,7 @@ class OpenAPIServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), "an AF_INET server's address is a (host, port) pair"
         return f"http://{host}:{port}/v1"
 
     def respond(self, method: str, target: str, authorization: str | None, raw: bytes) -> tuple[int, Any]:
@@ -96,7 +97,8 @@ class OpenAPIServer:
         """The 200 body of `operation` for its `turn`-th request."""
         options = branches(operation.response)
         schema = merged(options[turn % len(options)])
-        example = schema.get("example") if isinstance(schema.get("example"), dict) else {}
+        given = schema.get("example")
+        example: dict[str, Any] = given if isinstance(given, dict) else {}
         body: dict[str, Any] = {}
         for name, prop in schema.get("properties", {}).items():
             prop = merged(prop)
