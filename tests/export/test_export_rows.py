@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
+from typing import Any
 
 from cio_simulator import Dataset
 from export.expectations import SEED
@@ -20,7 +21,7 @@ from tap_customerio.streams.export.people import person_row
 
 WORKSPACE = 4242
 
-CAMPAIGN_EMAIL = {
+CAMPAIGN_EMAIL: dict[str, Any] = {
     "id": "dgOq6QWq6QUBAAF4_CGoeVX7mFkDbRFu7ek=",
     "deduplicate_id": "dgOq6QWq6QUBAAF4:1552341937",
     "message_template_id": 7,
@@ -132,7 +133,7 @@ def test_failure_metrics_carry_the_failure_message_as_reason() -> None:
     assert reasons == {"bounced": "550 no such user", "sent": None}
 
 
-PERSON = {
+PERSON: dict[str, Any] = {
     "id": "user-1",
     "identifiers": {"email": "ada@example.com", "id": "user-1", "cio_id": "a3000001"},
     "attributes": {
