@@ -46,9 +46,9 @@ class OpenAPIServer:
         self.log: list[Served] = []
         self._answers: defaultdict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), _Handler)
+        self._server = _Server((host, 0), _Handler)
         self._server.daemon_threads = True
-        self._server.api = self  # type: ignore[attr-defined]
+        self._server.api = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> OpenAPIServer:
@@ -116,6 +116,12 @@ def list_of(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, holding the OpenAPIServer its request handlers answer for."""
+
+    api: OpenAPIServer
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -131,7 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        api: OpenAPIServer = self.server.api  # type: ignore[attr-defined]
+        assert isinstance(self.server, _Server), "handlers run only in an OpenAPIServer's own server"
+        api = self.server.api
         status, body = api.respond(self.command, self.path, self.headers.get("Authorization"), raw)
         payload = json.dumps(body).encode()
         self.send_response(status)
