@@ -11,6 +11,7 @@ from target.target_runs import TargetRun, record_message, run_target, schema_mes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("demo", REPO_ROOT / "scripts" / "demo.py")
+assert spec is not None and spec.loader is not None, "scripts/demo.py is a loadable Python file"
 demo = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(demo)
 

@@ -16,6 +16,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from . import records
@@ -91,6 +92,9 @@ def ulid(timestamp_ms: int, randomness: int) -> str:
 class Dataset:
     """Every resource of one workspace in API shape; `mutate()` applies deterministic changes between runs."""
 
+    #: Positions of the activities whose person is not deleted; a deletion rebuilds it from itself.
+    _live_activities: array[int]
+
     def __init__(self, seed: int, scale: float, anchor: int | None = None, workspace_id: int = 123456) -> None:
         self.seed = seed
         self.scale = scale
@@ -165,7 +169,7 @@ class Dataset:
             campaign_id = k + 1
             created = self._past(rng, 900 * DAY, 60 * DAY)
             updated = self._edited(rng, created, 50 * DAY)
-            actions = []
+            actions: list[Record] = []
             for n in range(CAMPAIGN_ACTION_COUNTS[k % len(CAMPAIGN_ACTION_COUNTS)]):
                 action_created = created + n * 60
                 parent = actions[-1]["id"] if actions else 0
@@ -810,9 +814,7 @@ class Dataset:
     def _generate_suppressions(self, scale: float) -> None:
         self.suppression_counts = {kind: scaled(base, scale) for kind, base in SUPPRESSION_BASE_COUNTS.items()}
         self.suppressions: dict[str, Sequence[Record]] = {
-            kind: LazyRecords(
-                lambda kind=kind: self.suppression_counts[kind], lambda k, kind=kind: self.suppression(kind, k)
-            )
+            kind: LazyRecords(partial(self.suppression_counts.__getitem__, kind), partial(self.suppression, kind))
             for kind in SUPPRESSION_TYPES
         }
 

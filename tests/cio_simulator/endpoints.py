@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from . import metrics, search
 from .dataset import DAY, SUPPRESSION_TYPES, Dataset
@@ -33,15 +33,17 @@ SIX_MONTHS = 180 * DAY
 TWELVE_MONTHS = 365 * DAY
 ACTIONS_PER_PAGE = 10
 Handler = Callable[[Request, Dataset], Any]
+#: A handler with its own signature, so `route` keeps extra keyword parameters (`parent`, `cap`) visible to callers.
+AnyHandler = TypeVar("AnyHandler", bound=Handler)
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+def route(method: str, pattern: str) -> Callable[[AnyHandler], AnyHandler]:
     """Register a handler; `{name}` in the pattern matches one numeric path segment, `{name:s}` any segment."""
     regex = re.sub(r"\{(\w+):s\}", r"(?P<\1>[^/]+)", pattern)
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[0-9]+)", regex)
 
-    def register(handler: Handler) -> Handler:
+    def register(handler: AnyHandler) -> AnyHandler:
         ROUTES.append((method, re.compile(f"^/v1{regex}/?$"), handler))
         return handler
 
@@ -584,6 +586,7 @@ def collection_content(request: Request, data: Dataset) -> Any:
 def object_of(request: Request, data: Dataset) -> Record:
     """The object a `/objects/{object_type_id}/{object_id}/...` path names (`id_type` object_id or cio_object_id)."""
     id_type = request.choice("id_type", ("object_id", "cio_object_id"), "object_id")
+    assert id_type is not None, "choice returns the default when id_type is absent"
     items = data.objects.get(request.params["object_type_id"])
     if items is None:
         raise not_found(f"object type {request.params['object_type_id']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
+from typing import Any
 
 from cio_simulator import Dataset
 from export.expectations import SEED
@@ -20,7 +21,7 @@ from tap_customerio.streams.export.people import person_row
 
 WORKSPACE = 4242
 
-CAMPAIGN_EMAIL = {
+CAMPAIGN_EMAIL: dict[str, Any] = {
     "id": "dgOq6QWq6QUBAAF4_CGoeVX7mFkDbRFu7ek=",
     "deduplicate_id": "dgOq6QWq6QUBAAF4:1552341937",
     "message_template_id": 7,
@@ -132,7 +133,7 @@ def test_failure_metrics_carry_the_failure_message_as_reason() -> None:
     assert reasons == {"bounced": "550 no such user", "sent": None}
 
 
-PERSON = {
+PERSON: dict[str, Any] = {
     "id": "user-1",
     "identifiers": {"email": "ada@example.com", "id": "user-1", "cio_id": "a3000001"},
     "attributes": {
@@ -276,11 +277,9 @@ def test_rows_built_from_simulated_api_records_match_the_export_schemas() -> Non
 
 
 def test_feed_event_types_are_activity_types_of_the_published_spec() -> None:
-    enum = (
-        Spec(SPEC)
-        .find("GET", "/v1/activities")[0]
-        .response["properties"]["activities"]["items"]["properties"]["type"]["enum"]
-    )
+    found = Spec(SPEC).find("GET", "/v1/activities")
+    assert found is not None, "the spec has GET /v1/activities"
+    enum = found[0].response["properties"]["activities"]["items"]["properties"]["type"]["enum"]
 
     assert set(FEED_EVENT_TYPES) <= set(enum)
     assert {"opened_email", "clicked_email", "delivered_email", "bounced_email", "sent_push"} <= set(FEED_EVENT_TYPES)

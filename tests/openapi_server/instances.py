@@ -16,6 +16,7 @@ record gets its own values for them.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -40,7 +41,7 @@ class Generator:
 
     # -- records of a list ------------------------------------------------------------------------
 
-    def records(self, schema: Schema, leading: list[Any] = ()) -> list[Any]:
+    def records(self, schema: Schema, leading: Sequence[Any] = ()) -> list[Any]:
         """Every shape of one record of `schema`, each a different record (see the module docstring), after
         the `leading` records (a response example's own)."""
         shapes: list[Any] = list(leading)

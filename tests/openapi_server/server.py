@@ -46,9 +46,9 @@ class OpenAPIServer:
         self.log: list[Served] = []
         self._answers: defaultdict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), _Handler)
+        self._server = _Server((host, 0), _Handler)
         self._server.daemon_threads = True
-        self._server.api = self  # type: ignore[attr-defined]
+        self._server.api = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> OpenAPIServer:
@@ -63,6 +63,7 @@ class OpenAPIServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), "an AF_INET server's address is a (host, port) pair"
         return f"http://{host}:{port}/v1"
 
     def respond(self, method: str, target: str, authorization: str | None, raw: bytes) -> tuple[int, Any]:
@@ -96,7 +97,8 @@ class OpenAPIServer:
         """The 200 body of `operation` for its `turn`-th request."""
         options = branches(operation.response)
         schema = merged(options[turn % len(options)])
-        example = schema.get("example") if isinstance(schema.get("example"), dict) else {}
+        given = schema.get("example")
+        example: dict[str, Any] = given if isinstance(given, dict) else {}
         body: dict[str, Any] = {}
         for name, prop in schema.get("properties", {}).items():
             prop = merged(prop)
@@ -114,6 +116,12 @@ def list_of(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, holding the OpenAPIServer its request handlers answer for."""
+
+    api: OpenAPIServer
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -129,7 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        api: OpenAPIServer = self.server.api  # type: ignore[attr-defined]
+        assert isinstance(self.server, _Server), "handlers run only in an OpenAPIServer's own server"
+        api = self.server.api
         status, body = api.respond(self.command, self.path, self.headers.get("Authorization"), raw)
         payload = json.dumps(body).encode()
         self.send_response(status)

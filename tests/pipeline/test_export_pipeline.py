@@ -69,7 +69,9 @@ def rows_by_stream(files: t.Iterable[Path]) -> dict[str, list[dict]]:
     """The rows of export files, per stream named in the file name."""
     rows: dict[str, list[dict]] = defaultdict(list)
     for path in sorted(files):
-        rows[FILE_NAME.match(path.name)["stream"]].extend(pq.read_table(path).to_pylist())
+        name = FILE_NAME.match(path.name)
+        assert name is not None, f"{path.name} is named like an export file"
+        rows[name["stream"]].extend(pq.read_table(path).to_pylist())
     return rows
 
 
@@ -115,19 +117,21 @@ def test_two_pipeline_runs_write_the_initial_export_then_only_the_changes(
 
 def metrics_rows_per_file(bucket: Path) -> dict[str, int]:
     """Rows of each metrics file, counted by DuckDB over the `metrics_v4_*` pattern docs/export.md gives."""
-    rows = duckdb.sql(f"""
+    relation = duckdb.sql(f"""
         SELECT parse_filename(filename), count(*)
         FROM read_parquet('{bucket}/metrics_v4_*.parquet', filename = true) GROUP BY ALL
-    """).fetchall()
+    """)
+    assert relation is not None, "a SELECT gives a relation"
+    rows = relation.fetchall()
     return dict(rows)
 
 
 def latest_deliveries_as_documented(bucket: Path) -> int:
     """The DuckDB query of docs/export.md over every deliveries file: the latest row per delivery."""
-    return len(
-        duckdb.sql(f"""
+    relation = duckdb.sql(f"""
         SELECT delivery_id, delivery_type, created_at
         FROM read_parquet('{bucket}/deliveries_v4_*.parquet')
         QUALIFY row_number() OVER (PARTITION BY delivery_id ORDER BY seq_num DESC) = 1
-    """).fetchall()
-    )
+    """)
+    assert relation is not None, "a SELECT gives a relation"
+    return len(relation.fetchall())

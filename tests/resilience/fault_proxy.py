@@ -99,6 +99,7 @@ class FaultProxy:
     def url(self) -> str:
         """Base URL clients use instead of the upstream's."""
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), "an AF_INET server's address is a (host, port) pair"
         return f"http://{host}:{port}"
 
     def start(self) -> FaultProxy:
@@ -232,7 +233,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         """The request body, de-chunked so it can be forwarded with a plain Content-Length."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip(), 16)
                 if size == 0:

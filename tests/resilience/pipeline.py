@@ -110,8 +110,10 @@ def run_pipeline(
         stdout=subprocess.PIPE,
         stderr=target_err,
     )
+    target_out = target.stdout
+    assert target_out is not None, "the target was started with stdout=PIPE"
     stdout_lines: list[bytes] = []
-    reader = threading.Thread(target=lambda: stdout_lines.extend(target.stdout), daemon=True)
+    reader = threading.Thread(target=lambda: stdout_lines.extend(target_out), daemon=True)
     reader.start()
     relay = _Relay(tap, target, interruption)
     relay_thread = threading.Thread(target=relay.run, daemon=True)
@@ -163,8 +165,10 @@ class _Relay:
         self.fired = False
 
     def run(self) -> None:
-        source = self.tap.stdout.fileno()
-        sink = self.target.stdin.fileno()
+        tap_out, target_in = self.tap.stdout, self.target.stdin
+        assert tap_out is not None and target_in is not None, "the tap's stdout and the target's stdin are pipes"
+        source = tap_out.fileno()
+        sink = target_in.fileno()
         try:
             while chunk := os.read(source, CHUNK):
                 _write_all(sink, chunk)
@@ -176,11 +180,13 @@ class _Relay:
             self.tap.kill()
         finally:
             with contextlib.suppress(BrokenPipeError):
-                self.target.stdin.close()
+                target_in.close()
 
     def _fire(self) -> None:
+        interruption = self.interruption
+        assert interruption is not None, "fired only when an interruption was planned"
         self.fired = True
-        victim = self.tap if self.interruption.victim == "tap" else self.target
-        victim.send_signal(self.interruption.signum)
-        if victim is self.target and self.interruption.signum == signal.SIGKILL:
+        victim = self.tap if interruption.victim == "tap" else self.target
+        victim.send_signal(interruption.signum)
+        if victim is self.target and interruption.signum == signal.SIGKILL:
             victim.wait()

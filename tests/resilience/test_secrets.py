@@ -18,7 +18,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from fixtures import bucket_audit
-from fixtures.outcome import ProcessRun
 from fixtures.storage_services import service_account_key
 from tap.tap_harness import run_tap_process
 from target.target_runs import record_message, run_target, schema_message, state_message
@@ -58,6 +57,13 @@ def forms(secret: str) -> set[str]:
     return {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret), json.dumps(secret)[1:-1]}
 
 
+class CapturedRun(t.Protocol):
+    """A finished plugin process with both of its output streams (a tap's or a target's run)."""
+
+    stdout: str
+    stderr: str
+
+
 class SecretScanner:
     """Collects named secrets and reports where any form of them appears."""
 
@@ -71,7 +77,7 @@ class SecretScanner:
             if any(needle in text for needle in needles):
                 self.leaks.append(f"{name} in {where}")
 
-    def scan_run(self, what: str, run: ProcessRun) -> None:
+    def scan_run(self, what: str, run: CapturedRun) -> None:
         self.scan(f"{what} stdout", run.stdout)
         self.scan(f"{what} stderr", run.stderr)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 from cio_simulator import Simulator
-from conftest import Api
+from simulator.sim_api import Api
 
 
 def test_requests_without_the_bearer_key_are_a_401_with_an_errors_body(cio_sim: Simulator) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 from cio_simulator import FAULT_KINDS, Simulator
-from conftest import Api
+from simulator.sim_api import Api
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])

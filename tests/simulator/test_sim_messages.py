@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from cio_simulator import Simulator
-from conftest import Api
+from simulator.sim_api import Api
 
 DAY = 86400
 SIX_MONTHS = 180 * DAY

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from cio_simulator import Dataset, Simulator
-from conftest import MATCH_ALL, Api
+from simulator.sim_api import MATCH_ALL, Api
 
 ANCHOR = 1_700_000_000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cio_simulator import Simulator
-from conftest import MATCH_ALL, Api
+from simulator.sim_api import MATCH_ALL, Api
 
 
 @pytest.fixture(scope="module")

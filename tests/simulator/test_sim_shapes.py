@@ -6,7 +6,7 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from cio_simulator import Simulator
-from conftest import Api
+from simulator.sim_api import Api
 
 
 def test_spec_people_are_wrapped_in_customer_with_identifiers_only_in_attributes(make_cio_sim) -> None:

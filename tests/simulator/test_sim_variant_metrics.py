@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from cio_simulator import Simulator
-from conftest import Api
 from jsonschema import Draft7Validator
 from openapi_server import SPEC
 from openapi_server.spec import Spec, as_json_schema, merged
+from simulator.sim_api import Api
 
 VARIANT_PATHS = (
     "/newsletters/{newsletter_id}/contents/{content_id}/metrics",

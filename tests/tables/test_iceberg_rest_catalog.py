@@ -54,8 +54,12 @@ def rest_table(catalog: t.Any, warehouse: str, **properties: str) -> t.Any:
 
 def rows_by_id(table: t.Any) -> dict[str, dict]:
     arrow_table = table.scan().to_arrow()
-    assert duckdb.sql("select count(*) = count(distinct id) from arrow_table").fetchall() == [(True,)]
-    return {row["id"]: row for row in pl.from_arrow(arrow_table).to_dicts()}  # type: ignore[union-attr] - a Table gives a DataFrame
+    relation = duckdb.sql("select count(*) = count(distinct id) from arrow_table")
+    assert relation is not None, "a SELECT gives a relation"
+    assert relation.fetchall() == [(True,)]
+    frame = pl.from_arrow(arrow_table)
+    assert isinstance(frame, pl.DataFrame), "an Arrow table gives a DataFrame"
+    return {row["id"]: row for row in frame.to_dicts()}
 
 
 def test_a_rest_catalog_table_takes_appends_upserts_replays_and_new_columns(
@@ -173,7 +177,7 @@ class EchoingCatalog(http.server.BaseHTTPRequestHandler):
     def _refuse(self, body: bytes) -> None:
         echoed = f"{self.headers.get('Authorization')} {parse_qs(body.decode())}"
         if self.path.endswith("/oauth/tokens"):
-            payload = {"error": "invalid_client", "error_description": f"rejected {echoed}"}
+            payload: dict[str, t.Any] = {"error": "invalid_client", "error_description": f"rejected {echoed}"}
         else:
             payload = {"error": {"message": f"rejected {echoed}", "type": "BadRequestException", "code": 400}}
         data = json.dumps(payload).encode()

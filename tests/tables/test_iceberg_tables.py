@@ -48,7 +48,9 @@ def iceberg_table(root: Path, catalog_uri: str | None = None, **properties: str)
 
 def n_by_id(table: t.Any) -> dict[str, t.Any]:
     arrow_table = table.scan().to_arrow()
-    assert duckdb.sql("select count(*) = count(distinct id) from arrow_table").fetchall() == [(True,)]
+    relation = duckdb.sql("select count(*) = count(distinct id) from arrow_table")
+    assert relation is not None, "a SELECT gives a relation"
+    assert relation.fetchall() == [(True,)]
     return dict(zip(arrow_table["id"].to_pylist(), arrow_table["n"].to_pylist(), strict=True))
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from cio_simulator import Simulator
 from cio_simulator.metrics import METRIC_SERIES_KEYS, series
 from jsonschema import Draft7Validator
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 NEW_YORK = ZoneInfo("America/New_York")
 WORKSPACE_ID = 123456

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 from cio_simulator import FAULT_KINDS, Simulator
-from tap_expected import EXPECTED, expected_keys, key_fields
-from tap_harness import TapRun, run_tap, tap_config
+from tap.tap_expected import EXPECTED, expected_keys, key_fields
+from tap.tap_harness import TapRun, run_tap, tap_config
 
 from tap_customerio.tap import STREAM_TYPES
 

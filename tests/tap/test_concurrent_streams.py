@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from cio_simulator import Simulator
-from tap_harness import TapRun, catalog_for, run_tap, tap_config
+from tap.tap_harness import TapRun, catalog_for, run_tap, tap_config
 
 from tap_customerio.tap import TapCustomerIO
 

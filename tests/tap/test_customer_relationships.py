@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 from tap_customerio.streams import relationships
 from tap_customerio.tap import TapCustomerIO

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from cio_simulator import Simulator
-from tap_harness import catalog_for, run_tap, tap_config
+from tap.tap_harness import catalog_for, run_tap, tap_config
 
-from tap_customerio.client import CustomerIOError
+from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.tap import TapCustomerIO
 
 TAP = str(Path(sys.executable).parent / "tap-customerio")
@@ -129,6 +129,7 @@ def test_a_non_retriable_client_error_fails_at_once_with_the_api_detail(make_cio
     sim = make_cio_sim()
     tap = TapCustomerIO(config=tap_config(sim))
     stream = tap.streams["campaigns"]
+    assert isinstance(stream, CustomerIOStream), "every stream of the tap is a CustomerIOStream"
     with pytest.raises(CustomerIOError) as failure:
         stream.send("GET", "/campaigns/not-a-number")
     assert str(failure.value).startswith("GET /v1/campaigns/not-a-number returned HTTP 4")

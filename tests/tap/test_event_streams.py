@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cio_simulator import Simulator
 from fixtures.outcome import assert_one_line_error
-from tap_harness import catalog_for, run_tap, run_tap_process, tap_config
+from tap.tap_harness import catalog_for, run_tap, run_tap_process, tap_config
 
 from tap_customerio.timestamps import iso_to_unix
 

@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable
 
 from cio_simulator import Simulator
-from tap_expected import expected_keys, key_fields
-from tap_harness import catalog_for, run_tap, tap_config
+from tap.tap_expected import expected_keys, key_fields
+from tap.tap_harness import catalog_for, run_tap, tap_config
 
+from tap_customerio.client import CustomerIOStream
 from tap_customerio.tap import TapCustomerIO
 
 LATENCY = 0.2
@@ -19,6 +20,7 @@ VARIANT_METRICS = re.compile(r"/v1/newsletters/(\d+)/contents/\d+/metrics")
 def test_first_pages_fetched_ahead_for_two_object_types_are_each_their_own_types(cio_sim) -> None:
     tap = TapCustomerIO(config=tap_config(cio_sim), setup_mapper=False)
     objects = tap.streams["objects"]
+    assert isinstance(objects, CustomerIOStream), "every stream of the tap is a CustomerIOStream"
     first, second = sorted(cio_sim.data.objects)[:2]
 
     ahead = {type_id: objects.first_page_ahead({"object_type_id": type_id}) for type_id in (first, second)}

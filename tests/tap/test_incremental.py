@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from cio_simulator import Simulator
-from tap_expected import expected_keys, key_fields
-from tap_harness import TapRun, catalog_for, run_tap, tap_config
+from tap.tap_expected import expected_keys, key_fields
+from tap.tap_harness import TapRun, catalog_for, run_tap, tap_config
 
 from tap_customerio.timestamps import iso_to_unix
 

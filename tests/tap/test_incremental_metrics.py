@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from cio_simulator import Simulator
 from cio_simulator.metrics import METRIC_SERIES_KEYS
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 NEW_YORK = ZoneInfo("America/New_York")
 STREAMS = ["campaigns", "campaign_metrics", "newsletters", "newsletter_metrics"]

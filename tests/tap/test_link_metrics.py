@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from tap_harness import API_KEY, run_tap, tap_config
+from tap.tap_harness import API_KEY, run_tap, tap_config
 
 NEW_YORK = ZoneInfo("America/New_York")
 

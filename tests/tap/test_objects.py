@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 
 def test_every_object_is_emitted_with_its_attributes_and_last_change(cio_sim) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from jsonschema import Draft7Validator
 from openapi_server import SPEC, OpenAPIServer
-from tap_harness import TapRun, run_tap
+from tap.tap_harness import TapRun, run_tap
 
 from tap_customerio.tap import STREAM_TYPES
 

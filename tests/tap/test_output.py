@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pytest
 from cio_simulator import Simulator
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
-from tap_customerio.output import RECORD_BUFFER_BYTES
+from tap_customerio.output import RECORD_BUFFER_BYTES, RecordBufferingWriter
 from tap_customerio.tap import TapCustomerIO
 
 
@@ -60,7 +60,7 @@ def test_record_lines_reach_stdout_in_blocks_not_one_by_one() -> None:
     assert sorted(set(sizes)) == [0, block, 2 * block]
 
 
-def written(write: Callable[[TapCustomerIO.message_writer_class], None]) -> bytes:  # type: ignore[valid-type]
+def written(write: Callable[[RecordBufferingWriter], None]) -> bytes:
     """The bytes one writer call puts on stdout."""
     stdout = RecordedStdout()
     with contextlib.redirect_stdout(stdout):  # type: ignore[type-var]  # the writer needs `buffer` and `flush` only

@@ -12,7 +12,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
-from tap_harness import run_tap_process
+from tap.tap_harness import run_tap_process
 
 from tap_customerio.client import CustomerIOError, CustomerIOStream
 from tap_customerio.pagination import CursorLoopError, CursorPaginator
@@ -100,12 +100,15 @@ def test_about_in_markdown_documents_every_setting_and_every_stream(tmp_path: Pa
 
 
 def campaigns_stream() -> CustomerIOStream:
-    return TapCustomerIO(config={"app_api_key": "k", "api_url": "http://127.0.0.1:9/v1"}).streams["campaigns"]
+    stream = TapCustomerIO(config={"app_api_key": "k", "api_url": "http://127.0.0.1:9/v1"}).streams["campaigns"]
+    assert isinstance(stream, CustomerIOStream), "every stream of the tap is a CustomerIOStream"
+    return stream
 
 
 def answered(body: dict) -> requests.Response:
     response = page(body)
     response.request = requests.Request("GET", "http://127.0.0.1:9/v1/campaigns").prepare()
+    assert response.request.url is not None, "a prepared request has its URL"
     response.url = response.request.url
     return response
 

@@ -17,7 +17,7 @@ import pytest
 from cio_simulator import Simulator
 from jsonschema import FormatChecker, validators
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
-from tap_harness import API_KEY, TapRun, catalog_for, run_tap, tap_config
+from tap.tap_harness import API_KEY, TapRun, catalog_for, run_tap, tap_config
 
 from tap_customerio.tap import STREAM_TYPES
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 
 def test_each_segment_has_one_record_with_the_campaigns_and_newsletters_using_it(cio_sim) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cio_simulator import Simulator
-from tap_harness import catalog_for, run_tap, tap_config
+from tap.tap_harness import catalog_for, run_tap, tap_config
 
 
 def deselect(catalog: dict, stream: str, *breadcrumb: str) -> None:

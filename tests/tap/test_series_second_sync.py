@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cio_simulator import Simulator
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 from tap_customerio.streams.metrics import DailyMetricsStream
 from tap_customerio.tap import STREAM_TYPES

@@ -52,4 +52,4 @@ def test_settings_cannot_change_during_a_run() -> None:
     settings = Settings.from_config({"app_api_key": "key"})
 
     with pytest.raises(dataclasses.FrozenInstanceError):
-        settings.max_retries = 0  # type: ignore[misc]
+        settings.max_retries = 0  # type: ignore[misc]  # assigning a frozen field is what the test checks

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from cio_simulator import Simulator
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_harness import catalog_for
+from tap.tap_harness import catalog_for
 
 from tap_customerio.tap import STREAM_TYPES, TapCustomerIO
 

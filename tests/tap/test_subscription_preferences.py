@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tap_harness import run_tap, tap_config
+from tap.tap_harness import run_tap, tap_config
 
 from tap_customerio.tap import TapCustomerIO
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 from cio_simulator import Simulator
-from tap_harness import API_KEY, run_tap, tap_config
+from tap.tap_harness import API_KEY, run_tap, tap_config
 
 NEW_YORK = ZoneInfo("America/New_York")
 STREAM = "transactional_metrics"

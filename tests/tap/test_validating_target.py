@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from cio_simulator import Simulator
-from tap_harness import API_KEY, catalog_for, tap_config
+from tap.tap_harness import API_KEY, catalog_for, tap_config
 
 from tap_customerio.tap import STREAM_TYPES
 
@@ -93,6 +93,7 @@ def test_a_full_sync_of_every_stream_piped_into_target_jsonl_exits_0_on_both_sid
             stderr=tap_log,
             text=True,
         )
+        assert tap.stdout is not None and target.stdin is not None, "both pipes were asked for"
         target_reading = True
         for line in tap.stdout:
             message = json.loads(line)
@@ -111,8 +112,9 @@ def test_a_full_sync_of_every_stream_piped_into_target_jsonl_exits_0_on_both_sid
     assert written == dict(sent)
 
 
-def forward(line: str, target: subprocess.Popen) -> bool:
+def forward(line: str, target: subprocess.Popen[str]) -> bool:
     """Write one line to the target; False once it has stopped reading (it failed: its exit code says how)."""
+    assert target.stdin is not None, "the target was started with stdin=PIPE"
     try:
         target.stdin.write(line)
     except BrokenPipeError:

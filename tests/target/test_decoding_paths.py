@@ -23,7 +23,7 @@ from target_parquet_bucket.arrow_schema import columns_for_schema
 from target_parquet_bucket.decoding import BatchDecoder, RecordError
 from target_parquet_bucket.json_reader import ArrowJsonReader, may_hold_nan
 
-SCHEMA = {
+SCHEMA: dict[str, t.Any] = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
@@ -288,7 +288,9 @@ def test_native_structs_of_a_batch_parsed_in_parts_are_read_back_as_sent_by_pyar
     expected = [(r["id"], r["obj"], r["tags"]) for r in records]
     by_pyarrow = pq.read_table(path, columns=["id", "obj", "tags"]).to_pylist()
     assert [(r["id"], r["obj"], r["tags"]) for r in by_pyarrow] == expected
-    by_duckdb = duckdb.sql(f"SELECT id, obj, tags FROM read_parquet('{path}') ORDER BY id").fetchall()
+    relation = duckdb.sql(f"SELECT id, obj, tags FROM read_parquet('{path}') ORDER BY id")
+    assert relation is not None, "a SELECT gives a relation"
+    by_duckdb = relation.fetchall()
     assert [(i, o, tg) for i, o, tg in by_duckdb] == expected
     by_polars = pl.read_parquet(path, columns=["id", "obj", "tags"]).rows()
     assert by_polars == expected

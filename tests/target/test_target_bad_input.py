@@ -63,7 +63,7 @@ def good_suffix() -> list[Message]:
     return [delivery("4", name="alan"), state_message(LATER_STATE)]
 
 
-def run_in(tmp_path: Path, messages: t.Iterable[Message], **settings: t.Any) -> TargetRun:
+def run_in(tmp_path: Path, messages: t.Iterable[Message] | bytes, **settings: t.Any) -> TargetRun:
     """Run the target in `tmp_path` (so a stray relative write is seen) on the bucket `tmp_path/bucket`."""
     config = {"bucket_url": str(tmp_path / "bucket"), "workspace_id": "123456", **settings}
     return run_target(messages, config, cwd=tmp_path)

@@ -100,10 +100,12 @@ def bucket_rows(bucket: Path) -> list[dict]:
 
 def duckdb_rows(bucket: Path) -> list[tuple]:
     """The same rows read by DuckDB, ordered by id."""
-    return duckdb.sql(
+    relation = duckdb.sql(
         "SELECT id, email, score, active, created_at, attributes "
         f"FROM read_parquet('{bucket}/{STREAM}_*.parquet') ORDER BY id"
-    ).fetchall()
+    )
+    assert relation is not None, "a SELECT gives a relation"
+    return relation.fetchall()
 
 
 def assert_bucket_holds(bucket: Path, records: list[dict]) -> None:

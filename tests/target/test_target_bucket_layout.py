@@ -296,10 +296,12 @@ def test_a_per_stream_folder_template_keeps_partition_folders_inside_the_stream_
     ]
     deliveries = ds.dataset(tmp_path / "deliveries", format="parquet").to_table()
     assert sorted(deliveries.column("delivery_id").to_pylist()) == ["d1", "d1b"]
-    days = duckdb.sql(
+    relation = duckdb.sql(
         f"select distinct created_at::date::varchar from read_parquet('{tmp_path}/deliveries/**/*.parquet', "
         "hive_partitioning = false) order by 1"
-    ).fetchall()
+    )
+    assert relation is not None, "a SELECT gives a relation"
+    days = relation.fetchall()
     assert days == [("2026-11-22",), ("2026-11-23",)]
 
 

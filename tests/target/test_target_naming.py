@@ -88,5 +88,5 @@ def test_a_sequence_is_never_reused_in_a_run_even_if_the_marker_goes_back(tmp_pa
 @pytest.mark.parametrize("version", ["../../sequences/users", "1/../2", 1.5, True])
 def test_only_an_integer_version_names_an_activate_version_marker(version: object) -> None:
     with pytest.raises(NamingError, match="must be an integer"):
-        FileNamer.activate_version_key("users", version)  # type: ignore[arg-type]
+        FileNamer.activate_version_key("users", version)  # type: ignore[arg-type]  # a wrong type is the point
     assert FileNamer.activate_version_key("users", 1700000000000) == "_meta/activate_version/users/1700000000000.json"

@@ -69,7 +69,7 @@ def test_the_target_counts_each_streams_records_as_they_arrive_across_schema_cha
     ]
     lines = io.BytesIO(b"".join(json.dumps(message).encode() + b"\n" for message in messages))
 
-    TargetParquetBucket(config={"bucket_url": str(tmp_path)}).listen(file_input=lines)  # type: ignore[arg-type]
+    TargetParquetBucket(config={"bucket_url": str(tmp_path)}).listen(file_input=lines)  # type: ignore[arg-type]  # SDK says IO[str]; reader.py reads bytes
 
     last = {message.split(":")[0]: message for message in caplog.messages}
     assert last["people"].startswith("people: 5 records so far (")

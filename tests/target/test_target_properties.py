@@ -264,7 +264,7 @@ def props(draw: st.DrawFn, depth: int = 0) -> Prop:
         return Prop(kind, False, base if form == "plain" else {**base, "type": [base["type"]]}, children=children)
     form = draw(st.sampled_from(["null last", "null first", "anyOf"]))
     if form == "anyOf":
-        schema = {"anyOf": [base, {"type": "null"}]}
+        schema: dict[str, t.Any] = {"anyOf": [base, {"type": "null"}]}
     else:
         types = [base["type"], "null"] if form == "null last" else ["null", base["type"]]
         schema = {**base, "type": types}
@@ -280,7 +280,7 @@ def schemas(draw: st.DrawFn, hostile: bool) -> Schema:
     required = tuple(name for name in prop_names if draw(st.integers(0, 3)) == 0)
     key_candidates = [n for n, p in properties if p.kind in {"integer", "string"} and not p.nullable]
     keys: tuple[str, ...] = ()
-    if key_candidates and draw(st.booleans()):
+    if bool(key_candidates) and draw(st.booleans()):
         keys = (draw(st.sampled_from(key_candidates)),)
     broken = (
         draw(
@@ -422,14 +422,14 @@ def run_messages(draw: st.DrawFn, streams: list[str], known: dict[str, Schema], 
             messages.append(Message("SCHEMA", stream, schema=current[stream]))
         elif action == "ACTIVATE_VERSION":
             valid = st.integers(0, 2**41)
-            version = draw(
+            activated = draw(
                 valid
                 if not hostile
                 else st.one_of(
                     valid, st.sampled_from(["../../sequences/users", "../../../users/1", "1", 1.5, None, True])
                 )
             )
-            messages.append(Message("ACTIVATE_VERSION", stream, version=version))
+            messages.append(Message("ACTIVATE_VERSION", stream, version=activated))
         elif action == "BATCH":
             files = draw(
                 st.lists(st.lists(records(schema, hostile), min_size=1, max_size=3).map(tuple), min_size=1, max_size=2)
@@ -470,7 +470,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     if draw(st.booleans()):  # a second run into the same bucket, with the same and maybe other streams
         more = draw(st.lists(st.sampled_from(STREAM_NAMES), max_size=1))
         runs.append(draw(run_messages(list(dict.fromkeys(streams + more)), known, hostile)))
-    config = {
+    config: dict[str, t.Any] = {
         "compression": draw(st.sampled_from(["snappy", "zstd", "gzip", "none"])),
         "file_name_template": draw(st.sampled_from([DEFAULT_TEMPLATE, FOLDER_TEMPLATE])),
     }
@@ -689,7 +689,7 @@ def check_record(schema: Schema, record: dict) -> tuple[str, tuple[t.Any, ...]]:
     """('' or why the record is invalid, its expected values)."""
     if not schema.props:
         return "stream declares no properties", ()
-    values = []
+    values: list[t.Any] = []
     for (name, prop), column in zip(schema.props, columns_of(schema), strict=True):
         if name not in record:
             if name in schema.keys or name in schema.required:
@@ -780,8 +780,12 @@ def expected_run(
             if stream not in current:
                 invalid(line, stream, f"{message.kind} before SCHEMA")
                 continue
-            rows = [message.record] if message.kind == "RECORD" else in_batch
-            assert rows is not None
+            if message.kind == "RECORD":
+                assert message.record is not None, "every RECORD the scenarios send carries a record"
+                rows = [message.record]
+            else:
+                assert in_batch is not None
+                rows = in_batch
             if message.kind == "RECORD" and message.version is not None and not isinstance(message.version, int):
                 invalid(line, stream, "version is not an integer")
                 continue
@@ -1062,7 +1066,7 @@ EDGES = Schema(
     ),
     keys=("id",),
 )
-EDGE_VALUES = [
+EDGE_VALUES: list[dict[str, t.Any]] = [
     {"id": 1, "Id": "ünï", "at": "1969-12-31T23:59:59.9999995Z", "day": "0001-01-01", "n": 0.1, "obj": {"a": [1]}},
     {"id": -(2**63), "at": "2026-11-22T10:00:00", "day": "9999-12-31", "n": -(2**53)},
     {"id": 2**63 - 1, "Id": None, "at": "0001-01-01T00:30:00-01:00", "obj": None},

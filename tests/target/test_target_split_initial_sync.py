@@ -54,7 +54,9 @@ def marker(bucket: Path, stream: str) -> dict:
 
 def read_numbers(bucket: Path, key: str) -> list[int]:
     """`n` of every row of one parquet file, read by DuckDB."""
-    rows = duckdb.sql(f"SELECT n FROM read_parquet('{bucket / key}') ORDER BY n").fetchall()
+    relation = duckdb.sql(f"SELECT n FROM read_parquet('{bucket / key}') ORDER BY n")
+    assert relation is not None, "a SELECT gives a relation"
+    rows = relation.fetchall()
     return [n for (n,) in rows]
 
 

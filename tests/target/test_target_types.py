@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import typing as t
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from target.target_runs import (
+    Message,
     data_files,
     read_parquet,
     record_message,
@@ -36,7 +38,7 @@ PROPERTIES = {
     "never_sent_time": {"type": ["null", "string"], "format": "date-time"},
 }
 
-RECORDS = [
+RECORDS: list[dict[str, t.Any]] = [
     {
         "id": "a",
         "count": 3,
@@ -159,7 +161,11 @@ def test_record_metadata_columns_on_demand(tmp_path: Path) -> None:
 
 def test_state_with_decimals_is_emitted_exactly(tmp_path: Path) -> None:
     raw_state = '{"type": "STATE", "value": {"bookmarks": {"s": {"score": 0.1000000000000000055511151231257827}}}}'
-    messages = [schema_message("s", {"id": {"type": "integer"}}), record_message("s", {"id": 1}), raw_state]
+    messages: list[Message] = [
+        schema_message("s", {"id": {"type": "integer"}}),
+        record_message("s", {"id": 1}),
+        raw_state,
+    ]
     run = run_target(messages, {"bucket_url": str(tmp_path)})
     assert run.exit_code == 0, run.stderr
     assert run.stdout.strip() == '{"bookmarks":{"s":{"score":0.1000000000000000055511151231257827}}}'
