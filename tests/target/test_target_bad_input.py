@@ -226,8 +226,10 @@ def test_a_stream_name_too_long_for_a_local_file_name_fails_in_one_line_naming_i
 
     assert run.exit_code == 1, run.stderr[-800:]
     assert run.states == []
-    [line] = run.error_lines  # names the file it could not create, whose name holds the whole stream name
-    assert "File name too long" in line and stream in line, line
+    [line] = run.error_lines  # names the object key it could not create, whose name holds the whole stream name
+    assert f"object key '_meta/sequences/{stream}.json'" in line, line
+    assert "is 305 bytes, over the 255 a local file system allows" in line, line
+    assert ".tmp" not in line, line
     assert bucket_audit.data_files(tmp_path / "bucket") == []
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from target.target_runs import record_message, run_target, schema_message, state_message
 
 from target_parquet_bucket.storage import ObjectExistsError, open_storage
 from target_parquet_bucket.storage.local import LocalStorage
@@ -74,23 +73,3 @@ def test_a_name_of_255_bytes_is_written_although_its_temporary_file_would_be_lon
 
     assert storage.get_bytes(f"a/{name}") == b"data"
     assert [p.name for p in (tmp_path / "bucket" / "a").iterdir()] == [name]
-
-
-def test_a_stream_name_too_long_for_a_local_file_fails_naming_the_object_key(tmp_path: Path) -> None:
-    stream = "s" * 300
-    messages = [
-        schema_message(stream, {"id": {"type": "integer"}}, key_properties=["id"]),
-        record_message(stream, {"id": 1}),
-        state_message({"s": 1}),
-    ]
-
-    run = run_target(messages, {"bucket_url": str(tmp_path / "bucket")})
-
-    assert run.exit_code == 1
-    assert run.states == []
-    assert run.error_lines == [
-        f"target-parquet-bucket: error: ValueError: object key '_meta/sequences/{stream}.json': the name "
-        f"'{stream}.json' is 305 bytes, over the 255 a local file system allows (a shorter stream name or "
-        "file_name_template)"
-    ]
-    assert not any(p.is_file() for p in (tmp_path / "bucket").rglob("*"))
