@@ -60,6 +60,8 @@ class Scheduler:
         self._workers = 0
         self._stopping = threading.Event()
         self._ahead: dict[Hashable, Future[t.Any]] = {}
+        #: Taps of this process inside `run_concurrently` (tests, or a program running two taps, share it).
+        self._runs = 0
 
     def configure(self, rate: float, workers: int) -> None:
         """Pace to `rate` requests per second with at least `workers` worker threads (once per tap).
@@ -187,6 +189,8 @@ class Scheduler:
         waits; returns when every job has ended, raising the first exception a job let out (a stream's
         own failures are caught in the stream, so only run-ending ones such as a rejected key get here)."""
         self._stopping.clear()
+        with self._lock:
+            self._runs += 1
         pending = list(jobs)
         errors: list[BaseException] = []
         lock = threading.Lock()
@@ -208,14 +212,17 @@ class Scheduler:
             threading.Thread(target=worker, name=f"tap-customerio-stream-{n}", daemon=True)
             for n in range(max(1, min(parallel, len(pending))))
         ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            # Joined in short waits: a SIGTERM the kernel hands to another thread runs its handler (which stops
-            # the streams) only once this, the main thread, is back in Python code; an endless join never is.
-            while thread.is_alive():
-                thread.join(timeout=0.1)
-        self._drop_work_ahead(wait=not self._stopping.is_set())
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                # Joined in short waits: a SIGTERM the kernel hands to another thread runs its handler (which
+                # stops the streams) only once this, the main thread, is back in Python code; an endless join
+                # never is.
+                while thread.is_alive():
+                    thread.join(timeout=0.1)
+        finally:
+            self._drop_work_ahead(wait=not self._stopping.is_set())
         if errors:
             raise errors[0]
 
@@ -223,8 +230,11 @@ class Scheduler:
         """Once every stream is done, pages fetched ahead that no stream claimed (children of a parent that
         failed, windows after a stream's failure) are not needed: what has not started is cancelled, and what
         is on the wire is waited for (`wait`; not when stopping on SIGTERM), so no request or log line follows
-        the run's last messages."""
+        the run's last messages. While another tap of the process still runs, its workers and pages stay."""
         with self._lock:
+            self._runs -= 1
+            if self._runs:
+                return
             pool, self._pool = self._pool, None
             unclaimed = list(self._ahead.values())
             self._ahead.clear()

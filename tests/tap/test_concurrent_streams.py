@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from cio_simulator import Simulator
 from tap.tap_harness import TapRun, catalog_for, run_tap, tap_config
 
+from tap_customerio.concurrency import Scheduler
 from tap_customerio.tap import TapCustomerIO
 
 #: Streams with cursor chains (activities; campaign and broadcast actions), children, hydration and windows.
@@ -153,3 +155,25 @@ def test_streams_whose_children_fan_out_start_before_streams_reading_one_list(
     order = [stream.name for stream in tap.top_level_streams()]
     assert order[:3] == ["activities", "types", "segments"]  # long-running, then two generations, one
     assert sorted(order[3:]) == ["sender_identities", "snippets"]
+
+
+def test_a_tap_that_ends_leaves_the_workers_of_another_tap_in_the_process_running() -> None:
+    """The worker pool is the process's: the first of two taps to end must not take it from the other."""
+    scheduler = Scheduler()
+    scheduler.configure(rate=100, workers=2)
+    long_run_started, short_run_ended = threading.Event(), threading.Event()
+    fetched: list[str] = []
+
+    def long_stream() -> None:
+        long_run_started.set()
+        with scheduler.waiting():
+            assert short_run_ended.wait(30)
+        fetched.append(scheduler.result(scheduler.submit(lambda: "page")))
+
+    long_run = threading.Thread(target=scheduler.run_concurrently, args=([long_stream], 1))
+    long_run.start()
+    assert long_run_started.wait(30)
+    scheduler.run_concurrently([lambda: None], 1)
+    short_run_ended.set()
+    long_run.join(30)
+    assert fetched == ["page"]
