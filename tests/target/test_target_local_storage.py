@@ -63,11 +63,15 @@ def test_keys_with_dot_or_empty_segments_are_refused_like_on_object_stores(tmp_p
     assert list(tmp_path.rglob("*")) == []
 
 
-def test_a_name_of_255_bytes_is_written_although_its_temporary_file_would_be_longer(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "name", ["n" * 247 + ".parquet", "\U0001f600" * 61 + ".parquet"], ids=["ascii", "4-byte utf-8"]
+)
+def test_a_name_of_up_to_255_bytes_is_written_although_its_temporary_file_would_be_longer(
+    tmp_path: Path, name: str
+) -> None:
     storage = LocalStorage(tmp_path / "bucket")
     source = tmp_path / "source"
     source.write_bytes(b"data")
-    name = "n" * 247 + ".parquet"
 
     storage.put(f"a/{name}", source)
 

@@ -52,8 +52,10 @@ class LocalStorage(Storage):
         """A hidden temporary name in the destination folder, so the final step is a rename or link
         within one filesystem (atomic), never a copy that readers could observe half-done."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        # At most 200 characters of the name: the suffix must not make a name that fits too long to create.
-        return path.parent / f".{path.name[:200]}.{uuid.uuid4().hex}.tmp"
+        # At most 200 bytes of the name (not characters: UTF-8 takes up to 4 per character), so the suffix
+        # never makes a name that fits NAME_MAX too long to create.
+        stem = path.name.encode()[:200].decode(errors="ignore")
+        return path.parent / f".{stem}.{uuid.uuid4().hex}.tmp"
 
     def _publish(self, write: t.Callable[[Path], object], path: Path, *, overwrite: bool, key: str) -> None:
         """`write` the temporary file, then move it into place.
