@@ -40,8 +40,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# --dist loadfile: each test module runs on one worker, so its module fixtures (a full faulty sync, the
+# OpenAPI document's responses) are built once, not once per worker.
 test: install lint
-	$(BIN)/python -m pytest tests -n 2 --timeout 600
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile --timeout 600 --durations=15
 
 bench: install
 	$(BIN)/python -m bench
