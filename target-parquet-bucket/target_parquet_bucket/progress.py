@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 class StreamProgress:
     """Counts one stream's records and logs a line at most every `interval` seconds.
 
-    Called once per record on the target's hot path, so it only adds and compares; records are counted as
+    Called for every run of records on the target's hot path, so it only adds and compares; records are counted as
     they arrive (before decoding), so a stream whose records wait in a batch still shows progress.
     """
 

@@ -4,7 +4,9 @@ rows down to the bucket with the stream's identity (`FileStream`); the bucket ow
 from __future__ import annotations
 
 import array
+import bisect
 import datetime
+import itertools
 import typing as t
 from urllib.parse import quote
 
@@ -86,16 +88,27 @@ class ParquetBucketSink(BatchSink):
 
     # Buffering ------------------------------------------------------------------------------
 
-    def append_raw(self, line: bytes, line_number: int) -> bool:
-        """Fast path: keep the RECORD line as bytes (decoded with its batch); True when full."""
-        lines = self._lines
-        lines.append(line)
-        self._line_numbers.append(line_number)
-        self._buffered_bytes += len(line)
-        self.progress.add()
-        if not len(lines) % BatchDecoder.READ_AHEAD_LINES:
-            self.decoder.read_ahead(lines)
-        return len(lines) >= self._max_rows or self._buffered_bytes >= self._max_buffer_bytes
+    def extend_raw(self, lines: list[bytes], start: int, stop: int, first_number: int) -> int:
+        """Fast path: keep RECORD lines from `lines[start:stop]` as bytes (decoded with their batch)
+        until the batch is full; return how many were kept. `first_number` is `lines[0]`'s line.
+
+        Like one line at a time: the line that reaches `batch_size_mb` is the batch's last.
+        """
+        buffered = len(self._lines)
+        end = min(stop, start + self._max_rows - buffered)
+        sizes = list(itertools.accumulate(map(len, lines[start:end])))
+        room = self._max_buffer_bytes - self._buffered_bytes
+        if sizes and sizes[-1] >= room:
+            end = start + bisect.bisect_left(sizes, room) + 1
+        kept = end - start
+        self._lines.extend(lines[start:end])
+        self._line_numbers.extend(range(first_number + start, first_number + end))
+        self._buffered_bytes += sizes[kept - 1] if kept else 0
+        self.progress.add(kept)
+        ahead = BatchDecoder.READ_AHEAD_LINES
+        if buffered // ahead != len(self._lines) // ahead:
+            self.decoder.read_ahead(self._lines)
+        return kept
 
     def process_record(self, record: dict, context: dict) -> None:
         """SDK path (stream maps / flattening): re-encode the transformed record as a line."""

@@ -104,7 +104,7 @@ class TargetParquetBucket(TargetHooks):
         self._open_tables()
         self.set_state_interval(settings.state_interval_seconds)
         if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:
-            self.message_reader.raw_record_handler = self._process_raw_record
+            self.message_reader.raw_record_handler = self._process_raw_records
 
     def _open_tables(self) -> None:
         """With `table_format` delta/iceberg, streams go to tables through `TableSink`."""
@@ -119,15 +119,24 @@ class TargetParquetBucket(TargetHooks):
             self.tables = TableCommits(store, self.settings, redact=self.bucket.storage.redact)
             self.default_sink_class = TableSink
 
-    def _process_raw_record(self, stream: str, line: bytes, line_number: int) -> None:
-        """Columnar path for one RECORD line: buffer it in its sink, drain when full."""
+    def _process_raw_records(self, stream: str, lines: list[bytes], first_number: int) -> None:
+        """Columnar path for a run of one stream's RECORD lines: buffer them in its sink, draining
+        each time it is full, and check the age of buffered records after every line whose number is
+        a multiple of `_AGE_CHECK_EVERY` (as if they came one at a time)."""
         sink = self._sink_of.get(stream)
         if sink is None:
-            sink = self._active_sink(stream, line_number, "RECORD")
-        if sink.append_raw(line, line_number):
-            self.drain_one(sink)
-        if not line_number % _AGE_CHECK_EVERY:
-            self.drain_if_records_aged()
+            sink = self._active_sink(stream, first_number, "RECORD")
+        taken = 0
+        while taken < len(lines):
+            # one past the next line whose number is a multiple of _AGE_CHECK_EVERY
+            check_at = taken + (-(first_number + taken)) % _AGE_CHECK_EVERY + 1
+            stop = min(len(lines), check_at)
+            while taken < stop:
+                taken += sink.extend_raw(lines, taken, stop, first_number)
+                if sink.is_full:
+                    self.drain_one(sink)
+            if taken == check_at:
+                self.drain_if_records_aged()
 
     def _active_sink(self, stream: str, line_number: int, message_type: str) -> ParquetBucketSink:
         """The stream's sink, or the error naming the stream and line when it had no SCHEMA yet."""
