@@ -17,7 +17,8 @@ from bench.report import RESULTS, markdown_table, write_results
 NOTES = [
     "Ratios compare runs made seconds apart on the same machine; absolute records/s depend on the machine "
     "and its load. Target times are end to end (interpreter start-up, stdin parsing, parquet writing, "
-    "upload); the pyarrow baseline starts from the bare records already extracted into JSON lines.",
+    "upload); the pyarrow baseline, also a whole process (start-up and pyarrow's imports included), starts "
+    "from the bare records already extracted into JSON lines.",
     "",
     "pyarrow's JSON reader uses every core, the target's per-record work mostly one: on an idle machine "
     "the baseline gets faster and the ratio drops; compare the cpu seconds for the work each side does.",
