@@ -4,12 +4,17 @@ and an error names the right input line."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import random
+import subprocess
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from target.target_runs import (
+    TARGET_EXECUTABLE,
     assert_refused,
     data_files,
     read_parquet,
@@ -114,3 +119,30 @@ def test_a_line_longer_than_a_read_block_lands_whole_between_runs_of_short_ones(
     assert [row["id"] for row in written] == list(range(7))
     assert written[3]["text"] == long_text
     assert pq.read_metadata(tmp_path / "bucket" / data_files(tmp_path / "bucket")[0]).num_rows == 7
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are set through fcntl on Linux only")
+def test_a_pipe_on_stdin_is_widened_to_hold_a_whole_read_block(tmp_path: Path) -> None:
+    """The writer and the target then take turns every MiB rather than every 64 KiB (Linux's default)."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config(tmp_path)))
+    target = subprocess.Popen(
+        [str(TARGET_EXECUTABLE), "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert target.stdin is not None
+    pipe = target.stdin.fileno()
+    default_size = fcntl.fcntl(pipe, fcntl.F_GETPIPE_SZ)
+    target.stdin.write(singer_lines([schema_message("events", SCHEMA), record_message("events", {"id": 1})]))
+    target.stdin.flush()
+    deadline = time.monotonic() + 60
+    while fcntl.fcntl(pipe, fcntl.F_GETPIPE_SZ) == default_size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    widened = fcntl.fcntl(pipe, fcntl.F_GETPIPE_SZ)
+    _, stderr = target.communicate(timeout=60)
+
+    assert (default_size, widened) == (64 * 1024, 1024 * 1024)
+    assert target.returncode == 0, stderr.decode()[-2000:]
+    assert [row["id"] for row in rows(tmp_path, "events")] == [1]
