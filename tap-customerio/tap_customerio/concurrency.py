@@ -222,15 +222,16 @@ class Scheduler:
                 while thread.is_alive():
                     thread.join(timeout=0.1)
         finally:
-            self._drop_work_ahead(wait=not self._stopping.is_set())
+            self._end_run(wait=not self._stopping.is_set())
         if errors:
             raise errors[0]
 
-    def _drop_work_ahead(self, *, wait: bool) -> None:
-        """Once every stream is done, pages fetched ahead that no stream claimed (children of a parent that
-        failed, windows after a stream's failure) are not needed: what has not started is cancelled, and what
-        is on the wire is waited for (`wait`; not when stopping on SIGTERM), so no request or log line follows
-        the run's last messages. While another tap of the process still runs, its workers and pages stay."""
+    def _end_run(self, *, wait: bool) -> None:
+        """One run of streams ended. Once every run of the process has, pages fetched ahead that no stream
+        claimed (children of a parent that failed, windows after a stream's failure) are not needed: what has
+        not started is cancelled, and what is on the wire is waited for (`wait`; not when stopping on SIGTERM),
+        so no request or log line follows the run's last messages. While another tap of the process still
+        runs, its workers and pages stay."""
         with self._lock:
             self._runs -= 1
             if self._runs:
