@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import typing as t
 from pathlib import Path
 
@@ -53,6 +55,18 @@ def plugin_env() -> dict[str, str]:
 def warm_up(argv: Sequence[str]) -> None:
     """Run a plugin once, untimed (e.g. `--about`), so its start-up imports are compiled and cached."""
     subprocess.run(argv, env=plugin_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def _feed(source: t.BinaryIO | None, pipe: t.IO[bytes] | None) -> None:
+    """Copy `source` into `pipe` and close it; a reader that stopped early only ends the copy."""
+    if pipe is None:
+        return
+    try:
+        if source is not None:
+            shutil.copyfileobj(source, pipe, 1024 * 1024)
+        pipe.close()
+    except BrokenPipeError:
+        return
 
 
 class ProcessFailed(RuntimeError):
@@ -95,22 +109,33 @@ def run_measured(
     log_dir: Path,
     name: str,
     env: Mapping[str, str] | None = None,
+    through_pipe: bool = False,
 ) -> ProcessRun:
-    """Run `argv` with stdin from a file, stdout/stderr to files in `log_dir`, and measure it."""
+    """Run `argv` with stdin from a file, stdout/stderr to files in `log_dir`, and measure it.
+
+    `through_pipe`: the file is written into a pipe on the program's stdin by a thread of this process, as
+    Meltano feeds a target the tap's output (the writer's CPU is not the program's, like Meltano's)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     stdout_path = log_dir / f"{name}.stdout"
     stderr_path = log_dir / f"{name}.stderr"
     report_path = log_dir / f"{name}.usage.json"
     launcher = [sys.executable, "-c", LAUNCHER, str(report_path), *argv]
-    stdin = stdin_path.open("rb") if stdin_path else subprocess.DEVNULL
+    source = stdin_path.open("rb") if stdin_path else None
     load = os.getloadavg()[0]
     try:
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             environment = dict(env) if env is not None else plugin_env()
-            code = subprocess.run(launcher, stdin=stdin, stdout=out, stderr=err, env=environment).returncode
+            stdin: t.Any = subprocess.PIPE if through_pipe else source or subprocess.DEVNULL
+            process = subprocess.Popen(launcher, stdin=stdin, stdout=out, stderr=err, env=environment)
+            feeder = threading.Thread(target=_feed, args=(source, process.stdin), daemon=True)
+            if through_pipe:
+                feeder.start()
+            code = process.wait()
+            if through_pipe:
+                feeder.join()
     finally:
-        if not isinstance(stdin, int):  # a file opened above, not DEVNULL
-            stdin.close()
+        if source is not None:
+            source.close()
     if code != 0:
         msg = f"{name}: {argv[0]} exited with {code}:\n{stderr_tail(stderr_path)}"
         raise ProcessFailed(msg)

@@ -74,22 +74,30 @@ def _count_rows(filesystem: pa_fs.FileSystem, root: str) -> int:
     return sum(pq.read_metadata(path, filesystem=filesystem).num_rows for path in paths)
 
 
-def run_target(dataset: Dataset, settings: dict[str, t.Any], work_dir: Path, name: str) -> ProcessRun:
+def run_target(
+    dataset: Dataset, settings: dict[str, t.Any], work_dir: Path, name: str, *, through_pipe: bool = False
+) -> ProcessRun:
     """Run the target once over `dataset` with `settings`; logs and config land in `work_dir`."""
     work_dir.mkdir(parents=True, exist_ok=True)
     config = work_dir / f"{name}.config.json"
     config.write_text(json.dumps({"workspace_id": WORKSPACE_ID, **settings}))
     argv = [str(TARGET_EXECUTABLE), "--config", str(config)]
-    return run_measured(argv, stdin_path=dataset.singer_path, log_dir=work_dir, name=name)
+    return run_measured(argv, stdin_path=dataset.singer_path, log_dir=work_dir, name=name, through_pipe=through_pipe)
 
 
 def target_local(
-    dataset: Dataset, work_dir: Path, compression: str, name: str, extra: dict[str, t.Any] | None = None
+    dataset: Dataset,
+    work_dir: Path,
+    compression: str,
+    name: str,
+    extra: dict[str, t.Any] | None = None,
+    *,
+    through_pipe: bool = False,
 ) -> TargetRun:
-    """The target writing into a fresh local folder (with `extra` settings)."""
+    """The target writing into a fresh local folder (with `extra` settings; stdin a pipe when `through_pipe`)."""
     bucket = work_dir / f"{name}.bucket"
     settings = {"bucket_url": str(bucket), "format": "parquet", "compression": compression, **(extra or {})}
-    process = run_target(dataset, settings, work_dir, name)
+    process = run_target(dataset, settings, work_dir, name, through_pipe=through_pipe)
     rows = _count_rows(pa_fs.LocalFileSystem(), str(bucket))
     shutil.rmtree(bucket, ignore_errors=True)
     return TargetRun(dataset, process, rows)
