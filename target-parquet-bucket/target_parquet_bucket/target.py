@@ -10,7 +10,6 @@ covers a record that is not in a complete file in the bucket.
 
 from __future__ import annotations
 
-import os
 import sys
 import typing as t
 
@@ -52,24 +51,6 @@ _AGE_CHECK_EVERY = 4096
 _state_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
-def use_lean_allocator() -> None:
-    """Arrow's buffers come from jemalloc (the system allocator where pyarrow is built without it), not the
-    wheels' default mimalloc, unless the operator chose with `ARROW_DEFAULT_MEMORY_POOL`.
-
-    mimalloc keeps the memory of freed batches for reuse, and a target frees a batch's worth every few
-    thousand records. Measured on the bench's 1M `messages` (pyarrow 26, 2 cores, alternating runs): files
-    mode peaks at 225-228 MiB instead of 288-292, `native_nested` at 217-222 instead of 303-318, a Delta
-    upsert with 10% changed at 385-395 instead of 406-419, with equal or shorter wall times.
-    """
-    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
-        return
-    try:
-        pool = pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        pool = pa.system_memory_pool()
-    pa.set_memory_pool(pool)
-
-
 class TargetParquetBucket(TargetHooks):
     """Singer target writing streams as files into a local folder, S3, Azure Blob or GCS."""
 
@@ -89,7 +70,6 @@ class TargetParquetBucket(TargetHooks):
         message_reader: FastSingerReader | None = None,
     ) -> None:
         """Open the bucket and switch RECORD lines to the columnar path when no maps apply."""
-        use_lean_allocator()
         self._stopped_by_signal = 0  # set before the SDK installs the signal handlers
         self._emitted_state: dict | None = None
         #: The latest STATE received (what the end of input passes on).
@@ -124,6 +104,7 @@ class TargetParquetBucket(TargetHooks):
         )
         self._open_tables()
         self.set_state_interval(settings.state_interval_seconds)
+        self.logger.debug("Arrow allocator: %s (see cli.py)", pa.default_memory_pool().backend_name)
         if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:
             self.message_reader.raw_record_handler = self._process_raw_records
 

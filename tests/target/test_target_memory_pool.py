@@ -1,51 +1,34 @@
-"""Which allocator Arrow's buffers come from: jemalloc by default (it hands freed batches back, where the
-wheels' mimalloc keeps them: see `use_lean_allocator`), the operator's `ARROW_DEFAULT_MEMORY_POOL` when set."""
+"""Which allocator Arrow's buffers come from in the `target-parquet-bucket` command: jemalloc on Linux (it hands
+freed batches back, where the wheels' mimalloc keeps them: see `cli.py`), the operator's
+`ARROW_DEFAULT_MEMORY_POOL` when it is set. The target names the allocator in its DEBUG log."""
 
 from __future__ import annotations
 
-import typing as t
+import os
+import sys
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
+from target.target_runs import record_message, run_target, schema_message
 
-from target_parquet_bucket.target import TargetParquetBucket
-
-
-@pytest.fixture
-def restored_pool() -> t.Iterator[None]:
-    """The test process's pool is put back afterwards (the target sets the process-wide default)."""
-    pool = pa.default_memory_pool()
-    yield
-    pa.set_memory_pool(pool)
+MESSAGES = [schema_message("events", {"id": {"type": "integer"}}), record_message("events", {"id": 1})]
 
 
-def lean_backend() -> str:
-    """jemalloc where pyarrow was built with it (Linux wheels), else the system allocator."""
-    try:
-        pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return "system"
-    return "jemalloc"
+def environment(**variables: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name != "ARROW_DEFAULT_MEMORY_POOL"}
+    return {**env, "LOGLEVEL": "DEBUG", **variables}
 
 
-def test_the_target_takes_arrows_buffers_from_jemalloc_rather_than_mimalloc(
-    tmp_path: Path, restored_pool: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
-    pa.set_memory_pool(pa.mimalloc_memory_pool())
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pyarrow's Linux wheels are the ones with jemalloc")
+def test_the_target_takes_arrows_buffers_from_jemalloc(tmp_path: Path) -> None:
+    run = run_target(MESSAGES, {"bucket_url": str(tmp_path)}, env=environment())
 
-    TargetParquetBucket(config={"bucket_url": str(tmp_path)})
-
-    assert pa.default_memory_pool().backend_name == lean_backend()
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert "Arrow allocator: jemalloc" in run.stderr
 
 
-def test_an_allocator_chosen_with_arrow_default_memory_pool_is_kept(
-    tmp_path: Path, restored_pool: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
-    pa.set_memory_pool(pa.mimalloc_memory_pool())
+def test_an_allocator_chosen_with_arrow_default_memory_pool_is_kept(tmp_path: Path) -> None:
+    run = run_target(MESSAGES, {"bucket_url": str(tmp_path)}, env=environment(ARROW_DEFAULT_MEMORY_POOL="mimalloc"))
 
-    TargetParquetBucket(config={"bucket_url": str(tmp_path)})
-
-    assert pa.default_memory_pool().backend_name == "mimalloc"
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert "Arrow allocator: mimalloc" in run.stderr
