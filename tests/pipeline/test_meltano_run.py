@@ -7,12 +7,15 @@ workspace changed, starts from the bookmarks Meltano stored and writes only what
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from fixtures.meltano import simulator_env
+
+from tap_customerio.tap import STREAM_TYPES
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,6 +25,8 @@ if t.TYPE_CHECKING:
 
 WORKSPACE_ID = "123456"
 STREAMS = ("campaigns", "campaign_actions", "segments")
+#: Streams that make one request per person: left out by the project's `select` (and by the tap's default).
+PER_PERSON_STREAMS = {"customer_relationships", "subscription_preferences"}
 LOOKBACK = timedelta(minutes=60)
 
 
@@ -67,3 +72,15 @@ def test_first_run_lands_every_record_and_the_second_resumes_from_the_stored_boo
     assert all(r["updated"] >= campaigns_bookmark - LOOKBACK for r in changed)
     assert len(changed) < len(sim.data.campaigns)
     assert bookmark(json.loads(meltano_project.state()), "campaigns") > campaigns_bookmark
+
+
+def test_the_projects_selection_is_every_stream_but_those_making_one_request_per_person(
+    meltano_project: MeltanoProject, make_cio_sim: Callable[..., Simulator]
+) -> None:
+    sim = make_cio_sim(seed=11, workspace_id=int(WORKSPACE_ID))
+    env = {"TAP_CUSTOMERIO_API_URL": sim.base_url, "TAP_CUSTOMERIO_APP_API_KEY": sim.api_key}
+
+    listed = meltano_project.run("select", "tap-customerio", "--list", env=env).stdout
+
+    selected = set(re.findall(r"\[(?:selected|automatic)\s*\] (\w+)\.", listed))
+    assert selected == {stream.name for stream in STREAM_TYPES} - PER_PERSON_STREAMS
