@@ -121,8 +121,8 @@ def _widen_pipe(fd: int) -> None:
     With the default, a tap (or Meltano) writing into the pipe and this target reading from it
     take turns every 64 KiB: on 1M `messages` through `cat | target` that cost 0.2-2.5 s more wall
     time (6.0-7.4 s with 1 MiB, three alternating runs) and up to 1.4 s more system time. Python's
-    `fcntl` has the constant on Linux only;
-    elsewhere, on a file or a socket, or when refused, the input is read as it is.
+    `fcntl` has the constant on Linux only; elsewhere, on a file or a socket, or when refused, the
+    input is read as it is.
     """
     try:
         import fcntl  # Unix only
