@@ -45,6 +45,7 @@ class BaselineRun:
 
 def run_baseline(dataset: Dataset, out_dir: Path, compression: str) -> BaselineRun:
     """Convert `dataset.records_path` in a measured process of its own, with `compression`."""
+    # Imported here, in the bench's process only: the measured program (this module as __main__) loads pyarrow alone.
     from bench.process import plugin_env, run_measured
     from bench.schemas import arrow_schema
 

@@ -57,10 +57,8 @@ def warm_up(argv: Sequence[str]) -> None:
     subprocess.run(argv, env=plugin_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
-def _feed(source: t.BinaryIO | None, pipe: t.IO[bytes] | None) -> None:
+def _feed(source: t.BinaryIO | None, pipe: t.IO[bytes]) -> None:
     """Copy `source` into `pipe` and close it; a reader that stopped early only ends the copy."""
-    if pipe is None:
-        return
     try:
         if source is not None:
             shutil.copyfileobj(source, pipe, 1024 * 1024)
@@ -127,11 +125,12 @@ def run_measured(
             environment = dict(env) if env is not None else plugin_env()
             stdin: t.Any = subprocess.PIPE if through_pipe else source or subprocess.DEVNULL
             process = subprocess.Popen(launcher, stdin=stdin, stdout=out, stderr=err, env=environment)
-            feeder = threading.Thread(target=_feed, args=(source, process.stdin), daemon=True)
-            if through_pipe:
+            feeder = None
+            if process.stdin is not None:  # through_pipe
+                feeder = threading.Thread(target=_feed, args=(source, process.stdin), daemon=True)
                 feeder.start()
             code = process.wait()
-            if through_pipe:
+            if feeder is not None:
                 feeder.join()
     finally:
         if source is not None:

@@ -124,21 +124,49 @@ def memory_rows(runs: t.Sequence[TargetRun]) -> list[Row]:
     return [Row(AREA, "messages: peak RSS by input size", value, f"≤ +{MAX_RSS_GROWTH:.0%}, < {MAX_RSS_MIB} MiB", ok)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Alternated:
+    """The fastest default and variant runs of runs taken in turns, and a variant run that wrote fewer rows."""
+
+    default: TargetRun
+    variant: TargetRun
+    incomplete: TargetRun | None
+
+
+def alternate(
+    repeat: int, default_run: t.Callable[[int], TargetRun], variant_run: t.Callable[[int], TargetRun]
+) -> Alternated:
+    """`repeat` runs of each, alternating, so that drift of the machine's speed hits both alike."""
+    defaults: list[TargetRun] = []
+    variants: list[TargetRun] = []
+    for attempt in range(repeat):
+        defaults.append(default_run(attempt))
+        variants.append(variant_run(attempt))
+    return Alternated(
+        default=min(defaults, key=lambda run: run.process.wall_s),
+        variant=min(variants, key=lambda run: run.process.wall_s),
+        incomplete=next((run for run in variants if not run.complete), None),
+    )
+
+
+def incomplete_row(metric: str, run: TargetRun) -> Row:
+    """A run that wrote fewer rows than its input held."""
+    return Row(AREA, metric, f"wrote {run.rows_written:,} of {run.dataset.records:,} rows", "all", False)
+
+
 def s3_row(dataset: datagen.Dataset, options: TargetOptions) -> Row:
-    """The same input written to moto S3 and to a local folder: best of `options.repeat` runs each,
-    alternating, so that drift of the machine's speed hits both alike."""
+    """The same input written to moto S3 and to a local folder, best of `options.repeat` runs each."""
     metric = f"{_label(dataset)}: S3 (moto) throughput / local"
-    local_runs: list[TargetRun] = []
-    s3_runs: list[TargetRun] = []
+    work_dir, compression = options.work_dir, options.compression
     with moto_s3() as s3:
-        for attempt in range(options.repeat):
-            name = f"{dataset.records}-{attempt}"
-            local_runs.append(target_local(dataset, options.work_dir, options.compression, f"local-{name}"))
-            s3_runs.append(target_s3(dataset, s3, options.work_dir, options.compression, f"s3-{name}"))
-    if incomplete := [run for run in s3_runs if not run.complete]:
-        return Row(AREA, metric, f"wrote {incomplete[0].rows_written:,} of {dataset.records:,} rows", "all", False)
-    local = min(local_runs, key=lambda run: run.process.wall_s)
-    remote = min(s3_runs, key=lambda run: run.process.wall_s)
+        runs = alternate(
+            options.repeat,
+            lambda attempt: target_local(dataset, work_dir, compression, f"local-{dataset.records}-{attempt}"),
+            lambda attempt: target_s3(dataset, s3, work_dir, compression, f"s3-{dataset.records}-{attempt}"),
+        )
+    if runs.incomplete is not None:
+        return incomplete_row(metric, runs.incomplete)
+    local, remote = runs.default, runs.variant
     ratio = local.process.wall_s / remote.process.wall_s
     value = (
         f"{ratio:.2f} (best of {options.repeat} alternating: S3 {remote.records_per_s:,.0f} rec/s, "
@@ -159,21 +187,20 @@ def variant_row(
     judged: bool = False,
 ) -> Row:
     """The default run against a variant of it (`extra` settings, or stdin through a pipe written by this
-    process as Meltano feeds a target): best of `options.repeat` runs each, alternating, so that drift of the
-    machine's speed hits both alike. `judged`: the variant must be at least as fast."""
-    defaults: list[TargetRun] = []
-    variants: list[TargetRun] = []
-    for attempt in range(options.repeat):
-        name = f"variant-{dataset.records}-{attempt}"
-        defaults.append(target_local(dataset, options.work_dir, options.compression, f"{name}-default"))
-        variants.append(
-            target_local(dataset, options.work_dir, options.compression, name, extra, through_pipe=through_pipe)
-        )
+    process as Meltano feeds a target), best of `options.repeat` runs each. `judged`: the variant must be at
+    least as fast."""
     metric = f"{_label(dataset)}: {what}"
-    if incomplete := [run for run in variants if not run.complete]:
-        return Row(AREA, metric, f"wrote {incomplete[0].rows_written:,} of {dataset.records:,} rows", "all", False)
-    default = min(defaults, key=lambda run: run.process.wall_s)
-    variant = min(variants, key=lambda run: run.process.wall_s)
+    work_dir, compression = options.work_dir, options.compression
+    runs = alternate(
+        options.repeat,
+        lambda attempt: target_local(dataset, work_dir, compression, f"variant-{dataset.records}-{attempt}-default"),
+        lambda attempt: target_local(
+            dataset, work_dir, compression, f"variant-{dataset.records}-{attempt}", extra, through_pipe=through_pipe
+        ),
+    )
+    if runs.incomplete is not None:
+        return incomplete_row(metric, runs.incomplete)
+    default, variant = runs.default, runs.variant
     ratio = default.process.wall_s / variant.process.wall_s
     value = (
         f"{ratio:.2f} (best of {options.repeat} alternating: {variant.records_per_s:,.0f} rec/s, wall "
