@@ -19,7 +19,7 @@ import threading
 import typing as t
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -33,7 +33,8 @@ if t.TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from target_parquet_bucket.storage.base import Storage
+    from target_parquet_bucket.naming import FileSequence
+    from target_parquet_bucket.storage.base import PartUpload, Storage
     from target_parquet_bucket.writers import FileLayout, FileWriter
 
 #: Open files per stream when partitioning: beyond this the stream's oldest open partition file is
@@ -52,6 +53,18 @@ class FileStream:
 
 #: An open file: its stream and partition folder (`""`, `dt=.../`, `<field>=<value>/`).
 _FileKey = tuple[FileStream, str]
+
+
+@dataclass(eq=False)
+class _UploadInParts:
+    """A file going up while it is written. The main thread queues its parts (`queued`: bytes
+    handed to the uploader so far); the uploader thread names it when it sends the first part."""
+
+    queued: int = 0
+    key: str = ""
+    sequence: FileSequence | None = None
+    upload: PartUpload | None = field(default=None, repr=False)
+    finished: bool = False
 
 
 class ManifestEntry(msgspec.Struct, omit_defaults=True):
@@ -126,7 +139,11 @@ class Bucket:
         #: Every open output file, oldest first.
         self._open_files: dict[_FileKey, FileWriter] = {}
         self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
-        self._pending: list[Future[ManifestEntry]] = []
+        self._pending: list[Future[t.Any]] = []
+        #: Files (open or queued for upload) whose parts go up while they are written, by writer.
+        self._in_parts: dict[FileWriter, _UploadInParts] = {}
+        #: Every upload in parts the uploader started, so a failing run can drop the unfinished ones.
+        self._started: list[_UploadInParts] = []
         self._upload_failed = threading.Event()
         # Every exit path, errors included, ends here (a no-op after `close`): no temporary file outlives the run.
         atexit.register(self.abort)
@@ -162,6 +179,28 @@ class Bucket:
             rows = rows.slice(rows.num_rows if room is None else room)
             if self.layout.is_complete(writer):
                 self._upload(key)
+            else:
+                self._send_parts(key, writer)
+
+    def _send_parts(self, key: _FileKey, writer: FileWriter) -> None:
+        """Queue the upload of the whole parts the file has on disk beyond those already queued,
+        once it has reached the storage's threshold: a large file is then mostly in the bucket
+        when it is closed, so the end of the input does not wait for all of it."""
+        sizes = self.storage.part_sizes
+        if sizes is None:
+            return
+        on_disk = writer.bytes_on_disk()
+        in_parts = self._in_parts.get(writer)
+        queued = in_parts.queued if in_parts else 0
+        if on_disk < sizes.threshold or on_disk - queued < sizes.part_size:
+            return
+        self._raise_failed_upload()
+        if in_parts is None:
+            in_parts = self._in_parts[writer] = _UploadInParts()
+        in_parts.queued = on_disk - (on_disk - queued) % sizes.part_size
+        future = self._uploader.submit(self._send, key[0].name, writer.path, key[1], in_parts)
+        with self._lock:
+            self._pending.append(future)
 
     def _open(self, key: _FileKey) -> FileWriter:
         """Open a new file, first uploading the stream's oldest open partition file beyond
@@ -211,7 +250,8 @@ class Bucket:
         writer = self._open_files.pop(key)
         self._raise_failed_upload()
         path = writer.close()
-        future = self._uploader.submit(self._put, key[0].name, writer, path, key[1])
+        in_parts = self._in_parts.pop(writer, None)
+        future = self._uploader.submit(self._put, key[0].name, writer, path, key[1], in_parts)
         with self._lock:
             self._pending.append(future)
 
@@ -230,21 +270,39 @@ class Bucket:
         for future in done:
             future.result()
 
-    def _put(self, stream: str, writer: FileWriter, path: Path, partition: str) -> ManifestEntry:
-        """Reserve the sequence, then put the file: a number is never reused, even on failure.
+    def _send(self, stream: str, path: Path, partition: str, in_parts: _UploadInParts) -> None:
+        """Upload thread: send the parts queued so far, first naming the file and starting its upload
+        (its sequence is reserved now, so it is never reused even if the upload fails)."""
+        self._check_no_upload_failed(stream)
+        try:
+            if in_parts.upload is None:
+                in_parts.sequence, in_parts.key = self._name(stream, partition)
+                in_parts.upload = self.storage.start_upload(in_parts.key)
+                self._started.append(in_parts)
+            in_parts.upload.send(path, in_parts.queued)
+        except BaseException:
+            self._upload_failed.set()
+            raise
+
+    def _put(
+        self, stream: str, writer: FileWriter, path: Path, partition: str, in_parts: _UploadInParts | None
+    ) -> ManifestEntry:
+        """Upload thread: reserve the sequence, then put the file (a number is never reused, even on
+        failure); or, for a file that went up in parts, send the rest and complete its upload.
 
         After one failure the queued files are not uploaded: the run is ending with that error, and
         a later upload finishing in the background would only hide it.
         """
-        if self._upload_failed.is_set():
-            msg = f"{stream}: file not uploaded because an earlier upload failed"
-            raise OSError(msg)
+        self._check_no_upload_failed(stream)
         try:
             size = path.stat().st_size
-            sequence = self.sequences.next_file(stream)
-            now = datetime.datetime.now(tz=datetime.timezone.utc)
-            key = self.namer.key(stream, sequence, now=now, partition=partition)
-            self.storage.put(key, path)
+            if in_parts is not None and in_parts.upload is not None and in_parts.sequence is not None:
+                sequence, key = in_parts.sequence, in_parts.key
+                in_parts.upload.finish(path)
+                in_parts.finished = True
+            else:
+                sequence, key = self._name(stream, partition)
+                self.storage.put(key, path)
         except BaseException:
             self._upload_failed.set()
             raise
@@ -263,6 +321,17 @@ class Bucket:
             self._manifest_dirty = True
         logger.info("Uploaded %s (%d rows)", key, entry.rows)
         return entry
+
+    def _check_no_upload_failed(self, stream: str) -> None:
+        if self._upload_failed.is_set():
+            msg = f"{stream}: file not uploaded because an earlier upload failed"
+            raise OSError(msg)
+
+    def _name(self, stream: str, partition: str) -> tuple[FileSequence, str]:
+        """Reserve `stream`'s next sequence and render the file's key with it."""
+        sequence = self.sequences.next_file(stream)
+        now = datetime.datetime.now(tz=datetime.timezone.utc)
+        return sequence, self.namer.key(stream, sequence, now=now, partition=partition)
 
     def write_manifest(self) -> None:
         """`_meta/manifests/<run_id>.json`: every file this run uploaded, with row counts."""
@@ -327,6 +396,9 @@ class Bucket:
         exit handlers run), so only files that never became complete are dropped.
         """
         self._uploader.shutdown(wait=True, cancel_futures=True)
+        for in_parts in self._started:
+            if not in_parts.finished and in_parts.upload is not None:
+                in_parts.upload.abort()
         for writer in list(self._open_files.values()):
             writer.abort()
         self._open_files.clear()

@@ -60,6 +60,13 @@ class FileWriter(abc.ABC):
     def size_bytes(self) -> int:
         """Approximate size of the finished file so far, for rolling."""
 
+    def bytes_on_disk(self) -> int:
+        """How many bytes of the file are written; they are final, as every format only appends."""
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
     @abc.abstractmethod
     def close(self) -> Path:
         """Finish the file (parquet footer, compression trailer) and return its path."""

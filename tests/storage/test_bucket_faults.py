@@ -98,3 +98,20 @@ def test_s3_failed_multipart_upload_leaves_no_incomplete_upload_behind(
     bucket = backend.root_url.removeprefix("s3://")
     assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert backend.view("").object_keys() == []
+
+
+@pytest.mark.parametrize("backend", ["s3"], indirect=True)
+def test_s3_failed_part_of_a_file_still_being_written_leaves_no_incomplete_upload_behind(
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], s3_service: S3Service, tmp_path: Path
+) -> None:
+    proxy, through_proxy = proxied
+    proxy.inject(1.0, ["503"], methods=["PUT"], path=r"partNumber=2")
+    (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
+    upload = backend.open("exports", **through_proxy, **FEW_RETRIES).start_upload("a.parquet")
+
+    with pytest.raises(OSError, match=r"upload exports/a.parquet\) failed: .*SlowDown"):
+        upload.send(tmp_path / "f", 12 * MIB)
+
+    bucket = backend.root_url.removeprefix("s3://")
+    assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert backend.view("").object_keys() == []

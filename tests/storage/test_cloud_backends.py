@@ -145,6 +145,118 @@ def test_s3_create_refused_by_an_identical_object_counts_as_done(s3_service: S3S
     assert racing.get_bytes("k.parquet") == (tmp_path / "f").read_bytes()
 
 
+def append(path: Path, data: bytes) -> None:
+    with path.open("ab") as stream:
+        stream.write(data)
+
+
+def incomplete_uploads(s3: S3Service, bucket: str) -> list[dict[str, t.Any]]:
+    return s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+def test_s3_file_goes_up_in_parts_while_it_is_written_and_appears_whole_when_finished(
+    s3_service: S3Service, tmp_path: Path
+) -> None:
+    bucket = s3_service.create_bucket()
+    storage = S3Storage.from_config(f"s3://{bucket}/exports", s3_config(s3_service))
+    growing = tmp_path / "f.part"
+    first, second, last = os.urandom(6 * MIB), os.urandom(7 * MIB), os.urandom(1024)
+    growing.write_bytes(first)
+
+    upload = storage.start_upload("f.parquet")
+    upload.send(growing, 6 * MIB)  # one whole 5 MiB part; the last MiB waits for more
+    append(growing, second)
+    upload.send(growing, 13 * MIB)  # one more part: 10 MiB sent, 3 MiB waiting
+    [in_progress] = incomplete_uploads(s3_service, bucket)
+    parts = s3_service.client().list_parts(Bucket=bucket, Key="exports/f.parquet", UploadId=in_progress["UploadId"])
+    assert [part["Size"] for part in parts["Parts"]] == [5 * MIB, 5 * MIB]
+    assert not storage.exists("f.parquet")
+
+    append(growing, last)
+    upload.finish(growing)
+
+    stored = s3_service.client().get_object(Bucket=bucket, Key="exports/f.parquet")
+    assert stored["Body"].read() == first + second + last
+    assert stored["ETag"].strip('"').endswith("-3")
+    assert incomplete_uploads(s3_service, bucket) == []
+
+
+def test_s3_upload_in_parts_with_default_checksums_completes_with_each_parts_crc32(
+    s3_service: S3Service, tmp_path: Path
+) -> None:
+    """AWS S3 itself (no custom endpoint) gets CRC32 checksums by default, as boto3's transfer manager sends them."""
+    import boto3
+    from botocore.config import Config
+
+    from target_parquet_bucket.storage.remote import BucketLocation, SecretScrubber
+
+    bucket = s3_service.create_bucket()
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_service.endpoint_url,
+        region_name=s3_service.region,
+        aws_access_key_id=s3_service.access_key_id,
+        aws_secret_access_key=s3_service.secret_access_key,
+        config=Config(request_checksum_calculation="when_supported"),
+    )
+    storage = S3Storage(
+        BucketLocation.parse(f"s3://{bucket}", "s3"),
+        client=client,
+        create_only_client=client,
+        part_size=5 * MIB,
+        multipart_threshold=5 * MIB,
+        scrubber=SecretScrubber([]),
+    )
+    data = os.urandom(11 * MIB)
+    (tmp_path / "f").write_bytes(data)
+
+    upload = storage.start_upload("f.parquet")
+    upload.send(tmp_path / "f", len(data))
+    upload.finish(tmp_path / "f")
+
+    stored = client.get_object(Bucket=bucket, Key="f.parquet", ChecksumMode="ENABLED")
+    assert stored["Body"].read() == data
+    assert stored["ChecksumCRC32"].endswith("-3")
+
+
+def test_s3_upload_in_parts_never_overwrites_a_key_taken_before_it_starts_or_finishes(
+    s3_service: S3Service, tmp_path: Path
+) -> None:
+    bucket = s3_service.create_bucket()
+    storage = S3Storage.from_config(f"s3://{bucket}", s3_config(s3_service))
+    (tmp_path / "theirs").write_bytes(b"theirs")
+    (tmp_path / "ours").write_bytes(os.urandom(6 * MIB))
+    storage.put("taken.parquet", tmp_path / "theirs")
+
+    with pytest.raises(ObjectExistsError, match=f"s3://{bucket}/taken.parquet already exists"):
+        storage.start_upload("taken.parquet")
+    upload = storage.start_upload("raced.parquet")
+    upload.send(tmp_path / "ours", 6 * MIB)
+    storage.put("raced.parquet", tmp_path / "theirs")  # another writer gets there first
+    with pytest.raises(ObjectExistsError, match=f"s3://{bucket}/raced.parquet already exists"):
+        upload.finish(tmp_path / "ours")
+
+    assert storage.get_bytes("taken.parquet") == storage.get_bytes("raced.parquet") == b"theirs"
+    assert incomplete_uploads(s3_service, bucket) == []
+
+
+def test_s3_upload_in_parts_refused_by_an_identical_object_counts_as_done(
+    s3_service: S3Service, tmp_path: Path
+) -> None:
+    """A completion retried after its response was lost meets the object its first attempt created."""
+    bucket = s3_service.create_bucket()
+    storage = S3Storage.from_config(f"s3://{bucket}", s3_config(s3_service))
+    (tmp_path / "f").write_bytes(os.urandom(6 * MIB))
+    upload = storage.start_upload("f.parquet")
+    upload.send(tmp_path / "f", 6 * MIB)
+    S3WithoutPrecheck.from_config(f"s3://{bucket}", s3_config(s3_service)).put("f.parquet", tmp_path / "f")
+
+    upload.finish(tmp_path / "f")
+
+    assert storage.get_bytes("f.parquet") == (tmp_path / "f").read_bytes()
+    assert incomplete_uploads(s3_service, bucket) == []
+
+
 def test_s3_missing_bucket_is_a_one_line_error_naming_backend_and_bucket(s3_service: S3Service, tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"x")
     storage = S3Storage.from_config("s3://no-such-bucket-here/p", s3_config(s3_service))

@@ -3,14 +3,28 @@ several streams, several runs, files read back with pyarrow."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import os
+import subprocess
+import time
 import typing as t
 from dataclasses import dataclass
 
 import pyarrow.parquet as pq
 import pytest
-from target.target_runs import record_message, run_target, schema_message, state_message
+from target.target_runs import (
+    TARGET_EXECUTABLE,
+    record_message,
+    run_target,
+    schema_message,
+    singer_lines,
+    state_message,
+)
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass
@@ -97,3 +111,54 @@ def test_two_runs_land_customerio_named_files_and_markers_in_the_bucket(
     assert table.to_pylist() == [{"id": "d2", "n": 2}]
     assert json.loads(bucket.read("exports/cio/_meta/sequences/deliveries.json"))["last"] == 2
     assert sum(k.startswith("exports/cio/_meta/manifests/") for k in keys) == 2
+
+
+def test_s3_a_large_file_is_in_the_bucket_in_parts_before_the_input_ends(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """So the end of a run waits for the last part of each file, not for whole files of up to 100 MiB."""
+    s3 = request.getfixturevalue("s3_service")
+    bucket = s3_bucket(request)
+    name = bucket.config["bucket_url"].removeprefix("s3://").split("/")[0]
+    small_parts = {"s3_part_size_mb": 5, "s3_multipart_threshold_mb": 5, "row_group_rows": 20, "batch_size_mb": 1}
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({**bucket.config, **small_parts}))
+    # ~100 kB of incompressible text per record: 200 records are ~20 MB of parquet, four parts.
+    payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(220)]
+    records = [record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)]
+    schema = schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}})
+
+    with (tmp_path / "stderr").open("wb") as stderr:
+        target = subprocess.Popen(  # our own console script
+            [str(TARGET_EXECUTABLE), "--config", str(config_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        assert target.stdin is not None
+        target.stdin.write(singer_lines([schema, *records[:200]]))
+        target.stdin.flush()
+        parts_before_the_end = parts_uploaded(s3.client(), name, at_least=2, timeout=60)
+        data_before_the_end = [key for key in bucket.keys() if "/_meta/" not in key]
+        stdout, _ = target.communicate(singer_lines([*records[200:], state_message({"done": True})]), timeout=120)
+
+    assert target.returncode == 0, (tmp_path / "stderr").read_text()[-800:]
+    assert parts_before_the_end >= 2
+    assert data_before_the_end == []
+    assert [json.loads(line) for line in stdout.splitlines()] == [{"done": True}]
+    [key] = [key for key in bucket.keys() if "/_meta/" not in key]
+    table = pq.read_table(io.BytesIO(bucket.read(key)))
+    assert table.column("payload").to_pylist() == payloads
+    assert s3.client().list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+
+
+def parts_uploaded(client: t.Any, bucket: str, *, at_least: int, timeout: float) -> int:
+    """How many parts the one multipart upload in progress has, once it has `at_least` (0 on timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            parts = client.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]).get("Parts", [])
+            if len(parts) >= at_least:
+                return len(parts)
+        time.sleep(0.2)
+    return 0

@@ -7,6 +7,7 @@ temporary path first and then `put`s them, so an object becomes visible only whe
 from __future__ import annotations
 
 import abc
+import dataclasses
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -36,6 +37,40 @@ def check_key(key: str) -> None:
         raise ValueError(msg)
 
 
+@dataclasses.dataclass(frozen=True)
+class PartSizes:
+    """When a file still being written starts going up in parts, and how large each part is."""
+
+    #: A file starts uploading once this many of its bytes are on disk.
+    threshold: int
+    part_size: int
+
+
+class PartUpload(abc.ABC):
+    """An object uploaded part by part while its local file is still being written.
+
+    The object stays invisible until `finish`, which makes it appear whole, and only if its key is
+    still absent. Any failure drops the parts already sent before it is raised.
+    """
+
+    @abc.abstractmethod
+    def send(self, source: Path, end: int) -> None:
+        """Upload every whole part of `source`'s first `end` bytes not sent yet (the bytes before
+        `end` are final: files are only ever appended to)."""
+
+    @abc.abstractmethod
+    def finish(self, source: Path) -> None:
+        """Upload the rest of the now complete `source` and create the object.
+
+        Raises:
+            ObjectExistsError: if another object took the key meanwhile.
+        """
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """The run is failing: drop the parts sent so far (best effort, never raises)."""
+
+
 class Storage(abc.ABC):
     """A bucket (or folder) holding objects under string keys joined with `/`."""
 
@@ -43,6 +78,9 @@ class Storage(abc.ABC):
     display_url: str
     #: The backend's own settings (in the target's config schema), with their defaults.
     settings: t.ClassVar[tuple[th.Property, ...]] = ()
+    #: Set by backends that upload a large file while it is written (`start_upload`); the others
+    #: upload each file once it is closed (`put`).
+    part_sizes: PartSizes | None = None
 
     @classmethod
     def setting(cls, config: Mapping[str, t.Any], name: str) -> t.Any:
@@ -64,6 +102,15 @@ class Storage(abc.ABC):
         Raises:
             ObjectExistsError: if an object already exists at `key`.
         """
+
+    def start_upload(self, key: str) -> PartUpload:
+        """Begin uploading to `key` a file that is still being written (backends with `part_sizes`).
+
+        Raises:
+            ObjectExistsError: if an object already exists at `key`.
+        """
+        msg = f"{type(self).__name__} uploads files only once they are closed"
+        raise NotImplementedError(msg)
 
     def put_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
         """Write a small object (markers, manifests). Without `overwrite`, behaves like `put`.

@@ -175,10 +175,14 @@ class RemoteStorage(Storage):
             with self._errors("upload", full_key):
                 self._upload_if_absent(full_key, source)
         except ObjectExistsError:
-            with self._errors("verify", full_key):
-                size, chunks = self._stored(full_key)
-                if not same_content(source, size, chunks):
-                    raise
+            if not self._holds(full_key, source):
+                raise
+
+    def _holds(self, full_key: str, source: Path) -> bool:
+        """Whether the object at `full_key` is byte-for-byte `source`: a create refused by it was our own."""
+        with self._errors("verify", full_key):
+            size, chunks = self._stored(full_key)
+            return same_content(source, size, chunks)
 
     @abc.abstractmethod
     def _upload_if_absent(self, full_key: str, source: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 from singer_sdk import typing as th
 
+from target_parquet_bucket.storage.base import ObjectExistsError, PartSizes, PartUpload
 from target_parquet_bucket.storage.remote import (
     MEBIBYTE,
     BucketLocation,
@@ -17,7 +19,7 @@ from target_parquet_bucket.storage.remote import (
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from pathlib import Path
 
 #: Error codes S3 answers when a conditional create loses: 412 (object exists) and 409 (a concurrent
@@ -71,7 +73,8 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
 
 
 class S3Storage(RemoteStorage):
-    """Objects under `s3://bucket/prefix`, written only if absent, large files as multipart uploads.
+    """Objects under `s3://bucket/prefix`, written only if absent, large files as multipart uploads
+    whose parts go up while the file is still written (`start_upload`).
 
     Why two clients: boto3's transfer manager (which splits large files into parallel multipart
     uploads) does not accept `IfNoneMatch` in its ExtraArgs. Instead of hand-writing multipart
@@ -81,6 +84,7 @@ class S3Storage(RemoteStorage):
     deliberate overwrite (`put_bytes(..., overwrite=True)`).
     """
 
+    part_sizes: PartSizes  # always set: S3 uploads large files while they are written
     errors = ErrorPolicy(
         noun="S3 bucket",
         sdk_errors=_sdk_errors,
@@ -137,10 +141,11 @@ class S3Storage(RemoteStorage):
         th.Property(
             "s3_multipart_threshold_mb",
             th.IntegerType(minimum=5, maximum=_MAX_PUT_MB),
-            default=128,
-            description="Files up to this many MiB go up in one PUT request; larger files as multipart uploads "
-            "(parts of `s3_part_size_mb`, several in parallel). The default covers files of the default "
-            "`max_file_size_mb`. Both paths are create-only and checksummed alike.",
+            default=16,
+            description="A file that reaches this many MiB while it is written starts going up as a multipart "
+            "upload (parts of `s3_part_size_mb`, sent while the rest is written), so little is left to send "
+            "when it is closed; smaller files go up in one PUT request once closed. Both paths are "
+            "create-only and checksummed alike.",
         ),
         th.Property(
             "s3_part_size_mb",
@@ -164,8 +169,11 @@ class S3Storage(RemoteStorage):
         super().__init__(location, scrubber)
         self._client = client
         self._create_only_client = create_only_client
-        self._part_size = part_size
-        self._multipart_threshold = multipart_threshold
+        self.part_sizes = PartSizes(threshold=multipart_threshold, part_size=part_size)
+        # As boto3's transfer manager does: with checksums on by default, parts carry a CRC32 that
+        # the completion repeats; with "when_required" (custom endpoints) they carry none.
+        on_by_default = create_only_client.meta.config.request_checksum_calculation == "when_supported"
+        self._checksum_algorithm = {"ChecksumAlgorithm": "CRC32"} if on_by_default else {}
 
     @classmethod
     def from_config(cls, url: str, config: Mapping[str, t.Any]) -> S3Storage:
@@ -226,24 +234,28 @@ class S3Storage(RemoteStorage):
         )
 
     def _upload_if_absent(self, full_key: str, source: Path) -> None:
-        """One PUT up to `s3_multipart_threshold_mb`, multipart (parallel parts) above; the hooked
-        client adds `IfNoneMatch` to both.
-
-        Why a threshold well above the part size: a file of the default size in one request costs
-        one request instead of two plus one per part, and the store handles its bytes once instead
-        of storing parts and then assembling them. Parallel parts pay off for files the uploader
-        could not finish while the next file is written; files are uploaded in the background, so
-        only the last one of a run is waited for. The trade-off: a failed single PUT is resent whole.
-        """
+        """A file closed before it began uploading in parts: one PUT up to `s3_multipart_threshold_mb`,
+        multipart (parallel parts) above; the hooked client adds `IfNoneMatch` to both."""
         from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
         transfer_config = TransferConfig(
-            multipart_threshold=self._multipart_threshold,
-            multipart_chunksize=self._part_size,
+            multipart_threshold=self.part_sizes.threshold,
+            multipart_chunksize=self.part_sizes.part_size,
             preferred_transfer_client="classic",  # the CRT client would bypass the IfNoneMatch hook
         )
         with create_transfer_manager(self._create_only_client, transfer_config) as manager:
             manager.upload(str(source), self._location.bucket, full_key).result()
+
+    def start_upload(self, key: str) -> PartUpload:
+        """Create the multipart upload of a file still being written (see `S3PartUpload`)."""
+        full_key = self._location.object_key(key)
+        if self.exists(key):
+            raise self._exists_error(full_key)
+        with self._errors("upload", full_key):
+            created = self._create_only_client.create_multipart_upload(
+                Bucket=self._location.bucket, Key=full_key, **self._checksum_algorithm
+            )
+        return S3PartUpload(self, full_key, created["UploadId"])
 
     def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
         bucket = self._location.bucket
@@ -280,3 +292,85 @@ class S3Storage(RemoteStorage):
                     return False
                 raise
             return True
+
+
+class S3PartUpload(PartUpload):
+    """A multipart upload fed from a local file as it grows.
+
+    Why by hand: boto3's transfer manager uploads a finished file (or a stream it reads to the end
+    on its own threads); it cannot be handed parts as a file grows. The completion goes through the
+    create-only client, so like every other upload it creates the object only if the key is absent.
+    """
+
+    def __init__(self, storage: S3Storage, full_key: str, upload_id: str) -> None:
+        """Continue the multipart upload `upload_id` that `storage.start_upload` created."""
+        self._storage = storage
+        self._full_key = full_key
+        self._upload_id = upload_id
+        self._parts: list[dict[str, t.Any]] = []
+        self._sent = 0
+
+    def send(self, source: Path, end: int) -> None:
+        """Upload the whole parts of `source[:end]` not sent yet."""
+        part_size = self._storage.part_sizes.part_size
+        with self._aborting_on_error():
+            while end - self._sent >= part_size:
+                self._send_part(source, part_size)
+
+    def finish(self, source: Path) -> None:
+        """Upload the rest (S3 allows the last part to be smaller than 5 MiB) and complete."""
+        storage = self._storage
+        with self._aborting_on_error():
+            rest = source.stat().st_size - self._sent
+            if rest or not self._parts:
+                self._send_part(source, rest)
+            try:
+                with storage._errors("upload", self._full_key):
+                    storage._create_only_client.complete_multipart_upload(
+                        Bucket=storage._location.bucket,
+                        Key=self._full_key,
+                        UploadId=self._upload_id,
+                        MultipartUpload={"Parts": self._parts},
+                    )
+            except ObjectExistsError:
+                # A retried completion refused by the object its lost first attempt created is done
+                # (the upload is then gone already; dropping it only matters when the object is not ours).
+                self.abort()
+                if not storage._holds(self._full_key, source):
+                    raise
+
+    def abort(self) -> None:
+        """Drop the stored parts: an incomplete upload is invisible but its parts are kept (and billed)."""
+        with contextlib.suppress(Exception):
+            self._storage._client.abort_multipart_upload(
+                Bucket=self._storage._location.bucket, Key=self._full_key, UploadId=self._upload_id
+            )
+
+    def _send_part(self, source: Path, length: int) -> None:
+        storage = self._storage
+        with source.open("rb") as stream:
+            stream.seek(self._sent)
+            body = stream.read(length)
+        number = len(self._parts) + 1
+        with storage._errors("upload", self._full_key):
+            response = storage._create_only_client.upload_part(
+                Bucket=storage._location.bucket,
+                Key=self._full_key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=body,
+                **storage._checksum_algorithm,
+            )
+        part = {"ETag": response["ETag"], "PartNumber": number}
+        if "ChecksumCRC32" in response:
+            part["ChecksumCRC32"] = response["ChecksumCRC32"]
+        self._parts.append(part)
+        self._sent += length
+
+    @contextlib.contextmanager
+    def _aborting_on_error(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.abort()
+            raise
