@@ -16,10 +16,11 @@ import re
 import sys
 import typing as t
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from bench.process import ProcessFailed, ProcessRun, run_measured, warm_up
+from bench.process import ProcessFailed, ProcessRun, plugin_env, run_measured, warm_up
 from bench.report import Row, failed
 from bench.services import simulator
 from tap_customerio.rate_limit import SPACING_MARGIN
@@ -115,15 +116,24 @@ def tap_argv(
 
 
 def _dump(path: Path, data: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
     return path
 
 
-def run_tap(sim: t.Any, work_dir: Path, name: str, settings: dict[str, t.Any], **files: dict | None) -> TapRun:
+def run_tap(
+    sim: t.Any,
+    work_dir: Path,
+    name: str,
+    settings: dict[str, t.Any],
+    *,
+    env: dict[str, str] | None = None,
+    **files: dict | None,
+) -> TapRun:
     """Run a sync against `sim` and collect what it cost and emitted."""
     first = len(sim.request_log)
     process = run_measured(
-        tap_argv(sim, work_dir, name, settings, **files), stdin_path=None, log_dir=work_dir, name=name
+        tap_argv(sim, work_dir, name, settings, **files), stdin_path=None, log_dir=work_dir, name=name, env=env
     )
     records, final_state = read_output(process.stdout_path)
     return TapRun(process, records, final_state, list(sim.request_log[first:]))
@@ -181,11 +191,13 @@ def paced_rows(options: TapOptions) -> list[Row]:
         latency=LATENCY_S,
         workspace_id=WORKSPACE_ID,
     ) as sim:
-        run = run_tap(sim, options.work_dir, "tap-paced", {"max_requests_per_second": BUDGET_PER_S})
+        env = {**plugin_env(), "SINGER_SDK_LOG_CONFIG": str(_dump(options.work_dir / "log-starts.json", LOG_STARTS))}
+        run = run_tap(sim, options.work_dir, "tap-paced", {"max_requests_per_second": BUDGET_PER_S}, env=env)
     label = f"all streams, {LATENCY_S * 1000:.0f} ms latency, {BUDGET_PER_S:.0f} req/s budget"
     rate = run.request_rate
     use = rate / BUDGET_PER_S
-    throttled = run.statuses[429]
+    throttled = throttled_requests(run, tap_starts(run.process.stderr_path))
+    self_caused = [t for t in throttled if t.self_caused]
     estimates = backfill_estimates(run.process.stderr_path)
     return [
         Row(
@@ -196,11 +208,81 @@ def paced_rows(options: TapOptions) -> list[Row]:
         ),
         Row(AREA, f"admitted requests per second ({LATENCY_S * 1000:.0f} ms latency)", per_second(run)),
         Row(AREA, "budget used", f"{use:.1%}", f"≥ {MIN_BUDGET_USE:.0%}", use >= MIN_BUDGET_USE),
-        Row(AREA, "429s received", str(throttled), "0", throttled == 0),
+        Row(
+            AREA,
+            "429s received (self-caused: the tap started 11 requests within one second)",
+            f"{len(throttled)}, {len(self_caused)} self-caused" + "".join(f"; {t}" for t in throttled),
+            "0 self-caused",
+            not self_caused,
+        ),
         Row(AREA, "records/s (paced)", f"{run.records / run.process.wall_s:,.0f} ({run.records:,} records)"),
         Row(AREA, "slowest endpoints (paced)", endpoint_rates(run)),
         Row(AREA, "backfill estimates in the log", "; ".join(estimates) or "none", "≥ 1 stream", bool(estimates)),
     ]
+
+
+#: `SINGER_SDK_LOG_CONFIG` (a JSON document is YAML too): the tap's request start lines, and only those, at DEBUG.
+LOG_STARTS = {"version": 1, "incremental": True, "loggers": {"tap_customerio.requests": {"level": "DEBUG"}}}
+_STARTED = re.compile(r"started (?P<time>\d+\.\d+) (?P<method>[A-Z]+) (?P<url>\S+)")
+
+_RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+def _request_key(method: str, path: str, query: t.Iterable[tuple[str, str]]) -> _RequestKey:
+    return method, path, tuple(sorted(query))
+
+
+def tap_starts(stderr: Path) -> dict[_RequestKey, list[float]]:
+    """When the tap started each request (`time.monotonic()`, the clock the simulator's arrivals use), by
+    method, path and query, in order, from the tap's `tap_customerio.requests` DEBUG lines."""
+    starts: dict[_RequestKey, list[float]] = collections.defaultdict(list)
+    for line in stderr.read_text(errors="replace").splitlines():
+        if match := _STARTED.search(line):
+            url = urlsplit(match["url"])
+            key = _request_key(match["method"], url.path, parse_qsl(url.query, keep_blank_values=True))
+            starts[key].append(float(match["time"]))
+    return starts
+
+
+@dataclasses.dataclass(frozen=True)
+class Throttled:
+    """A 429, set beside the 10 admitted requests the simulator counted in the second before it."""
+
+    path: str
+    #: From the first of those requests to the throttled one, as the simulator counted them and as the tap started them.
+    arrivals_s: float
+    starts_s: float | None
+
+    @property
+    def self_caused(self) -> bool:
+        """The tap itself started the 11 requests within one second (or its start lines are missing)."""
+        return self.starts_s is None or self.starts_s < 1.0
+
+    def __str__(self) -> str:
+        started = "start not logged" if self.starts_s is None else f"started {self.starts_s:.3f} s"
+        return f"{self.path}: {started} after the first of the 10 before it, counted {self.arrivals_s:.3f} s after"
+
+
+def throttled_requests(run: TapRun, starts: dict[_RequestKey, list[float]]) -> list[Throttled]:
+    """Every 429 of `run`, with what the tap's start times say about its cause."""
+    remaining = {key: collections.deque(times) for key, times in starts.items()}
+    timed = []  # (request, the tap's start time or None), in arrival order
+    for request in run.requests:
+        queue = remaining.get(_request_key(request.method, request.path, request.query.items()))
+        timed.append((request, queue.popleft() if queue else None))
+    throttled = []
+    for position, (request, start) in enumerate(timed):
+        if request.status != 429:
+            continue
+        window = [
+            (earlier, earlier_start)
+            for earlier, earlier_start in timed[:position]
+            if earlier.status != 429 and earlier.time > request.time - 1.0
+        ]
+        first, first_start = min(window, key=lambda pair: pair[0].time) if window else (request, start)
+        starts_s = start - first_start if start is not None and first_start is not None else None
+        throttled.append(Throttled(request.path, request.time - first.time, starts_s))
+    return throttled
 
 
 def per_second(run: TapRun) -> str:

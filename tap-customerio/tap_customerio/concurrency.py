@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import sys
 import threading
 import typing as t
@@ -29,7 +30,7 @@ from requests.utils import select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from tap_customerio.rate_limit import RateLimiter
+from tap_customerio.rate_limit import RateLimiter, RequestStart
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -83,7 +84,7 @@ class Scheduler:
         """Block until one request may start."""
         self.limiter.acquire()
 
-    def slot(self) -> contextlib.AbstractContextManager[None]:
+    def slot(self) -> contextlib.AbstractContextManager[RequestStart]:
         """Wait until one request may start, then let the body write it (see `RateLimiter.slot`)."""
         return self.limiter.slot()
 
@@ -281,17 +282,25 @@ class PacedAdapter(HTTPAdapter):
         return response
 
 
+#: At DEBUG, one line per request once it is written, with the `time.monotonic()` the budget counts it at: set
+#: beside a server's arrival times, this shows whether a 429 came from the tap's pacing or from the way there
+#: (the bench's tap rows do so, enabling this logger alone).
+started_log = logging.getLogger("tap_customerio.requests")
+
+
 def paced_pools(scheduler: Scheduler) -> dict[str, type[HTTPConnectionPool]]:
     """urllib3 connection pools (by scheme) whose connections wait for a slot of `scheduler`'s budget right
     before writing a request, after connecting (HTTPS pools connect before `request`, plain HTTP in it).
     urllib3's public extension points: a pool's `ConnectionCls`, a pool manager's `pool_classes_by_scheme`."""
 
     class PacedHTTPConnection(HTTPConnection):
-        def request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        def request(self, method: str, url: str, *args: t.Any, **kwargs: t.Any) -> None:
             if self.is_closed:
                 self.connect()
-            with scheduler.slot():
-                super().request(*args, **kwargs)
+            with scheduler.slot() as start:
+                super().request(method, url, *args, **kwargs)
+            if started_log.isEnabledFor(logging.DEBUG):
+                started_log.debug("started %.6f %s %s", start.time, method, url)
 
     class PacedHTTPSConnection(PacedHTTPConnection, HTTPSConnection):
         """The same pacing; `super().request` resolves to `HTTPSConnection`'s."""

@@ -38,8 +38,8 @@ NARROW_AFTER = 200
 MIN_SPACING = 0.5
 
 
-class _Start:
-    """One request's start: its slot while it waits, then the time it actually started."""
+class RequestStart:
+    """One request's start: its slot while it waits, then the time it actually started (`time.monotonic()`)."""
 
     __slots__ = ("started", "time")
 
@@ -67,7 +67,7 @@ class RateLimiter:
         self._next_slot = 0.0
         self._last_slot = 0.0
         #: The last `rate` requests in the order their slots were given, started or still waiting.
-        self._planned: collections.deque[_Start] = collections.deque(maxlen=max(1, int(rate)))
+        self._planned: collections.deque[RequestStart] = collections.deque(maxlen=max(1, int(rate)))
         #: The last `rate` actual start times, in time order.
         self._started: collections.deque[float] = collections.deque(maxlen=max(1, int(rate)))
 
@@ -91,20 +91,21 @@ class RateLimiter:
             pass
 
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self) -> Iterator[RequestStart]:
         """Wait for a slot, then run the body (writing one request): the request counts as started when the
-        body ends, so a delay while writing it (the GIL, the OS) cannot bunch it with the next ones."""
+        body ends, so a delay while writing it (the GIL, the OS) cannot bunch it with the next ones. The
+        `RequestStart` holds that time once the body has ended."""
         with self._lock:
             opener = self._planned[0] if len(self._planned) == self._planned.maxlen else None
             now = time.monotonic()
             slot = max(now, self._next_slot, self._last_slot + MIN_SPACING * self._interval, self._room_after(opener))
             self._next_slot = max(self._next_slot, slot - self._interval) + self._interval
             self._last_slot = slot
-            mine = _Start(slot)
+            mine = RequestStart(slot)
             self._planned.append(mine)
         try:  # counted as started even if waiting is interrupted: requests after it wait for it to start
             self._wait_until(slot, opener)
-            yield
+            yield mine
         finally:
             with self._lock:
                 mine.time, mine.started = time.monotonic(), True
@@ -113,7 +114,7 @@ class RateLimiter:
                 if self._calm >= NARROW_AFTER and self._margin > SPACING_MARGIN:
                     self._set_margin(max(SPACING_MARGIN, self._margin - MARGIN_STEP))
 
-    def _wait_until(self, slot: float, opener: _Start | None) -> None:
+    def _wait_until(self, slot: float, opener: RequestStart | None) -> None:
         """Sleep until `slot`, and on while the window has no room after the actual starts."""
         while True:
             delay = slot - time.monotonic()
@@ -128,7 +129,7 @@ class RateLimiter:
     def _window_full(self) -> bool:
         return len(self._started) == self._started.maxlen
 
-    def _room_after(self, opener: _Start | None) -> float:
+    def _room_after(self, opener: RequestStart | None) -> float:
         """When a request may start after `opener` (the one `rate` places before it) started. One still
         waiting starts no earlier than now."""
         if opener is None:

@@ -10,6 +10,7 @@ import contextlib
 import io
 import itertools
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -58,6 +59,30 @@ def test_concurrent_hydration_and_child_prefetch_stay_within_the_budget(make_cio
     assert len(hydrations) == -(-len(sim.data.people) // 100)
     for stream in STREAMS:
         assert run.keys(stream, *key_fields(stream)) == expected_keys(sim.data, stream, config)
+
+
+def test_at_debug_each_request_is_logged_with_the_moment_the_budget_counts_it(
+    make_cio_sim: Callable[..., Simulator], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Set beside a server's arrival times (same monotonic clock), these lines tell a 429 caused by the tap's
+    pacing from one caused on the way to the server: the bench's tap rows do that."""
+    sim = make_cio_sim(scale=0.3, requests_per_second=10)
+    config = paced_config(sim)
+    catalog = catalog_for(config, STREAMS)
+    sim.reset_log()
+    with caplog.at_level(logging.DEBUG, logger="tap_customerio.requests"):
+        run_tap(config, catalog=catalog)
+
+    lines = [r.getMessage().split() for r in caplog.records if r.name == "tap_customerio.requests"]
+    assert {word for word, *_ in lines} == {"started"}
+    assert sorted((method, url.split("?")[0]) for _, _, method, url in lines) == sorted(
+        (entry.method, entry.path) for entry in sim.request_log
+    )
+    starts = sorted(float(moment) for _, moment, _, _ in lines)
+    arrivals = sorted(entry.time for entry in sim.request_log)
+    assert all(abs(arrival - start) < 0.5 for start, arrival in zip(starts, arrivals, strict=True))
+    spans = [later - earlier for earlier, later in zip(starts, starts[BUDGET:], strict=False)]
+    assert min(spans) >= rate_limit.SPACING_MARGIN  # any BUDGET + 1 starts
 
 
 def test_two_taps_in_one_process_share_one_budget(make_cio_sim: Callable[..., Simulator]) -> None:
