@@ -141,11 +141,12 @@ class S3Storage(RemoteStorage):
         th.Property(
             "s3_multipart_threshold_mb",
             th.IntegerType(minimum=5, maximum=_MAX_PUT_MB),
-            default=16,
+            default=128,
             description="A file that reaches this many MiB while it is written starts going up as a multipart "
             "upload (parts of `s3_part_size_mb`, sent while the rest is written), so little is left to send "
-            "when it is closed; smaller files go up in one PUT request once closed. Both paths are "
-            "create-only and checksummed alike.",
+            "when it is closed; smaller files go up in one PUT request once closed. The default keeps files "
+            "of the default `max_file_size_mb` in one request; on a slow link, 16 sends them while they are "
+            "written. Both paths are create-only and checksummed alike.",
         ),
         th.Property(
             "s3_part_size_mb",
