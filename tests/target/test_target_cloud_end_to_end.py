@@ -139,17 +139,23 @@ def test_s3_a_large_file_is_in_the_bucket_in_parts_before_the_input_ends(
         target.stdin.write(singer_lines([schema, *records[:200]]))
         target.stdin.flush()
         parts_before_the_end = parts_uploaded(s3.client(), name, at_least=2, timeout=60)
-        data_before_the_end = [key for key in bucket.keys() if "/_meta/" not in key]
+        data_before_the_end = data_keys(bucket)
         stdout, _ = target.communicate(singer_lines([*records[200:], state_message({"done": True})]), timeout=120)
 
     assert target.returncode == 0, (tmp_path / "stderr").read_text()[-800:]
     assert parts_before_the_end >= 2
     assert data_before_the_end == []
     assert [json.loads(line) for line in stdout.splitlines()] == [{"done": True}]
-    [key] = [key for key in bucket.keys() if "/_meta/" not in key]
+    [key] = data_keys(bucket)
     table = pq.read_table(io.BytesIO(bucket.read(key)))
     assert table.column("payload").to_pylist() == payloads
     assert s3.client().list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+
+
+def data_keys(bucket: Bucket) -> list[str]:
+    """The bucket's keys outside the target's `_meta/` folder."""
+    listed = bucket.keys()
+    return [key for key in listed if "/_meta/" not in key]
 
 
 def parts_uploaded(client: t.Any, bucket: str, *, at_least: int, timeout: float) -> int:
