@@ -258,6 +258,41 @@ class S3Storage(RemoteStorage):
             )
         return S3PartUpload(self, full_key, created["UploadId"])
 
+    def _upload_part(self, full_key: str, upload_id: str, number: int, body: bytes) -> dict[str, t.Any]:
+        """Send part `number`; returns what the completion must list for it."""
+        with self._errors("upload", full_key):
+            response = self._create_only_client.upload_part(
+                Bucket=self._location.bucket,
+                Key=full_key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+                **self._checksum_algorithm,
+            )
+        part = {"ETag": response["ETag"], "PartNumber": number}
+        if "ChecksumCRC32" in response:
+            part["ChecksumCRC32"] = response["ChecksumCRC32"]
+        return part
+
+    def _complete_upload(self, full_key: str, upload_id: str, parts: list[dict[str, t.Any]], source: Path) -> None:
+        """Assemble the parts into the object, only if the key is absent (the hooked client)."""
+        try:
+            with self._errors("upload", full_key):
+                self._create_only_client.complete_multipart_upload(
+                    Bucket=self._location.bucket, Key=full_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+                )
+        except ObjectExistsError:
+            # A retried completion refused by the object its lost first attempt created is done
+            # (the upload is then gone already; dropping it only matters when the object is not ours).
+            self._abort_upload(full_key, upload_id)
+            if not self._holds(full_key, source):
+                raise
+
+    def _abort_upload(self, full_key: str, upload_id: str) -> None:
+        """Best effort: the run is failing already, and an upload that is gone needs no abort."""
+        with contextlib.suppress(Exception):
+            self._client.abort_multipart_upload(Bucket=self._location.bucket, Key=full_key, UploadId=upload_id)
+
     def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
         bucket = self._location.bucket
         size = self._client.head_object(Bucket=bucket, Key=full_key)["ContentLength"]
@@ -296,11 +331,12 @@ class S3Storage(RemoteStorage):
 
 
 class S3PartUpload(PartUpload):
-    """A multipart upload fed from a local file as it grows.
+    """A multipart upload fed from a local file as it grows: which parts are sent, and what is left.
 
     Why by hand: boto3's transfer manager uploads a finished file (or a stream it reads to the end
-    on its own threads); it cannot be handed parts as a file grows. The completion goes through the
-    create-only client, so like every other upload it creates the object only if the key is absent.
+    on its own threads); it cannot be handed parts as a file grows. The requests are the storage's
+    (`_upload_part`, `_complete_upload`, `_abort_upload`), so errors read like every other upload's and
+    the completion, like every other write, creates the object only if the key is absent.
     """
 
     def __init__(self, storage: S3Storage, full_key: str, upload_id: str) -> None:
@@ -320,52 +356,22 @@ class S3PartUpload(PartUpload):
 
     def finish(self, source: Path) -> None:
         """Upload the rest (S3 allows the last part to be smaller than 5 MiB) and complete."""
-        storage = self._storage
         with self._aborting_on_error():
             rest = source.stat().st_size - self._sent
             if rest or not self._parts:
                 self._send_part(source, rest)
-            try:
-                with storage._errors("upload", self._full_key):
-                    storage._create_only_client.complete_multipart_upload(
-                        Bucket=storage._location.bucket,
-                        Key=self._full_key,
-                        UploadId=self._upload_id,
-                        MultipartUpload={"Parts": self._parts},
-                    )
-            except ObjectExistsError:
-                # A retried completion refused by the object its lost first attempt created is done
-                # (the upload is then gone already; dropping it only matters when the object is not ours).
-                self.abort()
-                if not storage._holds(self._full_key, source):
-                    raise
+            self._storage._complete_upload(self._full_key, self._upload_id, self._parts, source)
 
     def abort(self) -> None:
         """Drop the stored parts: an incomplete upload is invisible but its parts are kept (and billed)."""
-        with contextlib.suppress(Exception):
-            self._storage._client.abort_multipart_upload(
-                Bucket=self._storage._location.bucket, Key=self._full_key, UploadId=self._upload_id
-            )
+        self._storage._abort_upload(self._full_key, self._upload_id)
 
     def _send_part(self, source: Path, length: int) -> None:
-        storage = self._storage
         with source.open("rb") as stream:
             stream.seek(self._sent)
             body = stream.read(length)
         number = len(self._parts) + 1
-        with storage._errors("upload", self._full_key):
-            response = storage._create_only_client.upload_part(
-                Bucket=storage._location.bucket,
-                Key=self._full_key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=body,
-                **storage._checksum_algorithm,
-            )
-        part = {"ETag": response["ETag"], "PartNumber": number}
-        if "ChecksumCRC32" in response:
-            part["ChecksumCRC32"] = response["ChecksumCRC32"]
-        self._parts.append(part)
+        self._parts.append(self._storage._upload_part(self._full_key, self._upload_id, number, body))
         self._sent += length
 
     @contextlib.contextmanager
