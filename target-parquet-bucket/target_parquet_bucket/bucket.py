@@ -1,8 +1,8 @@
 """The run's view of the bucket: the one owner of the run's output files. Sinks hand it decoded
 Arrow batches with their stream's identity; it writes them into local files, rolls them at the size
 and row limits, keeps the process within its open-files budget, uploads finished files under their
-final names and keeps the `_meta/` objects (sequence markers, the run manifest, ACTIVATE_VERSION
-markers) up to date.
+final names (large ones in parts while they are written, where the storage can) and keeps the `_meta/`
+objects (sequence markers, the run manifest, ACTIVATE_VERSION markers) up to date.
 
 Data flows one way: sinks call down into the bucket, the bucket into `storage` (keys and bytes), and
 nothing calls back up: `commit_all`, the barrier before every STATE line, needs no list of sinks.
