@@ -159,7 +159,7 @@ class ParquetFileWriter(FileWriter):
         """Bytes on disk plus a guess for the row groups not yet written (parquet compresses ~4x)."""
         in_flight = self._in_flight_bytes if self._in_flight is not None and not self._in_flight.done() else 0
         pending = (self._pending_bytes + in_flight) // 4
-        return (self.path.stat().st_size if self.path.exists() else 0) + pending
+        return self.bytes_on_disk() + pending
 
     def close(self) -> Path:
         """Write the last row group and the footer."""

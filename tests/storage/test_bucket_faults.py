@@ -18,6 +18,8 @@ if t.TYPE_CHECKING:
     from resilience.fault_proxy import FaultProxy
     from storage.conftest import Backend
 
+    from target_parquet_bucket.storage.base import Storage
+
 MIB = 1024 * 1024
 AWS_SECRET = "aws-secret-7d3e"  # a known fake secret the tests look for
 TRANSIENT_FAULTS = ["500", "502", "503", "reset"]
@@ -83,34 +85,32 @@ def test_a_persistent_upload_failure_is_one_clean_error_without_secrets_and_leav
     assert backend.view("").object_keys() == []
 
 
+def upload_closed_file(storage: Storage, source: Path) -> None:
+    storage.put("a.parquet", source)
+
+
+def upload_file_still_being_written(storage: Storage, source: Path) -> None:
+    upload = storage.start_upload("a.parquet")
+    upload.send(source, source.stat().st_size)
+
+
 @pytest.mark.parametrize("backend", ["s3"], indirect=True)
+@pytest.mark.parametrize("upload", [upload_closed_file, upload_file_still_being_written], ids=["closed", "growing"])
 def test_s3_failed_multipart_upload_leaves_no_incomplete_upload_behind(
-    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], s3_service: S3Service, tmp_path: Path
+    backend: Backend,
+    proxied: tuple[FaultProxy, dict[str, t.Any]],
+    s3_service: S3Service,
+    tmp_path: Path,
+    upload: t.Callable[[Storage, Path], None],
 ) -> None:
     """An incomplete multipart upload is invisible to listings but its parts are stored (and billed)."""
     proxy, through_proxy = proxied
     proxy.inject(1.0, ["503"], methods=["PUT"], path=r"partNumber=2")
     (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
-
-    with pytest.raises(OSError, match=r"upload exports/a.parquet\) failed"):
-        backend.open("exports", **through_proxy, **FEW_RETRIES).put("a.parquet", tmp_path / "f")
-
-    bucket = backend.root_url.removeprefix("s3://")
-    assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
-    assert backend.view("").object_keys() == []
-
-
-@pytest.mark.parametrize("backend", ["s3"], indirect=True)
-def test_s3_failed_part_of_a_file_still_being_written_leaves_no_incomplete_upload_behind(
-    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], s3_service: S3Service, tmp_path: Path
-) -> None:
-    proxy, through_proxy = proxied
-    proxy.inject(1.0, ["503"], methods=["PUT"], path=r"partNumber=2")
-    (tmp_path / "f").write_bytes(os.urandom(12 * MIB))
-    upload = backend.open("exports", **through_proxy, **FEW_RETRIES).start_upload("a.parquet")
+    storage = backend.open("exports", **through_proxy, **FEW_RETRIES)
 
     with pytest.raises(OSError, match=r"upload exports/a.parquet\) failed: .*SlowDown"):
-        upload.send(tmp_path / "f", 12 * MIB)
+        upload(storage, tmp_path / "f")
 
     bucket = backend.root_url.removeprefix("s3://")
     assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -168,15 +168,20 @@ class RemoteStorage(Storage):
         conditional writes; the backend's conditional write is what makes it atomic. A refusal by an
         object identical to `source` is our own earlier attempt (an SDK retry after a lost response).
         """
-        full_key = self._location.object_key(key)
-        if self.exists(key):
-            raise self._exists_error(full_key)
+        full_key = self._absent_key(key)
         try:
             with self._errors("upload", full_key):
                 self._upload_if_absent(full_key, source)
         except ObjectExistsError:
             if not self._holds(full_key, source):
                 raise
+
+    def _absent_key(self, key: str) -> str:
+        """The full key of `key`, after an existence check that fails fast before any upload starts."""
+        full_key = self._location.object_key(key)
+        if self.exists(key):
+            raise self._exists_error(full_key)
+        return full_key
 
     def _holds(self, full_key: str, source: Path) -> bool:
         """Whether the object at `full_key` is byte-for-byte `source`: a create refused by it was our own."""

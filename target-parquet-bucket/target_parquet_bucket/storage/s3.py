@@ -249,9 +249,7 @@ class S3Storage(RemoteStorage):
 
     def start_upload(self, key: str) -> PartUpload:
         """Create the multipart upload of a file still being written (see `S3PartUpload`)."""
-        full_key = self._location.object_key(key)
-        if self.exists(key):
-            raise self._exists_error(full_key)
+        full_key = self._absent_key(key)
         with self._errors("upload", full_key):
             created = self._create_only_client.create_multipart_upload(
                 Bucket=self._location.bucket, Key=full_key, **self._checksum_algorithm
