@@ -65,7 +65,7 @@ def test_the_taps_distribution_name_is_not_singer_ios_tap_customerio() -> None:
     pyproject = (REPO_ROOT / "tap-customerio" / "pyproject.toml").read_text()
 
     assert 'name = "tap-customerio-warehouse"' in pyproject
-    assert 'tap-customerio = "tap_customerio.tap:TapCustomerIO.cli"' in pyproject
+    assert 'tap-customerio = "tap_customerio.cli:main"' in pyproject
 
 
 @pytest.mark.parametrize(("folder", "dist", "script", "package"), PLUGINS, ids=[p[0] for p in PLUGINS])

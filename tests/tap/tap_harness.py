@@ -15,7 +15,7 @@ import logging
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,10 +162,15 @@ class TapProcessRun:
         return last_line(self.stderr)
 
 
-def run_tap_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> TapProcessRun:
-    """Run `tap-customerio <args>` to completion in `cwd`; its stderr is also kept there for post-mortems."""
+def run_tap_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, wrapper: Sequence[str] = ()
+) -> TapProcessRun:
+    """Run `tap-customerio <args>` to completion in `cwd`; its stderr is also kept there for post-mortems.
+
+    `wrapper` is a command prefix the tap runs under, given the tap's command line as its last arguments.
+    """
     result = subprocess.run(  # our own console script
-        [str(TAP_EXECUTABLE), *args],
+        [*wrapper, str(TAP_EXECUTABLE), *args],
         cwd=cwd,
         env=env,
         capture_output=True,
