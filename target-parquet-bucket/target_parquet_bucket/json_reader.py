@@ -71,7 +71,7 @@ class ArrowJsonReader:
             explicit_schema=pa.schema(message + envelope), unexpected_field_behavior="error"
         )
         #: Whether every batch so far held only declared fields (then no field is ignored, see `read`).
-        #: Two parts may be read at once (see `_reader_thread`): the flag only ever turns False, and a part
+        #: Two parts may be read at once (see `_readers`): the flag only ever turns False, and a part
         #: read either way yields the same rows (a strict read that fails is read again leniently; at
         #: worst the batch goes to the msgspec path, which decodes it the same, only slower).
         self._all_declared = True
@@ -79,7 +79,7 @@ class ArrowJsonReader:
         #: Parts read ahead (~3 MB of `messages`) in blocks of 1 MiB: Arrow's two threads share a
         #: part (one thread per part made that thread the slowest of the run, measured on 1M).
         self._read_ahead = pa_json.ReadOptions(block_size=1024 * 1024)
-        #: Parts of the batch being buffered, handed to `_reader_thread` by `read_ahead`.
+        #: Parts of the batch being buffered, handed to `_readers` by `read_ahead`.
         self._ahead_of: list[bytes] | None = None
         self._ahead: list[Future[ArrowRead | None]] = []
         self._ahead_lines = 0
@@ -93,13 +93,13 @@ class ArrowJsonReader:
 
     def read_ahead(self, lines: list[bytes]) -> None:
         """Start parsing the lines of `lines` (the batch the sink is buffering) not handed over yet,
-        on the reader's thread: Arrow's reader releases the GIL, so it parses while this thread
+        on a reader thread: Arrow's reader releases the GIL, so it parses while this thread
         reads the next input lines. `read_batch(lines)` collects the parts. What is kept is the
         parsed form of lines the batch holds anyway, so memory stays one batch per stream."""
         if lines is not self._ahead_of:
             self._ahead_of, self._ahead, self._ahead_lines = lines, [], 0
         if len(lines) > self._ahead_lines:
-            self._ahead.append(_reader_thread.submit(self.read, lines[self._ahead_lines :], ahead=True))
+            self._ahead.append(_readers.submit(self.read, lines[self._ahead_lines :], ahead=True))
             self._ahead_lines = len(lines)
 
     def read_batch(self, lines: t.Sequence[bytes]) -> ArrowRead | None:
@@ -167,7 +167,7 @@ class ArrowJsonReader:
 #: keeps Arrow's threads busy. `read_batch` collects the parts in the order they were cut. With one
 #: thread, `native_nested` on 1M `messages` took 5.19-5.34 s (median 5.26) against 4.84-4.96 s (4.90)
 #: with two, in alternating runs on 2 cores, at the same CPU time and 10-17 MB more peak memory.
-_reader_thread = ThreadPoolExecutor(max_workers=2, thread_name_prefix="arrow-json")
+_readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="arrow-json")
 
 
 def may_hold_nan(joined: bytes) -> bool:
