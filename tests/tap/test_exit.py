@@ -6,32 +6,13 @@ whether the sync succeeded or failed."""
 from __future__ import annotations
 
 import json
-import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cio_simulator import Simulator
+from fixtures.gc_at_exit import REPORT_WRAPPER, objects_at_exit
 from tap.tap_harness import catalog_for, run_tap_process, tap_config
-
-#: Runs the console script given as its first argument, as the shell would, and reports at exit (after the
-#: tap's own atexit handlers, being registered first) how many objects the collector skips and would walk.
-REPORT_AT_EXIT = """
-import atexit, gc, runpy, sys
-def report():
-    print(f"objects at exit: {gc.get_freeze_count()} frozen, {len(gc.get_objects())} not", file=sys.stderr)
-atexit.register(report)
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
-def objects_at_exit(stderr: str) -> tuple[int, int]:
-    """(frozen, not frozen): the objects the garbage collector skips at exit, and those it would walk."""
-    line = next(line for line in stderr.splitlines() if line.startswith("objects at exit: "))
-    frozen, not_frozen = re.findall(r"\d+", line)
-    return int(frozen), int(not_frozen)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +29,7 @@ def test_the_objects_alive_at_exit_are_frozen_for_the_final_collections(
     run = run_tap_process(
         *("--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")),
         cwd=tmp_path,
-        wrapper=[sys.executable, "-c", REPORT_AT_EXIT],
+        wrapper=REPORT_WRAPPER,
     )
 
     assert run.exit_code == exit_code, run.stderr[-2000:]

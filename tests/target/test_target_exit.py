@@ -4,30 +4,11 @@ them (0.15-0.5 s of every run's end otherwise: see `cli.py`), whether the run su
 
 from __future__ import annotations
 
-import re
-import sys
 from pathlib import Path
 
 import pytest
+from fixtures.gc_at_exit import REPORT_WRAPPER, objects_at_exit
 from target.target_runs import record_message, run_target, schema_message
-
-#: Runs the console script given as its first argument, as the shell would, and reports at exit (after the
-#: target's own atexit clean-ups, being registered first) how many objects the collector skips and would walk.
-REPORT_AT_EXIT = """
-import atexit, gc, runpy, sys
-def report():
-    print(f"objects at exit: {gc.get_freeze_count()} frozen, {len(gc.get_objects())} not", file=sys.stderr)
-atexit.register(report)
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
-def objects_at_exit(stderr: str) -> tuple[int, int]:
-    """(frozen, not frozen): the objects the garbage collector skips at exit, and those it would walk."""
-    line = next(line for line in stderr.splitlines() if line.startswith("objects at exit: "))
-    frozen, not_frozen = re.findall(r"\d+", line)
-    return int(frozen), int(not_frozen)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +21,7 @@ def test_the_objects_alive_at_exit_are_frozen_for_the_final_collections(
 ) -> None:
     messages = [schema_message("events", {"id": {"type": "integer"}}), record_message("events", record)]
 
-    run = run_target(messages, {"bucket_url": str(tmp_path)}, wrapper=[sys.executable, "-c", REPORT_AT_EXIT])
+    run = run_target(messages, {"bucket_url": str(tmp_path)}, wrapper=REPORT_WRAPPER)
 
     assert run.exit_code == exit_code, run.stderr[-2000:]
     frozen, not_frozen = objects_at_exit(run.stderr)
