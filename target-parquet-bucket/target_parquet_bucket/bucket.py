@@ -11,6 +11,7 @@ nothing calls back up: `commit_all`, the barrier before every STATE line, needs 
 from __future__ import annotations
 
 import atexit
+import bisect
 import contextlib
 import datetime
 import logging
@@ -28,6 +29,8 @@ from target_parquet_bucket.naming import META_PREFIX, FileNamer, SequenceCounter
 
 logger = logging.getLogger("target-parquet-bucket")
 
+_T = t.TypeVar("_T")
+
 if t.TYPE_CHECKING:
     from collections.abc import Collection, Iterable
 
@@ -40,6 +43,10 @@ if t.TYPE_CHECKING:
 #: Open files per stream when partitioning: beyond this the stream's oldest open partition file is
 #: uploaded, so a high-cardinality `partition_by` cannot exhaust memory or file handles.
 MAX_OPEN_PARTITIONS = 32
+
+#: Closed files travelling to the bucket at once. A file's transfer waits for nothing but its own name,
+#: so the end of the input does not wait for a large file closed just before it to finish travelling.
+TRANSFER_THREADS = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +84,10 @@ class ManifestEntry(msgspec.Struct, omit_defaults=True):
     bytes: int
     table_versions: list[int]
     part: int | None = None
+
+
+def _in_sequence(entry: ManifestEntry) -> tuple[str, int, int]:
+    return entry.stream, entry.sequence, entry.part or 0
 
 
 #: File descriptors left for everything but open output files: the interpreter and its libraries,
@@ -129,6 +140,7 @@ class Bucket:
         self.run_id = f"{self.started_at:%Y%m%dT%H%M%SZ}_{uuid.uuid4().hex[:8]}"
         self._temp = tempfile.TemporaryDirectory(prefix="target-parquet-bucket-", dir=temp_dir)
         self._temp_path = Path(self._temp.name)
+        #: Every file uploaded so far, by stream and sequence.
         self.entries: list[ManifestEntry] = []
         self._manifest_dirty = False
         self._lock = threading.Lock()
@@ -138,7 +150,11 @@ class Bucket:
         self.max_open_files = max_open_files or open_file_budget()
         #: Every open output file, oldest first.
         self._open_files: dict[_FileKey, FileWriter] = {}
+        #: One thread, in the order files are closed: names files (so a stream's sequence numbers follow
+        #: the order of its rows) and sends the parts of files still being written.
         self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
+        #: Whole closed files (and the rest of those sent in parts), each once the upload thread named it.
+        self._transfers = ThreadPoolExecutor(max_workers=TRANSFER_THREADS, thread_name_prefix="transfer")
         self._pending: list[Future[t.Any]] = []
         #: Files (open or queued for upload) whose parts go up while they are written, by writer.
         self._in_parts: dict[FileWriter, _UploadInParts] = {}
@@ -198,9 +214,7 @@ class Bucket:
         if in_parts is None:
             in_parts = self._in_parts[writer] = _UploadInParts()
         in_parts.queued = on_disk - (on_disk - queued) % sizes.part_size
-        future = self._uploader.submit(self._send, key[0].name, writer.path, key[1], in_parts)
-        with self._lock:
-            self._pending.append(future)
+        self._queue(self._uploader.submit(self._send, key[0].name, writer.path, key[1], in_parts))
 
     def _open(self, key: _FileKey) -> FileWriter:
         """Open a new file, first uploading the stream's oldest open partition file beyond
@@ -244,16 +258,22 @@ class Bucket:
     def _upload(self, key: _FileKey) -> None:
         """Close the file and queue its upload under the stream's next sequence.
 
-        Uploads run on one background thread, in the order files were closed, so parsing goes on
-        while a file travels to the bucket; `_wait_for_uploads` is the barrier before STATE.
+        The upload thread names files in the order they were closed; their transfers then run on
+        several threads, so parsing goes on while files travel to the bucket, and a small file is
+        not held up by a large one. `_wait_for_uploads` is the barrier before STATE.
         """
         writer = self._open_files.pop(key)
         self._raise_failed_upload()
         path = writer.close()
         in_parts = self._in_parts.pop(writer, None)
-        future = self._uploader.submit(self._put, key[0].name, writer, path, key[1], in_parts)
+        stream = key[0].name
+        naming = self._queue(self._uploader.submit(self._name_file, stream, key[1], in_parts))
+        self._queue(self._transfers.submit(self._put, stream, writer, path, naming, in_parts))
+
+    def _queue(self, future: Future[_T]) -> Future[_T]:
         with self._lock:
             self._pending.append(future)
+        return future
 
     def _wait_for_uploads(self) -> None:
         """Block until every queued upload finished; re-raise the first failure."""
@@ -284,24 +304,40 @@ class Bucket:
             self._upload_failed.set()
             raise
 
-    def _put(
-        self, stream: str, writer: FileWriter, path: Path, partition: str, in_parts: _UploadInParts | None
-    ) -> ManifestEntry:
-        """Upload thread: reserve the sequence, then put the file (a number is never reused, even on
-        failure); or, for a file that went up in parts, send the rest and complete its upload.
+    def _name_file(self, stream: str, partition: str, in_parts: _UploadInParts | None) -> tuple[FileSequence, str]:
+        """Upload thread: the closed file's sequence and key, reserved now unless it went up in parts
+        (then it was named with its first part, which ran before this)."""
+        self._check_no_upload_failed(stream)
+        if in_parts is not None and in_parts.upload is not None and in_parts.sequence is not None:
+            return in_parts.sequence, in_parts.key
+        try:
+            return self._name(stream, partition)
+        except BaseException:
+            self._upload_failed.set()
+            raise
 
-        After one failure the queued files are not uploaded: the run is ending with that error, and
-        a later upload finishing in the background would only hide it.
+    def _put(
+        self,
+        stream: str,
+        writer: FileWriter,
+        path: Path,
+        naming: Future[tuple[FileSequence, str]],
+        in_parts: _UploadInParts | None,
+    ) -> ManifestEntry:
+        """Transfer thread: once the file is named, put it; or, for a file that went up in parts, send
+        the rest and complete its upload.
+
+        After one failure the files not yet travelling are not uploaded: the run is ending with that
+        error, and a later upload finishing in the background would only hide it.
         """
+        sequence, key = naming.result()
         self._check_no_upload_failed(stream)
         try:
             size = path.stat().st_size
-            if in_parts is not None and in_parts.upload is not None and in_parts.sequence is not None:
-                sequence, key = in_parts.sequence, in_parts.key
+            if in_parts is not None and in_parts.upload is not None:
                 in_parts.upload.finish(path)
                 in_parts.finished = True
             else:
-                sequence, key = self._name(stream, partition)
                 self.storage.put(key, path)
         except BaseException:
             self._upload_failed.set()
@@ -317,7 +353,8 @@ class Bucket:
             table_versions=sorted(v for v in writer.table_versions if v is not None),
         )
         with self._lock:
-            self.entries.append(entry)
+            # Transfers end in any order; the manifest lists each stream's files by sequence.
+            bisect.insort(self.entries, entry, key=_in_sequence)
             self._manifest_dirty = True
         logger.info("Uploaded %s (%d rows)", key, entry.rows)
         return entry
@@ -384,18 +421,20 @@ class Bucket:
         return files
 
     def close(self) -> None:
-        """Finish the upload thread and remove the local temporary folder."""
+        """Finish the upload threads and remove the local temporary folder."""
         self._uploader.shutdown(wait=True)
+        self._transfers.shutdown(wait=True)
         self._temp.cleanup()
         atexit.unregister(self.abort)
 
     def abort(self) -> None:
         """The run failed: release every open file and remove the local temporary folder.
 
-        Uploads already queued have finished by now (the interpreter joins the upload thread before
+        Uploads already queued have finished by now (the interpreter joins the upload threads before
         exit handlers run), so only files that never became complete are dropped.
         """
         self._uploader.shutdown(wait=True, cancel_futures=True)
+        self._transfers.shutdown(wait=True, cancel_futures=True)
         for in_parts in self._started:
             if not in_parts.finished and in_parts.upload is not None:
                 in_parts.upload.abort()
