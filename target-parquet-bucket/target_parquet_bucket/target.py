@@ -104,7 +104,11 @@ class TargetParquetBucket(TargetHooks):
         )
         self._open_tables()
         self.set_state_interval(settings.state_interval_seconds)
-        self.logger.debug("Arrow allocator: %s (see cli.py)", pa.default_memory_pool().backend_name)
+        self.logger.debug(
+            "Arrow allocator: %s; thread switch interval: %g ms (see cli.py)",
+            pa.default_memory_pool().backend_name,
+            sys.getswitchinterval() * 1000,
+        )
         if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:
             self.message_reader.raw_record_handler = self._process_raw_records
 
