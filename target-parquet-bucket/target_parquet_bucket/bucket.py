@@ -161,6 +161,8 @@ class Bucket:
         #: Every upload in parts the uploader started, so a failing run can drop the unfinished ones.
         self._started: list[_UploadInParts] = []
         self._upload_failed = threading.Event()
+        #: The upload failure that stopped the others: the one error a failing run reports.
+        self._first_failure: BaseException | None = None
         # Every exit path, errors included, ends here (a no-op after `close`): no temporary file outlives the run.
         atexit.register(self.abort)
 
@@ -280,7 +282,7 @@ class Bucket:
         with self._lock:
             pending, self._pending = self._pending, []
         for future in pending:
-            future.result()
+            self._raise_if_failed(future)
 
     def _raise_failed_upload(self) -> None:
         """Fail fast: stop reading input as soon as an earlier upload has failed."""
@@ -288,7 +290,21 @@ class Bucket:
             done = [f for f in self._pending if f.done()]
             self._pending = [f for f in self._pending if not f.done()]
         for future in done:
-            future.result()
+            self._raise_if_failed(future)
+
+    def _raise_if_failed(self, future: Future[t.Any]) -> None:
+        """Wait for `future`; if it failed, raise the failure that stopped the uploads. A file skipped
+        because of it, on another thread, may have finished failing first."""
+        error = future.exception()
+        if error is not None:
+            raise self._first_failure or error
+
+    def _fail(self, error: BaseException) -> None:
+        """Record the first upload failure, before the others can see that one happened."""
+        with self._lock:
+            if self._first_failure is None:
+                self._first_failure = error
+        self._upload_failed.set()
 
     def _send(self, stream: str, path: Path, partition: str, in_parts: _UploadInParts) -> None:
         """Upload thread: send the parts queued so far, first naming the file and starting its upload
@@ -300,8 +316,8 @@ class Bucket:
                 in_parts.upload = self.storage.start_upload(in_parts.key)
                 self._started.append(in_parts)
             in_parts.upload.send(path, in_parts.queued)
-        except BaseException:
-            self._upload_failed.set()
+        except BaseException as error:
+            self._fail(error)
             raise
 
     def _name_file(self, stream: str, partition: str, in_parts: _UploadInParts | None) -> tuple[FileSequence, str]:
@@ -312,8 +328,8 @@ class Bucket:
             return in_parts.sequence, in_parts.key
         try:
             return self._name(stream, partition)
-        except BaseException:
-            self._upload_failed.set()
+        except BaseException as error:
+            self._fail(error)
             raise
 
     def _put(
@@ -339,8 +355,8 @@ class Bucket:
                 in_parts.finished = True
             else:
                 self.storage.put(key, path)
-        except BaseException:
-            self._upload_failed.set()
+        except BaseException as error:
+            self._fail(error)
             raise
         writer.discard()
         entry = ManifestEntry(
