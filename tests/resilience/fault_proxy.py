@@ -69,6 +69,11 @@ class Override:
     body: bytes
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
+    methods: frozenset[str] | None = None  # None: every method
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether this override answers the request."""
+        return (self.methods is None or method in self.methods) and self.path.search(path) is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,10 +151,20 @@ class FaultProxy:
         body: bytes,
         content_type: str = "application/json",
         headers: t.Mapping[str, str] | None = None,
+        methods: t.Iterable[str] | None = None,
     ) -> None:
-        """Answer requests whose path matches `path` with this response (and extra `headers`, e.g.
-        `Retry-After`) instead of the upstream's."""
-        self.overrides.append(Override(re.compile(path), status, body, content_type, tuple((headers or {}).items())))
+        """Answer requests whose path matches `path` (and method is in `methods`, when given) with this
+        response (and extra `headers`, e.g. `Retry-After`) instead of the upstream's."""
+        self.overrides.append(
+            Override(
+                re.compile(path),
+                status,
+                body,
+                content_type,
+                tuple((headers or {}).items()),
+                frozenset(methods) if methods is not None else None,
+            )
+        )
 
     def faults_injected(self) -> list[Exchange]:
         """The exchanges that were sabotaged."""
@@ -202,7 +217,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         body = self._read_body()
         for override in self.owner.overrides:
-            if override.path.search(self.path):
+            if override.matches(self.command, self.path):
                 self.owner.record(self.command, self.path, f"override:{override.status}")
                 self._respond(
                     override.status, [("Content-Type", override.content_type), *override.headers], override.body

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import pytest
 from fixtures import bucket_audit
 from fixtures.outcome import assert_one_line_error
+from resilience.fault_proxy import ERROR_BODIES
 from target.target_runs import TargetRun, record_message, run_target, schema_message, state_message
 
 if t.TYPE_CHECKING:
@@ -128,3 +129,26 @@ def test_a_slow_upload_holds_up_no_file_closed_after_it_and_sequences_still_foll
     for number, first_id, last_id in [(1, 1, 500), (2, 501, 1000), (3, 1001, 1200)]:
         key = f"orders_v4_123456_{number}.parquet"
         assert bucket_audit.column_values(bucket, [key], "id") == list(range(first_id, last_id + 1))
+
+
+@pytest.mark.parametrize("backend", ["s3", "azure-sas"], indirect=True)
+def test_a_failing_run_names_the_upload_that_failed_not_a_file_skipped_because_of_it(
+    backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]]
+) -> None:
+    proxy, config = proxy_in_front
+    # `orders`' four files hold every transfer thread for 3 s; meanwhile `events` cannot reserve its sequence,
+    # so `notes`, named before that failure but still waiting for a thread, is skipped because of it
+    proxy.inject(1.0, ["slow"], methods=["PUT", "POST"], path=r"orders_v4_123456_\d\.parquet", slow_seconds=3.0)
+    content_type, body = ERROR_BODIES["503"]
+    proxy.override(r"_meta/sequences/events\.json", 503, body, content_type, methods=["PUT"])
+    messages = [schema_message(s, ORDERS) for s in ("notes", "events", "orders")]
+    messages += [record_message(s, {"id": 1, "amount": None, "note": None}) for s in ("notes", "events")]
+    messages += [record_message("orders", {"id": n, "amount": None, "note": None}) for n in range(1, 2001)]
+
+    run = run_target(
+        [*messages, state_message({"written": 2002})], {**config, "s3_max_attempts": 1, "azure_max_attempts": 1}
+    )
+
+    assert_one_line_error(run, "_meta/sequences/events.json")
+    assert "earlier upload failed" not in run.stderr
+    assert run.states == []
