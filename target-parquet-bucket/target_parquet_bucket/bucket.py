@@ -160,8 +160,7 @@ class Bucket:
         self._in_parts: dict[FileWriter, _UploadInParts] = {}
         #: Every upload in parts the uploader started, so a failing run can drop the unfinished ones.
         self._started: list[_UploadInParts] = []
-        self._upload_failed = threading.Event()
-        #: The upload failure that stopped the others: the one error a failing run reports.
+        #: The upload failure that stopped the others (None until one fails): the one error a failing run reports.
         self._first_failure: BaseException | None = None
         # Every exit path, errors included, ends here (a no-op after `close`): no temporary file outlives the run.
         atexit.register(self.abort)
@@ -300,11 +299,10 @@ class Bucket:
             raise self._first_failure or error
 
     def _fail(self, error: BaseException) -> None:
-        """Record the first upload failure, before the others can see that one happened."""
+        """Record the first upload failure: from now on, files not yet travelling are skipped."""
         with self._lock:
             if self._first_failure is None:
                 self._first_failure = error
-        self._upload_failed.set()
 
     def _send(self, stream: str, path: Path, partition: str, in_parts: _UploadInParts) -> None:
         """Upload thread: send the parts queued so far, first naming the file and starting its upload
@@ -376,7 +374,7 @@ class Bucket:
         return entry
 
     def _check_no_upload_failed(self, stream: str) -> None:
-        if self._upload_failed.is_set():
+        if self._first_failure is not None:
             msg = f"{stream}: file not uploaded because an earlier upload failed"
             raise OSError(msg)
 
