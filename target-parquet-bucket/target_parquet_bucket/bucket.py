@@ -65,12 +65,15 @@ _FileKey = tuple[FileStream, str]
 @dataclass(eq=False)
 class _UploadInParts:
     """A file going up while it is written. The main thread queues its parts (`queued`: bytes
-    handed to the uploader so far); the uploader thread names it when it sends the first part."""
+    ready to send so far); the upload thread names it and starts its upload (`started`), and a
+    transfer thread sends the parts (`sending`: at most one such task per file at a time)."""
 
     queued: int = 0
     key: str = ""
     sequence: FileSequence | None = None
     upload: PartUpload | None = field(default=None, repr=False)
+    started: Future[None] | None = field(default=None, repr=False)
+    sending: Future[None] | None = field(default=None, repr=False)
     finished: bool = False
 
 
@@ -151,9 +154,10 @@ class Bucket:
         #: Every open output file, oldest first.
         self._open_files: dict[_FileKey, FileWriter] = {}
         #: One thread, in the order files are closed: names files (so a stream's sequence numbers follow
-        #: the order of its rows) and sends the parts of files still being written.
+        #: the order of its rows), and starts the uploads of files sent in parts while they are written.
         self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
-        #: Whole closed files (and the rest of those sent in parts), each once the upload thread named it.
+        #: Whole closed files, and the parts of files sent while they are written, each once the upload
+        #: thread named it.
         self._transfers = ThreadPoolExecutor(max_workers=TRANSFER_THREADS, thread_name_prefix="transfer")
         self._pending: list[Future[t.Any]] = []
         #: Files (open or queued for upload) whose parts go up while they are written, by writer.
@@ -202,7 +206,12 @@ class Bucket:
     def _send_parts(self, key: _FileKey, writer: FileWriter) -> None:
         """Queue the upload of the whole parts the file has on disk beyond those already queued,
         once it has reached the storage's threshold: a large file is then mostly in the bucket
-        when it is closed, so the end of the input does not wait for all of it."""
+        when it is closed, so the end of the input does not wait for all of it.
+
+        The parts go up on a transfer thread, so files closed meanwhile are named and travel beside
+        them. A task already sending this file's parts sends these too (it reads `queued` again
+        after each round); a new task is queued only when none is left.
+        """
         sizes = self.storage.part_sizes
         if sizes is None:
             return
@@ -212,10 +221,13 @@ class Bucket:
         if on_disk < sizes.threshold or on_disk - queued < sizes.part_size:
             return
         self._raise_failed_upload()
+        stream = key[0].name
         if in_parts is None:
             in_parts = self._in_parts[writer] = _UploadInParts()
+            in_parts.started = self._queue(self._uploader.submit(self._start_in_parts, stream, key[1], in_parts))
         in_parts.queued = on_disk - (on_disk - queued) % sizes.part_size
-        self._queue(self._uploader.submit(self._send, key[0].name, writer.path, key[1], in_parts))
+        if in_parts.sending is None or in_parts.sending.done():
+            in_parts.sending = self._queue(self._transfers.submit(self._send, stream, writer.path, in_parts))
 
     def _open(self, key: _FileKey) -> FileWriter:
         """Open a new file, first uploading the stream's oldest open partition file beyond
@@ -304,19 +316,32 @@ class Bucket:
             if self._first_failure is None:
                 self._first_failure = error
 
-    def _send(self, stream: str, path: Path, partition: str, in_parts: _UploadInParts) -> None:
-        """Upload thread: send the parts queued so far, first naming the file and starting its upload
-        (its sequence is reserved now, so it is never reused even if the upload fails)."""
+    def _start_in_parts(self, stream: str, partition: str, in_parts: _UploadInParts) -> None:
+        """Upload thread: name a file about to go up in parts and start its upload (its sequence is
+        reserved now, in the order files are named, so it is never reused even if the upload fails)."""
         self._check_no_upload_failed(stream)
         try:
-            if in_parts.upload is None:
-                in_parts.sequence, in_parts.key = self._name(stream, partition)
-                in_parts.upload = self.storage.start_upload(in_parts.key)
-                self._started.append(in_parts)
-            in_parts.upload.send(path, in_parts.queued)
+            in_parts.sequence, in_parts.key = self._name(stream, partition)
+            in_parts.upload = self.storage.start_upload(in_parts.key)
         except BaseException as error:
             self._fail(error)
             raise
+        self._started.append(in_parts)
+
+    def _send(self, stream: str, path: Path, in_parts: _UploadInParts) -> None:
+        """Transfer thread: once the file's upload started, send its queued parts, including those
+        queued while earlier ones were going up."""
+        t.cast("Future[None]", in_parts.started).result()
+        upload = t.cast("PartUpload", in_parts.upload)
+        sent = None
+        while sent != in_parts.queued:
+            self._check_no_upload_failed(stream)
+            sent = in_parts.queued
+            try:
+                upload.send(path, sent)
+            except BaseException as error:
+                self._fail(error)
+                raise
 
     def _name_file(self, stream: str, partition: str, in_parts: _UploadInParts | None) -> tuple[FileSequence, str]:
         """Upload thread: the closed file's sequence and key, reserved now unless it went up in parts
@@ -345,6 +370,8 @@ class Bucket:
         error, and a later upload finishing in the background would only hide it.
         """
         sequence, key = naming.result()
+        if in_parts is not None and in_parts.sending is not None:
+            in_parts.sending.result()  # queued before this task: running or done, never waiting for a thread
         self._check_no_upload_failed(stream)
         try:
             size = path.stat().st_size

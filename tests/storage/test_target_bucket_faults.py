@@ -10,6 +10,8 @@ the proxy.
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 import typing as t
 from urllib.parse import unquote
@@ -21,6 +23,7 @@ from resilience.fault_proxy import ERROR_BODIES
 from target.target_runs import TargetRun, record_message, run_target, schema_message, state_message
 
 if t.TYPE_CHECKING:
+    from fixtures.storage_services import S3Service
     from resilience.fault_proxy import FaultProxy
     from storage.conftest import Backend
 
@@ -152,3 +155,61 @@ def test_a_failing_run_names_the_upload_that_failed_not_a_file_skipped_because_o
     assert_one_line_error(run, "_meta/sequences/events.json")
     assert "earlier upload failed" not in run.stderr
     assert run.states == []
+
+
+# S3 only: the other kinds upload a file once it is closed.
+@pytest.mark.parametrize("backend", ["s3"], indirect=True)
+def test_parts_of_a_file_being_written_hold_up_no_file_closed_while_they_go_up(
+    backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]]
+) -> None:
+    proxy, config = proxy_in_front
+    # `events`' first part (its records are ~100 kB of incompressible text; parts of 5 MiB) is held for 3 s;
+    # meanwhile `notes` fills a file of 500 rows, which must be named and land without waiting for that part
+    first_part = re.compile(r"events_v4_123456_1\.parquet\?uploadId=[^&]+&partNumber=1$")
+    proxy.inject(1.0, ["slow"], methods=["PUT"], path=first_part.pattern, slow_seconds=3.0)
+    payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(130)]
+    messages = [
+        schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}}),
+        schema_message("notes", ORDERS),
+        *(record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)),
+        *(record_message("notes", {"id": n, "amount": None, "note": None}) for n in range(1, 501)),
+    ]
+
+    run = run_target([*messages, state_message({"done": True})], {**config, "row_group_rows": 20, "batch_size_mb": 1})
+
+    assert run.exit_code == 0, run.last_stderr_line
+    # the proxy logs each request once the bucket answered it ("slow": forwarded 3 s late)
+    answered = [unquote(e.path) for e in proxy.log if e.method == "PUT" and e.outcome in {"slow", "forwarded:200"}]
+    landed = [
+        "events part 1" if first_part.search(path) else "notes file"
+        for path in answered
+        if first_part.search(path) or path.endswith("/notes_v4_123456_1.parquet")
+    ]
+    assert landed == ["notes file", "events part 1"]
+    bucket = backend.view("sync")
+    assert bucket_audit.column_values(bucket, ["notes_v4_123456_1.parquet"], "id") == list(range(1, 501))
+    assert bucket_audit.column_values(bucket, ["events_v4_123456_1.parquet"], "payload") == payloads
+
+
+@pytest.mark.parametrize("backend", ["s3"], indirect=True)
+def test_a_part_that_cannot_be_sent_while_its_file_is_written_stops_the_run_without_state_or_leftover_parts(
+    backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]], s3_service: S3Service
+) -> None:
+    proxy, config = proxy_in_front
+    content_type, body = ERROR_BODIES["503"]
+    proxy.override(r"events_v4_123456_1\.parquet\?uploadId=[^&]+&partNumber=2$", 503, body, content_type)
+    payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(130)]
+    messages = [
+        schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}}),
+        *(record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)),
+        state_message({"events": 130}),
+    ]
+    settings = {"row_group_rows": 20, "batch_size_mb": 1, "s3_max_attempts": 1}
+
+    run = run_target(messages, {**config, **settings})
+
+    assert_one_line_error(run, "upload sync/events_v4_123456_1.parquet")
+    assert run.states == []
+    bucket = backend.root_url.removeprefix("s3://")
+    assert s3_service.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert "events_v4_123456_1.parquet" not in backend.view("sync").object_keys()

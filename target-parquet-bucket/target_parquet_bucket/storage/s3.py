@@ -152,7 +152,8 @@ class S3Storage(RemoteStorage):
             "s3_part_size_mb",
             th.IntegerType(minimum=_MIN_PART_MB),
             default=16,
-            description="Part size, in MiB, of multipart uploads (min 5).",
+            description="Part size, in MiB, of multipart uploads (min 5). A part of a file being written is read "
+            "into memory while it is sent; up to four go up at once.",
         ),
     )
 
