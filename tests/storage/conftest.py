@@ -22,7 +22,13 @@ if t.TYPE_CHECKING:
 
     from target_parquet_bucket.storage.base import Storage
 
-SMALL_PARTS = {"s3_part_size_mb": 5, "s3_multipart_threshold_mb": 5, "azure_block_size_mb": 4, "gcs_chunk_size_mb": 1}
+SMALL_PARTS = {
+    "s3_part_size_mb": 5,
+    "s3_multipart_threshold_mb": 5,
+    "azure_block_size_mb": 4,
+    "azure_stage_threshold_mb": 4,
+    "gcs_chunk_size_mb": 1,
+}
 
 
 @dataclasses.dataclass

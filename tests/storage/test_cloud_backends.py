@@ -347,6 +347,81 @@ def test_azure_create_refused_by_an_identical_blob_counts_as_done(
     assert racing.get_bytes("k.parquet") == (tmp_path / "f").read_bytes()
 
 
+def staged_sizes(azurite: AzuriteService, container: str, key: str) -> list[int]:
+    """The sizes of the blocks staged for `key` and not committed yet."""
+    blob = azurite.service_client().get_container_client(container).get_blob_client(key)
+    _, uncommitted = blob.get_block_list("uncommitted")
+    return [block.size for block in uncommitted]
+
+
+def test_azure_file_goes_up_in_blocks_while_it_is_written_and_appears_whole_when_finished(
+    azurite_service: AzuriteService, tmp_path: Path
+) -> None:
+    container = azurite_service.create_container()
+    config = {"azure_sas_url": azurite_service.container_sas_url(container), "azure_block_size_mb": 5}
+    storage = AzureStorage.from_config(f"azure://{container}/exports", config)
+    growing = tmp_path / "f.part"
+    first, second, last = os.urandom(6 * MIB), os.urandom(7 * MIB), os.urandom(1024)
+    growing.write_bytes(first)
+
+    upload = storage.start_upload("f.parquet")
+    upload.send(growing, 6 * MIB)  # one whole 5 MiB block; the last MiB waits for more
+    append(growing, second)
+    upload.send(growing, 13 * MIB)  # one more block: 10 MiB staged, 3 MiB waiting
+    assert staged_sizes(azurite_service, container, "exports/f.parquet") == [5 * MIB, 5 * MIB]
+    assert not storage.exists("f.parquet")
+
+    append(growing, last)
+    upload.finish(growing)
+
+    blob = azurite_service.service_client().get_container_client(container).get_blob_client("exports/f.parquet")
+    assert blob.download_blob().readall() == first + second + last
+    committed, uncommitted = blob.get_block_list("all")
+    assert [block.size for block in committed] == [5 * MIB, 5 * MIB, 3 * MIB + 1024]
+    assert uncommitted == []
+
+
+def test_azure_upload_in_blocks_never_overwrites_a_key_taken_before_it_starts_or_finishes(
+    azurite_service: AzuriteService, tmp_path: Path
+) -> None:
+    container = azurite_service.create_container()
+    config = {"azure_sas_url": azurite_service.container_sas_url(container), "azure_block_size_mb": 5}
+    storage = AzureStorage.from_config(f"azure://{container}", config)
+    (tmp_path / "theirs").write_bytes(b"theirs")
+    (tmp_path / "ours").write_bytes(os.urandom(6 * MIB))
+    storage.put("taken.parquet", tmp_path / "theirs")
+
+    with pytest.raises(ObjectExistsError, match=f"azure://{container}/taken.parquet already exists"):
+        storage.start_upload("taken.parquet")
+    upload = storage.start_upload("raced.parquet")
+    upload.send(tmp_path / "ours", 6 * MIB)
+    # another writer gets there first (unconditionally: Azurite refuses a create-only put of a blob with
+    # staged blocks, and a put that is not create-only drops those blocks)
+    blob = azurite_service.service_client().get_container_client(container).get_blob_client("raced.parquet")
+    blob.upload_blob(b"theirs", overwrite=True)
+    with pytest.raises(ObjectExistsError, match=f"azure://{container}/raced.parquet already exists"):
+        upload.finish(tmp_path / "ours")
+
+    assert storage.get_bytes("taken.parquet") == storage.get_bytes("raced.parquet") == b"theirs"
+
+
+def test_azure_upload_in_blocks_whose_commit_is_sent_again_counts_as_done(
+    azurite_service: AzuriteService, tmp_path: Path
+) -> None:
+    """As when the SDK retries a commit whose response was lost: the second one meets the blob the first created."""
+    container = azurite_service.create_container()
+    config = {"azure_sas_url": azurite_service.container_sas_url(container), "azure_block_size_mb": 5}
+    storage = AzureStorage.from_config(f"azure://{container}", config)
+    (tmp_path / "f").write_bytes(os.urandom(6 * MIB))
+    upload = storage.start_upload("f.parquet")
+    upload.send(tmp_path / "f", 6 * MIB)
+    upload.finish(tmp_path / "f")
+
+    upload.finish(tmp_path / "f")
+
+    assert storage.get_bytes("f.parquet") == (tmp_path / "f").read_bytes()
+
+
 def test_azure_blob_path_from_bucket_url_prefixes_every_blob(azurite_service: AzuriteService, tmp_path: Path) -> None:
     container = azurite_service.create_container()
     (tmp_path / "f").write_bytes(b"x")

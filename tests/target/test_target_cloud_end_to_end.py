@@ -152,6 +152,45 @@ def test_s3_a_large_file_is_in_the_bucket_in_parts_before_the_input_ends(
     assert s3.client().list_multipart_uploads(Bucket=name).get("Uploads", []) == []
 
 
+def test_azure_a_large_file_is_staged_in_blocks_before_the_input_ends(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """As on S3: the end of a run waits for the last block of each file, not for whole files."""
+    azurite = request.getfixturevalue("azurite_service")
+    bucket = azure_bucket(request)
+    container = azurite.service_client().get_container_client(bucket.config["bucket_url"].split("/")[2])
+    small_blocks = {"azure_block_size_mb": 5, "azure_stage_threshold_mb": 5, "row_group_rows": 20, "batch_size_mb": 1}
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({**bucket.config, **small_blocks}))
+    # ~100 kB of incompressible text per record: 200 records are ~20 MB of parquet, four blocks.
+    payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(220)]
+    records = [record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)]
+    schema = schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}})
+
+    with (tmp_path / "stderr").open("wb") as stderr:
+        target = subprocess.Popen(  # our own console script
+            [str(TARGET_EXECUTABLE), "--config", str(config_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        assert target.stdin is not None
+        target.stdin.write(singer_lines([schema, *records[:200]]))
+        target.stdin.flush()
+        blocks_before_the_end = blocks_staged(container, at_least=2, timeout=60)
+        data_before_the_end = data_keys(bucket)
+        stdout, _ = target.communicate(singer_lines([*records[200:], state_message({"done": True})]), timeout=120)
+
+    assert target.returncode == 0, (tmp_path / "stderr").read_text()[-800:]
+    assert blocks_before_the_end >= 2
+    assert data_before_the_end == []
+    assert [json.loads(line) for line in stdout.splitlines()] == [{"done": True}]
+    [key] = data_keys(bucket)
+    table = pq.read_table(io.BytesIO(bucket.read(key)))
+    assert table.column("payload").to_pylist() == payloads
+    assert blocks_staged(container, at_least=1, timeout=0) == 0
+
+
 def data_keys(bucket: Bucket) -> list[str]:
     """The bucket's keys outside the target's `_meta/` folder."""
     listed = bucket.keys()
@@ -168,3 +207,16 @@ def parts_uploaded(client: t.Any, bucket: str, *, at_least: int, timeout: float)
                 return len(parts)
         time.sleep(0.2)
     return 0
+
+
+def blocks_staged(container: t.Any, *, at_least: int, timeout: float) -> int:
+    """How many uncommitted blocks the one blob being staged has, once it has `at_least` (0 on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for blob in container.list_blobs(include=["uncommittedblobs"]):
+            _, uncommitted = container.get_blob_client(blob.name).get_block_list("uncommitted")
+            if len(uncommitted) >= at_least:
+                return len(uncommitted)
+        if time.monotonic() >= deadline:
+            return 0
+        time.sleep(0.2)

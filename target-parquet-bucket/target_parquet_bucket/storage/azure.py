@@ -7,12 +7,15 @@ string works too (Azurite, account keys).
 
 from __future__ import annotations
 
+import base64
 import logging
 import typing as t
+import uuid
 from urllib.parse import parse_qs, quote, urlsplit
 
 from singer_sdk import typing as th
 
+from target_parquet_bucket.storage.base import ObjectExistsError, PartSizes, PartUpload
 from target_parquet_bucket.storage.remote import (
     MEBIBYTE,
     BucketLocation,
@@ -82,7 +85,11 @@ class AzureStorage(RemoteStorage):
 
     The SDK does the heavy lifting: files above `azure_block_size_mb` are staged as blocks in
     parallel and committed with `If-None-Match: *`, so a blob appears whole and never replaces one.
+    A file that reaches `azure_stage_threshold_mb` while it is written is staged block by block
+    as it grows instead (`AzurePartUpload`), and committed the same way once closed.
     """
+
+    part_sizes: PartSizes  # always set: Azure stages large files while they are written
 
     errors = ErrorPolicy(
         noun="Azure container",
@@ -119,12 +126,26 @@ class AzureStorage(RemoteStorage):
             default=16,
             description="Files larger than this many MiB are uploaded as blocks of this size, then committed.",
         ),
+        th.Property(
+            "azure_stage_threshold_mb",
+            th.IntegerType(minimum=1, maximum=4000),
+            default=128,
+            description="A file that reaches this many MiB while it is written starts going up as blocks (of "
+            "`azure_block_size_mb`, staged while the rest is written, one in memory at a time per file), so "
+            "little is left to send when it is closed; the blocks are committed, create-only, once it is. "
+            "The default keeps files of the default `max_file_size_mb` for one upload once closed; on a slow "
+            "link, 16 sends them while they are written. Blocks of a failed run are never committed: they "
+            "stay invisible, and Azure deletes them after a week.",
+        ),
     )
 
-    def __init__(self, location: BucketLocation, *, container_client: t.Any, scrubber: SecretScrubber) -> None:
+    def __init__(
+        self, location: BucketLocation, *, container_client: t.Any, part_sizes: PartSizes, scrubber: SecretScrubber
+    ) -> None:
         """Use `from_config`; this takes a ready container client so nothing here knows about settings."""
         super().__init__(location, scrubber)
         self._container = container_client
+        self.part_sizes = part_sizes
 
     @classmethod
     def from_config(cls, url: str, config: Mapping[str, t.Any]) -> AzureStorage:
@@ -144,6 +165,9 @@ class AzureStorage(RemoteStorage):
             msg = f"Azure bucket {location.display_url}: set exactly one of azure_sas_url or azure_connection_string"
             raise ValueError(msg)
         block_size = int(cls.setting(config, "azure_block_size_mb")) * MEBIBYTE
+        part_sizes = PartSizes(
+            threshold=int(cls.setting(config, "azure_stage_threshold_mb")) * MEBIBYTE, part_size=block_size
+        )
         client_options: dict[str, t.Any] = {
             "retry_policy": ExponentialRetry(
                 initial_backoff=1,
@@ -166,7 +190,7 @@ class AzureStorage(RemoteStorage):
             except ValueError as error:
                 msg = f"Azure bucket {location.display_url}: azure_connection_string is unusable: {one_line(error)}"
                 raise ValueError(scrubber.scrub(msg)) from None
-        return cls(location, container_client=container_client, scrubber=scrubber)
+        return cls(location, container_client=container_client, part_sizes=part_sizes, scrubber=scrubber)
 
     @staticmethod
     def _sas_container_client(sas_url: str, location: BucketLocation, client_options: dict[str, t.Any]) -> t.Any:
@@ -197,6 +221,26 @@ class AzureStorage(RemoteStorage):
                 stream, overwrite=False, length=source.stat().st_size, max_concurrency=4
             )
 
+    def start_upload(self, key: str) -> PartUpload:
+        """Stage the blocks of a file still being written (see `AzurePartUpload`)."""
+        full_key = self._absent_key(key)
+        return AzurePartUpload(self, full_key, self._container.get_blob_client(full_key))
+
+    def _commit(self, full_key: str, block_ids: list[str], source: Path) -> None:
+        """Make the staged blocks the blob, only if the key is absent (`If-None-Match: *`)."""
+        from azure.core import MatchConditions
+        from azure.storage.blob import BlobBlock
+
+        blocks = [BlobBlock(block_id) for block_id in block_ids]
+        try:
+            with self._errors("upload", full_key):
+                blob = self._container.get_blob_client(full_key)
+                blob.commit_block_list(blocks, match_condition=MatchConditions.IfMissing)
+        except ObjectExistsError:
+            # A retried commit refused by the blob its lost first attempt created is done.
+            if not self._holds(full_key, source):
+                raise
+
     def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
         blob = self._container.get_blob_client(full_key)
         return blob.get_blob_properties().size, lambda: blob.download_blob().chunks()
@@ -225,3 +269,49 @@ class AzureStorage(RemoteStorage):
         full_key = self._location.object_key(key)
         with self._errors("check", full_key):
             return self._container.get_blob_client(full_key).exists()
+
+
+class AzurePartUpload(PartUpload):
+    """A block blob staged from a local file as it grows: which blocks are staged, and what is left.
+
+    Why by hand: the SDK's `upload_blob` stages the blocks of a finished file (or of a stream it reads
+    to the end); it cannot be handed blocks as a file grows. The commit is the storage's (`_commit`), so
+    it is create-only like every other write. Azure has no call that drops staged blocks: a blob never
+    committed stays invisible, and its blocks are deleted after a week, so `abort` has nothing to do.
+    """
+
+    def __init__(self, storage: AzureStorage, full_key: str, blob_client: t.Any) -> None:
+        """Stage into `blob_client` (the blob at `full_key`), which `storage.start_upload` found absent."""
+        self._storage = storage
+        self._full_key = full_key
+        self._blob = blob_client
+        #: Block ids must be unique within the blob and all of one length: this upload's own prefix.
+        self._id_prefix = uuid.uuid4().hex
+        self._block_ids: list[str] = []
+        self._sent = 0
+
+    def send(self, source: Path, end: int) -> None:
+        """Stage the whole blocks of `source[:end]` not staged yet."""
+        block_size = self._storage.part_sizes.part_size
+        while end - self._sent >= block_size:
+            self._stage(source, block_size)
+
+    def finish(self, source: Path) -> None:
+        """Stage the rest (the last block may be smaller) and commit the blocks as the blob."""
+        rest = source.stat().st_size - self._sent
+        if rest or not self._block_ids:
+            self._stage(source, rest)
+        self._storage._commit(self._full_key, self._block_ids, source)
+
+    def abort(self) -> None:
+        """Nothing to drop: staged blocks never committed are invisible and expire (see the class)."""
+
+    def _stage(self, source: Path, length: int) -> None:
+        with source.open("rb") as stream:
+            stream.seek(self._sent)
+            data = stream.read(length)
+        block_id = base64.b64encode(f"{self._id_prefix}-{len(self._block_ids):06d}".encode()).decode()
+        with self._storage._errors("upload", self._full_key):
+            self._blob.stage_block(block_id, data, length=len(data))
+        self._block_ids.append(block_id)
+        self._sent += length

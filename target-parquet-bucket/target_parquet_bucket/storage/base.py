@@ -50,7 +50,8 @@ class PartUpload(abc.ABC):
     """An object uploaded part by part while its local file is still being written.
 
     The object stays invisible until `finish`, which makes it appear whole, and only if its key is
-    still absent. Any failure drops the parts already sent before it is raised.
+    still absent. Any failure drops the parts already sent before it is raised, where the store can
+    drop them (see each backend's).
     """
 
     @abc.abstractmethod
