@@ -272,7 +272,7 @@ class AzureStorage(RemoteStorage):
 
 
 class AzurePartUpload(PartUpload):
-    """A block blob staged from a local file as it grows: which blocks are staged, and what is left.
+    """A block blob staged from a local file as it grows (see `PartUpload`).
 
     Why by hand: the SDK's `upload_blob` stages the blocks of a finished file (or of a stream it reads
     to the end); it cannot be handed blocks as a file grows. The commit is the storage's (`_commit`), so
@@ -282,36 +282,22 @@ class AzurePartUpload(PartUpload):
 
     def __init__(self, storage: AzureStorage, full_key: str, blob_client: t.Any) -> None:
         """Stage into `blob_client` (the blob at `full_key`), which `storage.start_upload` found absent."""
+        super().__init__(storage.part_sizes.part_size)
         self._storage = storage
         self._full_key = full_key
         self._blob = blob_client
         #: Block ids must be unique within the blob and all of one length: this upload's own prefix.
         self._id_prefix = uuid.uuid4().hex
         self._block_ids: list[str] = []
-        self._sent = 0
-
-    def send(self, source: Path, end: int) -> None:
-        """Stage the whole blocks of `source[:end]` not staged yet."""
-        block_size = self._storage.part_sizes.part_size
-        while end - self._sent >= block_size:
-            self._stage(source, block_size)
-
-    def finish(self, source: Path) -> None:
-        """Stage the rest (the last block may be smaller) and commit the blocks as the blob."""
-        rest = source.stat().st_size - self._sent
-        if rest or not self._block_ids:
-            self._stage(source, rest)
-        self._storage._commit(self._full_key, self._block_ids, source)
 
     def abort(self) -> None:
         """Nothing to drop: staged blocks never committed are invisible and expire (see the class)."""
 
-    def _stage(self, source: Path, length: int) -> None:
-        with source.open("rb") as stream:
-            stream.seek(self._sent)
-            data = stream.read(length)
-        block_id = base64.b64encode(f"{self._id_prefix}-{len(self._block_ids):06d}".encode()).decode()
+    def _send_part(self, number: int, body: bytes) -> None:
+        block_id = base64.b64encode(f"{self._id_prefix}-{number:06d}".encode()).decode()
         with self._storage._errors("upload", self._full_key):
-            self._blob.stage_block(block_id, data, length=len(data))
+            self._blob.stage_block(block_id, body, length=len(body))
         self._block_ids.append(block_id)
-        self._sent += length
+
+    def _complete(self, source: Path) -> None:
+        self._storage._commit(self._full_key, self._block_ids, source)

@@ -7,11 +7,12 @@ temporary path first and then `put`s them, so an object becomes visible only whe
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import typing as t
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from singer_sdk import typing as th
@@ -51,25 +52,62 @@ class PartUpload(abc.ABC):
 
     The object stays invisible until `finish`, which makes it appear whole, and only if its key is
     still absent. Any failure drops the parts already sent before it is raised, where the store can
-    drop them (see each backend's).
+    drop them (see each backend's `abort`). Which bytes go in which part is decided here, once; a
+    backend sends one part (`_send_part`) and assembles the object (`_complete`).
     """
 
-    @abc.abstractmethod
+    def __init__(self, part_size: int) -> None:
+        """Parts of `part_size` bytes, but the last one."""
+        self._part_size = part_size
+        self._sent = 0
+        self._parts_sent = 0
+
     def send(self, source: Path, end: int) -> None:
         """Upload every whole part of `source`'s first `end` bytes not sent yet (the bytes before
         `end` are final: files are only ever appended to)."""
+        with self._aborting_on_error():
+            while end - self._sent >= self._part_size:
+                self._send_next(source, self._part_size)
 
-    @abc.abstractmethod
     def finish(self, source: Path) -> None:
-        """Upload the rest of the now complete `source` and create the object.
+        """Upload the rest of the now complete `source` (the last part may be smaller) and create the object.
 
         Raises:
             ObjectExistsError: if another object took the key meanwhile.
         """
+        with self._aborting_on_error():
+            rest = source.stat().st_size - self._sent
+            if rest or not self._parts_sent:
+                self._send_next(source, rest)
+            self._complete(source)
 
     @abc.abstractmethod
     def abort(self) -> None:
         """The run is failing: drop the parts sent so far (best effort, never raises)."""
+
+    @abc.abstractmethod
+    def _send_part(self, number: int, body: bytes) -> None:
+        """Upload part `number` (from 1) of the object."""
+
+    @abc.abstractmethod
+    def _complete(self, source: Path) -> None:
+        """Make the parts sent the object, only if its key is absent (`source`: the whole file)."""
+
+    def _send_next(self, source: Path, length: int) -> None:
+        with source.open("rb") as stream:
+            stream.seek(self._sent)
+            body = stream.read(length)
+        self._send_part(self._parts_sent + 1, body)
+        self._parts_sent += 1
+        self._sent += length
+
+    @contextlib.contextmanager
+    def _aborting_on_error(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.abort()
+            raise
 
 
 class Storage(abc.ABC):

@@ -19,7 +19,7 @@ from target_parquet_bucket.storage.remote import (
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
 #: Error codes S3 answers when a conditional create loses: 412 (object exists) and 409 (a concurrent
@@ -330,53 +330,30 @@ class S3Storage(RemoteStorage):
 
 
 class S3PartUpload(PartUpload):
-    """A multipart upload fed from a local file as it grows: which parts are sent, and what is left.
+    """A multipart upload fed from a local file as it grows (see `PartUpload`).
 
     Why by hand: boto3's transfer manager uploads a finished file (or a stream it reads to the end
     on its own threads); it cannot be handed parts as a file grows. The requests are the storage's
     (`_upload_part`, `_complete_upload`, `_abort_upload`), so errors read like every other upload's and
-    the completion, like every other write, creates the object only if the key is absent.
+    the completion, like every other write, creates the object only if the key is absent. S3 allows
+    the last part to be smaller than 5 MiB.
     """
 
     def __init__(self, storage: S3Storage, full_key: str, upload_id: str) -> None:
         """Continue the multipart upload `upload_id` that `storage.start_upload` created."""
+        super().__init__(storage.part_sizes.part_size)
         self._storage = storage
         self._full_key = full_key
         self._upload_id = upload_id
+        #: What the completion lists for each part sent.
         self._parts: list[dict[str, t.Any]] = []
-        self._sent = 0
-
-    def send(self, source: Path, end: int) -> None:
-        """Upload the whole parts of `source[:end]` not sent yet."""
-        part_size = self._storage.part_sizes.part_size
-        with self._aborting_on_error():
-            while end - self._sent >= part_size:
-                self._send_part(source, part_size)
-
-    def finish(self, source: Path) -> None:
-        """Upload the rest (S3 allows the last part to be smaller than 5 MiB) and complete."""
-        with self._aborting_on_error():
-            rest = source.stat().st_size - self._sent
-            if rest or not self._parts:
-                self._send_part(source, rest)
-            self._storage._complete_upload(self._full_key, self._upload_id, self._parts, source)
 
     def abort(self) -> None:
         """Drop the stored parts: an incomplete upload is invisible but its parts are kept (and billed)."""
         self._storage._abort_upload(self._full_key, self._upload_id)
 
-    def _send_part(self, source: Path, length: int) -> None:
-        with source.open("rb") as stream:
-            stream.seek(self._sent)
-            body = stream.read(length)
-        number = len(self._parts) + 1
+    def _send_part(self, number: int, body: bytes) -> None:
         self._parts.append(self._storage._upload_part(self._full_key, self._upload_id, number, body))
-        self._sent += length
 
-    @contextlib.contextmanager
-    def _aborting_on_error(self) -> Iterator[None]:
-        try:
-            yield
-        except BaseException:
-            self.abort()
-            raise
+    def _complete(self, source: Path) -> None:
+        self._storage._complete_upload(self._full_key, self._upload_id, self._parts, source)
