@@ -123,46 +123,92 @@ def test_two_runs_land_customerio_named_files_and_markers_in_the_bucket(
     assert sum(k.startswith("exports/cio/_meta/manifests/") for k in keys) == 2
 
 
+@dataclass
+class LargeFile:
+    """Input whose one file outgrows the bucket's 5 MiB part threshold well before the input ends."""
+
+    config_path: Path
+    payloads: list[str]
+    messages: list[dict]  # SCHEMA, then one RECORD per payload
+
+    @classmethod
+    def for_bucket(cls, bucket: Bucket, tmp_path: Path) -> LargeFile:
+        small_parts = {
+            **{"s3_part_size_mb": 5, "s3_multipart_threshold_mb": 5},
+            **{"azure_block_size_mb": 5, "azure_stage_threshold_mb": 5},
+            **{"row_group_rows": 20, "batch_size_mb": 1},
+        }
+        config_path = tmp_path / "config.json"
+        config_path.write_text(json.dumps({**bucket.config, **small_parts, "workspace_id": "42"}))
+        # ~100 kB of incompressible text per record: 200 records are ~20 MB of parquet, four parts.
+        payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(220)]
+        schema = schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}})
+        records = [record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)]
+        return cls(config_path, payloads, [schema, *records])
+
+    def start_target(self, stderr: t.IO[bytes]) -> subprocess.Popen[bytes]:
+        """The target (our own console script) fed the first 200 records; the pipe stays open."""
+        target = subprocess.Popen(
+            [str(TARGET_EXECUTABLE), "--config", str(self.config_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        assert target.stdin is not None
+        target.stdin.write(singer_lines(self.messages[:201]))
+        target.stdin.flush()
+        return target
+
+
 @pytest.mark.parametrize("make_bucket", [s3_bucket, azure_bucket], ids=["s3", "azure"])
 def test_a_large_file_is_in_the_bucket_in_parts_before_the_input_ends(
     request: pytest.FixtureRequest, tmp_path: Path, make_bucket: t.Callable[[pytest.FixtureRequest], Bucket]
 ) -> None:
     """So the end of a run waits for the last part of each file, not for whole files of up to 100 MiB."""
     bucket = make_bucket(request)
-    small_parts = {
-        **{"s3_part_size_mb": 5, "s3_multipart_threshold_mb": 5},
-        **{"azure_block_size_mb": 5, "azure_stage_threshold_mb": 5},
-        **{"row_group_rows": 20, "batch_size_mb": 1},
-    }
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({**bucket.config, **small_parts}))
-    # ~100 kB of incompressible text per record: 200 records are ~20 MB of parquet, four parts.
-    payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(220)]
-    records = [record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)]
-    schema = schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}})
+    large = LargeFile.for_bucket(bucket, tmp_path)
 
     with (tmp_path / "stderr").open("wb") as stderr:
-        target = subprocess.Popen(  # our own console script
-            [str(TARGET_EXECUTABLE), "--config", str(config_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
-        assert target.stdin is not None
-        target.stdin.write(singer_lines([schema, *records[:200]]))
-        target.stdin.flush()
+        target = large.start_target(stderr)
         parts_before_the_end = parts_sent(bucket, at_least=2, timeout=60)
         data_before_the_end = data_keys(bucket)
-        stdout, _ = target.communicate(singer_lines([*records[200:], state_message({"done": True})]), timeout=120)
+        rest = singer_lines([*large.messages[201:], state_message({"done": True})])
+        stdout, _ = target.communicate(rest, timeout=120)
 
     assert target.returncode == 0, (tmp_path / "stderr").read_text()[-800:]
     assert parts_before_the_end >= 2
     assert data_before_the_end == []
     assert [json.loads(line) for line in stdout.splitlines()] == [{"done": True}]
-    [key] = data_keys(bucket)
-    table = pq.read_table(io.BytesIO(bucket.read(key)))
-    assert table.column("payload").to_pylist() == payloads
+    assert data_keys(bucket) == ["exports/cio/events_v4_42_1.parquet"]
+    table = pq.read_table(io.BytesIO(bucket.read("exports/cio/events_v4_42_1.parquet")))
+    assert table.column("payload").to_pylist() == large.payloads
     assert bucket.parts_in_progress() == 0
+
+
+@pytest.mark.parametrize("make_bucket", [s3_bucket, azure_bucket], ids=["s3", "azure"])
+def test_a_target_killed_while_a_file_goes_up_in_parts_leaves_no_object_and_its_rerun_lands_every_record(
+    request: pytest.FixtureRequest, tmp_path: Path, make_bucket: t.Callable[[pytest.FixtureRequest], Bucket]
+) -> None:
+    """SIGKILL leaves no time to drop the parts: they stay invisible (an S3 incomplete upload, Azure
+    uncommitted blocks) under a key the rerun never uses, since the killed run reserved its number."""
+    bucket = make_bucket(request)
+    large = LargeFile.for_bucket(bucket, tmp_path)
+
+    with (tmp_path / "stderr").open("wb") as stderr:
+        target = large.start_target(stderr)
+        parts_when_killed = parts_sent(bucket, at_least=2, timeout=60)
+        target.kill()
+        killed_stdout, _ = target.communicate(timeout=30)
+    rerun = run_target([*large.messages, state_message({"done": True})], json.loads(large.config_path.read_text()))
+
+    assert parts_when_killed >= 2
+    assert killed_stdout == b""
+    assert rerun.exit_code == 0, rerun.stderr[-800:]
+    assert rerun.states == [{"done": True}]
+    assert data_keys(bucket) == ["exports/cio/events_v4_42_2.parquet"]
+    table = pq.read_table(io.BytesIO(bucket.read("exports/cio/events_v4_42_2.parquet")))
+    assert table.column("payload").to_pylist() == large.payloads
+    assert bucket.parts_in_progress() >= parts_when_killed  # the killed run's, left for the bucket to expire
 
 
 def data_keys(bucket: Bucket) -> list[str]:
