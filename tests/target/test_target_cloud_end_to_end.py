@@ -4,10 +4,14 @@ several streams, several runs, files read back with pyarrow."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import io
 import json
 import os
+import signal
+import struct
 import subprocess
+import termios
 import time
 import typing as t
 from dataclasses import dataclass
@@ -211,10 +215,45 @@ def test_a_target_killed_while_a_file_goes_up_in_parts_leaves_no_object_and_its_
     assert bucket.parts_in_progress() >= parts_when_killed  # the killed run's, left for the bucket to expire
 
 
+@pytest.mark.parametrize("make_bucket", [s3_bucket, azure_bucket], ids=["s3", "azure"])
+def test_sigterm_while_a_file_goes_up_in_parts_finishes_that_file_with_every_record_read_and_exits_143(
+    request: pytest.FixtureRequest, tmp_path: Path, make_bucket: t.Callable[[pytest.FixtureRequest], Bucket]
+) -> None:
+    bucket = make_bucket(request)
+    large = LargeFile.for_bucket(bucket, tmp_path)
+
+    with (tmp_path / "stderr").open("wb") as stderr:
+        target = large.start_target(stderr)
+        parts_sent(bucket, at_least=2, timeout=60)
+        assert target.stdin is not None
+        wait_until_read(target.stdin, timeout=60)
+        target.send_signal(signal.SIGTERM)
+        stdout, _ = target.communicate(timeout=120)
+
+    assert target.returncode == 128 + signal.SIGTERM, (tmp_path / "stderr").read_text()[-800:]
+    assert stdout == b""  # no STATE was received, so none is written
+    assert data_keys(bucket) == ["exports/cio/events_v4_42_1.parquet"]
+    table = pq.read_table(io.BytesIO(bucket.read("exports/cio/events_v4_42_1.parquet")))
+    assert table.column("payload").to_pylist() == large.payloads[:200]
+    assert bucket.parts_in_progress() == 0
+
+
 def data_keys(bucket: Bucket) -> list[str]:
     """The bucket's keys outside the target's `_meta/` folder."""
     listed = bucket.keys()
     return [key for key in listed if "/_meta/" not in key]
+
+
+def wait_until_read(pipe: t.IO[bytes], timeout: float) -> None:
+    """Until the reader has taken every byte written into `pipe` (Linux reports a pipe's unread bytes)."""
+    deadline = time.monotonic() + timeout
+    while unread(pipe) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert unread(pipe) == 0
+
+
+def unread(pipe: t.IO[bytes]) -> int:
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def parts_sent(bucket: Bucket, *, at_least: int, timeout: float) -> int:
