@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import ctypes
+import functools
 import json
 import logging
 import os
+import sys
 import typing as t
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -174,6 +177,7 @@ class DeltaStore(TableStore):
         writer = WriterProperties(max_row_group_size=_DELTA_ROW_GROUP_ROWS)
 
         properties = CommitProperties(custom_metadata=_commit_metadata(commit.state))
+        _release_free_heap()
         rows = commit.rows.cast(nullable(commit.rows.schema))
         rows, partition_by = _delta_partitioning(rows, partition_by)
         table = self._table(stream)
@@ -249,6 +253,27 @@ def _return_freed_memory_at_once() -> None:
     `MALLOC_CONF` of delta-rs's jemalloc) once, when deltalake is first imported, so it is set
     before that; an operator's own value wins."""
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+
+
+def _release_free_heap() -> None:
+    """Hand the C heap's free pages back to the system before delta-rs takes a commit's memory.
+
+    Input lines and batches of more than 512 bytes come from the C library's malloc, which keeps
+    the pages of freed ones for reuse (20 of the 44 MiB of glibc's heap before each merge of a 1M
+    `messages` upsert). delta-rs allocates from its own jemalloc, so a merge cannot reuse them and
+    its peak comes on top. glibc's `malloc_trim` returns them (no library wraps it; Dask's docs have
+    workers call it the same way). Measured on that upsert, five alternating runs: peak RSS 355-370
+    MiB against 380-402 without, at the same wall time. Other C libraries have no such call.
+    """
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> t.Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)  # absent from musl
 
 
 def _delta_partitioning(rows: pa.Table, field: str | None) -> tuple[pa.Table, str | None]:
