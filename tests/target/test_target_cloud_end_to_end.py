@@ -129,9 +129,11 @@ def test_two_runs_land_customerio_named_files_and_markers_in_the_bucket(
 
 @dataclass
 class LargeFile:
-    """Input whose one file outgrows the bucket's 5 MiB part threshold well before the input ends."""
+    """A bucket, and input whose one file outgrows its 5 MiB part threshold well before the input ends."""
 
+    bucket: Bucket
     config_path: Path
+    stderr_path: Path
     payloads: list[str]
     messages: list[dict]  # SCHEMA, then one RECORD per payload
 
@@ -148,94 +150,85 @@ class LargeFile:
         payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(220)]
         schema = schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}})
         records = [record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)]
-        return cls(config_path, payloads, [schema, *records])
+        return cls(bucket, config_path, tmp_path / "stderr", payloads, [schema, *records])
 
-    def start_target(self, stderr: t.IO[bytes]) -> subprocess.Popen[bytes]:
-        """The target (our own console script) fed the first 200 records; the pipe stays open."""
-        target = subprocess.Popen(
-            [str(TARGET_EXECUTABLE), "--config", str(self.config_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
+    def start_target(self) -> subprocess.Popen[bytes]:
+        """The target (our own console script) fed the first 200 records, once two parts of their
+        file are in the bucket; its input stays open."""
+        with self.stderr_path.open("wb") as stderr:
+            target = subprocess.Popen(
+                [str(TARGET_EXECUTABLE), "--config", str(self.config_path)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+            )
         assert target.stdin is not None
         target.stdin.write(singer_lines(self.messages[:201]))
         target.stdin.flush()
+        assert parts_sent(self.bucket, at_least=2, timeout=60) >= 2
         return target
 
+    def stderr_tail(self) -> str:
+        return self.stderr_path.read_text()[-800:]
 
-@pytest.mark.parametrize("make_bucket", [s3_bucket, azure_bucket], ids=["s3", "azure"])
-def test_a_large_file_is_in_the_bucket_in_parts_before_the_input_ends(
-    request: pytest.FixtureRequest, tmp_path: Path, make_bucket: t.Callable[[pytest.FixtureRequest], Bucket]
-) -> None:
+    def payloads_in(self, key: str) -> list[str]:
+        return pq.read_table(io.BytesIO(self.bucket.read(key))).column("payload").to_pylist()
+
+
+@pytest.fixture(params=[s3_bucket, azure_bucket], ids=["s3", "azure"])
+def large_file(request: pytest.FixtureRequest, tmp_path: Path) -> LargeFile:
+    return LargeFile.for_bucket(request.param(request), tmp_path)
+
+
+def test_a_large_file_is_in_the_bucket_in_parts_before_the_input_ends(large_file: LargeFile) -> None:
     """So the end of a run waits for the last part of each file, not for whole files of up to 100 MiB."""
-    bucket = make_bucket(request)
-    large = LargeFile.for_bucket(bucket, tmp_path)
+    target = large_file.start_target()
+    data_before_the_end = data_keys(large_file.bucket)
+    rest = singer_lines([*large_file.messages[201:], state_message({"done": True})])
+    stdout, _ = target.communicate(rest, timeout=120)
 
-    with (tmp_path / "stderr").open("wb") as stderr:
-        target = large.start_target(stderr)
-        parts_before_the_end = parts_sent(bucket, at_least=2, timeout=60)
-        data_before_the_end = data_keys(bucket)
-        rest = singer_lines([*large.messages[201:], state_message({"done": True})])
-        stdout, _ = target.communicate(rest, timeout=120)
-
-    assert target.returncode == 0, (tmp_path / "stderr").read_text()[-800:]
-    assert parts_before_the_end >= 2
+    assert target.returncode == 0, large_file.stderr_tail()
     assert data_before_the_end == []
     assert [json.loads(line) for line in stdout.splitlines()] == [{"done": True}]
-    assert data_keys(bucket) == ["exports/cio/events_v4_42_1.parquet"]
-    table = pq.read_table(io.BytesIO(bucket.read("exports/cio/events_v4_42_1.parquet")))
-    assert table.column("payload").to_pylist() == large.payloads
-    assert bucket.parts_in_progress() == 0
+    assert data_keys(large_file.bucket) == ["exports/cio/events_v4_42_1.parquet"]
+    assert large_file.payloads_in("exports/cio/events_v4_42_1.parquet") == large_file.payloads
+    assert large_file.bucket.parts_in_progress() == 0
 
 
-@pytest.mark.parametrize("make_bucket", [s3_bucket, azure_bucket], ids=["s3", "azure"])
 def test_a_target_killed_while_a_file_goes_up_in_parts_leaves_no_object_and_its_rerun_lands_every_record(
-    request: pytest.FixtureRequest, tmp_path: Path, make_bucket: t.Callable[[pytest.FixtureRequest], Bucket]
+    large_file: LargeFile,
 ) -> None:
     """SIGKILL leaves no time to drop the parts: they stay invisible (an S3 incomplete upload, Azure
     uncommitted blocks) under a key the rerun never uses, since the killed run reserved its number."""
-    bucket = make_bucket(request)
-    large = LargeFile.for_bucket(bucket, tmp_path)
+    target = large_file.start_target()
+    parts_when_killed = large_file.bucket.parts_in_progress()
+    target.kill()
+    killed_stdout, _ = target.communicate(timeout=30)
+    config = json.loads(large_file.config_path.read_text())
+    rerun = run_target([*large_file.messages, state_message({"done": True})], config)
 
-    with (tmp_path / "stderr").open("wb") as stderr:
-        target = large.start_target(stderr)
-        parts_when_killed = parts_sent(bucket, at_least=2, timeout=60)
-        target.kill()
-        killed_stdout, _ = target.communicate(timeout=30)
-    rerun = run_target([*large.messages, state_message({"done": True})], json.loads(large.config_path.read_text()))
-
-    assert parts_when_killed >= 2
     assert killed_stdout == b""
     assert rerun.exit_code == 0, rerun.stderr[-800:]
     assert rerun.states == [{"done": True}]
-    assert data_keys(bucket) == ["exports/cio/events_v4_42_2.parquet"]
-    table = pq.read_table(io.BytesIO(bucket.read("exports/cio/events_v4_42_2.parquet")))
-    assert table.column("payload").to_pylist() == large.payloads
-    assert bucket.parts_in_progress() >= parts_when_killed  # the killed run's, left for the bucket to expire
+    assert data_keys(large_file.bucket) == ["exports/cio/events_v4_42_2.parquet"]
+    assert large_file.payloads_in("exports/cio/events_v4_42_2.parquet") == large_file.payloads
+    assert large_file.bucket.parts_in_progress() >= parts_when_killed  # the killed run's, left to expire
 
 
-@pytest.mark.parametrize("make_bucket", [s3_bucket, azure_bucket], ids=["s3", "azure"])
 def test_sigterm_while_a_file_goes_up_in_parts_finishes_that_file_with_every_record_read_and_exits_143(
-    request: pytest.FixtureRequest, tmp_path: Path, make_bucket: t.Callable[[pytest.FixtureRequest], Bucket]
+    large_file: LargeFile,
 ) -> None:
-    bucket = make_bucket(request)
-    large = LargeFile.for_bucket(bucket, tmp_path)
+    target = large_file.start_target()
+    assert target.stdin is not None
+    wait_until_read(target.stdin, timeout=60)
+    target.send_signal(signal.SIGTERM)
+    stdout, _ = target.communicate(timeout=120)
 
-    with (tmp_path / "stderr").open("wb") as stderr:
-        target = large.start_target(stderr)
-        parts_sent(bucket, at_least=2, timeout=60)
-        assert target.stdin is not None
-        wait_until_read(target.stdin, timeout=60)
-        target.send_signal(signal.SIGTERM)
-        stdout, _ = target.communicate(timeout=120)
-
-    assert target.returncode == 128 + signal.SIGTERM, (tmp_path / "stderr").read_text()[-800:]
+    assert target.returncode == 128 + signal.SIGTERM, large_file.stderr_tail()
     assert stdout == b""  # no STATE was received, so none is written
-    assert data_keys(bucket) == ["exports/cio/events_v4_42_1.parquet"]
-    table = pq.read_table(io.BytesIO(bucket.read("exports/cio/events_v4_42_1.parquet")))
-    assert table.column("payload").to_pylist() == large.payloads[:200]
-    assert bucket.parts_in_progress() == 0
+    assert data_keys(large_file.bucket) == ["exports/cio/events_v4_42_1.parquet"]
+    assert large_file.payloads_in("exports/cio/events_v4_42_1.parquet") == large_file.payloads[:200]
+    assert large_file.bucket.parts_in_progress() == 0
 
 
 def data_keys(bucket: Bucket) -> list[str]:
