@@ -103,9 +103,14 @@ def test_persistently_failing_uploads_exit_in_one_line_without_state_for_unwritt
     assert proxy.faults_injected(), "no upload was attempted through the failing path"
     assert_states_cover_only_written_records(run, backend.view("sync"))
     assert "events_v4_123456_3.parquet" not in backend.view("sync").object_keys()
+    assert_no_secret_in(run.stderr, backend)
+
+
+def assert_no_secret_in(text: str, backend: Backend) -> None:
+    """Neither the SAS signature (as sent, or URL-decoded) nor the S3 secret key appears in `text`."""
     signature = backend.config.get("azure_sas_url", "").partition("sig=")[2]
     for secret in (signature, unquote(signature), backend.config.get("aws_secret_access_key", "")):
-        assert not secret or secret not in run.stderr
+        assert not secret or secret not in text
 
 
 # Not GCS: its uploads name the object in the request body, where the proxy cannot pick one file to slow down.
@@ -216,6 +221,7 @@ def test_a_part_that_cannot_be_sent_while_its_file_is_written_stops_the_run_with
     run = run_target(messages, {**config, **settings})
 
     assert_one_line_error(run, "upload sync/events_v4_123456_1.parquet")
+    assert_no_secret_in(run.stderr, backend)
     assert run.states == []
     assert "events_v4_123456_1.parquet" not in backend.view("sync").object_keys()
     if backend.name == "s3":  # Azure has no call that drops staged blocks (they expire unseen)
