@@ -1,6 +1,7 @@
 """Which allocator Arrow's buffers come from in the `target-parquet-bucket` command: jemalloc on Linux (it hands
 freed batches back, where the wheels' mimalloc keeps them: see `cli.py`), the operator's
-`ARROW_DEFAULT_MEMORY_POOL` when it is set. The target names the allocator in its DEBUG log."""
+`ARROW_DEFAULT_MEMORY_POOL` when it is set. The target names the allocator in its DEBUG log. And memory the C
+library keeps after freeing it: a Delta commit hands it back first."""
 
 from __future__ import annotations
 
