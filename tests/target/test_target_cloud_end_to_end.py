@@ -15,6 +15,7 @@ import termios
 import time
 import typing as t
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -26,9 +27,6 @@ from target.target_runs import (
     singer_lines,
     state_message,
 )
-
-if t.TYPE_CHECKING:
-    from pathlib import Path
 
 
 @dataclass
@@ -219,8 +217,7 @@ def test_sigterm_while_a_file_goes_up_in_parts_finishes_that_file_with_every_rec
     large_file: LargeFile,
 ) -> None:
     target = large_file.start_target()
-    assert target.stdin is not None
-    wait_until_read(target.stdin, timeout=60)
+    wait_until_all_input_is_handled(target, timeout=60)
     target.send_signal(signal.SIGTERM)
     stdout, _ = target.communicate(timeout=120)
 
@@ -237,16 +234,24 @@ def data_keys(bucket: Bucket) -> list[str]:
     return [key for key in listed if "/_meta/" not in key]
 
 
-def wait_until_read(pipe: t.IO[bytes], timeout: float) -> None:
-    """Until the reader has taken every byte written into `pipe` (Linux reports a pipe's unread bytes)."""
+def wait_until_all_input_is_handled(target: subprocess.Popen[bytes], timeout: float) -> None:
+    """Until the target has taken every byte written to it and waits for more: nothing is left unread in
+    the pipe, and its main thread is blocked reading it, which it does only once every line read before
+    was handled (Linux reports both: a pipe's unread bytes, and where a thread waits in the kernel)."""
+    assert target.stdin is not None
     deadline = time.monotonic() + timeout
-    while unread(pipe) and time.monotonic() < deadline:
+    while not (unread(target.stdin) == 0 and "pipe" in kernel_wait(target.pid)):
+        assert time.monotonic() < deadline, f"input not handled within {timeout}s"
         time.sleep(0.05)
-    assert unread(pipe) == 0
 
 
 def unread(pipe: t.IO[bytes]) -> int:
     return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def kernel_wait(pid: int) -> str:
+    """The kernel function the process's main thread sleeps in (`anon_pipe_read`, `pipe_read`, …)."""
+    return Path(f"/proc/{pid}/wchan").read_text()
 
 
 def parts_sent(bucket: Bucket, *, at_least: int, timeout: float) -> int:
