@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from singer_sdk import typing as th
 
-from target_parquet_bucket.storage.base import ObjectExistsError, PartSizes, PartUpload
+from target_parquet_bucket.storage.base import PartSizes, PartUpload
 from target_parquet_bucket.storage.remote import (
     MEBIBYTE,
     BucketLocation,
@@ -232,14 +232,9 @@ class AzureStorage(RemoteStorage):
         from azure.storage.blob import BlobBlock
 
         blocks = [BlobBlock(block_id) for block_id in block_ids]
-        try:
-            with self._errors("upload", full_key):
-                blob = self._container.get_blob_client(full_key)
-                blob.commit_block_list(blocks, match_condition=MatchConditions.IfMissing)
-        except ObjectExistsError:
-            # A retried commit refused by the blob its lost first attempt created is done.
-            if not self._holds(full_key, source):
-                raise
+        blob = self._container.get_blob_client(full_key)
+        with self._creating(full_key, source):
+            blob.commit_block_list(blocks, match_condition=MatchConditions.IfMissing)
 
     def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
         blob = self._container.get_blob_client(full_key)

@@ -165,14 +165,25 @@ class RemoteStorage(Storage):
         """Upload `source` to `key` only if absent.
 
         The `exists` pre-check fails fast before a large upload and guards stores that ignore
-        conditional writes; the backend's conditional write is what makes it atomic. A refusal by an
-        object identical to `source` is our own earlier attempt (an SDK retry after a lost response).
+        conditional writes; the backend's conditional write is what makes it atomic (`_creating`).
         """
         full_key = self._absent_key(key)
+        with self._creating(full_key, source):
+            self._upload_if_absent(full_key, source)
+
+    @contextlib.contextmanager
+    def _creating(
+        self, full_key: str, source: Path, *, when_refused: Callable[[], None] | None = None
+    ) -> Iterator[None]:
+        """Around the create-only request that makes `source` the object at `full_key` (SDK errors
+        translated). A refusal by an object identical to `source` is our own earlier attempt (an SDK
+        retry after a lost response) and counts as done; `when_refused` runs first on any refusal."""
         try:
             with self._errors("upload", full_key):
-                self._upload_if_absent(full_key, source)
+                yield
         except ObjectExistsError:
+            if when_refused is not None:
+                when_refused()
             if not self._holds(full_key, source):
                 raise
 

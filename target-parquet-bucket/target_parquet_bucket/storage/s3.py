@@ -7,7 +7,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from target_parquet_bucket.storage.base import ObjectExistsError, PartSizes, PartUpload
+from target_parquet_bucket.storage.base import PartSizes, PartUpload
 from target_parquet_bucket.storage.remote import (
     MEBIBYTE,
     BucketLocation,
@@ -274,18 +274,13 @@ class S3Storage(RemoteStorage):
         return part
 
     def _complete_upload(self, full_key: str, upload_id: str, parts: list[dict[str, t.Any]], source: Path) -> None:
-        """Assemble the parts into the object, only if the key is absent (the hooked client)."""
-        try:
-            with self._errors("upload", full_key):
-                self._create_only_client.complete_multipart_upload(
-                    Bucket=self._location.bucket, Key=full_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-                )
-        except ObjectExistsError:
-            # A retried completion refused by the object its lost first attempt created is done
-            # (the upload is then gone already; dropping it only matters when the object is not ours).
-            self._abort_upload(full_key, upload_id)
-            if not self._holds(full_key, source):
-                raise
+        """Assemble the parts into the object, only if the key is absent (the hooked client). A refused
+        completion's upload is dropped, whoever holds the key: its parts would otherwise stay stored (after
+        a lost first attempt that did create the object, the upload is gone already)."""
+        with self._creating(full_key, source, when_refused=lambda: self._abort_upload(full_key, upload_id)):
+            self._create_only_client.complete_multipart_upload(
+                Bucket=self._location.bucket, Key=full_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
 
     def _abort_upload(self, full_key: str, upload_id: str) -> None:
         """Best effort: the run is failing already, and an upload that is gone needs no abort."""
