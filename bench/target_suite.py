@@ -131,6 +131,13 @@ class Alternated:
     default: TargetRun
     variant: TargetRun
     incomplete: TargetRun | None
+    #: default wall / variant wall of each turn: how far the machine's drift moves one ratio.
+    turn_ratios: tuple[float, ...]
+
+    @property
+    def spread(self) -> str:
+        """The turns' ratios as `low-high`, so a verdict a single noisy turn decided reads as such."""
+        return f"turns {min(self.turn_ratios):.2f}-{max(self.turn_ratios):.2f}"
 
 
 def alternate(
@@ -146,6 +153,7 @@ def alternate(
         default=min(defaults, key=lambda run: run.process.wall_s),
         variant=min(variants, key=lambda run: run.process.wall_s),
         incomplete=next((run for run in variants if not run.complete), None),
+        turn_ratios=tuple(d.process.wall_s / v.process.wall_s for d, v in zip(defaults, variants, strict=True)),
     )
 
 
@@ -169,7 +177,7 @@ def s3_row(dataset: datagen.Dataset, options: TargetOptions) -> Row:
     local, remote = runs.default, runs.variant
     ratio = local.process.wall_s / remote.process.wall_s
     value = (
-        f"{ratio:.2f} (best of {options.repeat} alternating: S3 {remote.records_per_s:,.0f} rec/s, "
+        f"{ratio:.2f} (best of {options.repeat} alternating, {runs.spread}: S3 {remote.records_per_s:,.0f} rec/s, "
         f"{remote.process.peak_rss_mib:.0f} MiB; "
         f"cpu {remote.process.cpu_s:.1f}s vs local {local.process.cpu_s:.1f}s, moto {remote.server_cpu_s:.1f}s; "
         f"load before {remote.process.load_before:.1f} vs {local.process.load_before:.1f})"
@@ -203,7 +211,7 @@ def variant_row(
     default, variant = runs.default, runs.variant
     ratio = default.process.wall_s / variant.process.wall_s
     value = (
-        f"{ratio:.2f} (best of {options.repeat} alternating: {variant.records_per_s:,.0f} rec/s, wall "
+        f"{ratio:.2f} (best of {options.repeat} alternating, {runs.spread}: {variant.records_per_s:,.0f} rec/s, wall "
         f"{variant.process.wall_s:.1f}s vs {default.process.wall_s:.1f}s, cpu {variant.process.cpu_s:.1f}s vs "
         f"{default.process.cpu_s:.1f}s, load before {variant.process.load_before:.1f})"
     )
