@@ -130,7 +130,8 @@ class LargeFile:
     """A bucket, and input whose one file outgrows its 5 MiB part threshold well before the input ends."""
 
     bucket: Bucket
-    config_path: Path
+    config: dict[str, t.Any]
+    config_path: Path  # `config`, for the target started by `start_target`
     stderr_path: Path
     payloads: list[str]
     messages: list[dict]  # SCHEMA, then one RECORD per payload
@@ -142,13 +143,14 @@ class LargeFile:
             **{"azure_block_size_mb": 5, "azure_stage_threshold_mb": 5},
             **{"row_group_rows": 20, "batch_size_mb": 1},
         }
+        config = {**bucket.config, **small_parts, "workspace_id": "42"}
         config_path = tmp_path / "config.json"
-        config_path.write_text(json.dumps({**bucket.config, **small_parts, "workspace_id": "42"}))
+        config_path.write_text(json.dumps(config))
         # ~100 kB of incompressible text per record: 200 records are ~20 MB of parquet, four parts.
         payloads = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(220)]
         schema = schema_message("events", {"id": {"type": "integer"}, "payload": {"type": "string"}})
         records = [record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)]
-        return cls(bucket, config_path, tmp_path / "stderr", payloads, [schema, *records])
+        return cls(bucket, config, config_path, tmp_path / "stderr", payloads, [schema, *records])
 
     def start_target(self) -> subprocess.Popen[bytes]:
         """The target (our own console script) fed the first 200 records, once two parts of their
@@ -202,8 +204,7 @@ def test_a_target_killed_while_a_file_goes_up_in_parts_leaves_no_object_and_its_
     parts_when_killed = large_file.bucket.parts_in_progress()
     target.kill()
     killed_stdout, _ = target.communicate(timeout=30)
-    config = json.loads(large_file.config_path.read_text())
-    rerun = run_target([*large_file.messages, state_message({"done": True})], config)
+    rerun = run_target([*large_file.messages, state_message({"done": True})], large_file.config)
 
     assert killed_stdout == b""
     assert rerun.exit_code == 0, rerun.stderr[-800:]
