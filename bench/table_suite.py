@@ -1,6 +1,7 @@
 """Table-format figures: Delta table mode against files mode on the same `messages` input, and an
-upsert of the whole input into its own table with 10% of the records changed; rows are counted
-with delta-rs afterwards (untimed), so a run that loses rows cannot look fast."""
+upsert of the whole input into its own table with 10% of the records changed, for Delta and Iceberg;
+rows are counted with delta-rs and pyiceberg afterwards (untimed), so a run that loses rows cannot look
+fast."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ def _delta_rows(table_path: Path) -> int:
     from deltalake import DeltaTable  # an extra of the target
 
     return DeltaTable(str(table_path)).count()
+
+
+def _iceberg_rows(bucket: Path, stream: str) -> int:
+    from pyiceberg.catalog.sql import SqlCatalog  # an extra of the target
+
+    catalog = SqlCatalog("default", uri=f"sqlite:///{bucket / '_iceberg_catalog.db'}", warehouse=bucket.as_uri())
+    return catalog.load_table(("customerio", stream)).scan().to_arrow().num_rows
 
 
 def changed_input(dataset: Dataset, path: Path) -> Path:
@@ -89,7 +97,29 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
         return [failed(AREA, label, exc)]
     finally:
         shutil.rmtree(bucket, ignore_errors=True)
-    return result
+    return [*result, iceberg_upsert_row(dataset, work_dir)]
+
+
+def iceberg_upsert_row(dataset: Dataset, work_dir: Path) -> Row:
+    """The same upsert into an Iceberg table (embedded SQL catalog) the input was appended to; context: no
+    memory goal is set for Iceberg upserts (see docs/benchmarks.md)."""
+    label = f"messages {dataset.records:,}: iceberg upsert, {100 // CHANGED_EVERY}% changed"
+    bucket = work_dir / "iceberg.bucket"
+    settings = {"bucket_url": str(bucket), "table_format": "iceberg"}
+    changed = dataclass_with_path(dataset, work_dir / "changed.singer.jsonl")
+    try:
+        run_target(dataset, settings, work_dir, "iceberg-append")
+        upsert = run_target(changed, {**settings, "load_method": "upsert"}, work_dir, "iceberg-upsert")
+        rows = _iceberg_rows(bucket, dataset.stream)
+    except (ProcessFailed, OSError) as exc:
+        return failed(AREA, label, exc)
+    finally:
+        shutil.rmtree(bucket, ignore_errors=True)
+    value = (
+        f"{dataset.records / upsert.wall_s:,.0f} rec/s (wall {upsert.wall_s:.1f}s, {upsert.peak_rss_mib:.0f} MiB, "
+        f"{rows:,} rows after, load {upsert.load_before:.1f})"
+    )
+    return Row(AREA, label, value, "one row per key", rows == dataset.records)
 
 
 def dataclass_with_path(dataset: Dataset, singer_path: Path) -> Dataset:

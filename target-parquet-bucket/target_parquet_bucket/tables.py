@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from target_parquet_bucket import iceberg_upsert
 from target_parquet_bucket.redaction import redact_logs
 from target_parquet_bucket.writers import MEBIBYTE
 
@@ -341,8 +342,7 @@ class IcebergStore(TableStore):
             with table.update_schema() as update:  # types were checked at SCHEMA time
                 update.union_by_name(rows.schema)
         if commit.mode == "upsert":
-            rows = last_per_key(rows, commit.keys)
-            table.overwrite(rows, overwrite_filter=_key_filter(rows, commit.keys), snapshot_properties=properties)
+            iceberg_upsert.upsert(table, last_per_key(rows, commit.keys), commit.keys, properties)
             return
         if commit.mode == "overwrite":
             table.overwrite(rows, snapshot_properties=properties)
@@ -379,15 +379,6 @@ class IcebergStore(TableStore):
             cutoff = datetime.datetime.now(tz=datetime.timezone.utc) - datetime.timedelta(hours=retention_hours)
             with self._catalog_errors():
                 table.maintenance.expire_snapshots().older_than(cutoff).commit()
-
-
-def _key_filter(rows: pa.Table, keys: t.Sequence[str]) -> t.Any:  # pyiceberg BooleanExpression
-    """The rows of the table whose key is among `rows`' keys: an upsert deletes them and appends `rows` in
-    one commit. pyiceberg's own `Table.upsert` cannot be used: it reads the matching rows file by file
-    and fails on files written before a column was added (their batches lack it)."""
-    from pyiceberg.table.upsert_util import create_match_filter
-
-    return create_match_filter(rows, list(keys))
 
 
 def _commit_metadata(state: dict | None) -> dict[str, str]:

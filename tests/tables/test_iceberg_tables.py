@@ -89,6 +89,81 @@ def test_upsert_after_a_new_column_merges_into_rows_written_before_it(tmp_path: 
     assert rows == {"a": (10, "a@x"), "b": (20, "b@x"), "c": (3, None)}
 
 
+def data_files(table: t.Any) -> set[str]:
+    return set(table.inspect.files()["file_path"].to_pylist())
+
+
+def test_an_upsert_rewrites_only_the_data_files_holding_one_of_its_keys(tmp_path: Path) -> None:
+    upsert = config(tmp_path, load_method="upsert")
+    run_target([people_schema(), person("a", 1), person("b", 2)], upsert)
+    (first_file,) = data_files(iceberg_table(tmp_path))
+    run_target([people_schema(), person("c", 3), person("d", 4)], upsert)
+    (second_file,) = data_files(iceberg_table(tmp_path)) - {first_file}
+    run = run_target([people_schema(), person("b", 20)], upsert)
+
+    assert run.exit_code == 0, run.stderr
+    table = iceberg_table(tmp_path)
+    after = data_files(table)
+    assert first_file not in after, "the file holding 'b' was replaced"
+    assert second_file in after, "the file without a key of the upsert was left as it was"
+    assert len(after) == 3, "the rewritten first file ('a') and the upserted row ('b') added"
+    assert n_by_id(table) == {"a": 1, "b": 20, "c": 3, "d": 4}
+
+
+def test_an_upsert_that_replaces_every_row_of_a_file_drops_the_file(tmp_path: Path) -> None:
+    upsert = config(tmp_path, load_method="upsert")
+    run_target([people_schema(), person("a", 1), person("b", 2)], upsert)
+    (first_file,) = data_files(iceberg_table(tmp_path))
+    run = run_target([people_schema(), person("a", 10), person("b", 20)], upsert)
+
+    assert run.exit_code == 0, run.stderr
+    table = iceberg_table(tmp_path)
+    assert first_file not in data_files(table)
+    assert len(data_files(table)) == 1
+    assert n_by_id(table) == {"a": 10, "b": 20}
+
+
+def test_an_upsert_into_a_day_partitioned_table_moves_a_row_to_its_new_day(tmp_path: Path) -> None:
+    upsert = config(tmp_path, load_method="upsert", partition_by="updated_at")
+    run_target([people_schema(), person("a", 1, day=1), person("b", 2, day=1), person("c", 3, day=2)], upsert)
+    run = run_target([people_schema(), person("a", 10, day=3)], upsert)
+
+    assert run.exit_code == 0, run.stderr
+    rows = iceberg_table(tmp_path).scan().to_arrow().to_pylist()
+    assert sorted((r["id"], r["n"], r["updated_at"].day) for r in rows) == [("a", 10, 3), ("b", 2, 1), ("c", 3, 2)]
+    partitions = iceberg_table(tmp_path).inspect.partitions().to_pylist()
+    assert sorted(p["record_count"] for p in partitions) == [1, 1, 1]
+
+
+def test_an_upsert_on_a_two_column_key_replaces_only_rows_matching_both(tmp_path: Path) -> None:
+    schema = schema_message(STREAM, {**PROPERTIES, "region": {"type": "string"}}, key_properties=["id", "region"])
+    upsert = config(tmp_path, load_method="upsert")
+    rows = [person("a", 1, region="eu"), person("a", 2, region="us"), person("b", 3, region="eu")]
+    run_target([schema, *rows], upsert)
+    run = run_target([schema, person("a", 20, region="us"), person("b", 30, region="us")], upsert)
+
+    assert run.exit_code == 0, run.stderr
+    result = iceberg_table(tmp_path).scan().to_arrow().to_pylist()
+    assert sorted((r["id"], r["region"], r["n"]) for r in result) == [
+        ("a", "eu", 1),
+        ("a", "us", 20),
+        ("b", "eu", 3),
+        ("b", "us", 30),
+    ]
+
+
+def test_an_upsert_on_an_integer_key_replaces_the_rows_with_its_keys_and_keeps_the_rest(tmp_path: Path) -> None:
+    schema = schema_message(STREAM, {**PROPERTIES, "id": {"type": "integer"}}, key_properties=["id"])
+    upsert = config(tmp_path, load_method="upsert")
+    run_target([schema, *(record_message(STREAM, {"id": i, "n": i}) for i in range(1, 4))], upsert)
+    run = run_target(
+        [schema, record_message(STREAM, {"id": 3, "n": 30}), record_message(STREAM, {"id": 9, "n": 9})], upsert
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert n_by_id(iceberg_table(tmp_path)) == {1: 1, 2: 2, 3: 30, 9: 9}
+
+
 def test_each_snapshot_holds_the_singer_state_it_completes(tmp_path: Path) -> None:
     run_target([people_schema(), person("a", 1), state_message({"bookmarks": {STREAM: 1}})], config(tmp_path))
 
