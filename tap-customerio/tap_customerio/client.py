@@ -31,7 +31,7 @@ from tap_customerio.deadline import DeadlineExceededError, within_deadline
 from tap_customerio.pagination import CursorPaginator, OffsetPaginator
 from tap_customerio.progress import Progress
 from tap_customerio.redaction import redact
-from tap_customerio.responses import InvalidBodyError, parsed_body
+from tap_customerio.responses import InvalidBodyError, envelope, items, parsed_body
 from tap_customerio.sdk_hooks import StreamHooks, drop_progress_markers
 from tap_customerio.timestamps import InvalidTimestampError, compile_converter, iso_to_unix
 
@@ -346,7 +346,7 @@ class CustomerIOStream(StreamHooks):
             msg = f"{endpoint} returned HTTP {status}: {detail}"
             raise CustomerIOError(msg)
         try:
-            parsed_body(response)
+            envelope(response)
         except InvalidBodyError as exc:
             msg = f"{endpoint} returned an unreadable body: {exc}"
             raise RetriableAPIError(msg, response) from exc
@@ -442,9 +442,11 @@ class CustomerIOStream(StreamHooks):
     # --- records -------------------------------------------------------------------------------
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        """Records under `records_key`; the API sends `null` for empty lists."""
+        """Records under `records_key`, each decoded when it is reached (see `responses.py`); the API sends
+        `null` for empty lists."""
         self.progress.page(response.url)
-        records = self.records_in(response, self.records_key)
+        self.require_key(response, self.records_key)
+        records = items(response, self.records_key)
         return self.settled_after(records) if self.bookmark_once_per_page else records
 
     def settled_after(self, records: Iterable[dict]) -> Iterable[dict]:
@@ -456,14 +458,18 @@ class CustomerIOStream(StreamHooks):
     def records_in(self, response: requests.Response, key: str) -> t.Any:
         """The list under `key` (`null` is an empty list); a body without `key` is an error, since
         treating an unexpected envelope as "no records" would silently lose data."""
-        body = parsed_body(response)
-        if key not in body:
+        self.require_key(response, key)
+        return parsed_body(response)[key] or []
+
+    def require_key(self, response: requests.Response, key: str) -> None:
+        """Fail when the body's top-level object lacks `key` (see `records_in`)."""
+        keys = envelope(response)
+        if key not in keys:
             msg = (
                 f"stream '{self.name}': {self._endpoint(response)} answered without '{key}' "
-                f"(keys: {', '.join(sorted(body)) or 'none'})"
+                f"(keys: {', '.join(sorted(keys)) or 'none'})"
             )
             raise CustomerIOError(msg)
-        return body[key] or []
 
     # --- one stream's failure is that stream's -----------------------------------------------------
 

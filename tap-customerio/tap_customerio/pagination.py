@@ -15,7 +15,7 @@ import typing as t
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.pagination import OffsetPaginator as SDKOffsetPaginator
 
-from tap_customerio.responses import parsed_body
+from tap_customerio.responses import items, top_level
 from tap_customerio.timestamps import as_unix
 
 if t.TYPE_CHECKING:
@@ -42,7 +42,7 @@ class CursorPaginator(BaseAPIPaginator[str | None]):
 
     def get_next(self, response: requests.Response) -> str | None:
         """Return the next token, or None at the end of the list."""
-        token = parsed_body(response).get("next") or None
+        token = top_level(response, "next") or None
         if token is None:
             return None
         if token in self._followed:
@@ -53,7 +53,7 @@ class CursorPaginator(BaseAPIPaginator[str | None]):
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         """Keep paging past an empty page only where the endpoint is known to produce them."""
-        return self._continue_on_empty_page and bool(parsed_body(response).get("next"))
+        return self._continue_on_empty_page and bool(top_level(response, "next"))
 
 
 class OffsetPaginator(SDKOffsetPaginator):
@@ -65,7 +65,7 @@ class OffsetPaginator(SDKOffsetPaginator):
 
     def has_more(self, response: requests.Response) -> bool:
         """More pages exist only after a full page."""
-        return len(parsed_body(response).get(self._records_key) or []) >= self.page_size
+        return len(top_level(response, self._records_key) or []) >= self.page_size
 
 
 class NewestFirstCursorPaginator(CursorPaginator):
@@ -83,9 +83,9 @@ class NewestFirstCursorPaginator(CursorPaginator):
     def has_more(self, response: requests.Response) -> bool:
         """No more pages once a record at or before `stop_at` has been seen.
 
-        The page's records were already emitted, and their times converted to ISO strings in place.
+        The page's records were already emitted; they are read here as the API sent them.
         """
         if self._stop_at is None:
             return True
-        records = parsed_body(response).get(self._records_key) or []
+        records = items(response, self._records_key)
         return all((as_unix(row.get(self._time_key)) or 0) > self._stop_at for row in records)

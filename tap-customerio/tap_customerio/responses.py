@@ -1,7 +1,12 @@
-"""Parsing a response body once, so that validation, pagination and record extraction share it.
+"""Reading a response body once, so that validation, pagination and record extraction share it.
 
-The body is decoded inside `validate_response` (where a truncated or invalid body can still be retried);
-the paginator and `parse_response` then read the cached result instead of decoding again.
+`validate_response` checks the body (where a truncated or invalid body can still be retried) by reading its
+top-level object with the values left undecoded (`envelope`); the paginator then decodes only the value it
+needs (`top_level`), and `parse_response` decodes a page's records one at a time as they are reached
+(`items`). Decoding the whole page first (1000 `messages` records, about 5 MB of Python objects) made every
+later step of a record read it back from main memory instead of the CPU's cache: on `messages`, decoding,
+converting and writing a record cost a fifth less when each record is decoded just before it is used.
+Anything else reads the whole body (`parsed_body`).
 """
 
 from __future__ import annotations
@@ -11,17 +16,58 @@ import typing as t
 import msgspec
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import requests
 
 _CACHE_ATTR = "_cio_body"
+_ENVELOPE_ATTR = "_cio_envelope"
+_ENVELOPE = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw] | None)
+_VALUE = msgspec.json.Decoder()
 
 
 class InvalidBodyError(ValueError):
     """The response body is not a JSON object (truncated, empty or not JSON)."""
 
 
+def envelope(response: requests.Response) -> dict[str, msgspec.Raw]:
+    """The body's top-level object with its values undecoded (checked as JSON and UTF-8), read on first use."""
+    cached = getattr(response, _ENVELOPE_ATTR, None)
+    if cached is not None:
+        return cached
+    content = response.content
+    try:
+        content.decode()  # msgspec checks UTF-8 only in the values it decodes, and these are decoded later
+        body = _ENVELOPE.decode(content) if content else {}
+    except msgspec.ValidationError:
+        msg = f"expected a JSON object, got {type(_VALUE.decode(content)).__name__}"
+        raise InvalidBodyError(msg) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        msg = f"invalid JSON body ({len(content)} bytes): {exc}"
+        raise InvalidBodyError(msg) from exc
+    setattr(response, _ENVELOPE_ATTR, body)
+    return body
+
+
+def top_level(response: requests.Response, key: str) -> t.Any:
+    """The value under `key` in the body's top-level object, decoded (None when absent)."""
+    raw = envelope(response).get(key)
+    return None if raw is None else _VALUE.decode(raw)
+
+
+def items(response: requests.Response, key: str) -> Iterator[t.Any]:
+    """The items of the list under `key` (present: see `envelope`), each decoded when it is reached; `null`
+    has none. A value that is not a list is taken whole, as `parsed_body(response)[key] or []` would be."""
+    raw = envelope(response)[key]
+    try:
+        return map(_VALUE.decode, _ITEMS.decode(raw) or ())
+    except msgspec.ValidationError:
+        return iter(_VALUE.decode(raw) or [])
+
+
 def parsed_body(response: requests.Response) -> dict[str, t.Any]:
-    """Return the JSON object in `response`, decoding it on first use.
+    """Return the JSON object in `response`, decoding it whole on first use.
 
     msgspec is used instead of `response.json()` because decoding is the tap's largest CPU cost on
     `messages` (1000 records per page) and floats do not occur in App API list responses.
@@ -29,13 +75,7 @@ def parsed_body(response: requests.Response) -> dict[str, t.Any]:
     cached = getattr(response, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    try:
-        body = msgspec.json.decode(response.content) if response.content else {}
-    except msgspec.DecodeError as exc:
-        msg = f"invalid JSON body ({len(response.content)} bytes): {exc}"
-        raise InvalidBodyError(msg) from exc
-    if not isinstance(body, dict):
-        msg = f"expected a JSON object, got {type(body).__name__}"
-        raise InvalidBodyError(msg)
+    envelope(response)  # the same checks and errors
+    body = _VALUE.decode(response.content) if response.content else {}
     setattr(response, _CACHE_ATTR, body)
     return body

@@ -2,7 +2,9 @@
 
 Kinds: `500`/`502`/`503` (error bodies; 502 is an HTML page as gateways send), `429` (with `Retry-After`),
 `429_no_retry_after`, `drop` (the socket closes with no response), `truncate` (full headers and
-`Content-Length`, body cut mid-JSON) and `slow` (the normal response after `slow_seconds`).
+`Content-Length`, body cut mid-JSON), `garble` (the whole body, with one byte of a string value in its second
+half replaced by 0xFF, which is not UTF-8: a mangling proxy) and `slow` (the normal response after
+`slow_seconds`).
 Which requests fail is drawn from a seeded RNG, one draw per eligible request, so a run with the same request
 sequence fails the same way; `inject_next()` queues exact faults for the next eligible requests.
 """
@@ -16,7 +18,7 @@ from collections.abc import Iterable
 
 API_PREFIX = "/v1"
 #: What a flaky network and an overloaded API do: a retry gets through.
-FAULT_KINDS = ("500", "502", "503", "429", "429_no_retry_after", "drop", "truncate", "slow")
+FAULT_KINDS = ("500", "502", "503", "429", "429_no_retry_after", "drop", "truncate", "garble", "slow")
 #: A rejected request: no retry gets through. Only used when asked for by name.
 REJECTION = "400"
 

@@ -204,7 +204,7 @@ class Simulator:
             headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
             return json_response(429, ApiError(429, "Your request is over the 10-per-second limit").body(), **headers)
         fault = self.faults.pick(path)
-        if fault and fault not in ("truncate", "slow"):
+        if fault and fault not in ("truncate", "garble", "slow"):
             return _fault_response(fault)
         if body is _INVALID:
             response = json_response(400, ApiError(400, "request body is not valid JSON").body())
@@ -269,6 +269,14 @@ class _Server(ThreadingHTTPServer):
                 _hang_up(connection)
 
 
+def _garbled(body: bytes) -> bytes:
+    """`body` with the first character of a string value in its second half replaced by 0xFF: the JSON is
+    still well-formed, but the text is not UTF-8. A body without such a value has its last byte replaced instead."""
+    start = body.find(b'":"', len(body) // 2)
+    at = start + 3 if start >= 0 and start + 3 < len(body) and body[start + 3 : start + 4] != b'"' else len(body) - 1
+    return body[:at] + b"\xff" + body[at + 1 :]
+
+
 def _hang_up(connection: socket.socket) -> None:
     with contextlib.suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
@@ -330,4 +338,4 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             _hang_up(self.connection)
             return
-        self.wfile.write(response.body)
+        self.wfile.write(_garbled(response.body) if response.fault == "garble" else response.body)

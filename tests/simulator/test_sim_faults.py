@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from cio_simulator import FAULT_KINDS, Simulator
@@ -47,6 +49,17 @@ def test_a_truncated_body_promises_more_bytes_than_it_sends(api: Api, cio_sim: S
     assert api.get("/campaigns").status_code == 200
 
 
+def test_a_garbled_body_is_well_formed_json_of_full_length_but_not_utf8(api: Api, cio_sim: Simulator) -> None:
+    clean = api.get("/campaigns").content
+    cio_sim.faults.inject_next("garble")
+    garbled = api.get("/campaigns").content
+
+    assert len(garbled) == len(clean)
+    with pytest.raises(UnicodeDecodeError):
+        garbled.decode()
+    assert json.loads(garbled.decode(errors="replace")).keys() == json.loads(clean).keys()
+
+
 def test_a_slow_response_outlasts_a_short_client_timeout(api: Api, cio_sim: Simulator) -> None:
     cio_sim.faults.configure(rate=0.0, slow_seconds=2.0)
     cio_sim.faults.inject_next("slow")
@@ -79,7 +92,7 @@ def test_faults_can_be_limited_to_some_paths(api: Api, cio_sim: Simulator) -> No
 def test_unknown_fault_kinds_are_refused(cio_sim: Simulator) -> None:
     with pytest.raises(ValueError, match="fault kinds"):
         cio_sim.faults.configure(rate=0.1, kinds=("500", "teapot"))
-    assert set(FAULT_KINDS) == {"500", "502", "503", "429", "429_no_retry_after", "drop", "truncate", "slow"}
+    assert set(FAULT_KINDS) == {"500", "502", "503", "429", "429_no_retry_after", "drop", "truncate", "garble", "slow"}
 
 
 def test_latency_can_be_changed_while_running(api: Api, cio_sim: Simulator) -> None:
