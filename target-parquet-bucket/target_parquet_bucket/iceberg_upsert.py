@@ -32,11 +32,6 @@ if t.TYPE_CHECKING:
 _ROW = "__target_parquet_bucket_row"
 
 
-def _has_range(kind: pa.DataType) -> bool:
-    """Whether pyiceberg can bound `kind` by two literals taken from Arrow (see `_key_range`)."""
-    return pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
-
-
 def upsert(table: t.Any, rows: pa.Table, keys: Sequence[str], properties: dict[str, str]) -> None:
     """Replace the rows of `table` (a pyiceberg Table) whose key is among `rows`' keys by `rows`, as one
     transaction. `rows` holds each key once (see `tables.last_per_key`)."""
@@ -91,3 +86,8 @@ def _key_range(key_rows: pa.Table) -> t.Any:  # pyiceberg BooleanExpression
         if low.is_valid:
             bounds += [GreaterThanOrEqual(term=name, value=low.as_py()), LessThanOrEqual(term=name, value=high.as_py())]
     return And(*bounds) if bounds else AlwaysTrue()
+
+
+def _has_range(kind: pa.DataType) -> bool:
+    """Whether pyiceberg can bound `kind` by two literals taken from Arrow (see `_key_range`)."""
+    return pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
