@@ -7,9 +7,9 @@ Why not pyiceberg's `overwrite(rows, overwrite_filter=...)` with the key filter 
 243k keys the expression alone took 186 MiB and 2.8 s to build, and pyiceberg then evaluates it against
 every data file's statistics and binds it again for each file it rewrites. Here the keys stay an Arrow
 table: the files are chosen by the keys' range (a two-literal filter pyiceberg checks against file
-statistics) and then by reading only their key columns, so a file without a changed key is never read
-whole. `Table.upsert` itself cannot be used: it reads the matching rows file by file and fails on files
-written before a column was added (their batches lack it).
+statistics) and then by reading only their key columns, so a file without a changed key, or with nothing
+but changed keys, is never read whole. `Table.upsert` itself cannot be used: it reads the matching rows file
+by file and fails on files written before a column was added (their batches lack it).
 
 `ArrowScan` (reading one planned file projected onto the current schema, as pyiceberg's own delete does)
 is public; `_dataframe_to_data_files` (writing Arrow rows as data files of the table, with its partition
@@ -57,7 +57,11 @@ def _files_without_keys(table: t.Any, metadata: t.Any, key_rows: pa.Table) -> It
     full_scan = ArrowScan(metadata, table.io, schema, AlwaysTrue())
     write_uuid, counter = uuid.uuid4(), itertools.count(0)
     for task in table.scan(row_filter=_key_range(key_rows)).plan_files():
-        if not pc.any(_has_key(key_scan.to_table([task]), key_rows)).as_py():
+        has_key = _has_key(key_scan.to_table([task]), key_rows)
+        if not pc.any(has_key).as_py():
+            continue
+        if pc.all(has_key).as_py():  # every row replaced: the file goes without being read whole
+            yield task.file, []
             continue
         rows = full_scan.to_table([task])
         kept = rows.filter(pc.invert(_has_key(rows, key_rows)))
