@@ -97,16 +97,15 @@ def table_rows(files_run: TargetRun, work_dir: Path) -> list[Row]:
         return [failed(AREA, label, exc)]
     finally:
         shutil.rmtree(bucket, ignore_errors=True)
-    return [*result, iceberg_upsert_row(dataset, work_dir)]
+    return [*result, iceberg_upsert_row(dataset, changed, work_dir)]
 
 
-def iceberg_upsert_row(dataset: Dataset, work_dir: Path) -> Row:
-    """The same upsert into an Iceberg table (embedded SQL catalog) the input was appended to; context: no
+def iceberg_upsert_row(dataset: Dataset, changed: Dataset, work_dir: Path) -> Row:
+    """`changed` upserted into an Iceberg table (embedded SQL catalog) `dataset` was appended to; context: no
     memory goal is set for Iceberg upserts (see docs/benchmarks.md)."""
     label = f"messages {dataset.records:,}: iceberg upsert, {100 // CHANGED_EVERY}% changed"
     bucket = work_dir / "iceberg.bucket"
     settings = {"bucket_url": str(bucket), "table_format": "iceberg"}
-    changed = dataclass_with_path(dataset, work_dir / "changed.singer.jsonl")
     try:
         run_target(dataset, settings, work_dir, "iceberg-append")
         upsert = run_target(changed, {**settings, "load_method": "upsert"}, work_dir, "iceberg-upsert")

@@ -63,10 +63,8 @@ def _files_without_keys(table: t.Any, metadata: t.Any, key_rows: pa.Table) -> It
         if pc.all(has_key).as_py():  # every row replaced: the file goes without being read whole
             yield task.file, []
             continue
-        rows = full_scan.to_table([task])
-        kept = rows.filter(pc.invert(_has_key(rows, key_rows)))
-        new_files = _dataframe_to_data_files(metadata, kept, table.io, write_uuid, counter) if kept.num_rows else []
-        yield task.file, list(new_files)
+        kept = full_scan.to_table([task]).filter(pc.invert(has_key))  # all columns: the rows, in the same order
+        yield task.file, list(_dataframe_to_data_files(metadata, kept, table.io, write_uuid, counter))
 
 
 def _has_key(rows: pa.Table, key_rows: pa.Table) -> pa.ChunkedArray:
