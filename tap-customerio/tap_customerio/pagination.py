@@ -15,7 +15,7 @@ import typing as t
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.pagination import OffsetPaginator as SDKOffsetPaginator
 
-from tap_customerio.responses import items, top_level
+from tap_customerio.responses import count, item_fields, top_level
 from tap_customerio.timestamps import as_unix
 
 if t.TYPE_CHECKING:
@@ -65,7 +65,7 @@ class OffsetPaginator(SDKOffsetPaginator):
 
     def has_more(self, response: requests.Response) -> bool:
         """More pages exist only after a full page."""
-        return len(top_level(response, self._records_key) or []) >= self.page_size
+        return count(response, self._records_key) >= self.page_size
 
 
 class NewestFirstCursorPaginator(CursorPaginator):
@@ -87,5 +87,5 @@ class NewestFirstCursorPaginator(CursorPaginator):
         """
         if self._stop_at is None:
             return True
-        records = items(response, self._records_key)
-        return all((as_unix(row.get(self._time_key)) or 0) > self._stop_at for row in records)
+        times = item_fields(response, self._records_key, self._time_key)
+        return all((as_unix(time) or 0) > self._stop_at for time in times)

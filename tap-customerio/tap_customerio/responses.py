@@ -11,6 +11,7 @@ it is used (docs/benchmarks.md). Anything else reads the whole body, decoded onc
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 import msgspec
@@ -64,6 +65,38 @@ def items(response: requests.Response, key: str) -> Iterator[t.Any]:
         return map(_VALUE.decode, _ITEMS.decode(raw) or ())
     except msgspec.ValidationError:
         return iter(_VALUE.decode(raw) or [])
+
+
+def count(response: requests.Response, key: str) -> int:
+    """How many items the list under `key` holds (0 when absent or `null`), without decoding them: the offset
+    paginator only needs to know whether a page was full."""
+    raw = envelope(response).get(key)
+    if raw is None:
+        return 0
+    try:
+        return len(_ITEMS.decode(raw) or ())
+    except msgspec.ValidationError:
+        return len(_VALUE.decode(raw) or [])
+
+
+def item_fields(response: requests.Response, key: str, field: str) -> Iterator[t.Any]:
+    """The value of `field` in each item of the list under `key` (present), decoding nothing else of the
+    item: the newest-first paginator reads one timestamp of records `items` has already decoded for
+    `parse_response`. None for an item without the field, or that is not an object."""
+    decoder = _field_decoder(field)
+    raw_items = _ITEMS.decode(envelope(response)[key]) or ()
+    for raw in raw_items:
+        try:
+            yield decoder.decode(raw).value
+        except msgspec.ValidationError:
+            yield None
+
+
+@functools.cache
+def _field_decoder(field: str) -> msgspec.json.Decoder[t.Any]:
+    """Decodes a JSON object's `field` only; msgspec skips the other members without building them."""
+    one_field = msgspec.defstruct("OneField", [("value", t.Any, None)], rename={"value": field})
+    return msgspec.json.Decoder(one_field)
 
 
 def parsed_body(response: requests.Response) -> dict[str, t.Any]:

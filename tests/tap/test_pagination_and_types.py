@@ -15,7 +15,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap.tap_harness import run_tap_process
 
 from tap_customerio.client import CustomerIOError, CustomerIOStream
-from tap_customerio.pagination import CursorLoopError, CursorPaginator
+from tap_customerio.pagination import CursorLoopError, CursorPaginator, NewestFirstCursorPaginator, OffsetPaginator
 from tap_customerio.tap import STREAM_TYPES, TapCustomerIO
 from tap_customerio.timestamps import MAX_UNIX_SECONDS, MIN_UNIX_SECONDS, compile_converter, unix_to_iso
 
@@ -60,6 +60,31 @@ def test_an_empty_page_with_a_token_continues_only_where_the_endpoint_does_that(
     assert CursorPaginator("/messages", continue_on_empty_page=True).continue_if_empty(empty_with_token)
     assert not CursorPaginator("/activities").continue_if_empty(empty_with_token)
     assert not CursorPaginator("/messages", continue_on_empty_page=True).continue_if_empty(page({"next": ""}))
+
+
+def test_the_offset_paginator_asks_for_another_page_only_after_a_full_one() -> None:
+    paginator = OffsetPaginator(page_size=2, records_key="suppressions")
+    full = page({"suppressions": [{"email": "a@x.io", "data": {"deep": [1, 2]}}, {"email": "b@x.io"}]})
+    assert paginator.has_more(full)
+    last_pages: list[dict] = [{"suppressions": [{"email": "c@x.io"}]}, {"suppressions": []}, {"suppressions": None}]
+    for last in last_pages:
+        assert not paginator.has_more(page(last))
+
+
+def test_activities_stop_after_the_page_holding_a_record_at_or_before_the_threshold() -> None:
+    paginator = NewestFirstCursorPaginator(
+        "/v1/activities", records_key="activities", time_key="timestamp", stop_at=100
+    )
+    newer = [
+        {"id": "3", "timestamp": 300, "data": {"nested": {"x": [1]}}},
+        {"id": "2", "timestamp": "1970-01-01T00:02:00Z"},
+    ]
+    assert paginator.has_more(page({"activities": newer, "next": "b"}))
+    for reaching in ({"id": "1", "timestamp": 100}, {"id": "0"}, {"id": "z", "timestamp": None}):
+        assert not paginator.has_more(page({"activities": [*newer, reaching], "next": "b"}))
+    assert NewestFirstCursorPaginator("/x", records_key="activities", time_key="timestamp", stop_at=None).has_more(
+        page({"activities": [{"id": "0", "timestamp": 0}], "next": "b"})
+    )
 
 
 @given(st.integers(min_value=MIN_UNIX_SECONDS, max_value=MAX_UNIX_SECONDS))
