@@ -41,6 +41,11 @@ class RecordError(Exception):
         self.message = message
         self.missing_key = missing_key
 
+    def shifted(self, offset: int) -> RecordError:
+        """The same error for a part of the batch that starts at `offset`."""
+        index = None if self.index is None else self.index + offset
+        return RecordError(index, self.message, missing_key=self.missing_key)
+
 
 def first_null(array: pa.Array) -> int:
     return array.is_null().to_pylist().index(True)

@@ -307,3 +307,51 @@ def test_a_bad_record_among_records_parsed_ahead_is_refused_naming_its_input_lin
     line_number = BatchDecoder.READ_AHEAD_LINES // 2 + 2  # the SCHEMA is line 1
     assert f"stream 's', input line {line_number}:" in run.error_lines[0], run.error_lines[0]
     assert not data_files(tmp_path)
+
+
+def msgspec_decoder() -> BatchDecoder:
+    """A decoder of `SCHEMA` with objects as JSON text: the msgspec path, which decodes a batch in parts."""
+    decoder = BatchDecoder(columns_for_schema({**SCHEMA}, native_nested=False), key_properties=["id"])
+    assert not decoder.reads_with_arrow
+    return decoder
+
+
+def test_a_batch_longer_than_one_msgspec_part_decodes_to_every_record_in_order() -> None:
+    count = 2 * BatchDecoder.DECODE_LINES + 3
+    lines = [line(json.dumps({"id": index, "obj": {"i": index}, "tags": [index]})) for index in range(count)]
+    batch, versions = msgspec_decoder().decode(lines)
+    assert batch.num_rows == count
+    assert batch.column("id").to_pylist() == list(range(count))
+    assert batch.column("obj").to_pylist() == [f'{{"i":{index}}}' for index in range(count)]
+    assert batch.column("tags").to_pylist() == [f"[{index}]" for index in range(count)]
+    assert versions == {None}
+
+
+@pytest.mark.parametrize("bad", [0, BatchDecoder.DECODE_LINES + 1, 2 * BatchDecoder.DECODE_LINES + 2])
+def test_a_bad_record_in_any_msgspec_part_is_refused_with_its_index_in_the_batch(bad: int) -> None:
+    lines = [line(json.dumps({"id": index})) for index in range(2 * BatchDecoder.DECODE_LINES + 3)]
+    lines[bad] = line('{"id": 1, "obj": 5}')
+    assert outcome(msgspec_decoder(), lines) == ("error", bad, "column 'obj': expected an object, got '5'")
+
+
+def test_a_record_missing_its_key_in_a_later_msgspec_part_is_refused_with_its_index() -> None:
+    lines = [line(json.dumps({"id": index})) for index in range(BatchDecoder.DECODE_LINES + 10)]
+    lines[BatchDecoder.DECODE_LINES + 7] = line('{"n": 1}')
+    assert outcome(msgspec_decoder(), lines) == (
+        "error",
+        BatchDecoder.DECODE_LINES + 7,
+        "key property 'id' is missing",
+    )
+
+
+def test_every_row_of_a_batch_decoded_in_parts_has_the_batchs_one_batched_at_time() -> None:
+    at = {"type": ["string", "null"], "format": "date-time"}
+    schema = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "obj": {"type": "object"}, "_sdc_batched_at": at},
+    }
+    decoder = BatchDecoder(columns_for_schema(schema, native_nested=False), key_properties=["id"])
+    lines = [line(json.dumps({"id": index, "obj": {}})) for index in range(3 * BatchDecoder.DECODE_LINES)]
+    batch, _ = decoder.decode(lines)
+    assert batch.num_rows == len(lines)
+    assert len(set(batch.column("_sdc_batched_at").to_pylist())) == 1
