@@ -39,8 +39,8 @@ class BatchDecoder:
     #: The sink calls `read_ahead` each time its batch has grown by this many lines (a few MB).
     READ_AHEAD_LINES = 4096
     #: Lines the msgspec path decodes at once. A part's records become columns while they are still in the
-    #: CPU's cache: on `messages` (sink batches of 10,000 lines), parts of 1,024 lines took a sixth less CPU
-    #: than whole batches, their concatenation included; 512 and 2,048 did no better (docs/benchmarks.md).
+    #: CPU's cache: on `messages` (sink batches of 10,000 lines), parts of 1,024 lines took a sixth less decoding
+    #: CPU than whole batches, their concatenation included; 512 and 2,048 did no better (docs/benchmarks.md).
     DECODE_LINES = 1024
 
     def __init__(
