@@ -311,7 +311,7 @@ def test_a_bad_record_among_records_parsed_ahead_is_refused_naming_its_input_lin
 
 def msgspec_decoder() -> BatchDecoder:
     """A decoder of `SCHEMA` with objects as JSON text: the msgspec path, which decodes a batch in parts."""
-    decoder = BatchDecoder(columns_for_schema({**SCHEMA}, native_nested=False), key_properties=["id"])
+    decoder = BatchDecoder(columns_for_schema(SCHEMA, native_nested=False), key_properties=["id"])
     assert not decoder.reads_with_arrow
     return decoder
 
