@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import gc
 import operator
 import re
@@ -24,6 +25,14 @@ import pyarrow as pa
 from target_parquet_bucket.arrow_schema import SDC_FROM_MESSAGE, TIMESTAMP_UTC, Column, arrow_schema
 from target_parquet_bucket.column_arrays import NULL_JSON, RecordError, first_null, timestamps, to_arrow
 from target_parquet_bucket.json_reader import ArrowJsonReader
+
+if t.TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from target_parquet_bucket.json_reader import ArrowRead
+
+#: A batch's rows and the table versions its records carry.
+Decoded = tuple[pa.RecordBatch, set[int | None]]
 
 _RECORD = operator.attrgetter("record")
 _VERSION = operator.attrgetter("version")
@@ -94,40 +103,51 @@ class BatchDecoder:
 
     def read_ahead(self, lines: list[bytes]) -> None:
         """The sink's batch has grown by `READ_AHEAD_LINES`: while Arrow's reader may take it, the
-        new lines are parsed on the reader's thread as the next ones arrive (see `decode`)."""
+        new lines are parsed on the reader's thread as the next ones arrive (see `start`)."""
         if self._arrow_reader is not None:
             self._arrow_reader.read_ahead(lines)
 
-    def decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
+    def decode(self, lines: t.Sequence[bytes]) -> Decoded:
         """Decode `lines` (complete RECORD messages) → (record batch, table versions seen)."""
-        with _gc_paused():
-            return self._decode(lines)
+        return self.start(lines)()
 
-    def _decode(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
+    def start(self, lines: t.Sequence[bytes]) -> t.Callable[[], Decoded]:
+        """Start decoding `lines`; the call returned finishes it, giving what `decode` gives.
+
+        While Arrow's reader takes the stream, the rest of the batch joins the parts parsed ahead on
+        the reader threads, and the caller may go on reading input until it needs the rows. The
+        msgspec path runs on the calling thread: it decodes now.
+        """
         if self._arrow_reader is not None:
-            if (fast := self._arrow_reader.read_batch(lines)) is not None:
-                arrays, versions = fast
-                return pa.RecordBatch.from_arrays(arrays, schema=self.schema), versions
-            self._arrow_reader = None  # this stream's data needs the msgspec path: stop trying
+            return functools.partial(self._collect, lines, self._arrow_reader.submit_batch(lines))
+        decoded = self._decode_in_parts(lines)
+        return lambda: decoded
+
+    def _collect(self, lines: t.Sequence[bytes], parts: t.Sequence[Future[ArrowRead | None]]) -> Decoded:
+        if (read := ArrowJsonReader.collect(parts)) is not None:
+            arrays, versions = read
+            return pa.RecordBatch.from_arrays(arrays, schema=self.schema), versions
+        self._arrow_reader = None  # this stream's data needs the msgspec path: stop trying
         return self._decode_in_parts(lines)
 
-    def _decode_in_parts(self, lines: t.Sequence[bytes]) -> tuple[pa.RecordBatch, set[int | None]]:
+    def _decode_in_parts(self, lines: t.Sequence[bytes]) -> Decoded:
         """The msgspec path, `DECODE_LINES` lines at a time; the parts' rows make up one batch."""
-        now = datetime.datetime.now(tz=datetime.timezone.utc)
-        if len(lines) <= self.DECODE_LINES:
-            return self._decode_part(lines, now)
-        parts: list[pa.RecordBatch] = []
-        versions: set[int | None] = set()
-        for start in range(0, len(lines), self.DECODE_LINES):
-            try:
-                part, seen = self._decode_part(lines[start : start + self.DECODE_LINES], now)
-            except RecordError as exc:
-                raise exc.shifted(start) from None
-            parts.append(part)
-            versions |= seen
-        return pa.concat_batches(parts), versions
+        with _gc_paused():
+            now = datetime.datetime.now(tz=datetime.timezone.utc)
+            if len(lines) <= self.DECODE_LINES:
+                return self._decode_part(lines, now)
+            parts: list[pa.RecordBatch] = []
+            versions: set[int | None] = set()
+            for start in range(0, len(lines), self.DECODE_LINES):
+                try:
+                    part, seen = self._decode_part(lines[start : start + self.DECODE_LINES], now)
+                except RecordError as exc:
+                    raise exc.shifted(start) from None
+                parts.append(part)
+                versions |= seen
+            return pa.concat_batches(parts), versions
 
-    def _decode_part(self, lines: t.Sequence[bytes], now: datetime.datetime) -> tuple[pa.RecordBatch, set[int | None]]:
+    def _decode_part(self, lines: t.Sequence[bytes], now: datetime.datetime) -> Decoded:
         """The msgspec path for up to `DECODE_LINES` lines; `now` is the batch's time (`_sdc_batched_at`)."""
         messages = self._decode_messages(lines)
         rows = len(messages)

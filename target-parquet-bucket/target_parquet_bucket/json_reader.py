@@ -1,7 +1,7 @@
 """Fast path of `decoding.BatchDecoder`: pyarrow's C++ JSON reader parses a batch into columns.
 
 For streams whose every column is typed (scalars, and with `native_nested` structs/lists of typed
-scalars), Arrow's reader parses a batch with an explicit schema, on its own threads and without a
+scalars), Arrow's reader parses a batch with an explicit schema, on reader threads and without a
 Python object per value (about 3x less CPU than msgspec plus per-column conversion on a 120-column
 stream, and native structs in 2x less, measured with `bench/`).
 
@@ -44,7 +44,7 @@ _JSON_READER_TYPES = {
     Kind.DATETIME: pa.string(),
     Kind.DATE: pa.string(),
 }
-_JSON_READER_BLOCK_BYTES = 4 * 1024 * 1024  # several blocks per batch keep both cores busy
+_BLOCK_BYTES = 4 * 1024 * 1024
 #: Integers beyond +-2**53 are where doubles stop holding every integer exactly.
 _EXACT_DOUBLE_LIMIT = 2.0**53
 #: What precedes a bare NaN/Infinity literal (a value), as opposed to the same letters inside text.
@@ -75,10 +75,13 @@ class ArrowJsonReader:
         #: read either way yields the same rows (a strict read that fails is read again leniently; at
         #: worst the batch goes to the msgspec path, which decodes it the same, only slower).
         self._all_declared = True
-        self._read = pa_json.ReadOptions(block_size=_JSON_READER_BLOCK_BYTES)
-        #: Parts read ahead (~3 MB of `messages`) in blocks of 1 MiB: Arrow's two threads share a
-        #: part (one thread per part made that thread the slowest of the run, measured on 1M).
-        self._read_ahead = pa_json.ReadOptions(block_size=1024 * 1024)
+        #: Blocks of 4 MiB: a part of `messages` (~3 MB) is one block, parsed by one of Arrow's threads
+        #: while the other takes the next part; a part of wide records is shared by both. Four
+        #: alternating rounds (1M `messages` with `native_nested`; 100k records of 120 columns) gave
+        #: medians of 6.00 and 3.29 s, against 6.19 and 4.23 s parsing each part on its reader thread
+        #: alone (one 16 MiB block) and 6.91 and 3.46 s before a full batch was finished while the
+        #: next one was read (docs/benchmarks.md).
+        self._read_options = pa_json.ReadOptions(block_size=_BLOCK_BYTES)
         #: Parts of the batch being buffered, handed to `_readers` by `read_ahead`.
         self._ahead_of: list[bytes] | None = None
         self._ahead: list[Future[ArrowRead | None]] = []
@@ -94,31 +97,36 @@ class ArrowJsonReader:
     def read_ahead(self, lines: list[bytes]) -> None:
         """Start parsing the lines of `lines` (the batch the sink is buffering) not handed over yet,
         on a reader thread: Arrow's reader releases the GIL, so it parses while this thread
-        reads the next input lines. `read_batch(lines)` collects the parts. What is kept is the
+        reads the next input lines. `submit_batch(lines)` hands over the rest. What is kept is the
         parsed form of lines the batch holds anyway, so memory stays one batch per stream."""
         if lines is not self._ahead_of:
             self._ahead_of, self._ahead, self._ahead_lines = lines, [], 0
         if len(lines) > self._ahead_lines:
-            self._ahead.append(_readers.submit(self.read, lines[self._ahead_lines :], ahead=True))
+            self._ahead.append(_readers.submit(self.read, lines[self._ahead_lines :]))
             self._ahead_lines = len(lines)
 
-    def read_batch(self, lines: t.Sequence[bytes]) -> ArrowRead | None:
-        """`read(lines)`, from the parts parsed ahead (when `lines` is the batch they came from)
-        and the rest parsed now; None when any part needs the msgspec path."""
+    def submit_batch(self, lines: t.Sequence[bytes]) -> list[Future[ArrowRead | None]]:
+        """Every part of `lines` being parsed on the reader threads: the parts read ahead (when `lines` is
+        the batch they came from) and the rest. `collect` waits for them."""
         ahead, parsed = (self._ahead, self._ahead_lines) if lines is self._ahead_of else ([], 0)
         self._ahead_of, self._ahead, self._ahead_lines = None, [], 0
-        parts = [future.result() for future in ahead]  # in order: each part's outcome is known
-        if parsed < len(lines) and None not in parts:
-            parts.append(self.read(lines[parsed:]))
-        if None in parts:
-            return None
-        done = t.cast("list[ArrowRead]", parts)
-        if len(done) == 1:
-            return done[0]
-        columns = [pa.concat_arrays(list(arrays)) for arrays in zip(*(arrays for arrays, _ in done), strict=True)]
-        return columns, set().union(*(versions for _, versions in done))
+        if parsed < len(lines):
+            ahead.append(_readers.submit(self.read, lines[parsed:]))
+        return ahead
 
-    def read(self, lines: t.Sequence[bytes], *, ahead: bool = False) -> ArrowRead | None:
+    @staticmethod
+    def collect(parts: t.Sequence[Future[ArrowRead | None]]) -> ArrowRead | None:
+        """`read` of the whole batch, from its parts; None when any part needs the msgspec path."""
+        done = [future.result() for future in parts]
+        if None in done:
+            return None
+        reads = t.cast("list[ArrowRead]", done)
+        if len(reads) == 1:
+            return reads[0]
+        columns = [pa.concat_arrays(list(arrays)) for arrays in zip(*(arrays for arrays, _ in reads), strict=True)]
+        return columns, set().union(*(versions for _, versions in reads))
+
+    def read(self, lines: t.Sequence[bytes]) -> ArrowRead | None:
         """(column arrays, table versions) of the batch, or None when the msgspec path must decide.
 
         While records hold only declared fields, unknown fields are an error to Arrow's reader, so
@@ -128,18 +136,17 @@ class ArrowJsonReader:
         which the reader would otherwise accept in them.
         """
         joined = b"\n".join(lines)
-        read = self._read_ahead if ahead else self._read
         if self._all_declared:
-            if (table := self._parse_json(joined, read, self._strict)) is not None:
+            if (table := self._parse_json(joined, self._strict)) is not None:
                 return self._arrays(table, len(lines))
             self._all_declared = False
         if may_hold_nan(joined):
             return None
-        return self._arrays(self._parse_json(joined, read, self._lenient), len(lines))
+        return self._arrays(self._parse_json(joined, self._lenient), len(lines))
 
-    def _parse_json(self, joined: bytes, read: pa_json.ReadOptions, options: pa_json.ParseOptions) -> pa.Table | None:
+    def _parse_json(self, joined: bytes, options: pa_json.ParseOptions) -> pa.Table | None:
         try:
-            return pa_json.read_json(pa.BufferReader(joined), read_options=read, parse_options=options)
+            return pa_json.read_json(pa.BufferReader(joined), read_options=self._read_options, parse_options=options)
         except (pa.ArrowException, ValueError):  # UnicodeDecodeError is a ValueError
             return None
 
@@ -162,11 +169,11 @@ class ArrowJsonReader:
         return arrays, set(table.column("version").unique().to_pylist())
 
 
-#: Parses the parts of batches read ahead (every stream's), two at a time: while one part goes through
-#: its single-threaded steps (joining its lines, the checks and conversions of `_arrays`), the next one
-#: keeps Arrow's threads busy. `read_batch` collects the parts in the order they were cut. With one
-#: thread, `native_nested` on 1M `messages` took 5.19-5.34 s (median 5.26) against 4.84-4.96 s (4.90)
-#: with two, in alternating runs on 2 cores, at the same CPU time and 10-17 MB more peak memory.
+#: Parses the parts of batches (every stream's), two at a time, one on each core of a 2-core machine
+#: while the main thread reads input; `collect` takes the parts in the order they were cut. With one
+#: thread (and Arrow's threads sharing each part), `native_nested` on 1M `messages` took 5.19-5.34 s
+#: (median 5.26) against 4.84-4.96 s (4.90) with two, in alternating runs on 2 cores, at the same CPU
+#: time and 10-17 MB more peak memory.
 _readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="arrow-json")
 
 

@@ -15,6 +15,7 @@ import decimal
 import io
 import itertools
 import os
+import select
 import stat
 import sys
 import typing as t
@@ -81,9 +82,10 @@ class _StopReading(Exception):  # a control-flow signal, not an error
     """Raised by a termination signal that arrives while the reader waits for the next line."""
 
 
-def _line_blocks(source: t.IO[t.Any]) -> t.Iterator[list[bytes]]:
+def _line_blocks(source: t.IO[t.Any], on_idle: t.Callable[[], None] | None = None) -> t.Iterator[list[bytes]]:
     """The input's lines, a block at a time, without line endings (a `\\r` before them stays: JSON
-    whitespace). A line longer than a block is gathered from its pieces.
+    whitespace). A line longer than a block is gathered from its pieces. `on_idle` is called before
+    a read that would wait for input.
 
     Text inputs (tests, `Target.listen(file_input=StringIO(...))`) have no `read1`: their lines are
     encoded one by one and grouped, which is slower but only ever used off the hot path.
@@ -97,8 +99,13 @@ def _line_blocks(source: t.IO[t.Any]) -> t.Iterator[list[bytes]]:
             return
         source = buffer
     read = getattr(source, "read1", source.read)  # an unbuffered file has no read1
+    ready = _ready_check(source)
     pieces: list[bytes] = []
-    while chunk := read(_BLOCK_BYTES):
+    while True:
+        if on_idle is not None and not ready():
+            on_idle()  # the next read waits for the writer: nothing else would be done meanwhile
+        if not (chunk := read(_BLOCK_BYTES)):
+            break
         lines = chunk.split(b"\n")
         if len(lines) == 1:  # no line ends in this chunk: part of a long line
             pieces.append(chunk)
@@ -112,6 +119,24 @@ def _line_blocks(source: t.IO[t.Any]) -> t.Iterator[list[bytes]]:
         yield lines
     if pieces:  # the last line had no line end
         yield [b"".join(pieces)]
+
+
+def _ready_check(source: t.IO[bytes]) -> t.Callable[[], bool]:
+    """Whether `source` has input to read without waiting, as `select` tells for its file descriptor
+    (a file is always ready). In-memory input is always ready; where `select` cannot tell (pipes on
+    Windows), every read counts as one that waits."""
+    try:
+        fd = source.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return lambda: True
+
+    def ready() -> bool:
+        try:
+            return bool(select.select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+
+    return ready
 
 
 def _widen_pipe(fd: int) -> None:
@@ -155,6 +180,8 @@ class FastSingerReader(GenericSingerReader[bytes]):
         """No handler until the target decides the fast path applies (no stream maps)."""
         super().__init__()
         self.raw_record_handler: RawRecordHandler | None = None
+        #: Called when the next read would wait for input (see `_line_blocks`).
+        self.idle_handler: t.Callable[[], None] | None = None
         #: Number of the line whose message is being handled (not kept for fast-path RECORD lines,
         #: which carry their number with them): lets the SDK record path name the line too.
         self.line_number = 0
@@ -213,7 +240,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
         last_prefix, last_stream = b"\0", ""
         number = 0  # of the line before the block
         try:
-            for lines in _line_blocks(source):
+            for lines in _line_blocks(source, self.idle_handler):
                 position = 0
                 while position < len(lines):
                     if self._stop_requested:

@@ -18,7 +18,7 @@ from singer_sdk.sinks import BatchSink
 
 from target_parquet_bucket.arrow_schema import columns_for_schema
 from target_parquet_bucket.bucket import FileStream
-from target_parquet_bucket.decoding import BatchDecoder, RecordError
+from target_parquet_bucket.decoding import BatchDecoder, Decoded, RecordError
 from target_parquet_bucket.naming import safe_segment
 from target_parquet_bucket.progress import stream_progress
 from target_parquet_bucket.writers import MEBIBYTE
@@ -74,6 +74,8 @@ class ParquetBucketSink(BatchSink):
         )
         self._lines: list[bytes] = []
         self._line_numbers = array.array("q")
+        #: A full batch whose rows are not handed down yet (see `drain_while_reading`).
+        self._pending: _Batch | None = None
         self._buffered_bytes = 0
         self._max_buffer_bytes = self.settings.batch_size_mb * MEBIBYTE
         self._max_rows = self.max_size
@@ -144,10 +146,33 @@ class ParquetBucketSink(BatchSink):
     def process_batch(self, context: dict) -> None:
         """Decode the buffered lines at once and stream the rows into the open file(s)."""
         _ = context
+        self._decode_buffer(defer=False)
+
+    def drain_while_reading(self) -> None:
+        """The batch is full and input is still being read. While Arrow's reader takes the stream, its
+        decoding starts and its rows are handed down by `finish_pending` (at this stream's next batch,
+        or when the target needs them), so the reader threads parse its last lines while the next ones
+        are read; it holds one more batch of the stream meanwhile. The msgspec path has decoded it on
+        this thread already: its rows go down at once."""
+        self.finish_pending()  # first: a batch Arrow's reader refuses moves the stream to the msgspec path
+        self._drain_buffer(defer=self.decoder.reads_with_arrow)
+
+    @property
+    def pending_since(self) -> int | None:
+        """The input line of the first record of the batch still decoding, if any."""
+        return self._pending.numbers[0] if self._pending is not None else None
+
+    def finish_pending(self) -> None:
+        """Hand down the rows of the batch still decoding, if any (or fail, naming its line)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._hand_down(pending)
+
+    def _start_batch(self) -> _Batch | None:
         lines, numbers = self._lines, self._line_numbers
         self._lines, self._line_numbers, self._buffered_bytes = [], array.array("q"), 0
         if not lines:
-            return
+            return None
         if not self.columns:
             where = f", input line {numbers[0]}" if numbers[0] else ""
             msg = (
@@ -159,12 +184,16 @@ class ParquetBucketSink(BatchSink):
         # (singer-sdk's `current_size` counts the records tallied; this class's, the lines buffered).
         self.tally_record_read(len(lines) - super().current_size)
         try:
-            batch, versions = self.decoder.decode(lines)
+            return _Batch(self.decoder.start(lines), numbers)
         except RecordError as exc:
             raise self._located(exc, numbers) from None
-        self.record_counter_metric.increment(len(lines))
-        self.bucket.namer.take_workspace_id(self.file_stream, batch)
-        self._write(batch, versions)
+
+    def _hand_down(self, started: _Batch) -> None:
+        try:
+            batch, versions = started.decoded()
+        except RecordError as exc:
+            raise self._located(exc, started.numbers) from None
+        self._write_rows(batch, versions)
 
     def write_arrow(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
         """Rows already decoded to this stream's schema (from BATCH files): handed down like
@@ -174,8 +203,12 @@ class ParquetBucketSink(BatchSink):
         then in open files, which the commit before every STATE uploads.
         """
         self._drain_buffer()
-        self.record_counter_metric.increment(batch.num_rows)
         self.progress.add(batch.num_rows)
+        self._write_rows(batch, versions)
+
+    def _write_rows(self, batch: pa.RecordBatch, versions: set[int | None]) -> None:
+        """Count the decoded rows, take the workspace id they may carry, and write them."""
+        self.record_counter_metric.increment(batch.num_rows)
         self.bucket.namer.take_workspace_id(self.file_stream, batch)
         self._write(batch, versions)
 
@@ -183,15 +216,25 @@ class ParquetBucketSink(BatchSink):
         """Hand decoded rows down to the bucket, split into partition folders."""
         self.bucket.write(self.files, self._partitions(batch), versions)
 
-    def _drain_buffer(self) -> None:
-        """Decode and hand down the buffered records now, before rows or markers that must follow
-        them. The same steps as `Target.drain_one`, taken by the sink itself so that it never
-        calls back up into the target."""
+    def _drain_buffer(self, *, defer: bool = False) -> None:
+        """Decode and hand down the buffered records now (or, with `defer`, start decoding them: see
+        `drain_while_reading`), before rows or markers that must follow them. The same steps as
+        `Target.drain_one`, taken by the sink itself so that it never calls back up into the target."""
+        self.finish_pending()
         if self.current_size:
-            context = self.start_drain()
+            self.start_drain()
             with self.batch_processing_timer:
-                self.process_batch(context)
+                self._decode_buffer(defer=defer)
             self.mark_drained()
+
+    def _decode_buffer(self, *, defer: bool) -> None:
+        """Start decoding the buffered lines; hand their rows down now, or keep them pending (`defer`)."""
+        self.finish_pending()
+        started = self._start_batch()
+        if defer:
+            self._pending = started
+        elif started is not None:
+            self._hand_down(started)
 
     def _located(self, error: RecordError, numbers: array.array) -> Exception:
         line = numbers[error.index] if error.index is not None and error.index < len(numbers) else 0
@@ -203,10 +246,12 @@ class ParquetBucketSink(BatchSink):
 
     def retire(self) -> None:
         """A new SCHEMA replaced this one: its files are uploaded now, before the new schema's."""
+        self.finish_pending()
         self.bucket.close_stream(self.files)
 
     def clean_up(self) -> None:
         """End of input: the last files become visible."""
+        self.finish_pending()
         self.bucket.close_stream(self.files)
         super().clean_up()
 
@@ -259,6 +304,13 @@ class ParquetBucketSink(BatchSink):
             part = batch.filter(pc.equal(values, value))
             # quote() escapes "/" and "%": a value can never add folders or climb out of one.
             yield f"{prefix}{folder}={quote(value, safe='')}/", part
+
+
+class _Batch(t.NamedTuple):
+    """A batch being decoded, and the input line of each of its records."""
+
+    decoded: t.Callable[[], Decoded]
+    numbers: array.array
 
 
 def _partition_values(column: pa.Array) -> pa.Array:

@@ -40,10 +40,12 @@ class TableSink(ParquetBucketSink):
 
     def retire(self) -> None:
         """A new SCHEMA replaced this one: its rows are committed now (completing no new state)."""
+        self.finish_pending()
         self.tables.finish(self.table, state=None)
 
     def clean_up(self) -> None:
         """End of input: a held replacement is complete now."""
+        self.finish_pending()
         self.tables.finish(self.table, state=self.tables.final_state)
 
     def activate_version(self, new_version: int) -> None:

@@ -111,6 +111,7 @@ class TargetParquetBucket(TargetHooks):
         )
         if isinstance(self.message_reader, FastSingerReader) and not settings.uses_sdk_record_path:
             self.message_reader.raw_record_handler = self._process_raw_records
+            self.message_reader.idle_handler = self.finish_pending_batches
 
     def _open_tables(self) -> None:
         """With `table_format` delta/iceberg, streams go to tables through `TableSink`."""
@@ -140,9 +141,18 @@ class TargetParquetBucket(TargetHooks):
             while taken < stop:
                 taken += sink.extend_raw(lines, taken, stop, first_number)
                 if sink.is_full:
-                    self.drain_one(sink)
+                    sink.drain_while_reading()
             if taken == check_at:
                 self.drain_if_records_aged()
+
+    def finish_pending_batches(self) -> None:
+        """Hand down every batch still decoding (see `ParquetBucketSink.drain_while_reading`), in input
+        order, so the run fails on the first bad record. Called before a STATE is passed on (which
+        commits the open files), at end of input before any upload, and when input pauses (the reader's
+        next read would wait), so a paused tap's rows reach the files as when batches were decoded at once."""
+        sinks = t.cast("list[ParquetBucketSink]", self.all_sinks())
+        for sink in sorted((s for s in sinks if s.pending_since is not None), key=lambda s: s.pending_since or 0):
+            sink.finish_pending()
 
     def _active_sink(self, stream: str, line_number: int, message_type: str) -> ParquetBucketSink:
         """The stream's sink, or the error naming the stream and line when it had no SCHEMA yet."""
@@ -217,6 +227,7 @@ class TargetParquetBucket(TargetHooks):
         them (`process_endofpipe`)."""
         if state == self._emitted_state:
             return
+        self.finish_pending_batches()
         holding = self.tables.commit_all(state) if self.tables is not None else []
         self.bucket.commit_all()
         if holding:
@@ -244,6 +255,7 @@ class TargetParquetBucket(TargetHooks):
 
     def process_endofpipe(self) -> None:
         """Drain and upload everything (also when no STATE was ever received)."""
+        self.finish_pending_batches()
         if self.tables is not None:
             self.tables.final_state = self._received_state
         super().process_endofpipe()

@@ -123,6 +123,19 @@ def test_a_record_violating_its_schema_names_stream_line_and_reason(
     assert_failed_keeping_the_good_lines(run, tmp_path / "bucket", "stream 'deliveries', input line 5", reason)
 
 
+@pytest.mark.parametrize("batch_size_rows", [1, 2], ids=["every record a full batch", "ending a full batch"])
+def test_a_bad_record_in_a_full_batch_fails_the_run_before_any_later_row_or_state(
+    tmp_path: Path, batch_size_rows: int
+) -> None:
+    """A full batch is decoded while the next lines are read (its rows are handed down later): its bad
+    record still stops the run before a later row is written or any STATE is passed on."""
+    run = run_in(tmp_path, [*good_prefix(), delivery("3", n="seven"), *good_suffix()], batch_size_rows=batch_size_rows)
+
+    assert_failed_keeping_the_good_lines(run, tmp_path / "bucket", "stream 'deliveries', input line 5", "`int")
+    assert run.states == []
+    assert {r["id"] for r in rows(tmp_path / "bucket")} == set()
+
+
 @pytest.mark.parametrize("value", ["0000000000004651", "yesterday", "2026-13-45T00:00:00Z"])
 def test_an_unparseable_date_time_names_stream_line_column_and_value(tmp_path: Path, value: str) -> None:
     schema = schema_message("events", {"at": {"type": ["null", "string"], "format": "date-time"}})

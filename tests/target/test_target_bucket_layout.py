@@ -305,20 +305,22 @@ def test_a_per_stream_folder_template_keeps_partition_folders_inside_the_stream_
     assert days == [("2026-11-22",), ("2026-11-23",)]
 
 
+@pytest.mark.parametrize("batch_size_rows", [20_000, 4094], ids=["batch filling", "batch full at the check"])
 def test_files_close_when_a_new_state_goes_out_at_the_state_interval_and_grow_while_the_state_is_unchanged(
-    tmp_path: Path,
+    tmp_path: Path, batch_size_rows: int
 ) -> None:
     """`state_interval_seconds: 0`: every age check (each 4096 input lines) passes a new STATE on.
 
     The STATE arrives at line 3001: the check at line 4096 passes it on and closes the file; the check at
-    line 8192 has no new STATE, so the open file keeps growing until the end of input.
+    line 8192 has no new STATE, so the open file keeps growing until the end of input. With batches of
+    4094 records, the batch is full at line 4096 and still decoding when the check passes the STATE on.
     """
     messages = [schema_message("events", {"n": {"type": "integer"}})]
     messages += [record_message("events", {"n": n}) for n in range(2, 3001)]
     messages.append(state_message({"bookmarks": {"events": 3000}}))
     messages += [record_message("events", {"n": n}) for n in range(3002, 9001)]
 
-    run = run_target(messages, config(tmp_path, state_interval_seconds=0))
+    run = run_target(messages, config(tmp_path, state_interval_seconds=0, batch_size_rows=batch_size_rows))
 
     assert run.exit_code == 0, run.stderr
     assert run.states == [{"bookmarks": {"events": 3000}}]
