@@ -154,8 +154,7 @@ class ParquetBucketSink(BatchSink):
         or when the target needs them), so the reader threads parse its last lines while the next ones
         are read; it holds one more batch of the stream meanwhile. The msgspec path has decoded it on
         this thread already: its rows go down at once."""
-        self.finish_pending()  # first: a batch Arrow's reader refuses moves the stream to the msgspec path
-        self._drain_buffer(defer=self.decoder.reads_with_arrow)
+        self._drain_buffer(defer=True)
 
     @property
     def pending_since(self) -> int | None:
@@ -220,18 +219,21 @@ class ParquetBucketSink(BatchSink):
         """Decode and hand down the buffered records now (or, with `defer`, start decoding them: see
         `drain_while_reading`), before rows or markers that must follow them. The same steps as
         `Target.drain_one`, taken by the sink itself so that it never calls back up into the target."""
-        self.finish_pending()
-        if self.current_size:
-            self.start_drain()
-            with self.batch_processing_timer:
-                self._decode_buffer(defer=defer)
-            self.mark_drained()
+        if not self.current_size:
+            self.finish_pending()
+            return
+        self.start_drain()
+        with self.batch_processing_timer:
+            self._decode_buffer(defer=defer)
+        self.mark_drained()
 
     def _decode_buffer(self, *, defer: bool) -> None:
-        """Start decoding the buffered lines; hand their rows down now, or keep them pending (`defer`)."""
-        self.finish_pending()
+        """Start decoding the buffered lines, after the batch still decoding; hand their rows down now,
+        or with `defer` keep them pending while Arrow's reader takes the stream."""
+        self.finish_pending()  # first: a batch Arrow's reader refuses moves the stream to the msgspec path
+        keep_pending = defer and self.decoder.reads_with_arrow
         started = self._start_batch()
-        if defer:
+        if keep_pending:
             self._pending = started
         elif started is not None:
             self._hand_down(started)
@@ -245,15 +247,20 @@ class ParquetBucketSink(BatchSink):
         return InvalidRecordError(message)
 
     def retire(self) -> None:
-        """A new SCHEMA replaced this one: its files are uploaded now, before the new schema's."""
+        """A new SCHEMA replaced this one: its rows are finished now, before the new schema's."""
         self.finish_pending()
-        self.bucket.close_stream(self.files)
+        self._finish_output(end_of_input=False)
 
     def clean_up(self) -> None:
-        """End of input: the last files become visible."""
+        """End of input: the stream's last rows are finished."""
         self.finish_pending()
-        self.bucket.close_stream(self.files)
+        self._finish_output(end_of_input=True)
         super().clean_up()
+
+    def _finish_output(self, *, end_of_input: bool) -> None:
+        """Upload the stream's open files: they become visible (after a retire as at the end of input)."""
+        _ = end_of_input
+        self.bucket.close_stream(self.files)
 
     def activate_version(self, new_version: int) -> None:
         """Full-table stream finished writing `new_version`.

@@ -38,15 +38,10 @@ class TableSink(ParquetBucketSink):
         _ = versions
         self.tables.write(self.table, batch)
 
-    def retire(self) -> None:
-        """A new SCHEMA replaced this one: its rows are committed now (completing no new state)."""
-        self.finish_pending()
-        self.tables.finish(self.table, state=None)
-
-    def clean_up(self) -> None:
-        """End of input: a held replacement is complete now."""
-        self.finish_pending()
-        self.tables.finish(self.table, state=self.tables.final_state)
+    def _finish_output(self, *, end_of_input: bool) -> None:
+        """Commit the stream's rows: after a retire (a new SCHEMA) completing no new state; at the end of
+        input with the last STATE received, which also completes a held replacement."""
+        self.tables.finish(self.table, state=self.tables.final_state if end_of_input else None)
 
     def activate_version(self, new_version: int) -> None:
         """A new version starts a replacement; the same version again (its end) completes it."""
