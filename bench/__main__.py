@@ -1,4 +1,5 @@
-"""`python -m bench`: measure the target and the tap, print one table, save it to `bench/results/latest.md`.
+"""`python -m bench`: measure the target and the tap, print one table, save it to `bench/results/latest.md`
+(a half run, `--only <half>`, to `latest-<half>.md`, so it leaves the last whole run's table in place).
 
 The default run takes a few minutes on two cores; `--huge` adds a 10M-record input for the memory goal.
 """
@@ -76,8 +77,9 @@ def main(argv: list[str]) -> int:
     table = markdown_table(rows)
     print(table)
     command = shlex.join(["python", "-m", "bench", *argv])
-    write_results(RESULTS / "latest.md", rows, command, NOTES)
-    print(f"\nSaved to {RESULTS / 'latest.md'}")
+    saved = RESULTS / ("latest.md" if args.only is None else f"latest-{args.only}.md")
+    write_results(saved, rows, command, NOTES)
+    print(f"\nSaved to {saved}")
     return 0
 
 

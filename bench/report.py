@@ -59,7 +59,7 @@ def environment() -> str:
 
 
 def write_results(path: Path, rows: t.Sequence[Row], command: str, notes: t.Sequence[str]) -> None:
-    """Save the table with its context as Markdown (`bench/results/latest.md`, gitignored)."""
+    """Save the table with its context as Markdown (`bench/results/latest*.md`, gitignored)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = [
         "# Benchmark results",
