@@ -136,6 +136,26 @@ def test_a_bad_record_in_a_full_batch_fails_the_run_before_any_later_row_or_stat
     assert {r["id"] for r in rows(tmp_path / "bucket")} == set()
 
 
+def test_bad_records_in_two_streams_still_decoding_fail_the_run_naming_the_one_read_first(tmp_path: Path) -> None:
+    """Both streams' full batches are still decoding when the input ends; the error names the bad record
+    that came first in the input, although the other stream's sink was opened first."""
+    events = {"id": {"type": "string"}, "n": {"type": ["null", "integer"]}}
+    messages = [
+        schema_message("events", events),
+        SCHEMA,
+        delivery("1"),
+        delivery("2", n="two"),
+        record_message("events", {"id": "e1"}),
+        record_message("events", {"id": "e2", "n": "six"}),
+    ]
+
+    run = run_in(tmp_path, messages, batch_size_rows=2)
+
+    assert_refused(run, "stream 'deliveries', input line 4", "`int")
+    assert "input line 6" not in run.stderr
+    assert rows(tmp_path / "bucket") == []
+
+
 @pytest.mark.parametrize("value", ["0000000000004651", "yesterday", "2026-13-45T00:00:00Z"])
 def test_an_unparseable_date_time_names_stream_line_column_and_value(tmp_path: Path, value: str) -> None:
     schema = schema_message("events", {"at": {"type": ["null", "string"], "format": "date-time"}})
