@@ -196,14 +196,16 @@ def test_parts_of_a_file_being_written_hold_up_no_file_closed_while_they_go_up(
     assert bucket_audit.column_values(bucket, ["events_v4_123456_1.parquet"], "payload") == payloads
 
 
-#: A part of `events`' first file sent while it is written: S3's second part, any of Azure's blocks.
+#: A part of `events`' first file sent while it is written: S3's second part, any of Azure's blocks, any
+#: chunk of the GCS resumable upload (the emulator's upload ids name the object).
 PART_OF_EVENTS_1 = {
     "s3": r"events_v4_123456_1\.parquet\?uploadId=[^&]+&partNumber=2$",
     "azure-sas": r"events_v4_123456_1\.parquet\?comp=block&",
+    "gcs": r"upload_id=[^&]*events_v4_123456_1\.parquet",
 }
 
 
-@pytest.mark.parametrize("backend", ["s3", "azure-sas"], indirect=True)
+@pytest.mark.parametrize("backend", ["s3", "azure-sas", "gcs"], indirect=True)
 def test_a_part_that_cannot_be_sent_while_its_file_is_written_stops_the_run_without_state_or_leftover_parts(
     backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]], request: pytest.FixtureRequest
 ) -> None:
@@ -216,7 +218,10 @@ def test_a_part_that_cannot_be_sent_while_its_file_is_written_stops_the_run_with
         *(record_message("events", {"id": n, "payload": p}) for n, p in enumerate(payloads)),
         state_message({"events": 130}),
     ]
-    settings = {"row_group_rows": 20, "batch_size_mb": 1, "s3_max_attempts": 1, "azure_max_attempts": 1}
+    settings = {
+        **{"row_group_rows": 20, "batch_size_mb": 1, "gcs_upload_threshold_mb": 5, "gcs_chunk_size_mb": 5},
+        **{"s3_max_attempts": 1, "azure_max_attempts": 1, "gcs_retry_timeout_s": 1},
+    }
 
     run = run_target(messages, {**config, **settings})
 
@@ -224,7 +229,7 @@ def test_a_part_that_cannot_be_sent_while_its_file_is_written_stops_the_run_with
     assert_no_secret_in(run.stderr, backend)
     assert run.states == []
     assert "events_v4_123456_1.parquet" not in backend.view("sync").object_keys()
-    if backend.name == "s3":  # Azure has no call that drops staged blocks (they expire unseen)
+    if backend.name == "s3":  # Azure's staged blocks and GCS's open upload session expire unseen
         s3: S3Service = request.getfixturevalue("s3_service")
         uploads = s3.client().list_multipart_uploads(Bucket=backend.root_url.removeprefix("s3://"))
         assert uploads.get("Uploads", []) == []

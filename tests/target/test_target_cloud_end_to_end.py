@@ -28,6 +28,8 @@ from target.target_runs import (
     state_message,
 )
 
+MIB = 1024 * 1024
+
 
 @dataclass
 class Bucket:
@@ -37,7 +39,7 @@ class Bucket:
     secret: str | None
     keys: t.Callable[[], list[str]]
     read: t.Callable[[str], bytes]
-    #: Parts (S3) or blocks (Azure) sent for objects that do not exist yet; GCS has no such count.
+    #: Parts (S3), blocks (Azure) or `LargeFile`'s 5 MiB chunks (GCS) sent for objects that do not exist yet.
     parts_in_progress: t.Callable[[], int] = lambda: 0
 
 
@@ -89,6 +91,7 @@ def gcs_bucket(request: pytest.FixtureRequest) -> Bucket:
         secret=None,
         keys=lambda: sorted(b.name for b in client.list_blobs(name)),
         read=lambda key: client.bucket(name).blob(key).download_as_bytes(),
+        parts_in_progress=lambda: sum(received // (5 * MIB) for received in gcs.bytes_in_open_uploads(name)),
     )
 
 
@@ -141,6 +144,7 @@ class LargeFile:
         small_parts = {
             **{"s3_part_size_mb": 5, "s3_multipart_threshold_mb": 5},
             **{"azure_block_size_mb": 5, "azure_stage_threshold_mb": 5},
+            **{"gcs_chunk_size_mb": 5, "gcs_upload_threshold_mb": 5},
             **{"row_group_rows": 20, "batch_size_mb": 1},
         }
         config = {**bucket.config, **small_parts, "workspace_id": "42"}
@@ -175,7 +179,7 @@ class LargeFile:
         return pq.read_table(io.BytesIO(self.bucket.read(key))).column("payload").to_pylist()
 
 
-@pytest.fixture(params=[s3_bucket, azure_bucket], ids=["s3", "azure"])
+@pytest.fixture(params=[s3_bucket, azure_bucket, gcs_bucket], ids=["s3", "azure", "gcs"])
 def large_file(request: pytest.FixtureRequest, tmp_path: Path) -> LargeFile:
     return LargeFile.for_bucket(request.param(request), tmp_path)
 
@@ -199,7 +203,8 @@ def test_a_target_killed_while_a_file_goes_up_in_parts_leaves_no_object_and_its_
     large_file: LargeFile,
 ) -> None:
     """SIGKILL leaves no time to drop the parts: they stay invisible (an S3 incomplete upload, Azure
-    uncommitted blocks) under a key the rerun never uses, since the killed run reserved its number."""
+    uncommitted blocks, a GCS resumable upload) under a key the rerun never uses, since the killed run
+    reserved its number."""
     target = large_file.start_target()
     parts_when_killed = large_file.bucket.parts_in_progress()
     target.kill()

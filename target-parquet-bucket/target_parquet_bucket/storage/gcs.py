@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import typing as t
 
 from singer_sdk import typing as th
 
+from target_parquet_bucket.storage.base import PartSizes, PartUpload
 from target_parquet_bucket.storage.remote import (
     MEBIBYTE,
     BucketLocation,
@@ -82,9 +84,12 @@ class GCSStorage(RemoteStorage):
     """Objects under `gs://bucket/prefix`, created only if absent (`if_generation_match=0`).
 
     Files above 8 MiB go through the library's resumable upload in `gcs_chunk_size_mb` chunks; the
-    object only appears when the last chunk is committed. gcp-storage-emulator ignores
-    `ifGenerationMatch`; there, only the `exists` pre-check of `RemoteStorage.put` prevents overwrites.
+    object only appears when the last chunk is committed. A file that reaches `gcs_upload_threshold_mb`
+    while it is written sends its chunks as it grows instead (`GCSPartUpload`). gcp-storage-emulator
+    ignores `ifGenerationMatch`; there, only the `exists` pre-checks prevent overwrites.
     """
+
+    part_sizes: PartSizes  # always set: GCS sends large files' chunks while they are written
 
     errors = ErrorPolicy(
         noun="GCS bucket",
@@ -119,7 +124,18 @@ class GCSStorage(RemoteStorage):
             "gcs_chunk_size_mb",
             th.IntegerType(minimum=1),
             default=16,
-            description="Chunk size in MiB of resumable uploads (used for files above 8 MiB).",
+            description="Chunk size in MiB of resumable uploads (used for files above 8 MiB), rounded down to a "
+            "multiple of 256 KiB as GCS requires.",
+        ),
+        th.Property(
+            "gcs_upload_threshold_mb",
+            th.IntegerType(minimum=1),
+            default=128,
+            description="A file that reaches this many MiB while it is written starts going up as a resumable "
+            "upload (chunks of `gcs_chunk_size_mb`, sent while the rest is written), so little is left to send "
+            "when it is closed; the object appears, create-only, once it is. The default keeps files of the "
+            "default `max_file_size_mb` for one upload once closed; on a slow link, 16 sends them while they "
+            "are written. The chunks of a failed run never become an object.",
         ),
     )
 
@@ -130,6 +146,7 @@ class GCSStorage(RemoteStorage):
         bucket: t.Any,
         retry: t.Any,
         chunk_size: int,
+        upload_threshold: int,
         scrubber: SecretScrubber,
     ) -> None:
         """Use `from_config`; this takes a ready bucket handle so nothing here knows about settings."""
@@ -137,6 +154,7 @@ class GCSStorage(RemoteStorage):
         self._bucket = bucket
         self._retry = retry
         self._chunk_size = chunk_size
+        self.part_sizes = PartSizes(threshold=upload_threshold, part_size=chunk_size)
 
     @classmethod
     def from_config(cls, url: str, config: Mapping[str, t.Any]) -> GCSStorage:
@@ -169,6 +187,7 @@ class GCSStorage(RemoteStorage):
             bucket=client.bucket(location.bucket),
             retry=DEFAULT_RETRY.with_timeout(float(cls.setting(config, "gcs_retry_timeout_s"))),
             chunk_size=max(chunk_mb * MEBIBYTE // _CHUNK_GRANULE, 1) * _CHUNK_GRANULE,
+            upload_threshold=int(cls.setting(config, "gcs_upload_threshold_mb")) * MEBIBYTE,
             scrubber=scrubber,
         )
 
@@ -176,6 +195,11 @@ class GCSStorage(RemoteStorage):
         """Generation 0 means "must not exist"; with it set, retrying the upload is safe."""
         blob = self._bucket.blob(full_key, chunk_size=self._chunk_size)
         blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
+
+    def start_upload(self, key: str) -> PartUpload:
+        """Begin the resumable upload of a file still being written (see `GCSPartUpload`)."""
+        full_key = self._absent_key(key)
+        return GCSPartUpload(self, full_key, self._bucket.blob(full_key), self._retry)
 
     def _stored(self, full_key: str) -> tuple[int, Callable[[], Iterable[bytes]]]:
         blob = self._bucket.get_blob(full_key, retry=self._retry)
@@ -218,3 +242,57 @@ class GCSStorage(RemoteStorage):
         full_key = self._location.object_key(key)
         with self._errors("check", full_key):
             return self._bucket.blob(full_key).exists(retry=self._retry)
+
+
+class GCSPartUpload(PartUpload):
+    """A resumable upload fed from a local file as it grows (see `PartUpload`), through the library's
+    `BlobWriter`: each part is one chunk, sent as it is written; `finish` sends the last one with the
+    object's size, and only then does the object appear (if its key is still absent:
+    `if_generation_match=0`).
+
+    An upload that fails or is dropped never becomes an object. It is not cancelled either: the
+    library's `BlobWriter.terminate` sends its DELETE to the upload's initiation URL instead of the
+    session's (google-cloud-storage 3.17), and GCS discards a session that is never finished after a
+    week, as Azure does uncommitted blocks.
+    """
+
+    def __init__(self, storage: GCSStorage, full_key: str, blob: t.Any, retry: t.Any) -> None:
+        """Open the upload of `blob` (created on the first chunk sent)."""
+        super().__init__(storage.part_sizes.part_size)
+        self._storage = storage
+        self._full_key = full_key
+        chunk_size = storage.part_sizes.part_size
+        self._writer = _create_only_writer()(blob, chunk_size=chunk_size, retry=retry, if_generation_match=0)
+
+    def abort(self) -> None:
+        """Nothing to drop that GCS would keep (see the class docstring)."""
+
+    def _send_part(self, number: int, body: bytes) -> None:
+        _ = number  # a chunk's place is its offset, which the writer keeps
+        with self._storage._errors("upload", self._full_key):
+            self._writer.write(body)
+
+    def _complete(self, source: Path) -> None:
+        with self._storage._creating(self._full_key, source):
+            self._writer.finish()
+
+
+@functools.cache
+def _create_only_writer() -> type:
+    """The library's `BlobWriter`, but the object is made only when `finish` is called.
+
+    `BlobWriter.close` sends what was written so far as the whole object, and `io`'s finalizer calls
+    `close` on any writer dropped unclosed, which would make a failed run's partial file an object.
+    Here `close` sends nothing; `finish` is the library's close. (A class made on first use: the
+    google libraries are an optional dependency, imported only when a GCS bucket is used.)
+    """
+    from google.cloud.storage.fileio import BlobWriter
+
+    class FinishOnlyWriter(BlobWriter):
+        def finish(self) -> None:
+            super().close()
+
+        def close(self) -> None:
+            """Dropped or closed without `finish`: no object."""
+
+    return FinishOnlyWriter
