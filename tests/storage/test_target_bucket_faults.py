@@ -2,7 +2,9 @@
 lands every record once; a bucket that stays down stops it, in one line, before it emits state for what
 it could not write; a slow upload holds up no other file.
 
-The target writes to moto (S3) and Azurite (Azure Blob) through a fault-injecting proxy on loopback:
+The target writes to moto (S3) and Azurite (Azure Blob), and for transient faults and a failing chunk to
+gcp-storage-emulator (GCS, whose small uploads name the object only in the request body, where the proxy
+cannot pick one file), through a fault-injecting proxy on loopback:
 requests fail with 500/503, connections reset before the request is handled, answers lost after the
 request was handled, and slow answers. What landed is read back directly from the service, bypassing
 the proxy.
@@ -73,7 +75,7 @@ def assert_states_cover_only_written_records(run: TargetRun, bucket: bucket_audi
             )
 
 
-@pytest.mark.parametrize("backend", ["s3", "azure-sas"], indirect=True)
+@pytest.mark.parametrize("backend", ["s3", "azure-sas", "gcs"], indirect=True)
 def test_transient_bucket_faults_are_retried_and_every_record_lands_once(
     backend: Backend, proxy_in_front: tuple[FaultProxy, dict[str, t.Any]]
 ) -> None:
