@@ -585,12 +585,15 @@ def test_gcs_emulator_host_environment_variable_is_honoured(
     assert gcs_service.client().bucket(bucket).blob("p/a.parquet").download_as_bytes() == b"via env"
 
 
+def gcs_config(gcs: GCSService, **overrides: t.Any) -> dict[str, t.Any]:
+    return {"gcs_endpoint_url": gcs.endpoint_url, **overrides}
+
+
 def test_gcs_file_goes_up_in_chunks_while_it_is_written_and_appears_whole_when_finished(
     gcs_service: GCSService, tmp_path: Path
 ) -> None:
     bucket = gcs_service.create_bucket()
-    config = {"gcs_endpoint_url": gcs_service.endpoint_url, "gcs_chunk_size_mb": 1}
-    storage = GCSStorage.from_config(f"gs://{bucket}/exports", config)
+    storage = GCSStorage.from_config(f"gs://{bucket}/exports", gcs_config(gcs_service, gcs_chunk_size_mb=1))
     growing = tmp_path / "f.part"
     first, second, last = os.urandom(MIB + MIB // 2), os.urandom(MIB), os.urandom(1024)
     growing.write_bytes(first)
@@ -614,8 +617,7 @@ def test_gcs_upload_in_chunks_dropped_before_it_is_finished_never_becomes_an_obj
 ) -> None:
     """As when a run fails while a file goes up: the chunks sent stay in an open session, no object."""
     bucket = gcs_service.create_bucket()
-    config = {"gcs_endpoint_url": gcs_service.endpoint_url, "gcs_chunk_size_mb": 1}
-    storage = GCSStorage.from_config(f"gs://{bucket}", config)
+    storage = GCSStorage.from_config(f"gs://{bucket}", gcs_config(gcs_service, gcs_chunk_size_mb=1))
     (tmp_path / "f").write_bytes(os.urandom(MIB + MIB // 2))
     upload = storage.start_upload("f.parquet")
     upload.send(tmp_path / "f", MIB + MIB // 2)
@@ -634,7 +636,7 @@ def test_gcs_upload_in_chunks_never_overwrites_a_key_taken_before_it_starts(
     """Taken before the upload starts: refused before any chunk is sent. (Taken while it runs: GCS refuses
     the last chunk by `ifGenerationMatch=0`, which the emulator ignores, so that case is not shown here.)"""
     bucket = gcs_service.create_bucket()
-    storage = GCSStorage.from_config(f"gs://{bucket}", {"gcs_endpoint_url": gcs_service.endpoint_url})
+    storage = GCSStorage.from_config(f"gs://{bucket}", gcs_config(gcs_service))
     (tmp_path / "theirs").write_bytes(b"theirs")
     storage.put("taken.parquet", tmp_path / "theirs")
 

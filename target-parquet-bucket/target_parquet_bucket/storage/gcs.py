@@ -153,7 +153,7 @@ class GCSStorage(RemoteStorage):
         super().__init__(location, scrubber)
         self._bucket = bucket
         self._retry = retry
-        self._chunk_size = chunk_size
+        #: Resumable uploads, of closed files and of files being written, go up in chunks of `part_size`.
         self.part_sizes = PartSizes(threshold=upload_threshold, part_size=chunk_size)
 
     @classmethod
@@ -193,7 +193,7 @@ class GCSStorage(RemoteStorage):
 
     def _upload_if_absent(self, full_key: str, source: Path) -> None:
         """Generation 0 means "must not exist"; with it set, retrying the upload is safe."""
-        blob = self._bucket.blob(full_key, chunk_size=self._chunk_size)
+        blob = self._bucket.blob(full_key, chunk_size=self.part_sizes.part_size)
         blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
 
     def start_upload(self, key: str) -> PartUpload:
@@ -207,7 +207,7 @@ class GCSStorage(RemoteStorage):
             return -1, tuple
 
         def chunks() -> Iterator[bytes]:
-            with blob.open("rb", chunk_size=self._chunk_size, retry=self._retry) as stream:
+            with blob.open("rb", chunk_size=self.part_sizes.part_size, retry=self._retry) as stream:
                 while chunk := stream.read(MEBIBYTE):
                     yield chunk
 
@@ -262,7 +262,7 @@ class GCSPartUpload(PartUpload):
         self._storage = storage
         self._full_key = full_key
         chunk_size = storage.part_sizes.part_size
-        self._writer = _create_only_writer()(blob, chunk_size=chunk_size, retry=retry, if_generation_match=0)
+        self._writer = _finish_only_writer()(blob, chunk_size=chunk_size, retry=retry, if_generation_match=0)
 
     def abort(self) -> None:
         """Nothing to drop that GCS would keep (see the class docstring)."""
@@ -278,7 +278,7 @@ class GCSPartUpload(PartUpload):
 
 
 @functools.cache
-def _create_only_writer() -> type:
+def _finish_only_writer() -> type:
     """The library's `BlobWriter`, but the object is made only when `finish` is called.
 
     `BlobWriter.close` sends what was written so far as the whole object, and `io`'s finalizer calls
