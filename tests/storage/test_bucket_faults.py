@@ -54,6 +54,34 @@ def test_uploads_complete_intact_through_frequent_transient_faults(
 
 
 @pytest.mark.parametrize(
+    ("backend", "part_requests"),
+    [("s3", r"partNumber="), ("azure-sas", r"comp=block&"), ("gcs", r"upload_id=")],
+    indirect=["backend"],
+)
+def test_a_file_sent_in_parts_while_it_is_written_lands_intact_when_answers_to_its_parts_are_lost(
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], tmp_path: Path, part_requests: str
+) -> None:
+    """The store received a part but its answer never came back, so the SDK sends the part again: the
+    object still holds each part once, in order."""
+    proxy, through_proxy = proxied
+    proxy.inject(0.4, ["lost_answer"], methods=["PUT"], path=part_requests, seed=4)
+    storage = backend.open("exports", **through_proxy, **PERSISTENT_RETRIES, gcs_chunk_size_mb=4)
+    source, written = tmp_path / "growing", b""
+
+    upload = storage.start_upload("a.parquet")
+    for _ in range(4):  # the file grows by 3 MiB at a time; each step sends the whole parts it now holds
+        chunk = os.urandom(3 * MIB)
+        with source.open("ab") as stream:
+            stream.write(chunk)
+        written += chunk
+        upload.send(source, len(written))
+    upload.finish(source)
+
+    assert backend.view("exports").read("a.parquet") == written
+    assert len(proxy.faults_injected()) >= 2, "hardly an answer to a part was lost; the test proves nothing"
+
+
+@pytest.mark.parametrize(
     ("backend", "fault", "methods", "size", "error"),
     [
         ("s3", "503", ["PUT", "POST"], 12 * MIB, r"S3 bucket '{name}' \(upload exports/a.parquet\) failed: .*SlowDown"),
