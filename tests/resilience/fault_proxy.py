@@ -47,13 +47,15 @@ FAULT_KINDS = (*ERROR_BODIES, "reset", "lost_answer", "slow")
 
 @dataclasses.dataclass
 class FaultPlan:
-    """Which requests fail and how: a share `rate` of requests matching `methods` and `path`."""
+    """Which requests fail and how: a share `rate` of requests matching `methods` and `path`, while `limit`
+    (how many more may fail, counted down; None: no limit) allows."""
 
     rate: float = 0.0
     kinds: tuple[str, ...] = ("503",)
     methods: frozenset[str] = frozenset({"GET", "PUT", "POST", "HEAD", "DELETE"})
     path: re.Pattern[str] = re.compile("")
     slow_seconds: float = 1.0
+    limit: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request is a candidate for a fault."""
@@ -126,8 +128,9 @@ class FaultProxy:
         path: str = "",
         seed: int | None = None,
         slow_seconds: float = 1.0,
+        limit: int | None = None,
     ) -> None:
-        """Fail a share `rate` of matching requests with faults drawn from `kinds`."""
+        """Fail a share `rate` of matching requests with faults drawn from `kinds`, at most `limit` of them."""
         kinds = tuple(kinds)
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown:
@@ -140,6 +143,7 @@ class FaultProxy:
                 methods=frozenset(methods) if methods else FaultPlan().methods,
                 path=re.compile(path),
                 slow_seconds=slow_seconds,
+                limit=limit,
             )
             if seed is not None:
                 self._random = random.Random(seed)
@@ -174,8 +178,10 @@ class FaultProxy:
         """One seeded draw per matching request: the fault to inject, or None to forward it."""
         with self._lock:
             plan = self.plan
-            if not plan.matches(method, path) or self._random.random() >= plan.rate:
+            if not plan.matches(method, path) or self._random.random() >= plan.rate or plan.limit == 0:
                 return None
+            if plan.limit is not None:
+                plan.limit -= 1
             return self._random.choice(plan.kinds)
 
     def record(self, method: str, path: str, outcome: str) -> None:

@@ -54,20 +54,28 @@ def test_uploads_complete_intact_through_frequent_transient_faults(
 
 
 @pytest.mark.parametrize(
-    ("backend", "part_requests"),
-    [("s3", r"partNumber="), ("azure-sas", r"comp=block&"), ("gcs", r"upload_id=")],
+    ("backend", "parts", "completion"),
+    [
+        ("s3", r"partNumber=", ("POST", r"uploadId=")),
+        ("azure-sas", r"comp=block&", ("PUT", r"comp=blocklist")),
+        ("gcs", r"upload_id=", ("PUT", r"upload_id=")),  # the request that sends the size makes the object
+    ],
     indirect=["backend"],
 )
-def test_a_file_sent_in_parts_while_it_is_written_lands_intact_when_answers_to_its_parts_are_lost(
-    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], tmp_path: Path, part_requests: str
+def test_a_file_sent_in_parts_while_it_is_written_lands_whole_when_answers_are_lost(
+    backend: Backend,
+    proxied: tuple[FaultProxy, dict[str, t.Any]],
+    tmp_path: Path,
+    parts: str,
+    completion: tuple[str, str],
 ) -> None:
-    """The store received a part but its answer never came back, so the SDK sends the part again: the
-    object still holds each part once, in order."""
+    """The store handled a part, or the request that makes the object, but its answer never came back, so
+    the SDK sends it again: the object still holds each part once, in order."""
     proxy, through_proxy = proxied
-    proxy.inject(0.4, ["lost_answer"], methods=["PUT"], path=part_requests, seed=4)
     storage = backend.open("exports", **through_proxy, **PERSISTENT_RETRIES, gcs_chunk_size_mb=4)
     source, written = tmp_path / "growing", b""
 
+    proxy.inject(1.0, ["lost_answer"], methods=["PUT"], path=parts, limit=2)
     upload = storage.start_upload("a.parquet")
     for _ in range(4):  # the file grows by 3 MiB at a time; each step sends the whole parts it now holds
         chunk = os.urandom(3 * MIB)
@@ -75,10 +83,29 @@ def test_a_file_sent_in_parts_while_it_is_written_lands_intact_when_answers_to_i
             stream.write(chunk)
         written += chunk
         upload.send(source, len(written))
+    method, path = completion
+    proxy.inject(1.0, ["lost_answer"], methods=[method], path=path, limit=1)
     upload.finish(source)
 
     assert backend.view("exports").read("a.parquet") == written
-    assert len(proxy.faults_injected()) >= 2, "hardly an answer to a part was lost; the test proves nothing"
+    assert [e.outcome for e in proxy.faults_injected()] == ["lost_answer"] * 3
+
+
+@pytest.mark.parametrize("backend", ["azure-sas"], indirect=True)
+def test_azure_max_attempts_holds_for_lost_answers_beyond_the_sdks_three(
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], tmp_path: Path
+) -> None:
+    """azure-storage-blob caps retries of each kind (connection, answer, status) at three unless told
+    otherwise, whatever the total: four lost answers in a row would fail the upload despite azure_max_attempts."""
+    proxy, through_proxy = proxied
+    storage = backend.open("exports", **through_proxy, azure_max_attempts=5)
+    (tmp_path / "f").write_bytes(data := os.urandom(1024))
+    proxy.inject(1.0, ["lost_answer"], methods=["PUT"], limit=4)
+
+    storage.put("a.parquet", tmp_path / "f")
+
+    assert backend.view("exports").read("a.parquet") == data
+    assert [e.outcome for e in proxy.faults_injected()] == ["lost_answer"] * 4
 
 
 @pytest.mark.parametrize(

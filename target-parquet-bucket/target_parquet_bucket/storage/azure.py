@@ -118,7 +118,8 @@ class AzureStorage(RemoteStorage):
             "azure_max_attempts",
             th.IntegerType(minimum=1),
             default=6,
-            description="Attempts per Azure request (exponential backoff) before an upload fails.",
+            description="Attempts per Azure request (exponential backoff) before an upload fails, whatever "
+            "failed: the connection, the answer or the service (5xx).",
         ),
         th.Property(
             "azure_block_size_mb",
@@ -168,11 +169,17 @@ class AzureStorage(RemoteStorage):
         part_sizes = PartSizes(
             threshold=int(cls.setting(config, "azure_stage_threshold_mb")) * MEBIBYTE, part_size=block_size
         )
+        retries = max(int(cls.setting(config, "azure_max_attempts")) - 1, 0)
         client_options: dict[str, t.Any] = {
+            # The SDK also caps each kind of retry (failed connections, lost answers, 5xx) at three unless
+            # told otherwise, whatever `retry_total` says: the setting counts attempts of every kind.
             "retry_policy": ExponentialRetry(
                 initial_backoff=1,
                 increment_base=2,
-                retry_total=max(int(cls.setting(config, "azure_max_attempts")) - 1, 0),
+                retry_total=retries,
+                retry_connect=retries,
+                retry_read=retries,
+                retry_status=retries,
                 random_jitter_range=1,
             ),
             "max_single_put_size": block_size,
