@@ -236,7 +236,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(self.owner.plan.slow_seconds)
-        elif fault is not None:
+        elif fault in ERROR_BODIES:
             self.owner.record(self.command, self.path, fault)
             content_type, error_body = ERROR_BODIES[fault]
             headers = [("Content-Type", content_type)]
