@@ -10,6 +10,7 @@ covers a record that is not in a complete file in the bucket.
 
 from __future__ import annotations
 
+import re
 import sys
 import typing as t
 
@@ -46,6 +47,9 @@ if t.TYPE_CHECKING:
 #: The SDK checks the age of buffered records after every record; a clock read per record is
 #: measurable at our rates, and every few thousand lines is just as timely.
 _AGE_CHECK_EVERY = 4096
+#: Terminal control sequences (ESC [ ... letter): delta-rs colours the chain of causes in its error texts,
+#: which the one error line would otherwise carry into log collectors as `[31m↳[0m`.
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 # Decimal-safe (STATE floats arrive as Decimal and are written back as exact numbers).
 _state_encoder = msgspec.json.Encoder(decimal_format="number")
@@ -278,7 +282,7 @@ class TargetParquetBucket(TargetHooks):
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
         except Exception as exc:
             cls.logger.debug("Target failed", exc_info=exc)
-            message = " ".join(str(exc).split()) or type(exc).__name__
+            message = " ".join(_TERMINAL_CODES.sub("", str(exc)).split()) or type(exc).__name__
             if isinstance(exc, ConfigValidationError) and exc.errors:
                 message = f"invalid settings: {describe_config_errors(exc.errors)}"
             sys.stderr.write(f"{cls.name}: error: {type(exc).__name__}: {message}\n")

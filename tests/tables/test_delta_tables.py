@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
+from resilience.fault_proxy import FaultProxy
 from target.target_runs import (
     TARGET_EXECUTABLE,
     record_message,
@@ -411,6 +412,18 @@ def removed_hours_ago(log_entry: Path, *, hours: int) -> None:
     log_entry.write_text("".join(json.dumps(action) + "\n" for action in actions))
 
 
+def s3_table(s3_service: t.Any, bucket: str) -> pa.Table:
+    """The table as delta-rs's own S3 client reads it from moto (never through a fault proxy)."""
+    options = {
+        "AWS_ENDPOINT_URL": s3_service.endpoint_url,
+        "AWS_REGION": s3_service.region,
+        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
+        "AWS_ALLOW_HTTP": "true",
+    }
+    return DeltaTable(f"s3://{bucket}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
+
+
 @pytest.mark.parametrize("load_method", ["append-only", "upsert"])
 def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     """moto server mode over real HTTP; read back with delta-rs's own S3 client."""
@@ -429,17 +442,46 @@ def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     run = run_target([people_schema(), person("a", 10), state_message({"s": 2})], settings)
 
     assert run.exit_code == 0, run.stderr
-    options = {
-        "AWS_ENDPOINT_URL": s3_service.endpoint_url,
-        "AWS_REGION": s3_service.region,
-        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
-        "AWS_ALLOW_HTTP": "true",
-    }
-    table = DeltaTable(f"s3://{name}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
+    table = s3_table(s3_service, name)
     ns = sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True))
     expected = {"append-only": [("a", 1), ("a", 10), ("b", 2)], "upsert": [("a", 10), ("b", 2)]}
     assert ns == expected[load_method]
+
+
+def test_a_commit_whose_answer_is_lost_fails_the_run_in_one_plain_line_and_its_replay_keeps_one_row_per_key(
+    s3_service: t.Any,
+) -> None:
+    """S3 stored the commit's log entry but the answer never came back: delta-rs does not send a create-only
+    write again, so the run fails without its STATE, in one line free of delta-rs's terminal colours; the
+    orchestrator replays the input and the merge leaves one row per key."""
+    name = s3_service.create_bucket()
+    proxy = FaultProxy(s3_service.endpoint_url).start()
+    settings = {
+        "bucket_url": f"s3://{name}/lake",
+        "table_format": "delta",
+        "load_method": "upsert",
+        "s3_endpoint_url": proxy.url,
+        "s3_region": s3_service.region,
+        "aws_access_key_id": s3_service.access_key_id,
+        "aws_secret_access_key": s3_service.secret_access_key,
+    }
+    messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
+    try:
+        proxy.inject(1.0, ["lost_answer"], methods=["PUT"], path=r"_delta_log/0+\.json", limit=1)
+        failed = run_target(messages, settings)
+        replay = run_target(messages, settings)
+    finally:
+        proxy.stop()
+
+    assert failed.exit_code == 1
+    assert failed.states == []
+    assert len(failed.error_lines) == 1
+    assert "stream 'people': delta commit of 2 rows failed" in failed.error_lines[0]
+    assert "\x1b" not in failed.stderr
+    assert replay.exit_code == 0, replay.stderr
+    assert replay.states == [{"s": 1}]
+    table = s3_table(s3_service, name)
+    assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True)) == [("a", 1), ("b", 2)]
 
 
 @pytest.mark.parametrize("credential", ["connection_string", "sas_url"])
