@@ -451,9 +451,9 @@ def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
 def test_a_commit_whose_answer_is_lost_fails_the_run_in_one_plain_line_and_its_replay_keeps_one_row_per_key(
     s3_service: t.Any,
 ) -> None:
-    """S3 stored the commit's log entry but the answer never came back: delta-rs does not send a create-only
-    write again, so the run fails without its STATE, in one line free of delta-rs's terminal colours; the
-    orchestrator replays the input and the merge leaves one row per key."""
+    """S3 stored the commit's log entry but the answer never came back: delta-rs fails the commit instead of
+    sending it again, so the run fails without its STATE, in one line free of delta-rs's terminal colours;
+    the orchestrator replays the input and the merge leaves one row per key."""
     name = s3_service.create_bucket()
     proxy = FaultProxy(s3_service.endpoint_url).start()
     settings = {
