@@ -26,6 +26,8 @@ if t.TYPE_CHECKING:
 
 #: GCS requires resumable-upload chunks to be multiples of 256 KiB.
 _CHUNK_GRANULE = 256 * 1024
+#: Files up to this size go up in one request (the library's own limit for single-request uploads).
+_SINGLE_REQUEST_MAX = 8 * MEBIBYTE
 
 
 def _service_account_credentials(value: str) -> t.Any:
@@ -83,10 +85,10 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
 class GCSStorage(RemoteStorage):
     """Objects under `gs://bucket/prefix`, created only if absent (`if_generation_match=0`).
 
-    Files above 8 MiB go through the library's resumable upload in `gcs_chunk_size_mb` chunks; the
+    Files above 8 MiB go up as a resumable upload in `gcs_chunk_size_mb` chunks (`GCSPartUpload`); the
     object only appears when the last chunk is committed. A file that reaches `gcs_upload_threshold_mb`
-    while it is written sends its chunks as it grows instead (`GCSPartUpload`). gcp-storage-emulator
-    ignores `ifGenerationMatch`; there, only the `exists` pre-checks prevent overwrites.
+    while it is written sends its chunks as it grows. gcp-storage-emulator ignores `ifGenerationMatch`;
+    there, only the `exists` pre-checks prevent overwrites.
     """
 
     part_sizes: PartSizes  # always set: GCS sends large files' chunks while they are written
@@ -192,9 +194,16 @@ class GCSStorage(RemoteStorage):
         )
 
     def _upload_if_absent(self, full_key: str, source: Path) -> None:
-        """Generation 0 means "must not exist"; with it set, retrying the upload is safe."""
-        blob = self._bucket.blob(full_key, chunk_size=self.part_sizes.part_size)
-        blob.upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
+        """One request up to 8 MiB; larger files in chunks through `GCSPartUpload`, which goes on after a
+        lost answer (the library's own resumable upload would fail there). Generation 0 means "must not
+        exist"; with it set, retrying is safe."""
+        size = source.stat().st_size
+        if size <= _SINGLE_REQUEST_MAX:
+            self._bucket.blob(full_key).upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
+            return
+        upload = GCSPartUpload(self, full_key, self._bucket.blob(full_key), self._retry)
+        upload.send(source, size)
+        upload.finish(source)
 
     def start_upload(self, key: str) -> PartUpload:
         """Begin the resumable upload of a file still being written (see `GCSPartUpload`)."""
@@ -245,10 +254,11 @@ class GCSStorage(RemoteStorage):
 
 
 class GCSPartUpload(PartUpload):
-    """A resumable upload fed from a local file as it grows (see `PartUpload`), through the library's
-    `BlobWriter`: each part is one chunk, sent as it is written; `finish` sends the last one with the
-    object's size, and only then does the object appear (if its key is still absent:
-    `if_generation_match=0`).
+    """A resumable upload fed from a local file as it grows, or once it is closed (see `PartUpload`),
+    through the library's `BlobWriter`: each part is one chunk, sent as it is written; `finish` sends
+    the last one with the object's size, and only then does the object appear (if its key is still
+    absent: `if_generation_match=0`). A chunk whose answer was lost goes on from the session's offset
+    (see `_finish_only_writer`).
 
     An upload that fails or is dropped never becomes an object. It is not cancelled either: the
     library's `BlobWriter.terminate` sends its DELETE to the upload's initiation URL instead of the
@@ -273,26 +283,73 @@ class GCSPartUpload(PartUpload):
             self._writer.write(body)
 
     def _complete(self, source: Path) -> None:
+        from google.cloud.storage.exceptions import InvalidResponse
+
         with self._storage._creating(self._full_key, source):
-            self._writer.finish()
+            try:
+                self._writer.finish()
+            except InvalidResponse:
+                # The answer to the last chunk was lost and the session is gone when asked again: if the
+                # object at the key is this file, the last chunk made it.
+                if not self._storage._holds(self._full_key, source):
+                    raise
 
 
 @functools.cache
 def _finish_only_writer() -> type:
-    """The library's `BlobWriter`, but the object is made only when `finish` is called.
+    """The library's `BlobWriter`, but the object is made only when `finish` is called, and a lost
+    answer to a chunk does not end the upload (both overrides of the library's own methods, 3.17).
 
     `BlobWriter.close` sends what was written so far as the whole object, and `io`'s finalizer calls
     `close` on any writer dropped unclosed, which would make a failed run's partial file an object.
     Here `close` sends nothing; `finish` is the library's close. (A class made on first use: the
     google libraries are an optional dependency, imported only when a GCS bucket is used.)
     """
+    from google.cloud.storage.exceptions import InvalidResponse
     from google.cloud.storage.fileio import BlobWriter
 
     class FinishOnlyWriter(BlobWriter):
+        _finishing = False
+
         def finish(self) -> None:
+            self._finishing = True
             super().close()
 
         def close(self) -> None:
             """Dropped or closed without `finish`: no object."""
 
+        def _upload_chunks_from_buffer(self, num_chunks: int) -> None:
+            """The library's loop over chunks, but a chunk the session refuses when it is sent again after
+            a lost answer (it already holds it) resumes where the session says its data ends, as GCS asks
+            of clients (`ResumableUpload.recover`): the library would send it again at its old offset."""
+            if not self._upload_and_transport:
+                self._initiate_upload()
+            upload, transport = self._upload_and_transport
+            goal, resumed_at = upload.bytes_uploaded + num_chunks * self._chunk_size, None
+            while not upload.finished and (self._finishing or upload.bytes_uploaded < goal):
+                try:
+                    upload.transmit_next_chunk(transport)
+                except InvalidResponse:
+                    offset = _session_offset(upload, transport)
+                    # No answer, no progress since the last resume, or (before the last chunk) an offset
+                    # inside a chunk, from which a short read would end the object early: the refusal stands.
+                    inside_a_chunk = not self._finishing and (goal - (offset or 0)) % self._chunk_size != 0
+                    if offset is None or offset == resumed_at or inside_a_chunk:
+                        raise
+                    resumed_at = offset
+            self._buffer.flush()
+
     return FinishOnlyWriter
+
+
+def _session_offset(upload: t.Any, transport: t.Any) -> int | None:
+    """How many bytes the resumable session holds (GCS's status check, after which the upload goes on
+    from there), or None when the session does not say (finished, gone, or unreachable)."""
+    import requests
+    from google.cloud.storage.exceptions import InvalidResponse
+
+    try:
+        upload.recover(transport)
+    except (InvalidResponse, requests.RequestException, ValueError):  # ValueError: that byte left the buffer
+        return None
+    return int(upload.bytes_uploaded)
