@@ -16,6 +16,8 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError
 from resilience.fault_proxy import FaultProxy
 
+from target_parquet_bucket.storage.base import ObjectExistsError
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 
@@ -116,6 +118,24 @@ def test_a_file_sent_in_parts_while_it_is_written_lands_whole_when_answers_are_l
 
     assert backend.view("exports").read("a.parquet") == written
     assert [e.outcome for e in proxy.faults_injected()] == ["lost_answer"] * 3
+
+
+@pytest.mark.parametrize("backend", ["gcs"], indirect=True)
+def test_gcs_refusing_the_last_chunk_of_an_upload_by_its_generation_condition_means_the_key_is_taken(
+    backend: Backend, proxied: tuple[FaultProxy, dict[str, t.Any]], tmp_path: Path
+) -> None:
+    """GCS answers 412 to the request that would make the object when another one took the key meanwhile
+    (`ifGenerationMatch=0`); gcp-storage-emulator ignores the condition, so the proxy gives GCS's answer."""
+    proxy, through_proxy = proxied
+    proxy.override(r"upload_id=", 412, b'{"error": {"code": 412, "message": "conditionNotMet"}}', methods=["PUT"])
+    storage = backend.open("exports", **through_proxy)
+    (tmp_path / "f").write_bytes(b"ours")
+    upload = storage.start_upload("a.parquet")
+
+    with pytest.raises(ObjectExistsError, match=r"exports/a\.parquet already exists"):
+        upload.finish(tmp_path / "f")
+
+    assert backend.view("exports").object_keys() == []
 
 
 @pytest.mark.parametrize("backend", ["azure-sas"], indirect=True)

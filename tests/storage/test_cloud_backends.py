@@ -634,7 +634,8 @@ def test_gcs_upload_in_chunks_never_overwrites_a_key_taken_before_it_starts(
     gcs_service: GCSService, tmp_path: Path
 ) -> None:
     """Taken before the upload starts: refused before any chunk is sent. (Taken while it runs: GCS refuses
-    the last chunk by `ifGenerationMatch=0`, which the emulator ignores, so that case is not shown here.)"""
+    the last chunk by `ifGenerationMatch=0`, which the emulator ignores; test_bucket_faults.py gives GCS's
+    answer through the fault proxy.)"""
     bucket = gcs_service.create_bucket()
     storage = GCSStorage.from_config(f"gs://{bucket}", gcs_config(gcs_service))
     (tmp_path / "theirs").write_bytes(b"theirs")

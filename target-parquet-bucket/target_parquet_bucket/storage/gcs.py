@@ -72,8 +72,11 @@ def _sdk_errors() -> tuple[type[BaseException], ...]:
 def _classify(error: BaseException) -> tuple[ErrorKind, str]:
     from google.api_core import exceptions as api
     from google.auth.exceptions import GoogleAuthError
+    from google.cloud.storage.exceptions import InvalidResponse
 
-    if isinstance(error, api.PreconditionFailed):
+    # A resumable upload's requests (`BlobWriter`) raise the bare response, not the API's exception classes.
+    status = getattr(error.response, "status_code", None) if isinstance(error, InvalidResponse) else None
+    if isinstance(error, api.PreconditionFailed) or status == 412:
         return ErrorKind.EXISTS, "412"
     if isinstance(error, (api.Unauthorized, api.Forbidden, GoogleAuthError)):
         return ErrorKind.DENIED, type(error).__name__
