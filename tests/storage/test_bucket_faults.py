@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import typing as t
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError
@@ -64,14 +63,7 @@ def test_a_lost_answer_belongs_to_a_request_the_store_handled(s3_service: S3Serv
     bucket = s3_service.create_bucket()
     proxy = FaultProxy(s3_service.endpoint_url).start()
     proxy.inject(1.0, ["lost_answer"], methods=["PUT"], limit=1)
-    client = boto3.client(
-        "s3",
-        endpoint_url=proxy.url,
-        region_name=s3_service.region,
-        aws_access_key_id=s3_service.access_key_id,
-        aws_secret_access_key=s3_service.secret_access_key,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    client = s3_service.client(endpoint_url=proxy.url, config=Config(retries={"total_max_attempts": 1}))
 
     try:
         with pytest.raises(ConnectionClosedError):

@@ -186,20 +186,12 @@ def test_s3_upload_in_parts_with_default_checksums_completes_with_each_parts_crc
     s3_service: S3Service, tmp_path: Path
 ) -> None:
     """AWS S3 itself (no custom endpoint) gets CRC32 checksums by default, as boto3's transfer manager sends them."""
-    import boto3
     from botocore.config import Config
 
     from target_parquet_bucket.storage.remote import BucketLocation, SecretScrubber
 
     bucket = s3_service.create_bucket()
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_service.endpoint_url,
-        region_name=s3_service.region,
-        aws_access_key_id=s3_service.access_key_id,
-        aws_secret_access_key=s3_service.secret_access_key,
-        config=Config(request_checksum_calculation="when_supported"),
-    )
+    client = s3_service.client(config=Config(request_checksum_calculation="when_supported"))
     storage = S3Storage(
         BucketLocation.parse(f"s3://{bucket}", "s3"),
         client=client,

@@ -69,14 +69,19 @@ def _sdk_errors() -> tuple[type[BaseException], ...]:
     return (GoogleAPIError, GoogleAuthError, requests.RequestException, InvalidResponse, DataCorruption)
 
 
+def _resumable_status(error: BaseException) -> int | None:
+    """The HTTP status of a resumable upload's failed request (`BlobWriter`'s requests raise the bare
+    response, not the API's exception classes), else None."""
+    from google.cloud.storage.exceptions import InvalidResponse
+
+    return getattr(error.response, "status_code", None) if isinstance(error, InvalidResponse) else None
+
+
 def _classify(error: BaseException) -> tuple[ErrorKind, str]:
     from google.api_core import exceptions as api
     from google.auth.exceptions import GoogleAuthError
-    from google.cloud.storage.exceptions import InvalidResponse
 
-    # A resumable upload's requests (`BlobWriter`) raise the bare response, not the API's exception classes.
-    status = getattr(error.response, "status_code", None) if isinstance(error, InvalidResponse) else None
-    if isinstance(error, api.PreconditionFailed) or status == 412:
+    if isinstance(error, api.PreconditionFailed) or _resumable_status(error) == 412:
         return ErrorKind.EXISTS, "412"
     if isinstance(error, (api.Unauthorized, api.Forbidden, GoogleAuthError)):
         return ErrorKind.DENIED, type(error).__name__
@@ -196,17 +201,20 @@ class GCSStorage(RemoteStorage):
             scrubber=scrubber,
         )
 
-    def _upload_if_absent(self, full_key: str, source: Path) -> None:
-        """One request up to 8 MiB; larger files in chunks through `GCSPartUpload`, which goes on after a
-        lost answer (the library's own resumable upload would fail there). Generation 0 means "must not
-        exist"; with it set, retrying is safe."""
+    def put(self, key: str, source: Path) -> None:
+        """Up to 8 MiB in one request (`RemoteStorage.put`); larger files as the chunks of a `GCSPartUpload`,
+        which goes on after a lost answer (the library's own resumable upload would fail there)."""
         size = source.stat().st_size
         if size <= _SINGLE_REQUEST_MAX:
-            self._bucket.blob(full_key).upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
+            super().put(key, source)
             return
-        upload = GCSPartUpload(self, full_key, self._bucket.blob(full_key), self._retry)
+        upload = self.start_upload(key)
         upload.send(source, size)
         upload.finish(source)
+
+    def _upload_if_absent(self, full_key: str, source: Path) -> None:
+        """Generation 0 means "must not exist"; with it set, retrying the upload is safe."""
+        self._bucket.blob(full_key).upload_from_filename(str(source), if_generation_match=0, retry=self._retry)
 
     def start_upload(self, key: str) -> PartUpload:
         """Begin the resumable upload of a file still being written (see `GCSPartUpload`)."""
@@ -291,10 +299,10 @@ class GCSPartUpload(PartUpload):
         with self._storage._creating(self._full_key, source):
             try:
                 self._writer.finish()
-            except InvalidResponse:
-                # The answer to the last chunk was lost and the session is gone when asked again: if the
-                # object at the key is this file, the last chunk made it.
-                if not self._storage._holds(self._full_key, source):
+            except InvalidResponse as error:
+                # A 412 is a refusal, which `_creating` checks. Otherwise the answer to the last chunk was
+                # lost and the session is gone when asked again: if the object is this file, it made it.
+                if _resumable_status(error) == 412 or not self._storage._holds(self._full_key, source):
                     raise
 
 
