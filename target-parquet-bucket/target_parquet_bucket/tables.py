@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 
 from target_parquet_bucket import iceberg_upsert
 from target_parquet_bucket.redaction import redact_logs
+from target_parquet_bucket.storage.azure import AzureStorage
+from target_parquet_bucket.storage.s3 import S3Storage
 from target_parquet_bucket.writers import MEBIBYTE
 
 if t.TYPE_CHECKING:
@@ -413,9 +415,10 @@ def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str,
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "s3":
-        return url.rstrip("/"), _s3_options(config)
+        return url.rstrip("/"), _s3_options(config) | _retries(S3Storage.setting(config, "s3_max_attempts"))
     if scheme == "azure":
-        return f"az://{parts.netloc}{parts.path}".rstrip("/"), _azure_options(config)
+        options = _azure_options(config) | _retries(AzureStorage.setting(config, "azure_max_attempts"))
+        return f"az://{parts.netloc}{parts.path}".rstrip("/"), options
     if scheme == "gs":
         options = {}
         if config.get("gcs_service_account_json"):
@@ -425,6 +428,12 @@ def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str,
     folder = Path(path).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     return str(folder), {}
+
+
+def _retries(max_attempts: int) -> dict[str, str]:
+    """object_store's retries for the attempts the files mode makes per request (its own default is ten
+    retries, whatever the backend's `*_max_attempts` says). Iceberg's FileIOs keep their own defaults."""
+    return {"max_retries": str(max(int(max_attempts) - 1, 0))}
 
 
 def _s3_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:

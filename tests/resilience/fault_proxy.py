@@ -269,7 +269,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         connection = http.client.HTTPConnection(self.owner.upstream_host, self.owner.upstream_port, timeout=120)
         try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"expect"}}
+            # The body goes on with a Content-Length of its own, so the client's (in whatever case it spelled
+            # it: object_store's is lowercase) is dropped rather than sent twice, which Node's server refuses.
+            dropped = HOP_BY_HOP | {"expect", "content-length"}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
             if body or self.command in ("PUT", "POST", "PATCH"):
                 headers["Content-Length"] = str(len(body))
             connection.request(self.command, self.path, body=body, headers=headers)

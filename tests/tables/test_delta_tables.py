@@ -484,6 +484,60 @@ def test_a_commit_whose_answer_is_lost_fails_the_run_in_one_plain_line_and_its_r
     assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True)) == [("a", 1), ("b", 2)]
 
 
+def run_behind_three_503s(request: pytest.FixtureRequest, backend: str, max_attempts: int) -> t.Any:
+    """A Delta upsert of one record to moto (`s3`) or Azurite (`azure`) through a fault proxy that answers
+    the first three PUTs of the table's data file with 503, `<backend>_max_attempts: max_attempts`."""
+    service = request.getfixturevalue("s3_service" if backend == "s3" else "azurite_service")
+    upstream = service.endpoint_url if backend == "s3" else service.blob_endpoint.rsplit("/", 1)[0]
+    proxy = FaultProxy(upstream).start()
+    settings: dict[str, t.Any] = {
+        "table_format": "delta",
+        "load_method": "upsert",
+        f"{backend}_max_attempts": max_attempts,
+    }
+    if backend == "s3":
+        settings |= {
+            "bucket_url": f"s3://{service.create_bucket()}/lake",
+            "s3_endpoint_url": proxy.url,
+            "s3_region": service.region,
+            "aws_access_key_id": service.access_key_id,
+            "aws_secret_access_key": service.secret_access_key,
+        }
+    else:
+        container = service.create_container()
+        sas_url = service.container_sas_url(container).replace(upstream, proxy.url)
+        settings |= {"bucket_url": f"azure://{container}/lake", "azure_sas_url": sas_url}
+    try:
+        proxy.inject(1.0, ["503"], methods=["PUT"], path=r"/lake/people/[^_/][^/]*\.parquet", limit=3)
+        run = run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
+    finally:
+        proxy.stop()
+    assert len(proxy.faults_injected()) == 3
+    return run
+
+
+@pytest.mark.parametrize("backend", ["s3", "azure"])
+def test_a_delta_table_gives_up_after_the_backends_max_attempts(request: pytest.FixtureRequest, backend: str) -> None:
+    """`s3_max_attempts` / `azure_max_attempts` hold for tables as for files: three failed attempts of a run
+    allowed three fail it without STATE (delta-rs's own default, ten retries, would have gone on)."""
+    run = run_behind_three_503s(request, backend, max_attempts=3)
+
+    assert run.exit_code == 1
+    assert run.states == []
+    assert len(run.error_lines) == 1
+    assert "stream 'people'" in run.error_lines[0]
+
+
+@pytest.mark.parametrize("backend", ["s3", "azure"])
+def test_a_delta_table_lands_when_an_attempt_within_the_backends_max_attempts_succeeds(
+    request: pytest.FixtureRequest, backend: str
+) -> None:
+    run = run_behind_three_503s(request, backend, max_attempts=4)
+
+    assert run.exit_code == 0, run.stderr
+    assert run.states == [{"s": 1}]
+
+
 @pytest.mark.parametrize("credential", ["connection_string", "sas_url"])
 def test_delta_tables_on_azure_blob(azurite_service: t.Any, credential: str) -> None:
     """Azurite over real HTTP; read back with delta-rs's own Azure client and the account key."""
