@@ -3,6 +3,7 @@ readers (deltalake, Polars, DuckDB over Arrow), never with the target's own code
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -412,18 +413,6 @@ def removed_hours_ago(log_entry: Path, *, hours: int) -> None:
     log_entry.write_text("".join(json.dumps(action) + "\n" for action in actions))
 
 
-def s3_table(s3_service: t.Any, bucket: str) -> pa.Table:
-    """The table as delta-rs's own S3 client reads it from moto (never through a fault proxy)."""
-    options = {
-        "AWS_ENDPOINT_URL": s3_service.endpoint_url,
-        "AWS_REGION": s3_service.region,
-        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
-        "AWS_ALLOW_HTTP": "true",
-    }
-    return DeltaTable(f"s3://{bucket}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
-
-
 @pytest.mark.parametrize("load_method", ["append-only", "upsert"])
 def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     """moto server mode over real HTTP; read back with delta-rs's own S3 client."""
@@ -442,37 +431,82 @@ def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     run = run_target([people_schema(), person("a", 10), state_message({"s": 2})], settings)
 
     assert run.exit_code == 0, run.stderr
-    table = s3_table(s3_service, name)
+    options = {
+        "AWS_ENDPOINT_URL": s3_service.endpoint_url,
+        "AWS_REGION": s3_service.region,
+        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
+        "AWS_ALLOW_HTTP": "true",
+    }
+    table = DeltaTable(f"s3://{name}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
     ns = sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True))
     expected = {"append-only": [("a", 1), ("a", 10), ("b", 2)], "upsert": [("a", 10), ("b", 2)]}
     assert ns == expected[load_method]
 
 
-def test_a_commit_whose_answer_is_lost_fails_the_run_in_one_plain_line_and_its_replay_keeps_one_row_per_key(
-    s3_service: t.Any,
-) -> None:
-    """S3 stored the commit's log entry but the answer never came back: delta-rs fails the commit instead of
-    sending it again, so the run fails without its STATE, in one line free of delta-rs's terminal colours;
-    the orchestrator replays the input and the merge leaves one row per key."""
-    name = s3_service.create_bucket()
-    proxy = FaultProxy(s3_service.endpoint_url).start()
-    settings = {
-        "bucket_url": f"s3://{name}/lake",
-        "table_format": "delta",
-        "load_method": "upsert",
-        "s3_endpoint_url": proxy.url,
-        "s3_region": s3_service.region,
-        "aws_access_key_id": s3_service.access_key_id,
-        "aws_secret_access_key": s3_service.secret_access_key,
-    }
-    messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
-    try:
-        proxy.inject(1.0, ["lost_answer"], methods=["PUT"], path=r"_delta_log/0+\.json", limit=1)
-        failed = run_target(messages, settings)
-        replay = run_target(messages, settings)
-    finally:
-        proxy.stop()
+@dataclasses.dataclass
+class ProxiedLake:
+    """A Delta lake on moto (`s3`) or Azurite (`azure`) whose target traffic goes through a fault proxy."""
 
+    proxy: FaultProxy
+    settings: dict[str, t.Any]
+    direct_options: dict[str, str]
+    table_uri: str
+
+    def table(self) -> pa.Table:
+        """The table as delta-rs's own client reads it from the service (never through the proxy)."""
+        return DeltaTable(self.table_uri, storage_options=self.direct_options).to_pyarrow_table()
+
+
+@pytest.fixture(params=["s3", "azure"])
+def proxied_lake(request: pytest.FixtureRequest) -> t.Iterator[ProxiedLake]:
+    """A `ProxiedLake` on each of S3 and Azure Blob in turn, with an upsert stream."""
+    settings: dict[str, t.Any] = {"table_format": "delta", "load_method": "upsert"}
+    if request.param == "s3":
+        s3 = request.getfixturevalue("s3_service")
+        proxy = FaultProxy(s3.endpoint_url).start()
+        bucket = s3.create_bucket()
+        credentials = {"aws_access_key_id": s3.access_key_id, "aws_secret_access_key": s3.secret_access_key}
+        settings |= {"bucket_url": f"s3://{bucket}/lake", "s3_endpoint_url": proxy.url, "s3_region": s3.region}
+        direct = {
+            "AWS_ENDPOINT_URL": s3.endpoint_url,
+            "AWS_REGION": s3.region,
+            "AWS_ACCESS_KEY_ID": s3.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
+            "AWS_ALLOW_HTTP": "true",
+        }
+        lake = ProxiedLake(proxy, settings | credentials, direct, f"s3://{bucket}/lake/{STREAM}")
+    else:
+        azurite = request.getfixturevalue("azurite_service")
+        upstream = azurite.blob_endpoint.rsplit("/", 1)[0]
+        proxy = FaultProxy(upstream).start()
+        container = azurite.create_container()
+        sas_url = azurite.container_sas_url(container).replace(upstream, proxy.url)
+        settings |= {"bucket_url": f"azure://{container}/lake", "azure_sas_url": sas_url}
+        direct = {
+            "azure_storage_account_name": azurite.account_name,
+            "azure_storage_account_key": azurite.account_key,
+            "azure_storage_endpoint": azurite.blob_endpoint,
+            "azure_allow_http": "true",
+        }
+        lake = ProxiedLake(proxy, settings, direct, f"az://{container}/lake/{STREAM}")
+    yield lake
+    proxy.stop()
+
+
+def test_a_commit_whose_answer_is_lost_fails_the_run_in_one_plain_line_and_its_replay_keeps_one_row_per_key(
+    proxied_lake: ProxiedLake,
+) -> None:
+    """The store kept the commit's log entry but the answer never came back: delta-rs fails the commit instead
+    of sending it again, so the run fails without its STATE, in one line free of delta-rs's terminal colours;
+    the orchestrator replays the input and the merge leaves one row per key."""
+    messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
+    proxied_lake.proxy.inject(1.0, ["lost_answer"], methods=["PUT"], path=r"_delta_log/0+\.json", limit=1)
+
+    failed = run_target(messages, proxied_lake.settings)
+    replay = run_target(messages, proxied_lake.settings)
+
+    assert len(proxied_lake.proxy.faults_injected()) == 1
     assert failed.exit_code == 1
     assert failed.states == []
     assert len(failed.error_lines) == 1
@@ -480,47 +514,25 @@ def test_a_commit_whose_answer_is_lost_fails_the_run_in_one_plain_line_and_its_r
     assert "\x1b" not in failed.stderr
     assert replay.exit_code == 0, replay.stderr
     assert replay.states == [{"s": 1}]
-    table = s3_table(s3_service, name)
+    table = proxied_lake.table()
     assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True)) == [("a", 1), ("b", 2)]
 
 
-def run_behind_three_503s(request: pytest.FixtureRequest, backend: str, max_attempts: int) -> t.Any:
-    """A Delta upsert of one record to moto (`s3`) or Azurite (`azure`) through a fault proxy that answers
-    the first three PUTs of the table's data file with 503, `<backend>_max_attempts: max_attempts`."""
-    service = request.getfixturevalue("s3_service" if backend == "s3" else "azurite_service")
-    upstream = service.endpoint_url if backend == "s3" else service.blob_endpoint.rsplit("/", 1)[0]
-    proxy = FaultProxy(upstream).start()
-    settings: dict[str, t.Any] = {
-        "table_format": "delta",
-        "load_method": "upsert",
-        f"{backend}_max_attempts": max_attempts,
-    }
-    if backend == "s3":
-        settings |= {
-            "bucket_url": f"s3://{service.create_bucket()}/lake",
-            "s3_endpoint_url": proxy.url,
-            "s3_region": service.region,
-            "aws_access_key_id": service.access_key_id,
-            "aws_secret_access_key": service.secret_access_key,
-        }
-    else:
-        container = service.create_container()
-        sas_url = service.container_sas_url(container).replace(upstream, proxy.url)
-        settings |= {"bucket_url": f"azure://{container}/lake", "azure_sas_url": sas_url}
-    try:
-        proxy.inject(1.0, ["503"], methods=["PUT"], path=r"/lake/people/[^_/][^/]*\.parquet", limit=3)
-        run = run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
-    finally:
-        proxy.stop()
-    assert len(proxy.faults_injected()) == 3
+def run_behind_three_503s(lake: ProxiedLake, max_attempts: int) -> t.Any:
+    """A Delta upsert of one record whose data file's first three PUTs are answered 503, with the backend's
+    `*_max_attempts: max_attempts`."""
+    backend = "s3" if lake.table_uri.startswith("s3://") else "azure"
+    lake.proxy.inject(1.0, ["503"], methods=["PUT"], path=r"/lake/people/[^_/][^/]*\.parquet", limit=3)
+    settings = {**lake.settings, f"{backend}_max_attempts": max_attempts}
+    run = run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
+    assert len(lake.proxy.faults_injected()) == 3
     return run
 
 
-@pytest.mark.parametrize("backend", ["s3", "azure"])
-def test_a_delta_table_gives_up_after_the_backends_max_attempts(request: pytest.FixtureRequest, backend: str) -> None:
+def test_a_delta_table_gives_up_after_the_backends_max_attempts(proxied_lake: ProxiedLake) -> None:
     """`s3_max_attempts` / `azure_max_attempts` hold for tables as for files: three failed attempts of a run
     allowed three fail it without STATE (delta-rs's own default, ten retries, would have gone on)."""
-    run = run_behind_three_503s(request, backend, max_attempts=3)
+    run = run_behind_three_503s(proxied_lake, max_attempts=3)
 
     assert run.exit_code == 1
     assert run.states == []
@@ -528,11 +540,10 @@ def test_a_delta_table_gives_up_after_the_backends_max_attempts(request: pytest.
     assert "stream 'people'" in run.error_lines[0]
 
 
-@pytest.mark.parametrize("backend", ["s3", "azure"])
 def test_a_delta_table_lands_when_an_attempt_within_the_backends_max_attempts_succeeds(
-    request: pytest.FixtureRequest, backend: str
+    proxied_lake: ProxiedLake,
 ) -> None:
-    run = run_behind_three_503s(request, backend, max_attempts=4)
+    run = run_behind_three_503s(proxied_lake, max_attempts=4)
 
     assert run.exit_code == 0, run.stderr
     assert run.states == [{"s": 1}]
