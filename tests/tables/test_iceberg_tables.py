@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 from fixtures.storage_services import free_port, service_account_key
 from pyiceberg.catalog.sql import SqlCatalog
+from resilience.fault_proxy import FaultProxy
 from target.target_runs import record_message, run_target, schema_message, state_message
 
 if t.TYPE_CHECKING:
@@ -229,9 +230,30 @@ def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_pa
     run = run_target([people_schema(), person("a", 10)], settings)
 
     assert run.exit_code == 0, run.stderr
-    catalog = SqlCatalog(
+    table = s3_catalog(settings, s3_service).load_table(("customerio", STREAM))
+    assert table.metadata_location.startswith(f"s3://{name}/lake/")
+    assert n_by_id(table) == {"a": 10, "b": 2}
+
+
+def s3_settings_through(proxy: FaultProxy, s3_service: t.Any, tmp_path: Path) -> dict[str, t.Any]:
+    """An Iceberg upsert stream on moto whose S3 requests go through `proxy` (the catalog is a local file)."""
+    return {
+        "bucket_url": f"s3://{s3_service.create_bucket()}/lake",
+        "table_format": "iceberg",
+        "load_method": "upsert",
+        "iceberg_catalog_uri": f"sqlite:///{tmp_path / 'catalog.db'}",
+        "s3_endpoint_url": proxy.url,
+        "s3_region": s3_service.region,
+        "aws_access_key_id": s3_service.access_key_id,
+        "aws_secret_access_key": s3_service.secret_access_key,
+    }
+
+
+def s3_catalog(settings: dict[str, t.Any], s3_service: t.Any) -> SqlCatalog:
+    """The run's catalog, reading the table straight from moto."""
+    return SqlCatalog(
         "default",
-        uri=catalog_uri,
+        uri=settings["iceberg_catalog_uri"],
         **{
             "s3.endpoint": s3_service.endpoint_url,
             "s3.region": s3_service.region,
@@ -239,9 +261,49 @@ def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_pa
             "s3.secret-access-key": s3_service.secret_access_key,
         },
     )
-    table = catalog.load_table(("customerio", STREAM))
-    assert table.metadata_location.startswith(f"s3://{name}/lake/")
-    assert n_by_id(table) == {"a": 10, "b": 2}
+
+
+@pytest.mark.parametrize("fault", ["503", "reset", "lost_answer"])
+def test_an_iceberg_table_on_s3_retries_an_upload_that_failed_twice_and_every_row_lands_once(
+    s3_service: t.Any, tmp_path: Path, fault: str
+) -> None:
+    """The first two uploading requests fail (a lost answer: moto acted on it, the client never heard);
+    the S3 client's retries carry the commit, and each row is in the table once."""
+    proxy = FaultProxy(s3_service.endpoint_url).start()
+    settings = s3_settings_through(proxy, s3_service, tmp_path)
+    try:
+        proxy.inject(1.0, [fault], methods=["PUT", "POST"], limit=2)
+        run = run_target([people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})], settings)
+    finally:
+        proxy.stop()
+
+    assert len(proxy.faults_injected()) == 2
+    assert run.exit_code == 0, run.stderr
+    assert run.states == [{"s": 1}]
+    assert n_by_id(s3_catalog(settings, s3_service).load_table(("customerio", STREAM))) == {"a": 1, "b": 2}
+
+
+def test_an_iceberg_commit_whose_data_file_cannot_be_uploaded_fails_without_state_and_its_replay_lands_once(
+    s3_service: t.Any, tmp_path: Path
+) -> None:
+    proxy = FaultProxy(s3_service.endpoint_url).start()
+    settings = s3_settings_through(proxy, s3_service, tmp_path)
+    messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
+    try:
+        proxy.inject(1.0, ["503"], methods=["PUT", "POST"], path=r"/lake/customerio/people/data/")
+        failed = run_target(messages, settings)
+        proxy.inject(0.0, ["503"])
+        replay = run_target(messages, settings)
+    finally:
+        proxy.stop()
+
+    assert failed.exit_code == 1
+    assert failed.states == []
+    assert len(failed.error_lines) == 1
+    assert "stream 'people': iceberg commit of 2 rows failed" in failed.error_lines[0]
+    assert replay.exit_code == 0, replay.stderr
+    assert replay.states == [{"s": 1}]
+    assert n_by_id(s3_catalog(settings, s3_service).load_table(("customerio", STREAM))) == {"a": 1, "b": 2}
 
 
 @pytest.mark.parametrize("credential", ["connection_string", "sas_url"])
