@@ -432,7 +432,7 @@ def object_store_location(url: str, config: t.Mapping[str, t.Any]) -> tuple[str,
 
 def _retries(max_attempts: int) -> dict[str, str]:
     """object_store's retries for the attempts the files mode makes per request (its own default is ten
-    retries, whatever the backend's `*_max_attempts` says). Iceberg's FileIOs keep their own defaults."""
+    retries, whatever the backend's `*_max_attempts` says)."""
     return {"max_retries": str(max(int(max_attempts) - 1, 0))}
 
 
@@ -554,12 +554,30 @@ def _iceberg_io_options(url: str, options: dict[str, str], config: t.Mapping[str
             "AWS_REGION": "s3.region",
             "AWS_ENDPOINT_URL": "s3.endpoint",
         }
-        return {mapping[k]: v for k, v in options.items() if k in mapping}
+        properties = {mapping[k]: v for k, v in options.items() if k in mapping}
+        properties["s3.retry-strategy-impl"] = _s3_retry_strategy(S3Storage.setting(config, "s3_max_attempts"))
+        return properties
     if url.startswith("azure://"):
         return _iceberg_azure_options(options)
     if url.startswith("gs://"):
         return _iceberg_gcs_options(config)
     return {}
+
+
+def _s3_retry_strategy(max_attempts: int) -> str:
+    """The dotted name of a pyarrow S3 retry strategy making `max_attempts` attempts per request, for
+    pyiceberg's `s3.retry-strategy-impl`: pyiceberg builds the strategy from a class name, without
+    arguments (and pyarrow's default makes 3 attempts), so the count lives in a class made here."""
+    from pyarrow.fs import AwsStandardS3RetryStrategy
+
+    name = f"_S3Attempts{int(max_attempts)}"
+    if name not in globals():
+
+        def __init__(self: AwsStandardS3RetryStrategy) -> None:
+            AwsStandardS3RetryStrategy.__init__(self, max_attempts=int(max_attempts))
+
+        globals()[name] = type(name, (AwsStandardS3RetryStrategy,), {"__init__": __init__})
+    return f"{__name__}.{name}"
 
 
 def _iceberg_gcs_options(config: t.Mapping[str, t.Any]) -> dict[str, str]:

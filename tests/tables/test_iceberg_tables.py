@@ -283,19 +283,27 @@ def test_an_iceberg_table_on_s3_retries_an_upload_that_failed_twice_and_every_ro
     assert n_by_id(s3_catalog(settings, s3_service).load_table(("customerio", STREAM))) == {"a": 1, "b": 2}
 
 
-def test_an_iceberg_commit_whose_data_file_cannot_be_uploaded_fails_without_state_and_its_replay_lands_once(
-    s3_service: t.Any, tmp_path: Path
-) -> None:
+def run_behind_three_503s(s3_service: t.Any, tmp_path: Path, max_attempts: int) -> tuple[t.Any, t.Any, dict]:
+    """An Iceberg upsert whose data file's first three uploading requests are answered 503, with
+    `s3_max_attempts: max_attempts`; then the same input again without faults (the orchestrator's replay)."""
     proxy = FaultProxy(s3_service.endpoint_url).start()
-    settings = s3_settings_through(proxy, s3_service, tmp_path)
+    settings = {**s3_settings_through(proxy, s3_service, tmp_path), "s3_max_attempts": max_attempts}
     messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
     try:
-        proxy.inject(1.0, ["503"], methods=["PUT", "POST"], path=r"/lake/customerio/people/data/")
-        failed = run_target(messages, settings)
-        proxy.inject(0.0, ["503"])
+        proxy.inject(1.0, ["503"], methods=["PUT", "POST"], path=r"/lake/customerio/people/data/", limit=3)
+        run = run_target(messages, settings)
         replay = run_target(messages, settings)
     finally:
         proxy.stop()
+    assert len(proxy.faults_injected()) == 3
+    return run, replay, settings
+
+
+def test_an_iceberg_table_on_s3_gives_up_after_s3_max_attempts_without_state_and_its_replay_lands_once(
+    s3_service: t.Any, tmp_path: Path
+) -> None:
+    """`s3_max_attempts` holds for Iceberg as for files (pyarrow's own default is three attempts)."""
+    failed, replay, settings = run_behind_three_503s(s3_service, tmp_path, max_attempts=3)
 
     assert failed.exit_code == 1
     assert failed.states == []
@@ -303,6 +311,16 @@ def test_an_iceberg_commit_whose_data_file_cannot_be_uploaded_fails_without_stat
     assert "stream 'people': iceberg commit of 2 rows failed" in failed.error_lines[0]
     assert replay.exit_code == 0, replay.stderr
     assert replay.states == [{"s": 1}]
+    assert n_by_id(s3_catalog(settings, s3_service).load_table(("customerio", STREAM))) == {"a": 1, "b": 2}
+
+
+def test_an_iceberg_table_on_s3_lands_when_an_attempt_within_s3_max_attempts_succeeds(
+    s3_service: t.Any, tmp_path: Path
+) -> None:
+    run, _, settings = run_behind_three_503s(s3_service, tmp_path, max_attempts=4)
+
+    assert run.exit_code == 0, run.stderr
+    assert run.states == [{"s": 1}]
     assert n_by_id(s3_catalog(settings, s3_service).load_table(("customerio", STREAM))) == {"a": 1, "b": 2}
 
 

@@ -119,8 +119,8 @@ class AzureStorage(RemoteStorage):
             th.IntegerType(minimum=1),
             default=6,
             description="Attempts per Azure request (exponential backoff) before an upload fails, whatever "
-            "failed: the connection, the answer or the service (5xx). Delta tables make as many (Iceberg's "
-            "FileIO keeps its own retries).",
+            "failed: the connection, the answer or the service (5xx). Delta tables make as many (Iceberg "
+            "keeps the retries of pyarrow's Azure client).",
         ),
         th.Property(
             "azure_block_size_mb",

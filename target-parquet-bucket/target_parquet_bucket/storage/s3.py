@@ -136,7 +136,7 @@ class S3Storage(RemoteStorage):
             th.IntegerType(minimum=1),
             default=8,
             description="Attempts per S3 request (botocore standard retry mode, exponential backoff) "
-            "before an upload fails. Delta tables make as many (Iceberg's FileIO keeps its own retries).",
+            "before an upload fails. Delta and Iceberg tables make as many.",
         ),
         th.Property(
             "s3_multipart_threshold_mb",
