@@ -413,6 +413,27 @@ def removed_hours_ago(log_entry: Path, *, hours: int) -> None:
     log_entry.write_text("".join(json.dumps(action) + "\n" for action in actions))
 
 
+def s3_read_options(s3_service: t.Any) -> dict[str, str]:
+    """delta-rs's own S3 client, straight to moto."""
+    return {
+        "AWS_ENDPOINT_URL": s3_service.endpoint_url,
+        "AWS_REGION": s3_service.region,
+        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
+        "AWS_ALLOW_HTTP": "true",
+    }
+
+
+def azure_read_options(azurite_service: t.Any) -> dict[str, str]:
+    """delta-rs's own Azure client, straight to Azurite with the account key."""
+    return {
+        "azure_storage_account_name": azurite_service.account_name,
+        "azure_storage_account_key": azurite_service.account_key,
+        "azure_storage_endpoint": azurite_service.blob_endpoint,
+        "azure_allow_http": "true",
+    }
+
+
 @pytest.mark.parametrize("load_method", ["append-only", "upsert"])
 def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     """moto server mode over real HTTP; read back with delta-rs's own S3 client."""
@@ -431,14 +452,7 @@ def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
     run = run_target([people_schema(), person("a", 10), state_message({"s": 2})], settings)
 
     assert run.exit_code == 0, run.stderr
-    options = {
-        "AWS_ENDPOINT_URL": s3_service.endpoint_url,
-        "AWS_REGION": s3_service.region,
-        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
-        "AWS_ALLOW_HTTP": "true",
-    }
-    table = DeltaTable(f"s3://{name}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
+    table = DeltaTable(f"s3://{name}/lake/{STREAM}", storage_options=s3_read_options(s3_service)).to_pyarrow_table()
     ns = sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True))
     expected = {"append-only": [("a", 1), ("a", 10), ("b", 2)], "upsert": [("a", 10), ("b", 2)]}
     assert ns == expected[load_method]
@@ -448,6 +462,7 @@ def test_delta_tables_on_s3(s3_service: t.Any, load_method: str) -> None:
 class ProxiedLake:
     """A Delta lake on moto (`s3`) or Azurite (`azure`) whose target traffic goes through a fault proxy."""
 
+    backend: str
     proxy: FaultProxy
     settings: dict[str, t.Any]
     direct_options: dict[str, str]
@@ -468,14 +483,7 @@ def proxied_lake(request: pytest.FixtureRequest) -> t.Iterator[ProxiedLake]:
         bucket = s3.create_bucket()
         credentials = {"aws_access_key_id": s3.access_key_id, "aws_secret_access_key": s3.secret_access_key}
         settings |= {"bucket_url": f"s3://{bucket}/lake", "s3_endpoint_url": proxy.url, "s3_region": s3.region}
-        direct = {
-            "AWS_ENDPOINT_URL": s3.endpoint_url,
-            "AWS_REGION": s3.region,
-            "AWS_ACCESS_KEY_ID": s3.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
-            "AWS_ALLOW_HTTP": "true",
-        }
-        lake = ProxiedLake(proxy, settings | credentials, direct, f"s3://{bucket}/lake/{STREAM}")
+        lake = ProxiedLake("s3", proxy, settings | credentials, s3_read_options(s3), f"s3://{bucket}/lake/{STREAM}")
     else:
         azurite = request.getfixturevalue("azurite_service")
         upstream = azurite.blob_endpoint.rsplit("/", 1)[0]
@@ -483,13 +491,7 @@ def proxied_lake(request: pytest.FixtureRequest) -> t.Iterator[ProxiedLake]:
         container = azurite.create_container()
         sas_url = azurite.container_sas_url(container).replace(upstream, proxy.url)
         settings |= {"bucket_url": f"azure://{container}/lake", "azure_sas_url": sas_url}
-        direct = {
-            "azure_storage_account_name": azurite.account_name,
-            "azure_storage_account_key": azurite.account_key,
-            "azure_storage_endpoint": azurite.blob_endpoint,
-            "azure_allow_http": "true",
-        }
-        lake = ProxiedLake(proxy, settings, direct, f"az://{container}/lake/{STREAM}")
+        lake = ProxiedLake("azure", proxy, settings, azure_read_options(azurite), f"az://{container}/lake/{STREAM}")
     yield lake
     proxy.stop()
 
@@ -521,9 +523,8 @@ def test_a_commit_whose_answer_is_lost_fails_the_run_in_one_plain_line_and_its_r
 def run_behind_three_503s(lake: ProxiedLake, max_attempts: int) -> t.Any:
     """A Delta upsert of one record whose data file's first three PUTs are answered 503, with the backend's
     `*_max_attempts: max_attempts`."""
-    backend = "s3" if lake.table_uri.startswith("s3://") else "azure"
     lake.proxy.inject(1.0, ["503"], methods=["PUT"], path=r"/lake/people/[^_/][^/]*\.parquet", limit=3)
-    settings = {**lake.settings, f"{backend}_max_attempts": max_attempts}
+    settings = {**lake.settings, f"{lake.backend}_max_attempts": max_attempts}
     run = run_target([people_schema(), person("a", 1), state_message({"s": 1})], settings)
     assert len(lake.proxy.faults_injected()) == 3
     return run
@@ -562,12 +563,7 @@ def test_delta_tables_on_azure_blob(azurite_service: t.Any, credential: str) -> 
     run = run_target([people_schema(), person("a", 10)], settings)
 
     assert run.exit_code == 0, run.stderr
-    options = {
-        "azure_storage_account_name": azurite_service.account_name,
-        "azure_storage_account_key": azurite_service.account_key,
-        "azure_storage_endpoint": azurite_service.blob_endpoint,
-        "azure_allow_http": "true",
-    }
+    options = azure_read_options(azurite_service)
     table = DeltaTable(f"az://{container}/lake/{STREAM}", storage_options=options).to_pyarrow_table()
     assert sorted(zip(table["id"].to_pylist(), table["n"].to_pylist(), strict=True)) == [("a", 10), ("b", 2)]
 

@@ -214,35 +214,25 @@ def test_partition_by_a_date_time_field_is_a_day_transform(tmp_path: Path) -> No
 
 
 def test_iceberg_tables_on_s3_with_a_local_sql_catalog(s3_service: t.Any, tmp_path: Path) -> None:
-    name = s3_service.create_bucket()
-    catalog_uri = f"sqlite:///{tmp_path / 'catalog.db'}"
-    settings = {
-        "bucket_url": f"s3://{name}/lake",
-        "table_format": "iceberg",
-        "load_method": "upsert",
-        "iceberg_catalog_uri": catalog_uri,
-        "s3_endpoint_url": s3_service.endpoint_url,
-        "s3_region": s3_service.region,
-        "aws_access_key_id": s3_service.access_key_id,
-        "aws_secret_access_key": s3_service.secret_access_key,
-    }
+    settings = s3_settings(s3_service, tmp_path, s3_service.endpoint_url)
     assert run_target([people_schema(), person("a", 1), person("b", 2)], settings).exit_code == 0
     run = run_target([people_schema(), person("a", 10)], settings)
 
     assert run.exit_code == 0, run.stderr
     table = s3_catalog(settings, s3_service).load_table(("customerio", STREAM))
-    assert table.metadata_location.startswith(f"s3://{name}/lake/")
+    assert table.metadata_location.startswith(f"{settings['bucket_url']}/")
     assert n_by_id(table) == {"a": 10, "b": 2}
 
 
-def s3_settings_through(proxy: FaultProxy, s3_service: t.Any, tmp_path: Path) -> dict[str, t.Any]:
-    """An Iceberg upsert stream on moto whose S3 requests go through `proxy` (the catalog is a local file)."""
+def s3_settings(s3_service: t.Any, tmp_path: Path, endpoint_url: str) -> dict[str, t.Any]:
+    """An Iceberg upsert stream in a new moto bucket reached at `endpoint_url` (moto's, or a proxy's in front
+    of it); the catalog is a local file."""
     return {
         "bucket_url": f"s3://{s3_service.create_bucket()}/lake",
         "table_format": "iceberg",
         "load_method": "upsert",
         "iceberg_catalog_uri": f"sqlite:///{tmp_path / 'catalog.db'}",
-        "s3_endpoint_url": proxy.url,
+        "s3_endpoint_url": endpoint_url,
         "s3_region": s3_service.region,
         "aws_access_key_id": s3_service.access_key_id,
         "aws_secret_access_key": s3_service.secret_access_key,
@@ -263,47 +253,51 @@ def s3_catalog(settings: dict[str, t.Any], s3_service: t.Any) -> SqlCatalog:
     )
 
 
+@pytest.fixture
+def s3_proxy(s3_service: t.Any) -> t.Iterator[FaultProxy]:
+    """A fault proxy in front of moto."""
+    proxy = FaultProxy(s3_service.endpoint_url).start()
+    yield proxy
+    proxy.stop()
+
+
 @pytest.mark.parametrize("fault", ["503", "reset", "lost_answer"])
 def test_an_iceberg_table_on_s3_retries_an_upload_that_failed_twice_and_every_row_lands_once(
-    s3_service: t.Any, tmp_path: Path, fault: str
+    s3_service: t.Any, s3_proxy: FaultProxy, tmp_path: Path, fault: str
 ) -> None:
     """The first two uploading requests fail (a lost answer: moto acted on it, the client never heard);
     the S3 client's retries carry the commit, and each row is in the table once."""
-    proxy = FaultProxy(s3_service.endpoint_url).start()
-    settings = s3_settings_through(proxy, s3_service, tmp_path)
-    try:
-        proxy.inject(1.0, [fault], methods=["PUT", "POST"], limit=2)
-        run = run_target([people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})], settings)
-    finally:
-        proxy.stop()
+    settings = s3_settings(s3_service, tmp_path, s3_proxy.url)
+    s3_proxy.inject(1.0, [fault], methods=["PUT", "POST"], limit=2)
 
-    assert len(proxy.faults_injected()) == 2
+    run = run_target([people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})], settings)
+
+    assert len(s3_proxy.faults_injected()) == 2
     assert run.exit_code == 0, run.stderr
     assert run.states == [{"s": 1}]
     assert n_by_id(s3_catalog(settings, s3_service).load_table(("customerio", STREAM))) == {"a": 1, "b": 2}
 
 
-def run_behind_three_503s(s3_service: t.Any, tmp_path: Path, max_attempts: int) -> tuple[t.Any, t.Any, dict]:
+TWO_PEOPLE_THEN_STATE = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
+
+
+def run_behind_three_503s(s3_proxy: FaultProxy, settings: dict[str, t.Any], max_attempts: int) -> t.Any:
     """An Iceberg upsert whose data file's first three uploading requests are answered 503, with
-    `s3_max_attempts: max_attempts`; then the same input again without faults (the orchestrator's replay)."""
-    proxy = FaultProxy(s3_service.endpoint_url).start()
-    settings = {**s3_settings_through(proxy, s3_service, tmp_path), "s3_max_attempts": max_attempts}
-    messages = [people_schema(), person("a", 1), person("b", 2), state_message({"s": 1})]
-    try:
-        proxy.inject(1.0, ["503"], methods=["PUT", "POST"], path=r"/lake/customerio/people/data/", limit=3)
-        run = run_target(messages, settings)
-        replay = run_target(messages, settings)
-    finally:
-        proxy.stop()
-    assert len(proxy.faults_injected()) == 3
-    return run, replay, settings
+    `s3_max_attempts: max_attempts`."""
+    s3_proxy.inject(1.0, ["503"], methods=["PUT", "POST"], path=r"/lake/customerio/people/data/", limit=3)
+    run = run_target(TWO_PEOPLE_THEN_STATE, {**settings, "s3_max_attempts": max_attempts})
+    assert len(s3_proxy.faults_injected()) == 3
+    return run
 
 
 def test_an_iceberg_table_on_s3_gives_up_after_s3_max_attempts_without_state_and_its_replay_lands_once(
-    s3_service: t.Any, tmp_path: Path
+    s3_service: t.Any, s3_proxy: FaultProxy, tmp_path: Path
 ) -> None:
     """`s3_max_attempts` holds for Iceberg as for files (pyarrow's own default is three attempts)."""
-    failed, replay, settings = run_behind_three_503s(s3_service, tmp_path, max_attempts=3)
+    settings = s3_settings(s3_service, tmp_path, s3_proxy.url)
+
+    failed = run_behind_three_503s(s3_proxy, settings, max_attempts=3)
+    replay = run_target(TWO_PEOPLE_THEN_STATE, settings)
 
     assert failed.exit_code == 1
     assert failed.states == []
@@ -315,9 +309,11 @@ def test_an_iceberg_table_on_s3_gives_up_after_s3_max_attempts_without_state_and
 
 
 def test_an_iceberg_table_on_s3_lands_when_an_attempt_within_s3_max_attempts_succeeds(
-    s3_service: t.Any, tmp_path: Path
+    s3_service: t.Any, s3_proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    run, _, settings = run_behind_three_503s(s3_service, tmp_path, max_attempts=4)
+    settings = s3_settings(s3_service, tmp_path, s3_proxy.url)
+
+    run = run_behind_three_503s(s3_proxy, settings, max_attempts=4)
 
     assert run.exit_code == 0, run.stderr
     assert run.states == [{"s": 1}]
